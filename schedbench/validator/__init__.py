@@ -1,0 +1,74 @@
+"""The independent validator: feasibility, violations and objective from instance + solution alone.
+
+Solvers never grade themselves; the harness calls :func:`validate` on every answer. Per-class
+rules are documented in the modules :mod:`.placement`, :mod:`.batch`, :mod:`.allocation` and
+:mod:`.online`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from schedbench import jsonio
+from schedbench.instances.model import Instance
+from schedbench.instances.problems import PROBLEM_CLASSES
+from schedbench.validator.allocation import validate_allocation
+from schedbench.validator.batch import validate_batch
+from schedbench.validator.bounds import bounds
+from schedbench.validator.common import check_envelope
+from schedbench.validator.online import validate_online
+from schedbench.validator.placement import validate_placement
+from schedbench.validator.result import ValidationResult, Violation, Violations
+
+_BY_CLASS = {
+    "placement": validate_placement,
+    "batch": validate_batch,
+    "allocation": validate_allocation,
+    "online": validate_online,
+}
+
+__all__ = ["ValidationResult", "Violation", "bounds", "load_solution", "validate", "validate_file"]
+
+
+def load_solution(path: str | Path) -> Any:
+    """Read a solution file strictly, keeping repeated keys visible to the validator."""
+    return jsonio.load(path, duplicates="record")
+
+
+def validate(inst: Instance, solution: Any, file: str = "<solution>") -> ValidationResult:
+    """Validate a parsed solution document against an instance.
+
+    Args:
+        inst: the instance (already checked by the loader).
+        solution: the parsed solution JSON (a dict), e.g. from :func:`load_solution` or a
+            solver's return value.
+        file: name used in error messages.
+
+    Returns:
+        The verdict. Broken constraints are violations (``feasible`` is False).
+
+    Raises:
+        DataError: the solution is structurally malformed (wrong class, wrong types): that is
+            bad input, not an infeasible answer.
+    """
+    body, claimed = check_envelope(solution, inst, file)
+    viol = Violations()
+    value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
+    objective = PROBLEM_CLASSES[inst.problem.cls].objective(inst.problem.objective)
+    assert objective is not None
+    return ValidationResult(
+        feasible=not viol,
+        objective=value,
+        objective_name=objective.name,
+        sense=objective.sense,
+        violations=list(viol.listed),
+        violation_counts=dict(viol.counts),
+        metrics=metrics,
+        claimed_objective=claimed,
+    )
+
+
+def validate_file(inst: Instance, path: str | Path) -> ValidationResult:
+    """Read a solution file and validate it."""
+    return validate(inst, load_solution(path), str(path))
