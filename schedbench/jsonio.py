@@ -11,6 +11,7 @@ was an ``int``, a ``float`` or a numpy scalar. The sha256 of those bytes identif
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import io
@@ -33,7 +34,7 @@ MAX_JSON_BYTES = int(os.environ.get("SCHEDBENCH_MAX_JSON_BYTES", 4 << 30))
 _EXACT_INT = 2**53
 
 
-class _DuplicateKey(Exception):
+class _DuplicateKey(Exception):  # noqa: N818 (internal signal, not an error type)
     def __init__(self, key: str) -> None:
         self.key = key
 
@@ -121,6 +122,10 @@ def loads(data: bytes | str, name: str = "<string>", *, duplicates: str = "error
         text = data
     if text.startswith("\ufeff"):
         text = text[1:]
+    # The cyclic GC would rescan the growing tree of containers many times while a large
+    # document is built (JSON cannot hold cycles): pause it for the parse.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return json.loads(
             text,
@@ -137,6 +142,9 @@ def loads(data: bytes | str, name: str = "<string>", *, duplicates: str = "error
         raise InputError(name, "$", "valid JSON", str(exc)) from None
     except RecursionError:
         raise InputError(name, "$", "JSON nested at most a few hundred levels deep", "deeper nesting") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def load(path: str | Path, *, duplicates: str = "error") -> Any:

@@ -163,9 +163,8 @@ def _problem(ctx: _Ctx, doc: Any) -> Problem:
         elif spec.kind is float:
             ctx.number(value, path, minimum=spec.minimum)
             value = float(value)
-        elif spec.kind is str:
-            if value not in spec.choices:
-                raise ctx.fail(path, f"one of {list(spec.choices)}", value)
+        elif spec.kind is str and value not in spec.choices:
+            raise ctx.fail(path, f"one of {list(spec.choices)}", value)
         params[key] = value
     for spec in cls.params:
         params.setdefault(spec.name, spec.default)
@@ -353,6 +352,11 @@ def from_document(doc: Any, file: str = "<document>") -> Instance:
     for node in nodes:
         per_type[node.gpu_type] += len(node.gpus)
     jobs = _jobs(ctx, top["jobs"], problem, rids, tids, per_type)
+    if problem.params.get("measure") == "cost":
+        for i, t in enumerate(gpu_types):
+            if t.cost_per_hour is None:
+                raise ctx.fail(f"$.gpu_types[{i}].cost_per_hour", "a price (min-gpus with measure=cost)",
+                               "nothing", raw=True)
     return Instance(resources, gpu_types, nodes, jobs, problem, metadata)
 
 

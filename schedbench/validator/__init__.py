@@ -7,6 +7,7 @@ rules are documented in the modules :mod:`.placement`, :mod:`.batch`, :mod:`.all
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,13 @@ def validate(inst: Instance, solution: Any, file: str = "<solution>") -> Validat
     """
     body, claimed = check_envelope(solution, inst, file)
     viol = Violations()
-    value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the validators build large acyclic lists; GC passes over them only cost time
+    try:
+        value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     objective = PROBLEM_CLASSES[inst.problem.cls].objective(inst.problem.objective)
     assert objective is not None
     return ValidationResult(

@@ -19,14 +19,13 @@ Objectives: ``max-min-fairness`` = min_j rho_j; ``max-throughput`` = sum_j rho_j
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
-from schedbench.validator.common import parse_job_keys
+from schedbench.validator.common import as_number, parse_job_keys
 from schedbench.validator.result import Violations
 
 #: Tolerance on shares (LP and conic solvers return values within ~1e-8 of their bounds).
@@ -68,14 +67,15 @@ def validate_allocation(inst: Instance, body: Any, file: str, viol: Violations) 
         for dup in getattr(shares, "duplicates", ()):
             viol.add("duplicate-type", f"job {jobs.ids[j]!r} lists GPU type {dup!r} more than once", job=jobs.ids[j])
         for tid, frac in shares.items():
-            if type(frac) not in (int, float) or not math.isfinite(frac):
+            value = as_number(frac)
+            if value is None:
                 raise DataError(file, f"{path}.{tid}", "a finite number (time fraction)", describe(frac))
             t = tindex.get(tid)
             if t is None:
                 viol.add("unknown-type", f"job {jobs.ids[j]!r} has a share of unknown GPU type {tid!r}",
                          job=jobs.ids[j])
                 continue
-            x[j, t] = frac
+            x[j, t] = value
     ids, types = jobs.ids, inst.type_ids
     neg = np.argwhere(x < -SHARE_TOL)
     viol.add_many("negative-share", neg.tolist(), lambda jt: (

@@ -14,14 +14,13 @@ without a deadline are never tardy).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
-from schedbench.validator.common import ATOL, RTOL, TIME_ATOL, gpu_id_list, gpu_lists, parse_job_keys
+from schedbench.validator.common import ATOL, RTOL, TIME_ATOL, as_number, gpu_id_list, gpu_lists, parse_job_keys
 from schedbench.validator.result import Violations
 
 
@@ -37,12 +36,12 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
         path = f"$.schedule.{jobs.ids[j]}"
         if type(value) is not dict or "gpus" not in value or "start" not in value:
             raise DataError(file, path, "an object with fields 'gpus' and 'start'", describe(value))
-        start = value["start"]
-        if type(start) not in (int, float) or not math.isfinite(start):
-            raise DataError(file, f"{path}.start", "a finite number (seconds)", describe(start))
+        start = as_number(value["start"])
+        if start is None:
+            raise DataError(file, f"{path}.start", "a finite number (seconds)", describe(value["start"]))
         jobs_idx.append(j)
         lists.append(gpu_id_list(value["gpus"], file, f"{path}.gpus"))
-        starts.append(float(start))
+        starts.append(start)
     gangs = gpu_lists(inst, jobs_idx, lists, viol)
     ej = gangs.entry_job
     et = gangs.entry_type

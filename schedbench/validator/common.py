@@ -24,6 +24,20 @@ ATOL = 1e-9
 TIME_ATOL = 1e-6
 
 
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+def as_number(value: Any) -> float | None:
+    """``float(value)`` when value is a finite JSON (or numpy) number, else None. Booleans are not numbers."""
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if isinstance(value, _NUMBER_TYPES) and not isinstance(value, (bool, np.bool_)):
+        f = float(value)
+        if math.isfinite(f):
+            return f
+    return None
+
+
 def check_envelope(doc: Any, inst: Instance, file: str) -> tuple[Any, float | None]:
     """Check a solution's top level; return its body and the claimed objective (or None).
 
@@ -43,9 +57,10 @@ def check_envelope(doc: Any, inst: Instance, file: str) -> tuple[Any, float | No
         if key not in allowed:
             raise DataError(file, f"$.{key}", f"one of the fields {sorted(allowed)}", f"unknown field {key!r}")
     claimed = doc.get("objective")
-    if claimed is not None and (type(claimed) not in (int, float) or not math.isfinite(claimed)):
+    value = as_number(claimed)
+    if claimed is not None and value is None:
         raise DataError(file, "$.objective", "a finite number or null", describe(claimed))
-    return doc[body_key], None if claimed is None else float(claimed)
+    return doc[body_key], value
 
 
 @dataclass
@@ -74,21 +89,20 @@ def gpu_lists(inst: Instance, jobs: list[int], lists: list[list[str]], viol: Vio
     ids = inst.jobs.ids
     pe: list[int] = []
     pg: list[int] = []
+    E = len(lists)
+    ok = np.ones(E, dtype=bool)
     for e, gpus in enumerate(lists):
         for g in gpus:
             k = index.get(g)
             if k is None:
+                ok[e] = False
                 viol.add("unknown-gpu", f"job {ids[jobs[e]]!r} names unknown GPU {g!r}", job=ids[jobs[e]], gpu=g)
                 continue
             pe.append(e)
             pg.append(k)
-    E = len(lists)
     entry_job = np.asarray(jobs, dtype=np.int64)
     pair_entry = np.asarray(pe, dtype=np.int64)
     pair_gpu = np.asarray(pg, dtype=np.int64)
-    ok = np.ones(E, dtype=bool)
-    ok[np.asarray([e for e, gl in enumerate(lists) if len(gl) != sum(1 for g in gl if g in index)],
-                  dtype=np.int64)] = False
     # repeated GPUs within one entry
     order = np.lexsort((pair_gpu, pair_entry))
     se, sg = pair_entry[order], pair_gpu[order]
@@ -164,6 +178,9 @@ def parse_job_keys(body: dict, inst: Instance, viol: Violations, what: str) -> l
 
 def gpu_id_list(value: Any, file: str, path: str) -> list[str]:
     """Check a list of GPU id strings (structure only)."""
-    if not isinstance(value, list) or not all(isinstance(g, str) for g in value):
+    if type(value) is not list:
         raise DataError(file, path, "an array of GPU id strings", describe(value))
+    for g in value:
+        if type(g) is not str:
+            raise DataError(file, path, "an array of GPU id strings", f"an element {describe(g)}")
     return value

@@ -52,15 +52,17 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
         dem = jobs.demand[pj, ptype]  # NaN where ineligible: already reported, count as 0
         np.add.at(load, gangs.pair_gpu, np.nan_to_num(dem, nan=0.0))
     cap = inst.gpu_capacity
-    over = load > cap * (1 + RTOL) + ATOL
-    if over.any():
-        for g, r in zip(*np.nonzero(over), strict=True):
-            gid = inst.gpu_ids[g]
-            on = sorted({jobs.ids[j] for j in pj[gangs.pair_gpu == g].tolist()})
-            shown = ", ".join(on[:8]) + (", ..." if len(on) > 8 else "")
-            viol.add("capacity",
-                     f"GPU {gid!r} {inst.resource_ids[r]}: demand {load[g, r]:.6g} exceeds capacity "
-                     f"{cap[g, r]:.6g} (jobs {shown})", gpu=gid)
+    over = np.argwhere(load > cap * (1 + RTOL) + ATOL)
+
+    def explain(gr: list[int]) -> tuple[str, None, str]:
+        g, r = gr
+        gid = inst.gpu_ids[g]
+        on = sorted({jobs.ids[j] for j in pj[gangs.pair_gpu == g].tolist()})
+        shown = ", ".join(on[:8]) + (", ..." if len(on) > 8 else "")
+        return (f"GPU {gid!r} {inst.resource_ids[r]}: demand {load[g, r]:.6g} exceeds capacity {cap[g, r]:.6g} "
+                f"(jobs {shown})", None, gid)
+
+    viol.add_many("capacity", over.tolist(), explain)
     objective = inst.problem.objective
     if objective in ("min-cost", "min-gpus"):
         viol.add_many("unplaced", np.flatnonzero(~placed).tolist(), lambda j: (
