@@ -115,7 +115,7 @@ def run_demo(console: Console, directory: Path | None = None) -> int:
     Returns 0 when every solution got the verdict it was written to get.
     """
     table = Table(title="schedbench demo: example instances, validated solutions")
-    for col in ("instance", "class/objective", "jobs", "GPUs", "solution", "verdict", "objective", "bound"):
+    for col in ("instance", "objective", "jobs×GPUs", "solution", "verdict", "value", "bound"):
         table.add_column(col)
     with tempfile.TemporaryDirectory() as tmp:
         root = directory or Path(tmp)
@@ -124,13 +124,13 @@ def run_demo(console: Console, directory: Path | None = None) -> int:
             save(inst, path)
             loaded = load(path)
             bound = bounds(loaded)
-            bound_s = ", ".join(f"{'LB' if k == 'lower_bound' else 'UB'} {v:.6g}" for k, v in bound.items()) or "-"
+            bound_s = ", ".join(f"{'≥' if k == 'lower_bound' else '≤'} {v:.6g}" for k, v in bound.items()) or "-"
             for sol_name, sol in solutions:
                 res = validate(loaded, sol, sol_name)
                 verdict = "[green]feasible[/]" if res.feasible else \
                     "[red]infeasible[/]: " + ", ".join(sorted(res.violation_counts))
                 obj = "-" if res.objective is None else f"{res.objective:.6g}"
-                table.add_row(inst.name, f"{inst.problem.cls}/{inst.problem.objective}", str(inst.n_jobs),
-                              str(inst.n_gpus), sol_name, verdict, obj, bound_s)
+                table.add_row(inst.name, inst.problem.objective, f"{inst.n_jobs}×{inst.n_gpus}", sol_name, verdict,
+                              obj, bound_s)
     console.print(table)
     return 0

@@ -34,7 +34,7 @@ def example_files(tmp_path_factory):
 
 
 def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
+    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
     # anything but a clean exit is a crash (a traceback for the user)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result

@@ -32,7 +32,10 @@ def as_number(value: Any) -> float | None:
     if type(value) is float:
         return value if math.isfinite(value) else None
     if isinstance(value, _NUMBER_TYPES) and not isinstance(value, (bool, np.bool_)):
-        f = float(value)
+        try:
+            f = float(value)
+        except OverflowError:  # an integer beyond double range
+            return None
         if math.isfinite(f):
             return f
     return None
