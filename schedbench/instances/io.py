@@ -410,10 +410,10 @@ def to_document(inst: Instance) -> dict[str, Any]:
         resources.append(rd)
     return {
         "schema": SCHEMA_ID,
-        "metadata": inst.metadata,
-        "problem": problem,
+        "metadata": jsonio.normalise(inst.metadata),
+        "problem": jsonio.normalise(problem),
         "resources": resources,
-        "gpu_types": gpu_types,
+        "gpu_types": jsonio.normalise(gpu_types),
         "cluster": {"nodes": [{"id": n.id, "gpu_type": n.gpu_type, "gpus": list(n.gpus)} for n in inst.nodes]},
         "jobs": jdoc,
     }
@@ -421,7 +421,7 @@ def to_document(inst: Instance) -> dict[str, Any]:
 
 def dumps(inst: Instance) -> bytes:
     """Canonical bytes of an instance."""
-    return jsonio.dumps_canonical(to_document(inst))
+    return jsonio.dumps_canonical(to_document(inst), normalised=True)
 
 
 def content_hash(inst: Instance) -> str:
