@@ -88,6 +88,20 @@ def main() -> None:
         print(f"  load + check    {t_load:7.3f} s  ({t_load / t_json:.2f}x baseline)")
         print(f"  validate file   {t_val:7.3f} s  ({t_val / t_json:.2f}x baseline)  makespan {res.objective:.6g}")
         print(f"  validate dict   {t_val_mem:7.3f} s")
+        # online: the same schedule as an event log (start + finish per job)
+        oinst, *_ = build(n, "online", "mean-jct")
+        events = []
+        for jid, entry in sol["schedule"].items():
+            j = int(jid[1:])
+            events.append({"time": entry["start"], "job": jid, "event": "start", "gpus": entry["gpus"]})
+            events.append({"time": entry["start"] + float(time_[j, home[j]]), "job": jid, "event": "finish"})
+        opath = Path(tmp) / "events.json"
+        opath.write_text(json.dumps({"problem": "online", "events": events}))
+        t0 = time.perf_counter()
+        ores = validate_file(oinst, opath)
+        t_on = time.perf_counter() - t0
+        assert ores.feasible, ores.violations[:3]
+        print(f"  online log file {t_on:7.3f} s  ({len(events)} events, mean JCT {ores.objective:.6g})")
         # placement: every job on its node's first gang GPUs, capacity generous
         place = {"problem": "placement", "assignment": {k: v["gpus"] for k, v in sol["schedule"].items()}}
         pinst, *_ = build(n, "placement", "max-weight")
