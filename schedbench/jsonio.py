@@ -185,16 +185,14 @@ def canonical_list(values: np.ndarray | list[Any]) -> list[Any]:
     integral = (~nan) & (np.abs(arr) < _EXACT_INT) & (arr == np.round(arr))
     if integral.all():
         return arr.astype(np.int64).tolist()
-    out: list[Any] = arr.tolist()
+    if not integral.any() and not nan.any():
+        return arr.tolist()
+    out = arr.astype(object)  # Python floats
     if integral.any():
-        idx = np.flatnonzero(integral)
-        ints = arr[idx].astype(np.int64).tolist()
-        for i, v in zip(idx.tolist(), ints, strict=True):
-            out[i] = v
+        out[integral] = arr[integral].astype(np.int64).astype(object)  # Python ints
     if nan.any():
-        for i in np.flatnonzero(nan).tolist():
-            out[i] = None
-    return out
+        out[nan] = None
+    return out.tolist()
 
 
 def normalise(obj: Any) -> Any:

@@ -450,12 +450,20 @@ def save(inst: Instance, path: str | Path, *, compress: bool | None = None) -> s
     return jsonio.sha256_hex(data)
 
 
-def make_instance(*, resources, gpu_types, nodes, jobs, problem, metadata) -> Instance:
-    """Build an instance from Python objects and check it exactly as a file would be checked.
+def make_instance(*, resources, gpu_types, nodes, jobs, problem, metadata, verify: bool = True) -> Instance:
+    """Build an instance from Python objects.
 
-    Any of the arguments may be dataclasses or plain documents; the result is the checked,
-    canonical instance. Generators and importers use this so that they cannot emit what the
-    loader would refuse.
+    With ``verify`` (the default) the instance is written canonically and read back through the
+    strict loader, so importers cannot emit what the loader would refuse. Generators of very
+    large instances pass ``verify=False`` and must then hand over canonical arrays (as
+    :meth:`Jobs.build` makes them) and a metadata mapping of plain JSON values; their tests load
+    what they write to check it. Problem parameters are completed with their defaults either way.
     """
-    inst = Instance(tuple(resources), tuple(gpu_types), tuple(nodes), jobs, problem, metadata)
+    cls = PROBLEM_CLASSES[problem.cls]
+    params = {p.name: p.default for p in cls.params}
+    params.update(problem.params)
+    problem = Problem(problem.cls, problem.objective, params)
+    inst = Instance(tuple(resources), tuple(gpu_types), tuple(nodes), jobs, problem, dict(metadata))
+    if not verify:
+        return inst
     return from_document(jsonio.loads(dumps(inst), "<generated>"), f"<{metadata.get('name', 'instance')}>")

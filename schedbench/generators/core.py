@@ -1,0 +1,436 @@
+"""The four instance generators: spec + seed -> a reproducible instance.
+
+``generate(cls, params, seed)`` draws jobs from the measured catalogue and the trace fits
+(:mod:`.workload`), builds the cluster (:mod:`.clusters`) and assembles the class:
+
+* ``placement``: *planted* so that the all-jobs objectives are feasible by construction. Each job
+  is first placed on a GPU type it is eligible for (drawn in proportion to the preset's GPUs of
+  each type) by first-fit onto nodes whose GPUs are loaded to at most ``tightness`` times their
+  capacity in every resource; a new node is opened when none fits. The cluster is the nodes so
+  opened: ``cluster`` gives the GPU types, their mix and the node size, ``tightness`` (like the
+  0.8 of the classic GAP generators) gives how full the planted solution leaves it. A job whose
+  demand alone exceeds the tightness limit (a whole-GPU job) takes an empty GPU by itself. For
+  ``max-weight`` only a random ``1/oversubscription`` of the jobs is planted, so not all fit.
+* ``batch``: the preset cluster; releases 0, or arrivals at offered load ``arrival_load``.
+* ``allocation``: the preset cluster; per-type throughputs from the catalogue at each job's gang.
+* ``online``: the preset cluster; arrivals from the Philly arrival fit (diurnal and weekly shape
+  unless ``diurnal=false``), scaled so that the offered load is ``load``:
+  ``rate = load * GPUs / mean(gang * best time)``. The realised offered load
+  (``sum(gang * best time) / (GPUs * arrival span)``) is reported in the metadata.
+
+Reproducibility: all randomness comes from named numpy streams spawned from
+:func:`.spec.seed_sequence` (a hash of generator, version, canonical parameters and seed);
+drawn numbers are rounded (times to 1 ms, memory to 1 MiB, costs to 1e-6, throughputs to 6
+significant digits) so that the bytes do not depend on the last-ulp behaviour of a platform's
+math library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from schedbench import jsonio
+from schedbench.errors import InputError
+from schedbench.generators import spec as S  # noqa: N812 (short alias for the spec helpers)
+from schedbench.generators.clusters import (
+    NodeGroup,
+    build_nodes,
+    cluster_groups,
+    gpu_price,
+    scale_groups,
+)
+from schedbench.generators.workload import WorkloadTables, describe_fallbacks, mix_weights, sample_jobs
+from schedbench.instances.model import GpuType, Instance, Jobs, Node, Problem, Resource
+from schedbench.instances.problems import PROBLEM_CLASSES
+
+VERSION = "1"
+STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting")
+RESOURCES = (Resource("memory_gib", "GiB"), Resource("compute", "GPU"))
+
+
+def _duration(value: Any) -> Any:
+    if value in ("philly", "gavel"):
+        return value
+    if isinstance(value, dict) and value.get("dist") == "lognormal" and set(value) == {"dist", "median_s", "sigma"}:
+        S.positive_number(value["median_s"])
+        S.positive_number(value["sigma"])
+        return {"dist": "lognormal", "median_s": float(value["median_s"]), "sigma": float(value["sigma"])}
+    if isinstance(value, dict) and value.get("dist") == "fixed" and set(value) == {"dist", "seconds"}:
+        return {"dist": "fixed", "seconds": S.positive_number(value["seconds"])}
+    raise ValueError("'philly', 'gavel', {dist: lognormal, median_s, sigma} or {dist: fixed, seconds}")
+
+
+def _gang(value: Any) -> Any:
+    if value in ("philly", "gavel"):
+        return value
+    m = S.pmf(value)
+    if isinstance(m, str) or not all(k.isdigit() and int(k) >= 1 for k in m):
+        raise ValueError("'philly', 'gavel' or a mapping from GPU counts to weights, e.g. {\"1\": 3, \"2\": 1}")
+    return m
+
+
+def _cluster(value: Any) -> Any:
+    cluster_groups(value, alibaba_groups=(NodeGroup("x", 1, 1),))  # shape check only
+    return value
+
+
+def _problem_params(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("a mapping of problem parameters")
+    return value
+
+
+def _objective_for(cls: str) -> S.ParamSpec:
+    names = [o.name for o in PROBLEM_CLASSES[cls].objectives]
+    return S.ParamSpec("objective", names[0], f"one of {names}", S.one_of(*names))
+
+
+COMMON: tuple[S.ParamSpec, ...] = (
+    S.ParamSpec("jobs", 50, "number of jobs", S.positive_int),
+    S.ParamSpec("cluster", "gavel", "preset (gavel, modern, tiny, alibaba-openb) or [{gpu_type, nodes, gpus_per_node}]",
+                _cluster),
+    S.ParamSpec("cluster_scale", 1.0, "multiply the preset's node counts", S.positive_number),
+    S.ParamSpec("mix", "all", "job-type mix: all, a source (gavel, lambda) or {key|family:F|source:S: weight}",
+                S.weights_map),
+    S.ParamSpec("duration", "philly", "duration model: philly, gavel, {dist: lognormal, median_s, sigma}, "
+                "{dist: fixed, seconds}", _duration),
+    S.ParamSpec("min_duration_s", 60.0, "shortest duration (clip)", S.positive_number),
+    S.ParamSpec("max_duration_s", 14 * 86400.0, "longest duration (clip)", S.positive_number),
+    S.ParamSpec("gang", "philly", "GPUs-per-job distribution: philly, gavel or {count: weight}", _gang),
+    S.ParamSpec("reference_gpu", "V100", "GPU type on which drawn durations are run times", str),
+    S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none",
+                S.positive_number),
+    S.ParamSpec("weights", "one", "job weights: one, or {weight: probability}", S.weights_map),
+    S.ParamSpec("tenants", 0, "number of tenants (0: none)", S.non_negative_int),
+    S.ParamSpec("deadline_slack", None, "null, or [lo, hi]: deadline = release + U(lo, hi) x best time",
+                S.fraction_range),
+    S.ParamSpec("problem_params", {}, "parameters of the problem class (see docs/formats.md)", _problem_params),
+    S.ParamSpec("name", "", "instance name (default: derived from class, objective, cluster, jobs, seed)", str),
+)
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def _optional_load(value: Any) -> float | None:
+    return None if value is None else S.positive_number(value)
+
+
+_DIURNAL = S.ParamSpec("diurnal", True, "arrivals follow the Philly diurnal and weekly profile", _bool)
+
+CLASS_PARAMS: dict[str, tuple[S.ParamSpec, ...]] = {
+    "placement": (
+        _objective_for("placement"),
+        S.ParamSpec("tightness", 0.8, "planted GPU loads are at most this fraction of capacity", S.positive_number),
+        S.ParamSpec("oversubscription", 1.5, "max-weight: jobs per planted job (>= 1)", S.positive_number),
+    ),
+    "batch": (
+        _objective_for("batch"),
+        S.ParamSpec("arrival_load", None, "null: all jobs released at 0; else the offered load of the releases",
+                    _optional_load),
+        _DIURNAL,
+    ),
+    "allocation": (_objective_for("allocation"),),
+    "online": (
+        _objective_for("online"),
+        S.ParamSpec("load", 0.8, "offered load rho of the arrivals", S.positive_number),
+        _DIURNAL,
+    ),
+}
+
+
+def param_specs(cls: str) -> tuple[S.ParamSpec, ...]:
+    """All parameters of a class's generator."""
+    if cls not in CLASS_PARAMS:
+        raise KeyError(cls)
+    return COMMON + CLASS_PARAMS[cls]
+
+
+def _alibaba_groups() -> tuple[NodeGroup, ...]:
+    """Node groups of Alibaba's openb GPU nodes, from the shipped node-list summary: per GPU model,
+    its node count and its mean GPUs per node (rounded). V100M16 and V100M32 both map to the
+    catalogue's V100 (16 GB; the 32 GB variant's extra memory is not modelled); models the
+    catalogue does not know (T4, and the undisclosed G2 and G3) are left out."""
+    from schedbench.profiles.gpus import GPU_IDS
+    from schedbench.traces.models import shipped_fit
+
+    models = shipped_fit("fractional/alibaba-openb")["params"]["nodes"]["models"]
+    groups = []
+    for model, entry in sorted(models.items()):
+        gid = {"V100M16": "V100", "V100M32": "V100"}.get(model, model)
+        if gid in GPU_IDS and entry["nodes"] > 0:
+            groups.append(NodeGroup(gid, int(entry["nodes"]), max(1, round(entry["gpus"] / entry["nodes"]))))
+    return tuple(groups)
+
+
+def _round(a: np.ndarray, decimals: int) -> np.ndarray:
+    return np.round(a, decimals)
+
+
+def _sig(a: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round to significant digits (NaN kept)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(np.isfinite(a) & (a != 0), np.floor(np.log10(np.abs(a))), 0)
+    scale = 10.0 ** (digits - 1 - mag)
+    return np.round(a * scale) / scale
+
+
+def generate(cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>"
+             ) -> Instance:
+    """Generate one instance (see :func:`generate_planted` for its arguments and errors)."""
+    return generate_planted(cls, params, seed, source=source)[0]
+
+
+def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>"
+                     ) -> tuple[Instance, dict[str, Any] | None]:
+    """Generate one instance, with the planted solution for placement (None for the other classes).
+
+    The planted solution is feasible by construction; its objective value is recorded in the
+    instance's ``metadata.known`` as a bound (``upper_bound`` for min-cost and min-gpus,
+    ``lower_bound`` for max-weight).
+
+    Args:
+        cls: problem class.
+        params: generator parameters (see :func:`param_specs`); defaults fill the rest.
+        seed: non-negative integer.
+        source: file name for error messages (a suite manifest, ``--param``).
+
+    Raises:
+        InputError: an unknown class or parameter, or a bad value (names it and what was expected).
+    """
+    if cls not in CLASS_PARAMS:
+        raise InputError(source, "class", f"one of {sorted(CLASS_PARAMS)}", repr(cls))
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(source, "seed", "a non-negative integer", repr(seed))
+    p = S.parse_params(f"{cls}", param_specs(cls), dict(params or {}), source)
+    name = f"schedbench.generators.{cls}"
+    root = S.seed_sequence(name, VERSION, p, seed)
+    rng = S.streams(root, STREAMS)
+    from schedbench.profiles.build import load_catalogue
+    from schedbench.traces.models import DurationModel, GangModel
+
+    catalogue = load_catalogue()
+    try:
+        groups = scale_groups(cluster_groups(p["cluster"], _alibaba_groups() if p["cluster"] == "alibaba-openb"
+                                             else None), p["cluster_scale"])
+    except ValueError as exc:
+        raise InputError(source, "params.cluster", str(exc), repr(p["cluster"])) from None
+    types = tuple(dict.fromkeys(g.gpu_type for g in groups))
+    unknown = [t for t in types if t not in catalogue.gpus]
+    if unknown:
+        raise InputError(source, "params.cluster", f"GPU types of the catalogue {sorted(catalogue.gpus)}",
+                         f"unknown GPU type(s) {unknown}")
+    tables = WorkloadTables.build(catalogue, types)
+    if not tables.keys:
+        raise InputError(source, "params.cluster", "GPU types on which some catalogued job has a throughput",
+                         f"{list(types)}")
+    try:
+        probs = mix_weights(tables, catalogue, p["mix"])
+    except ValueError as exc:
+        raise InputError(source, "params.mix", "job types runnable on the cluster", str(exc)) from None
+    n = p["jobs"]
+    # gangs
+    if isinstance(p["gang"], str):
+        gang_draw = GangModel.shipped(p["gang"]).sample(rng["gangs"], n)
+    else:
+        vals = np.array([int(k) for k in p["gang"]], dtype=np.int64)
+        w = np.array(list(p["gang"].values()))
+        gang_draw = vals[rng["gangs"].choice(len(vals), size=n, p=w / w.sum())]
+    # durations
+    d = p["duration"]
+    if isinstance(d, str):
+        dur = DurationModel.shipped(d).sample(rng["durations"], n)
+    elif d["dist"] == "lognormal":
+        dur = d["median_s"] * np.exp(d["sigma"] * rng["durations"].standard_normal(n))
+    else:
+        dur = np.full(n, d["seconds"])
+    dur = _round(np.clip(dur, p["min_duration_s"], max(p["min_duration_s"], p["max_duration_s"])), 3)
+    jobs = sample_jobs(tables, groups, probs, gang_draw, dur, rng["types"], reference_gpu=p["reference_gpu"],
+                       default_memory_fraction=p["default_memory_fraction"])
+    time = _round(jobs.time, 3)
+    time = np.where(jobs.eligible, np.maximum(time, 0.001), np.nan)
+    best = np.nanmin(np.where(jobs.eligible, time, np.inf), axis=1)
+    # weights and tenants
+    if p["weights"] == "one":
+        weight = np.ones(n)
+    elif isinstance(p["weights"], str):
+        raise InputError(source, "params.weights", "'one' or a mapping {weight: probability}", repr(p["weights"]))
+    else:
+        try:
+            vals_w = np.array([float(k) for k in p["weights"]])
+        except ValueError:
+            raise InputError(source, "params.weights", "numeric weights as keys", repr(p["weights"])) from None
+        pw = np.array(list(p["weights"].values()))
+        weight = vals_w[rng["weights"].choice(len(vals_w), size=n, p=pw / pw.sum())]
+    tenant = None
+    if p["tenants"]:
+        tenant = [f"tenant{k}" for k in rng["tenants"].integers(0, p["tenants"], n).tolist()]
+    notes = describe_fallbacks(jobs.fallbacks)
+    meta_extra: dict[str, Any] = {}
+    # class assembly
+    release = np.zeros(n)
+    nodes: tuple[Node, ...]
+    planted: dict[str, list[str]] | None = None
+    if cls == "placement":
+        nodes, planted, planted_note = _plant(jobs, groups, tables.types, tables.gpu_memory, p, rng["planting"], n)
+        notes.append(planted_note)
+    else:
+        nodes = build_nodes(groups)
+    G = sum(len(nd.gpus) for nd in nodes)
+    load = p.get("load") if cls == "online" else p.get("arrival_load") if cls == "batch" else None
+    if load is not None:
+        from schedbench.traces.models import ArrivalModel
+
+        model = ArrivalModel.shipped(weekly=p["diurnal"], diurnal=p["diurnal"])
+        work = float(np.mean(jobs.gang * best))
+        rate_per_hour = load * G / work * 3600.0
+        arrivals = model.sample(rng["arrivals"], n, rate_scale=rate_per_hour / model.rate_per_hour)
+        release = _round(arrivals - arrivals[0], 3) if n else release
+        span = float(release[-1] - release[0]) if n > 1 else 0.0
+        realised = float((jobs.gang * best).sum() / (G * span)) if span > 0 else None
+        meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour}
+    deadline = None
+    if p["deadline_slack"] is not None:
+        lo, hi = p["deadline_slack"]
+        deadline = _round(release + rng["deadlines"].uniform(lo, hi, n) * best, 3)
+    # prices and costs
+    v100 = catalogue.gpus["V100"].peak_fp32_tflops
+    v100_tflops = v100.value if v100 is not None else 14.0
+    gpu_types = []
+    prices = []
+    price_notes = {}
+    present = [t for t in types if any(nd.gpu_type == t for nd in nodes)]
+    for t in present:
+        spec = catalogue.gpus[t]
+        tf = spec.peak_fp32_tflops.value if spec.peak_fp32_tflops is not None else None
+        price, how = gpu_price(t, tf, v100_tflops)
+        prices.append(np.nan if price is None else price)
+        price_notes[t] = how
+        gpu_types.append(GpuType(t, {"memory_gib": float(spec.memory_gib.value), "compute": 1.0},
+                                 cost_per_hour=price, peak_tflops=tf))
+    idx = [types.index(t) for t in present]
+    price_arr = np.array(prices)
+    cost = _round(price_arr[None, :] * jobs.gang[:, None] * time[:, idx] / 3600.0, 6)
+    elig = jobs.eligible[:, idx]
+    demand = np.stack([_round(jobs.memory[:, idx], 3), _round(jobs.share[:, idx], 4)], axis=2)
+    job_block = Jobs.build(
+        [f"j{i}" for i in range(n)], np.nan_to_num(demand, nan=0.0), eligible=elig, gang=jobs.gang,
+        release=release, weight=weight, time=np.nan_to_num(time[:, idx], nan=1.0),
+        cost=np.nan_to_num(cost, nan=0.0) if cls == "placement" and not np.isnan(price_arr).any() else None,
+        throughput=np.nan_to_num(_sig(jobs.throughput[:, idx]), nan=1.0) if cls == "allocation" else None,
+        deadline=deadline,
+        job_type=[tables.keys[k] for k in jobs.job_type.tolist()], tenant=tenant,
+    )
+    objective = p["objective"]
+    problem_params = dict(p["problem_params"])
+    if cls == "placement" and objective == "min-gpus":
+        problem_params.setdefault("measure", "count")
+    label = p["name"] or f"{cls}-{objective}-{p['cluster'] if isinstance(p['cluster'], str) else 'custom'}" \
+                          f"-n{n}-s{seed}"
+    metadata = {
+        "name": label,
+        "description": f"generated {cls}/{objective} instance: {n} jobs on {G} GPUs",
+        "generator": {"name": name, "version": VERSION, "params": p, "seed": seed},
+        "source": {"catalogue": catalogue.version, "gpu_prices": price_notes,
+                   "citation": "job figures: schedbench catalogue (Gavel, Narayanan et al. OSDI 2020; Lambda "
+                               "deep-learning-benchmark); durations, gangs and arrivals: schedbench trace fits "
+                               "(Philly, Jeon et al. ATC 2019)"},
+        "notes": notes,
+    }
+    if meta_extra:
+        ol = meta_extra["offered_load"]
+        realised = "n/a" if ol["realised"] is None else f"{ol['realised']:.4f}"
+        metadata["notes"] = [*notes, f"offered load: target {ol['target']}, realised {realised}, "
+                                     f"arrival rate {ol['rate_per_hour']:.6g} jobs/hour"]
+    from schedbench.instances.io import make_instance
+
+    solution = None
+    if planted is not None:
+        solution = {"problem": "placement", "assignment": planted}
+        metadata["known"] = _planted_bound(objective, job_block, gpu_types, planted)
+    # the arrays are canonical by construction (Jobs.build); tests load every written instance
+    inst = make_instance(resources=RESOURCES, gpu_types=gpu_types, nodes=nodes, jobs=job_block,
+                         problem=Problem(cls, objective, problem_params), metadata=jsonio.normalise(metadata),
+                         verify=False)
+    return inst, solution
+
+
+def _planted_bound(objective: str, jobs: Jobs, gpu_types: list[GpuType], planted: dict[str, list[str]]
+                   ) -> dict[str, Any]:
+    """The planted solution's objective as a known bound (computed here, checked by the tests)."""
+    tindex = {t.id: i for i, t in enumerate(gpu_types)}
+    rows = [int(j[1:]) for j in planted]
+    if objective == "min-cost":
+        assert jobs.cost is not None
+        cols = [tindex[g[0].split("-n")[0]] for g in planted.values()]
+        value = float(np.round(jobs.cost[rows, cols].sum(), 6))
+        return {"upper_bound": value, "source": "planted solution of the generator"}
+    if objective == "min-gpus":
+        return {"upper_bound": float(len({g for gs in planted.values() for g in gs})),
+                "source": "planted solution of the generator"}
+    return {"lower_bound": float(jobs.weight[rows].sum()), "source": "planted solution of the generator"}
+
+
+def _plant(jobs, groups: tuple[NodeGroup, ...], types: tuple[str, ...], gpu_memory: np.ndarray,
+           p: dict[str, Any], rng: np.random.Generator, n: int
+           ) -> tuple[tuple[Node, ...], dict[str, list[str]], str]:
+    """Planted placement (module docstring): returns the opened nodes and a metadata note."""
+    tight = p["tightness"]
+    T = len(types)
+    gpus_of_type = np.zeros(T)
+    per_node = np.zeros(T, dtype=np.int64)
+    for g in groups:
+        t = types.index(g.gpu_type)
+        gpus_of_type[t] += g.nodes * g.gpus_per_node
+        per_node[t] = max(per_node[t], g.gpus_per_node)
+    planted = np.ones(n, dtype=bool)
+    if p["objective"] == "max-weight":
+        k = int(np.ceil(n / max(1.0, p["oversubscription"])))
+        planted[:] = False
+        planted[rng.permutation(n)[:k]] = True
+    # planted type: drawn among eligible types in proportion to the preset's GPUs of each type
+    w = jobs.eligible * gpus_of_type[None, :]
+    cum = np.cumsum(w, axis=1)
+    u = rng.random(n) * cum[:, -1]
+    choice = np.minimum((cum <= u[:, None]).sum(axis=1), T - 1)
+    loads: list[list[np.ndarray]] = [[] for _ in range(T)]
+    assignment: dict[str, list[str]] = {}
+    for j in np.flatnonzero(planted).tolist():
+        t = int(choice[j])
+        gang = int(jobs.gang[j])
+        dem = np.array([np.round(jobs.memory[j, t], 3), np.round(jobs.share[j, t], 4)])
+        limit = np.array([tight * gpu_memory[t], tight])
+        for node_load in loads[t]:
+            # a GPU takes the job if its load stays within the limit, or if it is empty (a job above
+            # the tightness limit, e.g. a whole-GPU job, runs alone on a GPU: it fits the capacity)
+            empty = (node_load == 0).all(axis=1)
+            fits = ((node_load + dem[None, :]) <= limit[None, :] + 1e-9).all(axis=1) | empty
+            if fits.sum() >= gang:
+                cand = np.flatnonzero(fits)
+                pick = np.sort(cand[np.argsort(node_load[cand, 0], kind="stable")[:gang]])
+                node_load[pick] += dem
+                k = next(i for i, x in enumerate(loads[t]) if x is node_load)
+                assignment[f"j{j}"] = [f"{types[t]}-n{k}/{g}" for g in pick.tolist()]
+                break
+        else:
+            node_load = np.zeros((int(per_node[t]), 2))
+            node_load[:gang] += dem
+            loads[t].append(node_load)
+            k = len(loads[t]) - 1
+            assignment[f"j{j}"] = [f"{types[t]}-n{k}/{g}" for g in range(gang)]
+    nodes = []
+    for t in range(T):
+        for k, node_load in enumerate(loads[t]):
+            nid = f"{types[t]}-n{k}"
+            nodes.append(Node(nid, types[t], tuple(f"{nid}/{i}" for i in range(node_load.shape[0]))))
+    if not nodes:  # nothing planted (no jobs): one node of the first group
+        nodes = list(build_nodes(groups[:1]))[:1]
+    opened = sum(len(x) for x in loads)
+    note = (f"planted: {int(planted.sum())} of {n} jobs placed on {opened} nodes, every GPU loaded to at most "
+            f"{tight} of its capacity (the cluster is the nodes the planting opened)")
+    return tuple(nodes), assignment, note

@@ -1,0 +1,277 @@
+"""Samplers built from the shipped trace fits, for the instance generators.
+
+Every sampler is a small frozen dataclass with ``from_fit(fit_dict)`` (a fit document of
+:mod:`schedbench.traces.fit`), ``shipped(...)`` (the fit of ``schedbench/data/trace_fits.json``)
+and a vectorised ``sample(rng, n)`` that draws from the numpy ``Generator`` it is given (never from
+global state): the same generator state gives the same samples. A million samples take well
+under a second.
+
+=====================  =====================================  =========================================
+model                  ``sample`` returns                     from
+=====================  =====================================  =========================================
+:class:`DurationModel`  job durations, seconds (float64)       ``duration/philly`` (or ``/gavel``)
+:class:`GangModel`      GPUs per job (int64)                   ``gpus/philly`` (or ``/gavel``)
+:class:`ArrivalModel`   sorted arrival times, seconds          ``arrival/philly``
+:class:`FractionModel`  share of one GPU per job, in (0, 1]    ``fractional/alibaba-openb``
+=====================  =====================================  =========================================
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from schedbench import jsonio
+
+FITS_RESOURCE = "data/trace_fits.json"
+
+
+@lru_cache(maxsize=1)
+def _fits_document() -> dict[str, Any]:
+    data = resources.files("schedbench").joinpath(FITS_RESOURCE).read_bytes()
+    return jsonio.loads(data, f"schedbench/{FITS_RESOURCE}")
+
+
+def load_fits() -> dict[str, Any]:
+    """The shipped fits document (``{"schema", "description", "fits": {key: fit}}``), read once and
+    cached; each call returns a fresh copy, so callers may modify it."""
+    return copy.deepcopy(_fits_document())
+
+
+def shipped_fit(key: str) -> dict[str, Any]:
+    """One shipped fit, e.g. ``"duration/philly"``.
+
+    Raises:
+        KeyError: no such fit (the message lists the keys).
+    """
+    fits = _fits_document()["fits"]
+    if key not in fits:
+        raise KeyError(f"no shipped fit {key!r}; available: {sorted(fits)}")
+    return copy.deepcopy(fits[key])
+
+
+def _check_kind(fit: dict[str, Any], kind: str) -> dict[str, Any]:
+    if fit.get("kind") != kind:
+        raise ValueError(f"expected a {kind!r} fit, got kind {fit.get('kind')!r}")
+    return fit["params"]
+
+
+def _pmf(counts: Any, pmf: Any) -> np.ndarray:
+    p = np.asarray(counts if counts is not None else pmf, dtype=np.float64)
+    if p.ndim != 1 or len(p) == 0 or (p < 0).any() or p.sum() <= 0:
+        raise ValueError("a pmf needs non-negative weights with a positive sum")
+    return p / p.sum()
+
+
+def _count(n: int) -> int:
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    return int(n)
+
+
+@dataclass(frozen=True, eq=False)
+class DurationModel:
+    """Job durations (seconds).
+
+    ``method="mixture"``: the fitted log-normal mixture (weights, ``mu``, ``sigma`` of log
+    seconds), clamped to ``[low, high]`` (the trace's shortest and longest job) unless those are
+    None. ``method="empirical"``: inverse-CDF sampling of the empirical distribution, interpolating
+    log seconds linearly between the stored quantiles.
+
+    Contract: ``sample(rng, n)`` returns ``n`` float64 durations > 0, i.i.d., drawn from ``rng``.
+    """
+
+    method: str
+    weights: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+    probs: np.ndarray
+    log_quantiles: np.ndarray
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def from_fit(cls, fit: dict[str, Any], method: str = "mixture", clamp: bool = True) -> DurationModel:
+        """From a ``duration`` fit; ``method`` ``"mixture"`` (default) or ``"empirical"``; ``clamp``
+        keeps mixture samples within the observed range."""
+        p = _check_kind(fit, "duration")
+        if method not in ("mixture", "empirical"):
+            raise ValueError(f"method must be 'mixture' or 'empirical', not {method!r}")
+        q = np.asarray(p["quantiles"], dtype=np.float64)
+        probs = np.asarray(p["quantile_probs"], dtype=np.float64)
+        if len(q) != len(probs) or len(q) < 2 or probs[0] != 0.0 or probs[-1] != 1.0 or (np.diff(q) < 0).any():
+            raise ValueError("quantiles must be non-decreasing, one per probability, from p=0 to p=1")
+        w = np.asarray(p["weights"], dtype=np.float64)
+        return cls(method=method, weights=w / w.sum(), mu=np.asarray(p["mu"], dtype=np.float64),
+                   sigma=np.asarray(p["sigma"], dtype=np.float64), probs=probs, log_quantiles=np.log(q),
+                   low=float(q[0]) if clamp else None, high=float(q[-1]) if clamp else None)
+
+    @classmethod
+    def shipped(cls, source: str = "philly", method: str = "mixture", clamp: bool = True) -> DurationModel:
+        """From the shipped fit ``duration/<source>`` (``philly`` or ``gavel``)."""
+        return cls.from_fit(shipped_fit(f"duration/{source}"), method, clamp)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` durations in seconds (float64)."""
+        n = _count(n)
+        if self.method == "empirical":
+            return np.exp(np.interp(rng.random(n), self.probs, self.log_quantiles))
+        comp = rng.choice(len(self.weights), size=n, p=self.weights) if len(self.weights) > 1 else np.zeros(n, int)
+        out = np.exp(self.mu[comp] + self.sigma[comp] * rng.standard_normal(n))
+        if self.low is not None or self.high is not None:
+            np.clip(out, self.low, self.high, out=out)
+        return out
+
+    def quantile(self, p: Any) -> np.ndarray:
+        """Quantiles of the model (before clamping for the mixture)."""
+        p = np.asarray(p, dtype=np.float64)
+        if self.method == "empirical":
+            return np.exp(np.interp(p, self.probs, self.log_quantiles))
+        from schedbench.traces.fit import mixture_quantile
+
+        return mixture_quantile(p, self.weights, self.mu, self.sigma).reshape(p.shape)
+
+
+@dataclass(frozen=True, eq=False)
+class GangModel:
+    """GPUs per job: the empirical pmf of a ``gpus`` fit.
+
+    ``max_gpus`` (optional) drops larger values and renormalises (e.g. to fit a small cluster).
+    Contract: ``sample(rng, n)`` returns ``n`` int64 values from ``values``, i.i.d. with ``pmf``.
+    """
+
+    values: np.ndarray
+    pmf: np.ndarray
+
+    @classmethod
+    def from_fit(cls, fit: dict[str, Any], max_gpus: int | None = None) -> GangModel:
+        p = _check_kind(fit, "gpus")
+        values = np.asarray(p["values"], dtype=np.int64)
+        pmf = _pmf(p.get("counts"), p["pmf"])
+        if len(values) != len(pmf):
+            raise ValueError("values and pmf differ in length")
+        if max_gpus is not None:
+            keep = values <= max_gpus
+            if not keep.any():
+                raise ValueError(f"no GPU count <= {max_gpus} in the fit")
+            values, pmf = values[keep], pmf[keep] / pmf[keep].sum()
+        return cls(values=values, pmf=pmf)
+
+    @classmethod
+    def shipped(cls, source: str = "philly", max_gpus: int | None = None) -> GangModel:
+        """From the shipped fit ``gpus/<source>`` (``philly`` or ``gavel``)."""
+        return cls.from_fit(shipped_fit(f"gpus/{source}"), max_gpus)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` GPU counts (int64)."""
+        return self.values[rng.choice(len(self.values), size=_count(n), p=self.pmf)]
+
+
+@dataclass(frozen=True, eq=False)
+class FractionModel:
+    """Share of one GPU requested by a single-GPU job (Alibaba openb ``gpu_milli / 1000``).
+
+    ``sharing_only=True`` samples only the requests below a whole GPU.
+    Contract: ``sample(rng, n)`` returns ``n`` float64 shares in (0, 1], i.i.d. with the fitted pmf.
+    """
+
+    values: np.ndarray
+    pmf: np.ndarray
+
+    @classmethod
+    def from_fit(cls, fit: dict[str, Any], sharing_only: bool = False) -> FractionModel:
+        p = _check_kind(fit, "fractional")
+        block = p["gpu_milli_single"]
+        milli = np.asarray(block["values"], dtype=np.float64)
+        pmf = _pmf(block.get("counts"), block["pmf"])
+        keep = milli > 0
+        if sharing_only:
+            keep &= milli < 1000
+        if not keep.any():
+            raise ValueError("no GPU share in the fit")
+        return cls(values=milli[keep] / 1000.0, pmf=pmf[keep] / pmf[keep].sum())
+
+    @classmethod
+    def shipped(cls, sharing_only: bool = False) -> FractionModel:
+        """From the shipped fit ``fractional/alibaba-openb``."""
+        return cls.from_fit(shipped_fit("fractional/alibaba-openb"), sharing_only)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` GPU shares (float64, 1.0 = a whole GPU)."""
+        return self.values[rng.choice(len(self.values), size=_count(n), p=self.pmf)]
+
+
+@dataclass(frozen=True, eq=False)
+class ArrivalModel:
+    """Job arrivals: a non-homogeneous Poisson process with a weekly-periodic, piecewise-constant
+    intensity ``rate_per_hour * hour_profile[hour of day] * weekday_profile[day of week]``.
+
+    Time 0 is the start of hour ``start_hour`` of the week (0 = Monday 00:00 of the trace's clock).
+    Sampling inverts the cumulative intensity: the ``k``-th arrival is ``Lambda^-1(E_1 + ... + E_k)``
+    with unit exponentials ``E``, exact and vectorised.
+    Contract: ``sample(rng, n, rate_scale)`` returns the first ``n`` arrival times (seconds, float64,
+    non-decreasing, > 0) of the process with intensity scaled by ``rate_scale``.
+    """
+
+    rate_per_hour: float
+    hour_profile: np.ndarray
+    weekday_profile: np.ndarray
+
+    @classmethod
+    def from_fit(cls, fit: dict[str, Any], *, weekly: bool = True, diurnal: bool = True) -> ArrivalModel:
+        """From an ``arrival`` fit. ``diurnal=False`` / ``weekly=False`` drop the hour-of-day /
+        day-of-week profile (flat), e.g. for a homogeneous Poisson process."""
+        p = _check_kind(fit, "arrival")
+        hour = p.get("hour_profile") if diurnal else None
+        week = p.get("weekday_profile") if weekly else None
+        return cls.build(float(p["rate_per_hour"]), hour, week)
+
+    @classmethod
+    def build(cls, rate_per_hour: float, hour_profile: Any = None, weekday_profile: Any = None) -> ArrivalModel:
+        """From numbers: profiles are rescaled to mean 1 (None = flat)."""
+        if not np.isfinite(rate_per_hour) or rate_per_hour <= 0:
+            raise ValueError(f"rate_per_hour must be > 0, got {rate_per_hour!r}")
+        hour = np.ones(24) if hour_profile is None else np.asarray(hour_profile, dtype=np.float64)
+        week = np.ones(7) if weekday_profile is None else np.asarray(weekday_profile, dtype=np.float64)
+        for name, prof, size in (("hour_profile", hour, 24), ("weekday_profile", week, 7)):
+            if prof.shape != (size,) or (prof < 0).any() or not np.isfinite(prof).all() or prof.sum() <= 0:
+                raise ValueError(f"{name} needs {size} non-negative values with a positive sum")
+        return cls(float(rate_per_hour), hour / hour.mean(), week / week.mean())
+
+    @classmethod
+    def shipped(cls, *, weekly: bool = True, diurnal: bool = True) -> ArrivalModel:
+        """From the shipped fit ``arrival/philly``."""
+        return cls.from_fit(shipped_fit("arrival/philly"), weekly=weekly, diurnal=diurnal)
+
+    def hourly_rates(self, rate_scale: float = 1.0) -> np.ndarray:
+        """Expected arrivals in each of the 168 hours of the week (Monday 00:00 first)."""
+        return rate_scale * self.rate_per_hour * np.repeat(self.weekday_profile, 24) * np.tile(self.hour_profile, 7)
+
+    def intensity(self, t: Any, rate_scale: float = 1.0, start_hour: int = 0) -> np.ndarray:
+        """Arrivals per hour at times ``t`` (seconds)."""
+        h = (np.floor(np.asarray(t, dtype=np.float64) / 3600.0).astype(np.int64) + start_hour) % 168
+        return self.hourly_rates(rate_scale)[h]
+
+    def sample(self, rng: np.random.Generator, n: int, rate_scale: float = 1.0, start_hour: int = 0) -> np.ndarray:
+        """The first ``n`` arrival times in seconds (sorted)."""
+        n = _count(n)
+        if not np.isfinite(rate_scale) or rate_scale <= 0:
+            raise ValueError(f"rate_scale must be > 0, got {rate_scale!r}")
+        if isinstance(start_hour, bool) or int(start_hour) != start_hour or not 0 <= start_hour < 168:
+            raise ValueError(f"start_hour must be an integer hour of the week in 0..167, got {start_hour!r}")
+        lam = self.hourly_rates(rate_scale)
+        cum = np.concatenate(([0.0], np.cumsum(lam)))
+        week = cum[-1]
+        target = np.cumsum(rng.exponential(1.0, n)) + cum[start_hour]
+        k = np.floor(target / week)
+        r = target - k * week
+        idx = np.clip(np.searchsorted(cum, r, side="right") - 1, 0, 167)
+        # r lies in [cum[idx], cum[idx + 1]); a zero-rate hour is never chosen (side="right")
+        frac = np.divide(r - cum[idx], lam[idx], out=np.zeros(n), where=lam[idx] > 0)
+        hours = k * 168.0 + idx + np.minimum(frac, 1.0) - start_hour
+        return hours * 3600.0
