@@ -398,39 +398,40 @@ def _plant(jobs, groups: tuple[NodeGroup, ...], types: tuple[str, ...], gpu_memo
     cum = np.cumsum(w, axis=1)
     u = rng.random(n) * cum[:, -1]
     choice = np.minimum((cum <= u[:, None]).sum(axis=1), T - 1)
-    loads: list[list[np.ndarray]] = [[] for _ in range(T)]
+    # per type: loads of the opened nodes, (nodes, GPUs per node, 2 resources), grown by doubling
+    loads = [np.zeros((4, int(per_node[t]), 2)) for t in range(T)]
+    opened = np.zeros(T, dtype=np.int64)
     assignment: dict[str, list[str]] = {}
     for j in np.flatnonzero(planted).tolist():
         t = int(choice[j])
         gang = int(jobs.gang[j])
         dem = np.array([np.round(jobs.memory[j, t], 3), np.round(jobs.share[j, t], 4)])
         limit = np.array([tight * gpu_memory[t], tight])
-        for node_load in loads[t]:
-            # a GPU takes the job if its load stays within the limit, or if it is empty (a job above
-            # the tightness limit, e.g. a whole-GPU job, runs alone on a GPU: it fits the capacity)
-            empty = (node_load == 0).all(axis=1)
-            fits = ((node_load + dem[None, :]) <= limit[None, :] + 1e-9).all(axis=1) | empty
-            if fits.sum() >= gang:
-                cand = np.flatnonzero(fits)
-                pick = np.sort(cand[np.argsort(node_load[cand, 0], kind="stable")[:gang]])
-                node_load[pick] += dem
-                k = next(i for i, x in enumerate(loads[t]) if x is node_load)
-                assignment[f"j{j}"] = [f"{types[t]}-n{k}/{g}" for g in pick.tolist()]
-                break
+        live = loads[t][: opened[t]]
+        # a GPU takes the job if its load stays within the limit, or if it is empty (a job above the
+        # tightness limit, e.g. a whole-GPU job, runs alone on a GPU: it fits the capacity)
+        fits = ((live + dem) <= limit + 1e-9).all(axis=2) | (live == 0).all(axis=2)
+        enough = np.flatnonzero(fits.sum(axis=1) >= gang)
+        if len(enough):
+            k = int(enough[0])
+            cand = np.flatnonzero(fits[k])
+            pick = np.sort(cand[np.argsort(live[k, cand, 0], kind="stable")[:gang]])
         else:
-            node_load = np.zeros((int(per_node[t]), 2))
-            node_load[:gang] += dem
-            loads[t].append(node_load)
-            k = len(loads[t]) - 1
-            assignment[f"j{j}"] = [f"{types[t]}-n{k}/{g}" for g in range(gang)]
+            k = int(opened[t])
+            if k == len(loads[t]):
+                loads[t] = np.concatenate([loads[t], np.zeros_like(loads[t])])
+            opened[t] += 1
+            pick = np.arange(gang)
+        loads[t][k, pick] += dem
+        assignment[f"j{j}"] = [f"{types[t]}-n{k}/{g}" for g in pick.tolist()]
     nodes = []
     for t in range(T):
-        for k, node_load in enumerate(loads[t]):
+        for k in range(int(opened[t])):
             nid = f"{types[t]}-n{k}"
-            nodes.append(Node(nid, types[t], tuple(f"{nid}/{i}" for i in range(node_load.shape[0]))))
+            nodes.append(Node(nid, types[t], tuple(f"{nid}/{i}" for i in range(int(per_node[t])))))
     if not nodes:  # nothing planted (no jobs): one node of the first group
         nodes = list(build_nodes(groups[:1]))[:1]
-    opened = sum(len(x) for x in loads)
-    note = (f"planted: {int(planted.sum())} of {n} jobs placed on {opened} nodes, every GPU loaded to at most "
+    opened_total = int(opened.sum())
+    note = (f"planted: {int(planted.sum())} of {n} jobs placed on {opened_total} nodes, every GPU loaded to at most "
             f"{tight} of its capacity (the cluster is the nodes the planting opened)")
     return tuple(nodes), assignment, note
