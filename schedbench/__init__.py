@@ -1,3 +1,7 @@
 """schedbench: benchmark suite and solver-comparison harness for scheduling DL jobs on GPU clusters."""
 
 __version__ = "0.1.0"
+
+from schedbench.solver import Context, Param, Solver, SolveResult
+
+__all__ = ["Context", "Param", "SolveResult", "Solver", "__version__"]

@@ -397,12 +397,190 @@ def suite_lock(
     _guard(body)
 
 
+@app.command()
+def run(
+    spec: Annotated[Path | None, typer.Argument(help="Run spec (TOML); flags below override or replace it.")] = None,
+    suite: Annotated[list[str] | None, typer.Option("--suite", help="Suite name (repeatable).")] = None,
+    instances: Annotated[list[str] | None, typer.Option("--instances", help="Instance file or glob (repeatable).")
+                         ] = None,
+    solver: Annotated[list[str] | None, typer.Option("--solver", help="Solver name (repeatable).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="SOLVER.key=value (repeatable; a JSON list "
+                                                    "is a grid).")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Repetitions per (instance, solver, parameters).")] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Seconds per run (hard).")] = None,
+    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="MiB per run that a run may add beyond "
+                                                     "the worker's preloaded libraries.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads per run.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel runs.")] = None,
+    store: Annotated[Path | None, typer.Option(help="Results store (SQLite); resumes when it exists.")] = None,
+    rerun: Annotated[list[str] | None, typer.Option("--rerun", help="Redo finished runs with this status "
+                                                    "(repeatable).")] = None,
+    executor: Annotated[str | None, typer.Option(help="local (default) or dask.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local cluster).")] = None,
+    solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
+    name: Annotated[str | None, typer.Option(help="Campaign name.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run a campaign: instances x solvers x parameter grids x seeds, isolated, validated, stored, resumable."""
+
+    def body() -> int:
+        import tomllib
+
+        from schedbench.generators.spec import parse_cli_value
+        from schedbench.runner.campaign import spec_from_dict
+
+        doc: dict[str, Any] = {}
+        base = Path(".")
+        if spec is not None:
+            try:
+                doc = tomllib.loads(spec.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise InputError(str(spec), "$", "a run spec (TOML)", "no such file") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise InputError(str(spec), "$", "valid TOML", str(exc)) from None
+            base = spec.parent
+        overrides: dict[str, Any] = {"suites": suite, "instances": instances, "seeds": seeds,
+                                     "time_limit": time_limit, "memory_limit_mb": memory_limit, "threads": threads,
+                                     "workers": workers, "executor": executor, "scheduler": scheduler, "name": name}
+        for key, value in overrides.items():
+            if value:
+                doc[key] = value
+        if store is not None:
+            doc["store"] = str(store.resolve())
+        if solvers_dir:
+            doc["solvers_dirs"] = [str(d.resolve()) for d in solvers_dir]
+        if solver:
+            doc["solvers"] = [{"name": s} for s in solver]
+        for item in param or []:
+            key, eq, value = item.partition("=")
+            sname, dot, pname = key.partition(".")
+            if not eq or not dot:
+                _fail(f"--param expects SOLVER.key=value, got {item!r}")
+            entry = next((s for s in doc.get("solvers", []) if isinstance(s, dict) and s.get("name") == sname), None)
+            if entry is None:
+                _fail(f"--param names solver {sname!r}, which the campaign does not run")
+            assert entry is not None
+            entry.setdefault("params", {})[pname] = parse_cli_value(value)
+        if "instances" in doc and instances:
+            doc["instances"] = [str(Path(p).resolve()) for p in doc["instances"]]
+        cspec = spec_from_dict(doc, base=base, file=str(spec) if spec else "<flags>")
+        return _run_with_progress(cspec, rerun or [], quiet)
+
+    _guard(body)
+
+
+def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from schedbench.report import report_command
+    from schedbench.runner.campaign import run_campaign
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                        TextColumn("{task.fields[counts]}"),
+                        console=err, disable=quiet, transient=False)
+    state: dict[str, Any] = {}
+
+    def on_plan(p: Any) -> None:
+        err.print(f"campaign {cspec.name}: {p.total} runs planned, {p.already_done} already in {cspec.store}, "
+                  f"{len(p.tasks)} to run; {p.unsupported} (instance, solver) pairs skipped as unsupported",
+                  markup=False)
+        for sname, reason in p.unavailable:
+            err.print(f"solver {sname} is unavailable: {reason}", markup=False)
+        state["task"] = progress.add_task(cspec.name, total=len(p.tasks), counts="")
+
+    def on_record(record: Any, counts: Any) -> None:
+        progress.update(state["task"], advance=1, counts=" ".join(f"{k}:{v}" for k, v in sorted(counts.items())))
+
+    with progress:
+        result = run_campaign(cspec, rerun=rerun, progress=on_record, on_plan=on_plan)
+    report_command(result.store, "table")
+    return 0
+
+
+@app.command()
+def solve(
+    solver: Annotated[str, typer.Argument(help="Solver name (see `schedbench solvers list`).")],
+    instance: Annotated[Path, typer.Argument(help="Instance file.")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds (hard limit).")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Repetition seed; the solver's seed is derived from the run.")] = 0,
+    param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the solution JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="MiB of address space the run may add "
+                                                     "beyond the worker's preloaded libraries.")] = None,
+    threads: Annotated[int, typer.Option(help="Threads for the solver and BLAS.")] = 1,
+    solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
+) -> None:
+    """Run one solver once, isolated and limited as in a campaign, and grade its answer."""
+
+    def body() -> int:
+        from schedbench.runner.cli_solve import solve_command
+
+        try:
+            return solve_command(solver, instance, time_limit=time_limit, seed=seed, param=param, output=output,
+                                 as_json=as_json, memory_limit_mb=memory_limit, threads=threads,
+                                 solvers_dir=solvers_dir)
+        except (KeyError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            _fail(str(exc).strip("'\""))
+            return 2
+
+    _guard(body)
+
+
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="Results store (SQLite).")],
+    fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or latex.")] = "table",
+    shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
+    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
+                                           "their time limit.")] = 10.0,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
+) -> None:
+    """Per solver and class: runs, feasible, optimal, failures, gaps to best known, shifted geometric mean time."""
+
+    def body() -> int:
+        from schedbench.report import report_command
+
+        return report_command(store, fmt, shift, penalty, campaign)
+
+    _guard(body)
+
+
+@app.command()
+def export(
+    store: Annotated[Path, typer.Argument(help="Results store (SQLite).")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
+) -> None:
+    """Export a store's runs (and environments alongside) as parquet or CSV."""
+
+    def body() -> int:
+        from schedbench.store.export import export_command
+
+        return export_command(store, fmt, output, campaign=campaign)
+
+    _guard(body)
+
+
 def _mount_subapps() -> None:
     from schedbench.profiles.cli import app as catalogue_app
+    from schedbench.solvers_cli import app as solvers_app
     from schedbench.traces.cli import app as traces_app
 
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(traces_app, name="traces")
+    app.add_typer(solvers_app, name="solvers")
 
 
 _mount_subapps()

@@ -1,0 +1,86 @@
+"""The summary in four formats: a rich table (terminal), Markdown, CSV and LaTeX (booktabs)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from rich.table import Table
+
+from schedbench.report.summary import Summary, SummaryRow
+
+HEADERS = ("Solver", "Class", "Runs", "Feasible", "Optimal", "Timeouts", "Failures", "Mean gap", "Median gap",
+           "Solved", "Time (SGM, s)")
+#: CSV columns: the row's fields, then the parameters of the time statistic.
+CSV_COLUMNS = ("solver", "class", "runs", "feasible", "optimal", "timeouts", "failures", "gap_runs", "mean_gap",
+               "median_gap", "solved", "sgm_time_s", "shift_s", "timeout_penalty")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100.0 * value:.2f}%"
+
+
+def _time(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _cells(row: SummaryRow) -> list[str]:
+    return [row.solver, row.problem_class, str(row.runs), str(row.feasible), str(row.optimal), str(row.timeouts),
+            str(row.failures), _pct(row.mean_gap), _pct(row.median_gap), f"{row.solved}/{row.runs}",
+            _time(row.sgm_time)]
+
+
+def to_rich(summary: Summary) -> Table:
+    """A rich table with the caption under it."""
+    title = "Solver summary" + (f" (campaign {summary.campaign})" if summary.campaign else "")
+    table = Table(title=title, caption=summary.caption(), caption_justify="left")
+    for i, header in enumerate(HEADERS):
+        table.add_column(header, justify="left" if i < 2 else "right", no_wrap=i < 2)
+    for row in summary.rows:
+        table.add_row(*_cells(row))
+    return table
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def to_markdown(summary: Summary) -> str:
+    """A pipe table followed by its caption (italic paragraph)."""
+    lines = ["| " + " | ".join(HEADERS) + " |",
+             "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(HEADERS))) + "|"]
+    lines += ["| " + " | ".join(_md(c) for c in _cells(row)) + " |" for row in summary.rows]
+    return "\n".join(lines) + "\n\n*" + _md(summary.caption()).replace("*", "\\*") + "*\n"
+
+
+def to_csv(summary: Summary) -> str:
+    """One header row and one row per summary row; empty fields for missing gaps; full precision."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in summary.rows:
+        writer.writerow([r.solver, r.problem_class, r.runs, r.feasible, r.optimal, r.timeouts, r.failures,
+                         r.gap_runs, "" if r.mean_gap is None else repr(r.mean_gap),
+                         "" if r.median_gap is None else repr(r.median_gap), r.solved, repr(r.sgm_time),
+                         repr(summary.shift), repr(summary.penalty)])
+    return buf.getvalue()
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def to_latex(summary: Summary) -> str:
+    """A ``table`` with a ``booktabs`` tabular (needs ``\\usepackage{booktabs}``)."""
+    caption = latex_escape(summary.caption(times="\x00")).replace("\x00", r"$\times$")
+    spec = "ll" + "r" * (len(HEADERS) - 2)
+    lines = [r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\begin{{tabular}}{{{spec}}}",
+             r"\toprule", " & ".join(latex_escape(h) for h in HEADERS) + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(c) for c in _cells(row)) + r" \\" for row in summary.rows]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

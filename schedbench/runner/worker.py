@@ -1,0 +1,775 @@
+"""Worker processes: a preloaded persistent *zygote* that forks one fresh child per run.
+
+Process model::
+
+    main process (Executor / LocalPool threads)          validates, builds RunRecords
+        |  socketpair, length-prefixed pickles of plain data (tasks down, outcomes up)
+    zygote  (``python -m schedbench.runner.worker``)     persistent, one per pool slot
+        |  pre-imports numpy, scipy and whichever of highspy/pyomo/cvxpy/ortools/deap are
+        |  installed, with BLAS/OpenMP thread caps set in its environment before those imports;
+        |  caches the solver registry, solver classes and loaded instances
+        |  fork() per run; two pipes: messages (pickled frames) and output (fds 1 and 2)
+    child   one run, then ``os._exit``                   own process group, limits, solve()
+
+Why this design: ``fork`` of a preloaded process costs about a millisecond, so the per-run
+overhead is milliseconds although importing pyomo or cvxpy costs seconds; and every run still
+gets a brand-new process (no state leaks between runs, limits apply per run, a crash or a kill
+takes only the child). The zygote never runs plugin ``solve`` code and stays single-threaded
+(its supervision loop is a ``selectors`` loop, not threads), so forking it is safe.
+
+How the limits are enforced (by the zygote, which is the child's parent):
+
+* wall clock: at ``time_limit`` the child's whole process group gets SIGTERM, and SIGKILL
+  :data:`GRACE_S` later if anything of it is still alive; a solver blocked in C code or ignoring
+  SIGTERM is killed all the same. Incumbents reported (``context.report``) at or before the limit
+  are kept. The child also has ``PR_SET_PDEATHSIG=SIGKILL``, so it dies with the zygote.
+* memory: ``RLIMIT_AS`` is set in the child before ``solve`` to the address space the child
+  already has (the preloaded image: about 230 MB with numpy and scipy, more with pyomo or
+  cvxpy; none of it the solver's doing) **plus** ``memory_limit_mb``. So the limit is the
+  memory the run may add, and it does not depend on which optional libraries are preloaded.
+  ``MemoryError`` raised out of ``solve`` is a ``memout``; so is a SIGKILL the harness did not send
+  (the kernel's OOM killer sends SIGKILL).
+* threads: the zygote is started with ``OMP_NUM_THREADS`` & co. equal to the task's ``threads``
+  (a task with another thread count restarts the zygote), the child sets them again and, when
+  threadpoolctl is installed, applies ``threadpool_limits(threads)``.
+* output: fds 1 and 2 of the child are the write end of a pipe that the zygote drains into a
+  ring buffer keeping the last :data:`LOG_TAIL_BYTES`; nothing is written to disk, so a plugin
+  printing gigabytes costs time, not disk or memory.
+* time and memory measures: wall and CPU seconds around ``solve`` measured in the child (CPU
+  includes reaped subprocesses); for a killed child, the zygote's wall clock and the ``wait4``
+  rusage. Peak memory is the child's ``ru_maxrss`` (as the kernel counts it after the fork).
+* cleanup: when the run ends, its process group gets SIGKILL, so subprocesses a solver left
+  behind die too (only a subprocess that made itself a new session escapes). A child that
+  answered in time is not waited for: its output is already in the pipe (it flushes before
+  answering), it is killed and reaped before the next fork, which saves the milliseconds of
+  tearing down its address space.
+* incumbents: the child sends each ``context.report`` as (seconds, bound, solution JSON); those
+  reported after the limit are dropped; beyond :data:`MAX_TRAJECTORY_POINTS` (or
+  :data:`MAX_TRAJECTORY_BYTES`) the kept ones are thinned evenly, the latest always kept, so the
+  caller's validation of every kept incumbent stays bounded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import os
+import pickle
+import resource
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from typing import Any
+
+#: Seconds between SIGTERM and SIGKILL at the time limit.
+GRACE_S = 1.0
+#: Bytes of a run's stdout+stderr kept (the end).
+LOG_TAIL_BYTES = 64 * 1024
+#: Most incumbents kept (and validated) per run; beyond it the trajectory is thinned evenly,
+#: always keeping the latest one.
+MAX_TRAJECTORY_POINTS = 128
+#: Most bytes of incumbent solutions kept per run (thinned the same way beyond it).
+MAX_TRAJECTORY_BYTES = 128 << 20
+#: Characters of a traceback kept in a record's reason.
+TRACEBACK_TAIL = 4000
+#: Environment variables that cap solver-library and BLAS threads.
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS")
+#: Modules the zygote imports before forking, when installed (missing ones are skipped).
+DEFAULT_PRELOAD = ("numpy", "scipy", "scipy.optimize", "scipy.sparse", "threadpoolctl", "highspy",
+                   "pyomo.environ", "cvxpy", "ortools.linear_solver.pywraplp", "ortools.sat.python.cp_model",
+                   "deap.base", "deap.tools")
+#: Exit code of a child that hit MemoryError and could not even report it.
+EXIT_MEMOUT = 86
+#: Default registry factory: ``module:function`` (or ``/path/file.py:function``) called with
+#: ``extra_dirs=[...]``. ``SCHEDBENCH_RUNNER_REGISTRY`` overrides it (tests use this).
+DEFAULT_REGISTRY = "schedbench.registry:get_registry"
+
+_HEADER = struct.Struct("!Q")
+
+
+# --------------------------------------------------------------------------------------------
+# framing (main <-> zygote over a socket; child -> zygote over a pipe)
+
+
+def send_msg(sock: socket.socket, obj: Any) -> None:
+    """Send one length-prefixed pickle."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
+    chunks = []
+    while n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from the worker process")
+            sock.settimeout(left)
+        else:
+            sock.settimeout(None)
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("the worker process closed its connection")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_msg(sock: socket.socket, deadline: float | None = None) -> Any:
+    """Receive one length-prefixed pickle (``deadline``: a ``time.monotonic`` value or None).
+
+    Raises:
+        EOFError: the peer closed the connection; TimeoutError: the deadline passed.
+    """
+    (n,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
+    return pickle.loads(_recv_exact(sock, n, deadline))
+
+
+def _write_frame(fd: int, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def to_json_bytes(obj: Any) -> bytes:
+    """JSON text of a solution or info dict; numpy scalars and arrays become plain numbers/lists.
+
+    Raises:
+        TypeError: a value that is not JSON (a set, an object...).
+    """
+    return json.dumps(obj, default=_json_default, separators=(",", ":")).encode()
+
+
+def _json_default(value: Any) -> Any:
+    np = sys.modules.get("numpy")
+    if np is not None:
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.floating):
+            return float(value)
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _bound(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"bound must be a number or None, not {value!r}") from None
+
+
+def resolve_factory(spec: str) -> Any:
+    """The callable named by ``module:attr`` or ``/path/to/file.py:attr``."""
+    target, _, attr = spec.rpartition(":")
+    if not target or not attr:
+        raise ValueError(f"registry factory must be 'module:function', got {spec!r}")
+    if target.endswith(".py"):
+        name = "_schedbench_registry_" + str(abs(hash(target)))
+        module = sys.modules.get(name)
+        if module is None:
+            spec_obj = importlib.util.spec_from_file_location(name, target)
+            if spec_obj is None or spec_obj.loader is None:
+                raise ImportError(f"cannot load {target}")
+            module = importlib.util.module_from_spec(spec_obj)
+            sys.modules[name] = module
+            spec_obj.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    return getattr(module, attr)
+
+
+def registry_spec(given: str | None = None) -> str:
+    """The registry factory in force: ``given``, else ``$SCHEDBENCH_RUNNER_REGISTRY``, else the default."""
+    return given or os.environ.get("SCHEDBENCH_RUNNER_REGISTRY") or DEFAULT_REGISTRY
+
+
+# --------------------------------------------------------------------------------------------
+# the child: one run
+
+
+_libc: Any = None
+_threadpoolctl: bool | None = None
+
+
+def _prepare_fork() -> None:
+    """Done once in the zygote so that each child starts fast: load libc for prctl, look for
+    threadpoolctl once, and freeze the garbage collector's view of the preloaded objects (a
+    collection in a child would otherwise walk, and copy-on-write, the whole heap: ~40 ms)."""
+    global _libc, _threadpoolctl
+    if _libc is None and sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            _libc = ctypes.CDLL(None, use_errno=True)
+    if _threadpoolctl is None:
+        _threadpoolctl = importlib.util.find_spec("threadpoolctl") is not None
+    import gc
+
+    gc.freeze()
+
+
+def _pdeathsig() -> None:
+    """Ask the kernel to SIGKILL this process when its parent (the zygote) dies (Linux only)."""
+    if _libc is not None:
+        with contextlib.suppress(Exception):  # the zygote's EOF handling still cleans up
+            _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def limit_threads(threads: int) -> Any:
+    """Cap BLAS/OpenMP threads in this process: environment variables and, if installed,
+    threadpoolctl. Returns the threadpoolctl limiter (keep it alive) or None."""
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+    available = _threadpoolctl if _threadpoolctl is not None else importlib.util.find_spec("threadpoolctl")
+    if not available:
+        return None
+    try:
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=threads)
+    except Exception:
+        return None
+
+
+def _child(task: Any, cls: type, inst: Any, msg_w: int, log_w: int, close: tuple[int, ...]) -> None:
+    """Run one task in the freshly forked child; never returns."""
+    code = 0
+    try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
+        _pdeathsig()
+        for fd in close:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(log_w, 1)
+        os.dup2(log_w, 2)
+        os.close(log_w)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        with contextlib.suppress(Exception):
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+            sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        import faulthandler
+
+        faulthandler.enable(file=sys.stderr)  # a segfault leaves a Python traceback in the log
+        code = _solve_and_send(task, cls, inst, msg_w)
+    except MemoryError:
+        code = EXIT_MEMOUT
+    except BaseException:
+        code = 70
+        with contextlib.suppress(BaseException):
+            _write_frame(msg_w, ("error", traceback.format_exc()[-TRACEBACK_TAIL:], None, None))
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        os._exit(code)
+
+
+def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
+    from schedbench.solver import SOLVER_STATUSES, Context, SolveResult
+
+    threads = max(1, int(task.threads))
+    _limiter = limit_threads(threads)
+    if task.memory_limit_mb:
+        limit = _vm_size() + int(task.memory_limit_mb) * (1 << 20)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    seed = task.solver_seed
+    import random
+
+    random.seed(seed)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed)
+
+    ctx: Context | None = None
+
+    def reporter(solution: Any, bound: Any) -> None:
+        assert ctx is not None
+        t = ctx.elapsed()
+        _write_frame(msg_w, ("report", t, _bound(bound), to_json_bytes(solution)))
+
+    w0 = time.monotonic()
+    c0 = time.process_time()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = cpu = None
+    try:
+        ctx = Context(task.time_limit, seed, task.params, threads, reporter=reporter)
+        out = cls().solve(inst, ctx)
+        wall, cpu = _measure(w0, c0, ch0)
+        if isinstance(out, SolveResult):
+            solution, status, bound, info = out.solution, out.status, out.bound, out.info
+        elif isinstance(out, dict):
+            solution, status, bound, info = out, "feasible", None, {}
+        else:
+            raise TypeError(f"solve() returned {type(out).__name__}; expected a SolveResult or a solution dict")
+        if status not in SOLVER_STATUSES:
+            raise ValueError(f"solve() claimed status {status!r}; expected one of {SOLVER_STATUSES}")
+        bound = _bound(bound)
+    except MemoryError:
+        wall, cpu = _measure(w0, c0, ch0) if wall is None else (wall, cpu)
+        _write_frame(msg_w, ("memout", traceback.format_exc()[-TRACEBACK_TAIL:], wall, cpu))
+        return 0
+    except BaseException as exc:
+        wall, cpu = _measure(w0, c0, ch0) if wall is None else (wall, cpu)
+        text = traceback.format_exc()[-TRACEBACK_TAIL:]
+        if isinstance(exc, SystemExit):
+            text += f"\nsolve() called sys.exit({exc.code!r})"
+        _write_frame(msg_w, ("error", text, wall, cpu))
+        return 0
+    sol_bytes = sol_error = None
+    if solution is not None:
+        try:
+            sol_bytes = to_json_bytes(solution)
+        except (TypeError, ValueError) as exc:
+            sol_error = f"the returned solution is not JSON: {exc}"
+    try:
+        info_bytes = to_json_bytes(info if isinstance(info, dict) else {"info": info})
+    except (TypeError, ValueError):
+        info_bytes = to_json_bytes({"unserialisable_info": repr(info)[:2000]})
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    peak = _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    _write_frame(msg_w, ("result", {"status": status, "bound": bound, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak,
+                                    "solution": sol_bytes, "solution_error": sol_error, "info": info_bytes}))
+    del _limiter
+    return 0
+
+
+def _measure(w0: float, c0: float, ch0: Any) -> tuple[float, float]:
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (ch1.ru_utime - ch0.ru_utime) + (ch1.ru_stime - ch0.ru_stime)
+    return time.monotonic() - w0, time.process_time() - c0 + children
+
+
+# --------------------------------------------------------------------------------------------
+# the zygote: supervision of one child
+
+
+class _Trajectory:
+    """Incumbents as (t, bound, solution bytes), thinned evenly beyond the caps, latest always kept."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, float | None, bytes]] = []
+        self.size = 0
+        self.reports = 0
+        self.thinned = False
+        self.last_bound: float | None = None
+
+    def add(self, t: float, bound: float | None, data: bytes) -> None:
+        self.reports += 1
+        if bound is not None:
+            self.last_bound = bound
+        self.points.append((t, bound, data))
+        self.size += len(data)
+        while len(self.points) > 2 and (len(self.points) > MAX_TRAJECTORY_POINTS or self.size > MAX_TRAJECTORY_BYTES):
+            kept = [*self.points[:-1][::2], self.points[-1]]
+            self.points = kept
+            self.size = sum(len(p[2]) for p in kept)
+            self.thinned = True
+
+
+class _Ring:
+    """The last :data:`LOG_TAIL_BYTES` of a stream, plus the total byte count."""
+
+    def __init__(self, cap: int = LOG_TAIL_BYTES) -> None:
+        self.cap = cap
+        self.buf = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes | memoryview) -> None:
+        n = len(chunk)
+        self.total += n
+        if n >= self.cap:
+            self.buf[:] = chunk[n - self.cap:]
+            return
+        self.buf += chunk
+        if len(self.buf) > 2 * self.cap:
+            del self.buf[: len(self.buf) - self.cap]
+
+    def text(self) -> str:
+        tail = bytes(self.buf[-self.cap:])
+        out = tail.decode("utf-8", errors="replace")
+        dropped = self.total - len(tail)
+        if dropped > 0:
+            out = f"[schedbench: {dropped} earlier bytes of output dropped; the last {len(tail)} kept]\n" + out
+        return out
+
+
+def _rss_mb(maxrss: float) -> float:
+    """``ru_maxrss`` in MB (kilobytes on Linux, bytes on macOS)."""
+    return maxrss / (1 << 20) if sys.platform == "darwin" else maxrss / 1024.0
+
+
+#: Children that answered and were killed but not yet reaped (reaped before the next fork).
+_ZOMBIES: list[int] = []
+
+
+def _reap_zombies() -> None:
+    for pid in list(_ZOMBIES):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done == pid:
+            _ZOMBIES.remove(pid)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+class _Supervisor:
+    """Forks the child for one task and watches it until it is gone; see the module docstring."""
+
+    def __init__(self, ctl: socket.socket, task: Any, cls: type, inst: Any, grace: float) -> None:
+        self.ctl = ctl
+        self.task = task
+        self.cls = cls
+        self.inst = inst
+        self.grace = grace
+        self.traj = _Trajectory()
+        self.log = _Ring()
+        self.final: tuple | None = None  # ("result", payload) / ("error", text, wall, cpu) / ("memout", ...)
+        self.msgbuf = bytearray()
+        self.readbuf = bytearray(1 << 20)
+        self.protocol_error: str | None = None
+        self.control_lost = False
+
+    def run(self) -> dict[str, Any]:
+        task = self.task
+        msg_r, msg_w = os.pipe()
+        log_r, log_w = os.pipe()
+        with contextlib.suppress(OSError, AttributeError):
+            import fcntl
+
+            fcntl.fcntl(log_r, 1031, 1 << 20)  # F_SETPIPE_SZ: fewer wake-ups for chatty solvers
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        _reap_zombies()
+        _prepare_fork()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child, measured by the tests through its effects
+            _child(task, self.cls, self.inst, msg_w, log_w, (msg_r, log_r, self.ctl.fileno()))
+        started = time.monotonic()
+        os.close(msg_w)
+        os.close(log_w)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        send_msg(self.ctl, ("started", pid))
+        try:
+            return self._watch(pid, started, msg_r, log_r)
+        finally:
+            os.close(msg_r)
+            os.close(log_r)
+
+    def _watch(self, pid: int, started: float, msg_r: int, log_r: int) -> dict[str, Any]:
+        sel = selectors.DefaultSelector()
+        sel.register(msg_r, selectors.EVENT_READ, "msg")
+        sel.register(log_r, selectors.EVENT_READ, "log")
+        sel.register(self.ctl, selectors.EVENT_READ, "ctl")
+        pidfd = None
+        with contextlib.suppress(OSError, AttributeError):
+            pidfd = os.pidfd_open(pid)
+            sel.register(pidfd, selectors.EVENT_READ, "exit")
+        deadline = started + float(self.task.time_limit)
+        term_at: float | None = None
+        kill_at: float | None = None
+        killed = answered = False
+        waited: tuple[int, int, Any] | None = None
+        try:
+            while waited is None:
+                now = time.monotonic()
+                if term_at is None and now >= deadline:
+                    _killpg(pid, signal.SIGTERM)
+                    term_at = now
+                    kill_at = now + self.grace
+                elif kill_at is not None and not killed and now >= kill_at:
+                    _killpg(pid, signal.SIGKILL)
+                    killed = True
+                wake = deadline if term_at is None else (kill_at if not killed else now + 1.0)
+                assert wake is not None
+                timeout = max(0.0, wake - now)
+                if pidfd is None:
+                    timeout = min(timeout, 0.005)
+                exit_ready = pidfd is None
+                for key, _ in sel.select(timeout):
+                    what = key.data
+                    if what == "exit":
+                        exit_ready = True
+                    elif what == "msg" and not self._read_msg(msg_r):
+                        sel.unregister(msg_r)
+                    elif what == "log" and not self._read_log(log_r):
+                        sel.unregister(log_r)
+                    elif what == "ctl":
+                        sel.unregister(self.ctl)
+                        self.control_lost = True
+                        _killpg(pid, signal.SIGKILL)
+                        killed = True
+                if (self.final is not None and self.final[0] == "result" and term_at is None
+                        and not self.control_lost and time.monotonic() <= deadline):
+                    # answered in time. The child flushed its output before sending the answer,
+                    # so all it wrote is in the pipe: take it and do not wait for its exit (the
+                    # teardown of its address space takes milliseconds); it is reaped later.
+                    answered = True
+                    break
+                if not exit_ready:
+                    continue
+                wpid, status, usage = os.wait4(pid, os.WNOHANG)
+                if wpid == pid:
+                    waited = (wpid, status, usage)
+            ended = time.monotonic()
+            # stragglers (grandchildren) of the run's group die with it; then drain both pipes
+            _killpg(pid, signal.SIGKILL)
+            if answered:
+                os.set_blocking(log_r, False)
+                while True:
+                    try:
+                        n = os.readv(log_r, [self.readbuf])
+                    except BlockingIOError:
+                        break
+                    if not n:
+                        break
+                    self.log.feed(memoryview(self.readbuf)[:n])
+                _ZOMBIES.append(pid)
+                _reap_zombies()
+            else:
+                with contextlib.suppress(KeyError, ValueError):
+                    sel.unregister(self.ctl)
+                if pidfd is not None:
+                    sel.unregister(pidfd)
+                stop = time.monotonic() + 2.0
+                while sel.get_map() and time.monotonic() < stop:
+                    for key, _ in sel.select(max(0.0, stop - time.monotonic())):
+                        ok = self._read_msg(msg_r) if key.data == "msg" else self._read_log(log_r)
+                        if not ok:
+                            sel.unregister(key.fd)
+        finally:
+            sel.close()
+            if pidfd is not None:
+                os.close(pidfd)
+        if answered:
+            return self._answered(ended - started)
+        assert waited is not None
+        return self._outcome(waited[1], waited[2], ended - started, term_at is not None, killed)
+
+    def _read_log(self, fd: int) -> bool:
+        try:
+            n = os.readv(fd, [self.readbuf])  # into one reused buffer: no allocation per chunk
+        except BlockingIOError:
+            return True
+        if not n:
+            return False
+        self.log.feed(memoryview(self.readbuf)[:n])
+        return True
+
+    def _read_msg(self, fd: int) -> bool:
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        buf = self.msgbuf
+        buf += chunk
+        while len(buf) >= _HEADER.size:
+            (n,) = _HEADER.unpack_from(buf)
+            if len(buf) < _HEADER.size + n:
+                break
+            data = bytes(buf[_HEADER.size:_HEADER.size + n])
+            del buf[:_HEADER.size + n]
+            try:
+                frame = pickle.loads(data)
+                kind = frame[0]
+            except Exception as exc:  # the solver wrote into our pipe: note it, keep going
+                self.protocol_error = f"unreadable message from the run: {exc}"
+                continue
+            if kind == "report":
+                _, t, bound, sol = frame
+                if t <= float(self.task.time_limit):
+                    self.traj.add(float(t), bound, sol)
+            elif self.final is None:
+                self.final = frame
+        return True
+
+    def _base(self, elapsed: float) -> dict[str, Any]:
+        return {
+            "kind": "crashed", "reason": "", "result": None, "error": None,
+            "trajectory": self.traj.points, "reports": self.traj.reports, "thinned": self.traj.thinned,
+            "last_bound": self.traj.last_bound, "log_tail": self.log.text(), "log_bytes": self.log.total,
+            "wall_s": elapsed, "cpu_s": None, "peak_rss_mb": None, "exit_code": None, "signal": None,
+        }
+
+    def _answered(self, elapsed: float) -> dict[str, Any]:
+        assert self.final is not None
+        out = self._base(elapsed)
+        payload = self.final[1]
+        out.update(kind="result", result=payload, wall_s=payload["wall_s"], cpu_s=payload["cpu_s"],
+                   peak_rss_mb=payload.get("peak_rss_mb"))
+        return out
+
+    def _outcome(self, status: int, usage: Any, elapsed: float, limit_hit: bool, killed: bool) -> dict[str, Any]:
+        out = self._base(elapsed)
+        out.update(cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=_rss_mb(usage.ru_maxrss),
+                   exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+                   signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+        final = self.final
+        limit = float(self.task.time_limit)
+        if self.control_lost:
+            out["kind"], out["reason"] = "crashed", "cancelled: the harness closed the worker during the run"
+        elif final is not None and final[0] == "result" and not limit_hit:
+            out.update(kind="result", result=final[1], wall_s=final[1]["wall_s"], cpu_s=final[1]["cpu_s"])
+        elif limit_hit:
+            how = f"SIGKILL after a {self.grace:.3g} s grace" if killed else "SIGTERM"
+            out["kind"] = "timeout"
+            out["reason"] = f"stopped at the time limit of {limit:g} s ({how})"
+        elif final is not None and final[0] in ("error", "memout"):
+            out["kind"] = final[0]
+            out["error"] = final[1]
+            if final[2] is not None:
+                out["wall_s"], out["cpu_s"] = final[2], final[3]
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_MEMOUT:
+            out["kind"], out["reason"] = "memout", "MemoryError (the run could not even report it)"
+        elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+            out["kind"] = "memout"
+            out["reason"] = ("killed by SIGKILL that the harness did not send: presumably the kernel's "
+                             "out-of-memory killer")
+        elif os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            out["reason"] = f"the run's process was killed by signal {_signame(sig)} ({sig})"
+        else:
+            out["reason"] = (f"the run's process exited with code {os.WEXITSTATUS(status)} without an answer"
+                             + (f" ({self.protocol_error})" if self.protocol_error else ""))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# the zygote's main loop
+
+
+class _Zygote:
+    def __init__(self, ctl: socket.socket) -> None:
+        self.ctl = ctl
+        self.registries: dict[tuple, Any] = {}
+        self.classes: dict[tuple, type] = {}
+        self.instances: dict[tuple[str, str], Any] = {}
+
+    def solver_class(self, spec: str, dirs: tuple[str, ...], name: str) -> type:
+        key = (spec, dirs, name)
+        cls = self.classes.get(key)
+        if cls is None:
+            reg = self.registries.get((spec, dirs))
+            if reg is None:
+                reg = resolve_factory(spec)(extra_dirs=list(dirs))
+                self.registries[(spec, dirs)] = reg
+            cls = reg.get(name).load()
+            self.classes[key] = cls
+        return cls
+
+    def instance(self, path: str, digest: str) -> Any:
+        key = (path, digest)
+        inst = self.instances.get(key)
+        if inst is None:
+            from schedbench.instances.io import content_hash, load
+
+            inst = load(path)
+            if digest and content_hash(inst) != digest:
+                raise ValueError(f"instance {path} changed: its content hash is not the task's {digest}")
+            if len(self.instances) >= 4:
+                self.instances.pop(next(iter(self.instances)))
+            self.instances[key] = inst
+        return inst
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg = recv_msg(self.ctl)
+            except (EOFError, OSError):
+                return
+            if msg[0] == "quit":
+                return
+            if msg[0] != "run":
+                continue
+            _, task, spec, grace = msg
+            try:
+                cls = self.solver_class(spec, tuple(task.solvers_dirs), task.solver)
+                inst = self.instance(task.instance_path, task.instance_hash)
+            except BaseException:
+                send_msg(self.ctl, ("done", {"kind": "load_error",
+                                            "error": traceback.format_exc()[-TRACEBACK_TAIL:]}))
+                continue
+            sup = _Supervisor(self.ctl, task, cls, inst, grace)
+            outcome = sup.run()
+            if sup.control_lost:
+                return
+            send_msg(self.ctl, ("done", outcome))
+
+
+def preload(modules: tuple[str, ...]) -> list[str]:
+    """Import each module whose top-level package is installed; return those imported."""
+    done = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name.partition(".")[0]) is None:
+                continue
+            importlib.import_module(name)
+            done.append(name)
+        except Exception:  # a broken optional install must not stop the worker
+            continue
+    return done
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of a zygote: ``python -m schedbench.runner.worker FD PRELOAD,...``."""
+    args = sys.argv[1:] if argv is None else argv
+    ctl = socket.socket(fileno=int(args[0]))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    modules = tuple(m for m in (args[1] if len(args) > 1 else "").split(",") if m)
+    loaded = preload(modules)
+    import schedbench.instances.io
+    import schedbench.solver  # noqa: F401
+
+    send_msg(ctl, ("ready", os.getpid(), loaded))
+    _Zygote(ctl).serve()
+
+
+if __name__ == "__main__":
+    main()
