@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schedbench import __version__
+from schedbench.clitools import guard
 from schedbench.errors import InputError
 
 app = typer.Typer(
@@ -39,13 +40,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _guard(fn: Callable[[], int | None]) -> None:
     """Run a command body; bad input becomes one line on stderr and exit 2."""
-    try:
-        code = fn()
-    except InputError as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    if code:
-        raise typer.Exit(code)
+    guard(fn, err, (InputError,))
 
 
 def _print_json(doc: Any) -> None:

@@ -36,6 +36,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schedbench.clitools import guard
 from schedbench.errors import InputError
 
 app = typer.Typer(help="Solver plugins: list them, run the plugin contract tests.", no_args_is_help=True,
@@ -111,16 +112,7 @@ def _guard(fn: Callable[[], int | None]) -> None:
     """Run a command body; bad input (files, registry, usage) becomes one line on stderr and exit 2."""
     from schedbench.registry import RegistryError
 
-    try:
-        code = fn()
-    except (InputError, RegistryError, _UsageError) as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except KeyError as exc:  # unknown solver name
-        err.print(f"error: {exc.args[0] if exc.args else exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    if code:
-        raise typer.Exit(code)
+    guard(fn, err, (InputError, RegistryError, _UsageError, KeyError))
 
 
 _SOLVERS_DIR = typer.Option("--solvers-dir", help="Extra plugin folder (*.py plugins, *.toml command solvers) or "

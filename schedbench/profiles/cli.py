@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schedbench.clitools import guard
 from schedbench.errors import InputError
 from schedbench.profiles import build as build_mod
 from schedbench.profiles import gavel, lambdalabs
@@ -38,13 +39,7 @@ _MARK = {MEASURED: "M", DERIVED: "D", "unknown": "-"}
 
 def _guard(fn: Callable[[], int | None]) -> None:
     """Run a command body; bad input becomes one line on stderr and exit 2."""
-    try:
-        code = fn()
-    except InputError as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    if code:
-        raise typer.Exit(code)
+    guard(fn, err, (InputError,))
 
 
 def _fail(message: str) -> int:

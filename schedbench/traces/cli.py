@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from schedbench.clitools import guard
 from schedbench.errors import InputError
 
 app = typer.Typer(
@@ -31,15 +32,8 @@ err = Console(stderr=True, highlight=False)
 
 
 def _guard(fn: Callable[[], int | None]) -> None:
-    """Run a command body; bad input (a malformed file, a bad argument) is one line on stderr, exit 2."""
-    try:
-        code = fn()
-    except (InputError, ValueError, KeyError) as exc:
-        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        err.print(f"error: {text}", markup=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    if code:
-        raise typer.Exit(code)
+    """Run a command body; bad input becomes one line on stderr and exit 2."""
+    guard(fn, err, (InputError, ValueError, KeyError))
 
 
 def _print_json(doc: Any) -> None:
