@@ -95,6 +95,21 @@ class Param:
         return value
 
 
+def resolve_params(solver: str, params: tuple[Param, ...], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared defaults of ``params`` updated with ``given``, each converted and checked.
+
+    Raises:
+        ValueError: an unknown parameter (naming the solver and its parameters) or a bad value.
+    """
+    known = {p.name: p for p in params}
+    out = {p.name: p.default for p in params}
+    for key, value in given.items():
+        if key not in known:
+            raise ValueError(f"solver {solver!r} has no parameter {key!r}; it has {sorted(known)}")
+        out[key] = known[key].convert(value)
+    return out
+
+
 @dataclass
 class SolveResult:
     """What ``solve`` returns.
@@ -198,13 +213,7 @@ class Solver(abc.ABC):
         Raises:
             ValueError: an unknown parameter or a bad value.
         """
-        known = {p.name: p for p in cls.params}
-        out = {p.name: p.default for p in cls.params}
-        for key, value in given.items():
-            if key not in known:
-                raise ValueError(f"solver {cls.name!r} has no parameter {key!r}; it has {sorted(known)}")
-            out[key] = known[key].convert(value)
-        return out
+        return resolve_params(cls.name, cls.params, given)
 
     @abc.abstractmethod
     def solve(self, instance: Instance, context: Context) -> SolveResult | dict[str, Any]:

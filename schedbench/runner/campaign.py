@@ -247,13 +247,9 @@ def plan(spec: CampaignSpec, instances: list[InstanceRef], finished: Callable[[l
 
 
 def _resolve(entry: Any, combo: dict[str, Any]) -> dict[str, Any]:
-    known = {p.name: p for p in entry.params}
-    out = {p.name: p.default for p in entry.params}
-    for k, v in combo.items():
-        if k not in known:
-            raise ValueError(f"solver {entry.name!r} has no parameter {k!r}; it has {sorted(known)}")
-        out[k] = known[k].convert(v)
-    return out
+    from schedbench.solver import resolve_params
+
+    return resolve_params(entry.name, entry.params, combo)
 
 
 def execute_tasks(tasks: list[RunTask], spec: CampaignSpec) -> Iterator[RunRecord]:
