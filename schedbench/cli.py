@@ -553,17 +553,22 @@ def report(
 
 @app.command()
 def export(
-    store: Annotated[Path, typer.Argument(help="Results store (SQLite).")],
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    source: Annotated[Path, typer.Argument(help="Results store (SQLite) for parquet/csv; an instance for mps/lp.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv (a store's runs); mps or lp (an "
+                                     "instance's ILP model, as ilp-highs builds it).")] = "parquet",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
 ) -> None:
-    """Export a store's runs (and environments alongside) as parquet or CSV."""
+    """Export a store's runs as parquet or CSV, or an instance's ILP model as MPS or LP."""
 
     def body() -> int:
+        if fmt in ("mps", "lp"):
+            from schedbench.export_model import export_model_command
+
+            return export_model_command(source, fmt, output or source.with_suffix(f".{fmt}"))
         from schedbench.store.export import export_command
 
-        return export_command(store, fmt, output, campaign=campaign)
+        return export_command(source, fmt, output, campaign=campaign)
 
     _guard(body)
 

@@ -207,6 +207,20 @@ class Solver(abc.ABC):
         return instance.problem.objective in self.problems.get(instance.problem.cls, ())
 
     @classmethod
+    def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Why this solver declines ``instance`` (None: it takes it). Called by the harness before
+        any worker starts; a reason makes the run ``unsupported`` with that reason recorded.
+
+        The default declines classes and objectives missing from ``problems``; override it (calling
+        ``super()``) to decline features a formulation does not model (gang jobs, release times...),
+        so that a declined run is recorded as such rather than as a failure of the solver.
+        """
+        if instance.problem.objective in cls.problems.get(instance.problem.cls, ()):
+            return None
+        return (f"{cls.name} does not solve {instance.problem.cls}/{instance.problem.objective}; it solves "
+                + (", ".join(f"{c}/{o}" for c, objs in sorted(cls.problems.items()) for o in objs) or "nothing"))
+
+    @classmethod
     def resolve_params(cls, given: Mapping[str, Any]) -> dict[str, Any]:
         """Declared defaults updated with ``given``, each converted and checked.
 

@@ -87,6 +87,8 @@ MISBEHAVING = {
     "test-memhog": ({"memory_limit_mb": 256}, "placement"),
     "test-infeasible": ({}, "placement"),
     "test-liar": ({}, "placement"),
+    "test-partial-unknown": ({}, "placement"),
+    "test-declines": ({}, "placement"),
     "test-chatty": ({"time_limit": 30.0}, "placement"),
     "test-raise": ({}, "placement"),
     "test-false-optimal": ({}, "known"),
@@ -297,6 +299,18 @@ def test_infeasible_answer_is_invalid(records):
     assert rec.violation_counts == {"capacity": 2}
     assert "capacity (2)" in rec.reason
     assert rec.solution == OVERPACKED and rec.objective is None
+
+
+def test_partial_answer_claiming_nothing_is_unknown(records):
+    rec = rec_of(records, "test-partial-unknown")
+    assert rec.status == "unknown" and rec.feasible is False and rec.objective is None
+    assert rec.violation_counts == {"capacity": 2} and "no feasible answer" in rec.reason
+
+
+def test_solver_can_decline_an_instance(records):
+    rec = rec_of(records, "test-declines")
+    assert rec.status == "unsupported" and rec.reason == "gang jobs are not modelled (test)"
+    assert rec.wall_s is None  # no process was started
 
 
 def test_lie_about_objective_is_flagged(records):

@@ -4,11 +4,13 @@ An :class:`Executor` owns one persistent zygote worker process (see :mod:`.worke
 process model and how each limit is enforced) and runs one task at a time in a fresh child
 forked from it. Everything that decides a run's status happens here, in the calling process,
 never in the worker: the registry checks (``unavailable``), the problem check
-(``unsupported``, no process needed), and the validation of the final answer and of every kept
+(``unsupported``: class and objective, or the solver's own
+``unsupported_reason``; no process needed), and the validation of the final answer and of every kept
 incumbent with :func:`schedbench.validator.validate`.
 
 Statuses: ``invalid`` (an answer the validator finds infeasible or malformed, or a claim of
-``optimal``/``feasible`` without an answer), ``error`` (solve raised; the traceback's tail),
+``optimal``/``feasible`` without an answer; a partial answer claimed ``unknown`` is recorded as
+``unknown``, not as a lie), ``error`` (solve raised; the traceback's tail),
 ``crashed`` (the process died: signal or exit code), ``timeout`` (the last feasible incumbent
 reported before the limit is kept, else the last one), ``memout`` (same), ``unsupported``,
 ``unavailable``, else the solver's claimed status. Flags: ``claim_mismatch``,
@@ -293,13 +295,16 @@ def _execute(ex: Executor, task: RunTask) -> RunRecord:
     try:
         cls = entry.load()
         problems = dict(cls.problems)
+        declined = cls.unsupported_reason(inst) if hasattr(cls, "unsupported_reason") else None
     except Exception:
         rec.reason = "cannot load the solver: " + traceback.format_exc()[-_w.TRACEBACK_TAIL:]
         return rec
-    if inst.problem.objective not in problems.get(inst.problem.cls, ()):
+    if declined is None and inst.problem.objective not in problems.get(inst.problem.cls, ()):
+        declined = (f"{task.solver} does not solve {inst.problem.cls}/{inst.problem.objective}; it solves "
+                    + (", ".join(f"{c}/{o}" for c, objs in sorted(problems.items()) for o in objs) or "nothing"))
+    if declined is not None:
         rec.status = "unsupported"
-        rec.reason = (f"{task.solver} does not solve {inst.problem.cls}/{inst.problem.objective}; it solves "
-                      + (", ".join(f"{c}/{o}" for c, objs in sorted(problems.items()) for o in objs) or "nothing"))
+        rec.reason = str(declined)
         return rec
     if str(getattr(entry, "version", task.solver_version)) != str(task.solver_version):
         rec.flags.append("version_mismatch")
@@ -431,8 +436,12 @@ def _grade_answer(rec: RunRecord, inst: Instance, res: dict[str, Any], feasible_
     rec.feasible = vr.feasible
     rec.claimed_objective = vr.claimed_objective
     if not vr.feasible:
-        rec.status = "invalid"
         rec.violation_counts = dict(vr.violation_counts)
+        if claimed == "unknown":  # a partial answer that claims nothing: no answer, not a lie
+            rec.status = "unknown"
+            rec.reason = f"no feasible answer (the partial one returned has: {_kinds(vr.violation_counts)})"
+            return
+        rec.status = "invalid"
         rec.reason = f"infeasible answer: {_kinds(vr.violation_counts)}"
         return
     rec.status = claimed

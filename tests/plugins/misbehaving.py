@@ -122,6 +122,28 @@ class Infeasible(_Base):
         return SolveResult(OVERPACKED, status="feasible")
 
 
+class PartialUnknown(_Base):
+    """Returns an over-packed partial answer but claims nothing: recorded as ``unknown``, not ``invalid``."""
+
+    name = "test-partial-unknown"
+
+    def solve(self, instance, context):
+        return SolveResult(OVERPACKED, status="unknown")
+
+
+class Declines(_Base):
+    """Declines every instance through ``unsupported_reason``: recorded ``unsupported``, never started."""
+
+    name = "test-declines"
+
+    @classmethod
+    def unsupported_reason(cls, instance):
+        return super().unsupported_reason(instance) or "gang jobs are not modelled (test)"
+
+    def solve(self, instance, context):
+        raise AssertionError("never called")
+
+
 class Liar(_Base):
     """Claims an objective of 5 for an answer that costs 10.2525."""
 

@@ -1,0 +1,168 @@
+"""Simulated annealing ``sa`` (``solvers/annealing.py``): validity, determinism, anytime reports."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import feasible_batch, feasible_placement
+from schedbench_solvers.annealing import SimulatedAnnealing
+from schedbench_solvers.heuristics import ListECT
+
+from schedbench.importers import IMPORTERS
+from schedbench.importers.gap import gap_instance
+from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, load, make_instance
+from schedbench.solver import Context
+from schedbench.validator import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = sorted((ROOT / "instances" / "smoke").glob("*.json"))
+FORMATS = ROOT / "tests" / "data" / "formats"
+EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
+
+
+def solve(inst, seed: int = 0, moves: int = 20_000, time_limit: float = 30.0, **params):
+    reports: list[float | None] = []
+
+    def reporter(sol, bound):
+        v = validate(inst, sol)
+        assert v.feasible, v.violation_counts
+        reports.append(v.objective)
+
+    ctx = Context(time_limit, seed, SimulatedAnnealing.resolve_params({"max_moves": moves, **params}),
+                  reporter=reporter)
+    res = SimulatedAnnealing().solve(inst, ctx)
+    return res, reports
+
+
+def graded(inst, res):
+    assert res.status == "feasible", res.info
+    v = validate(inst, res.solution)
+    assert v.feasible, (inst.name, v.violation_counts, v.violations[:3])
+    assert v.objective == pytest.approx(res.info["objective"], rel=1e-9, abs=1e-9)
+    return v
+
+
+def random_gap(n: int, m: int, seed: int, tight: float = 0.8):
+    rng = np.random.default_rng(seed)
+    use = rng.integers(5, 26, (m, n)).astype(float)
+    cost = rng.integers(10, 51, (m, n)).astype(float)
+    cap = np.maximum(tight * use.sum(axis=1) / m, use.max(axis=1))
+    return gap_instance(cost, use, cap, name=f"rand-gap-{seed}")
+
+
+def random_rcmax(n: int, m: int, seed: int):
+    rng = np.random.default_rng(seed)
+    types = tuple(GpuType(f"m{i}", {"compute": 1.0}) for i in range(m))
+    nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
+    elig = rng.random((n, m)) < 0.8
+    elig[np.arange(n), rng.integers(0, m, n)] = True
+    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), eligible=elig,
+                      time=rng.integers(1, 100, (n, m)).astype(float))
+    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
+                         problem=Problem("batch", "makespan"), metadata={"name": f"rand-rcmax-{seed}"})
+
+
+def test_anneals_and_falls_back():
+    assert SimulatedAnnealing.anneals(random_gap(10, 3, 0))
+    assert SimulatedAnnealing.anneals(random_rcmax(10, 3, 0))
+    binst, _ = feasible_batch(0, "makespan")  # releases > 0
+    pinst, _ = feasible_placement(0, "min-cost", slack=1.5)  # two resources
+    for inst in (binst, pinst):
+        assert not SimulatedAnnealing.anneals(inst)
+        res, reports = solve(inst)
+        assert res.info["annealed"] is False
+        if res.status == "feasible":
+            assert validate(inst, res.solution).feasible
+            assert len(reports) == 1
+
+
+@pytest.mark.parametrize("path", SMOKE, ids=[p.stem for p in SMOKE])
+def test_smoke_instances(path):
+    inst = load(path)
+    if not SimulatedAnnealing().supports(inst):
+        pytest.skip("class or objective not declared")
+    res, reports = solve(inst)
+    v = validate(inst, res.solution)
+    assert v.feasible, v.violation_counts
+    if res.info["annealed"]:
+        graded(inst, res)
+    assert all(b < a for a, b in itertools.pairwise(reports)), reports
+    assert reports[-1] == v.objective
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gap_random_feasible_monotone_deterministic(seed):
+    inst = random_gap(40, 5, seed)
+    res, reports = solve(inst, seed=seed)
+    v = graded(inst, res)
+    assert reports, "the initial or an improved answer is reported"
+    assert all(b < a for a, b in itertools.pairwise(reports)), reports
+    assert reports[-1] == v.objective
+    again, _ = solve(inst, seed=seed)
+    assert again.solution == res.solution
+    assert again.info["moves"] == res.info["moves"] == 20_000
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rcmax_random_feasible_monotone_deterministic(seed):
+    inst = random_rcmax(40, 6, seed)
+    res, reports = solve(inst, seed=seed)
+    v = graded(inst, res)
+    assert all(b < a for a, b in itertools.pairwise(reports)), reports
+    assert reports[-1] == v.objective
+    start = validate(inst, ListECT().solve(inst, Context(10, 0, {})).solution).objective
+    assert v.objective <= start
+    again, _ = solve(inst, seed=seed)
+    assert again.solution == res.solution
+
+
+def test_gap_improves_on_a_loose_instance_to_the_optimum():
+    # capacities so loose that the optimum is each job on its cheapest agent
+    rng = np.random.default_rng(3)
+    cost = rng.integers(1, 100, (4, 25)).astype(float)
+    inst = gap_instance(cost, np.ones((4, 25)), np.full(4, 25.0), name="loose")
+    res, _ = solve(inst, moves=5000)
+    assert graded(inst, res).objective == cost.min(axis=0).sum()
+
+
+def test_formats_samples():
+    for inst in IMPORTERS["orlib-gap"].read(FORMATS / "orlib" / "tiny.txt"):
+        res, _reports = solve(inst, moves=5000)
+        v = graded(inst, res)
+        known = inst.metadata.get("known", {})
+        if "optimum" in known:
+            assert v.objective == known["optimum"]
+    for inst in IMPORTERS["rcmax"].read(FORMATS / "rcmax" / "instancias1a100" / "7.txt"):
+        res, _ = solve(inst, moves=5000)
+        assert graded(inst, res).objective == inst.metadata["known"]["optimum"]
+
+
+def test_time_limit_mode_stops():
+    import time
+
+    inst = random_gap(60, 6, 1)
+    t = time.perf_counter()
+    res, _reports = solve(inst, moves=0, time_limit=0.6, margin=0.1)
+    assert time.perf_counter() - t < 1.5
+    graded(inst, res)
+    assert res.info["moves"] > 1000
+
+
+def test_infeasible_gap_reports_no_feasible_answer():
+    inst = gap_instance(np.ones((2, 3)), np.full((2, 3), 2.0), np.array([2.0, 2.0]), name="over")
+    res, reports = solve(inst, moves=3000)
+    assert res.solution is None and res.status == "unknown"
+    assert reports == []
+
+
+@pytest.mark.external
+@pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"external data sets not available: {EXTERNAL}")
+def test_gap1_reaches_the_optimum_within_one_percent():
+    for inst in IMPORTERS["orlib-gap"].read(EXTERNAL / "gap_orlib" / "gap1.txt"):
+        res, _ = solve(inst, seed=0, moves=100_000)
+        v = graded(inst, res)
+        opt = inst.metadata["known"]["optimum"]
+        assert v.objective <= 1.01 * opt, (inst.name, v.objective, opt)
