@@ -72,6 +72,7 @@ def test_anneals_and_falls_back():
     pinst, _ = feasible_placement(0, "min-cost", slack=1.5)  # two resources
     for inst in (binst, pinst):
         assert not SimulatedAnnealing.anneals(inst)
+        assert "anneals GAP-like" in SimulatedAnnealing.unsupported_reason(inst)
         res, reports = solve(inst)
         assert res.info["annealed"] is False
         if res.status == "feasible":
