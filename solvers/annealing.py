@@ -10,10 +10,13 @@ constructive heuristic's answer; called directly, ``solve`` still returns ``regr
 
 * Initial answer: the ``regret`` heuristic (GAP; jobs it leaves unplaced go to their cheapest
   allowed GPU, infeasibly) or ``list-ect`` (R||Cmax).
-* Moves: shift (one job to another allowed GPU) and swap (two jobs on different GPUs exchange).
+* Moves: shift (one job to another allowed GPU) and swap (two jobs on different GPUs exchange);
+  for R||Cmax also two-link ejection chains.
 * GAP: capacity relaxed by an adaptive penalty on normalised overload; the best *feasible* answer
-  is kept. R||Cmax: ``Cmax`` plus a small sum-of-squared-loads term, half of the moves taking a
-  job off a critical machine. Details and the temperature schedule: ``_moves.py``.
+  is kept. R||Cmax (``energy="target"``, the default): the total excess of the loads over a
+  makespan target that drops each time it is met (``_moves.anneal_cmax_target``); with
+  ``energy="cmax"``: ``Cmax`` plus a small sum-of-squared-loads term. Most moves take a job off an
+  overloaded (critical) machine. Details and the temperature schedule: ``_moves.py``.
 * Stopping: ``max_moves`` moves (when > 0; deterministic for a seed) or the time limit (less a
   small margin), whichever first. Improvements are reported with ``context.report`` (anytime).
 """
@@ -30,7 +33,7 @@ from schedbench.instances.model import Instance
 from schedbench.solver import Context, Param, Solver, SolveResult
 
 from ._common import FIT_ATOL, FIT_RTOL, placement_doc, usable_types
-from ._moves import anneal_cmax, anneal_gap
+from ._moves import anneal_cmax, anneal_cmax_target, anneal_gap
 from .heuristics import ListECT, Regret, batch_order, list_schedule, regret_assign
 
 
@@ -39,7 +42,7 @@ class SimulatedAnnealing(Solver):
 
     name = "sa"
     family = "annealing"
-    version = "1"
+    version = "2"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost",), "batch": ("makespan",)}
     params = (
         Param("max_moves", int, 0, "stop after this many moves (0: run until the time limit); "
@@ -47,6 +50,8 @@ class SimulatedAnnealing(Solver):
         Param("cycle_moves", int, 0, "moves per cooling cycle before a reheat (0: max(50000, 2000 x jobs))",
               minimum=0),
         Param("p_shift", float, 0.5, "probability of a shift move (else swap)", minimum=0.0, maximum=1.0),
+        Param("energy", str, "target", "R||Cmax energy: 'target' (total excess over a falling makespan target) "
+              "or 'cmax' (Cmax plus a small sum of squared loads)", choices=("target", "cmax")),
         Param("margin", float, 0.2, "seconds kept back from the time limit to return the answer", minimum=0.0),
     )
     deterministic = False  # by default stopped by the clock; with max_moves > 0 the answer depends only on the seed
@@ -153,7 +158,8 @@ class SimulatedAnnealing(Solver):
         def on_best(a: list[int], value: float) -> None:
             context.report(doc(a))
 
-        out = anneal_cmax(start, ptl, allowed, rng, budget=p["max_moves"], deadline=deadline,
+        kernel = anneal_cmax_target if p["energy"] == "target" else anneal_cmax
+        out = kernel(start, ptl, allowed, rng, budget=p["max_moves"], deadline=deadline,
                           clock=time.monotonic, cycle=cycle, on_best=on_best, p_shift=p["p_shift"])
         best = out["best"]
         loads = np.zeros(inst.n_gpus)

@@ -107,16 +107,17 @@ def test_gap_random_feasible_monotone_deterministic(seed):
     assert again.info["moves"] == res.info["moves"] == 20_000
 
 
+@pytest.mark.parametrize("energy", ["target", "cmax"])
 @pytest.mark.parametrize("seed", range(5))
-def test_rcmax_random_feasible_monotone_deterministic(seed):
+def test_rcmax_random_feasible_monotone_deterministic(seed, energy):
     inst = random_rcmax(40, 6, seed)
-    res, reports = solve(inst, seed=seed)
+    res, reports = solve(inst, seed=seed, energy=energy)
     v = graded(inst, res)
     assert all(b < a for a, b in itertools.pairwise(reports)), reports
     assert reports[-1] == v.objective
     start = validate(inst, ListECT().solve(inst, Context(10, 0, {})).solution).objective
     assert v.objective <= start
-    again, _ = solve(inst, seed=seed)
+    again, _ = solve(inst, seed=seed, energy=energy)
     assert again.solution == res.solution
 
 
