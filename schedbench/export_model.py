@@ -1,9 +1,12 @@
 """Write the ``ilp-highs`` MIP model of an instance as an MPS or CPLEX-LP file (via highspy).
 
-``export_model(instance, path, fmt)`` builds the same model ``ilp-highs`` solves (placement
-``min-cost``/``max-weight``/``min-gpus`` and batch ``makespan`` with releases 0, gang-1 jobs only)
-and writes it with ``Highs.writeModel``; ``export_model_command`` is the body of
-``schedbench export --format mps|lp INSTANCE -o FILE``.
+``export_model(instance, path, fmt)`` builds the same model ``ilp-highs`` solves — placement
+``min-cost``/``max-weight``/``min-gpus`` (gangs included), batch ``makespan`` (R||Cmax: gang 1, every
+release 0), batch ``weighted-completion``/``weighted-tardiness`` (the time-indexed model, gang 1,
+period chosen as ``ilp-highs`` chooses it by default, or ``period``) — and writes it with
+``Highs.writeModel``; ``export_model_command`` is the body of
+``schedbench export --format mps|lp INSTANCE -o FILE``. Column names are HiGHS's defaults
+(``c0, c1, ...``): the meaning of each column is ``schedbench_solvers._highs.Model``'s.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from pathlib import Path
 from schedbench.instances.model import Instance
 
 FORMATS = ("mps", "lp")
-SUPPORTED = {"placement": ("min-cost", "max-weight", "min-gpus"), "batch": ("makespan",)}
+SUPPORTED = {"placement": ("min-cost", "max-weight", "min-gpus"),
+             "batch": ("makespan", "weighted-completion", "weighted-tardiness")}
 
 
-def export_model(instance: Instance, path: str | Path, fmt: str = "mps") -> Path:
+def export_model(instance: Instance, path: str | Path, fmt: str = "mps", *, period: float | None = None) -> Path:
     """Write the ``ilp-highs`` model of ``instance`` to ``path`` in ``fmt`` (``mps`` or ``lp``).
 
     Raises:
@@ -34,10 +38,10 @@ def export_model(instance: Instance, path: str | Path, fmt: str = "mps") -> Path
     if problem.objective not in SUPPORTED.get(problem.cls, ()):
         raise ValueError(f"no MIP model for {problem.cls}/{problem.objective}; "
                          f"supported: {', '.join(f'{c}/{o}' for c, os in SUPPORTED.items() for o in os)}")
-    reason = hx.unsupported_reason(instance)
+    reason = hx.unsupported_reason(instance, "ilp")
     if reason is not None:
         raise ValueError(reason)
-    model = hx.build(instance, integer=True)
+    model = hx.build(instance, integer=True, period=period)  # ValueError when the time-indexed model cannot fit
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     hx.pass_model(h, model, integer=True)
     path = Path(path)

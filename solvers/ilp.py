@@ -2,22 +2,7 @@
 
 The models (see ``solvers/_highs.py`` for the rows) are built as numpy arrays plus one scipy CSC
 matrix and passed to HiGHS in one ``passModel`` call, integrality included: GAP with 5,000 jobs x
-100 GPUs (500,000 binaries) builds in well under a second.
-
-* placement ``min-cost`` (GAP), ``max-weight`` (multiple knapsack), ``min-gpus`` (vector bin
-  packing with per-GPU ``y`` and symmetry breaking): x over usable (job, GPU) pairs.
-* batch ``makespan`` with every release 0 (R||Cmax): x over usable (job, GPU) pairs, one
-  continuous ``C``; the schedule runs each GPU's jobs back to back from time 0.
-
-Only gang-1 instances are modelled (a gang > 1 job needs ``gang`` GPUs of one node chosen jointly,
-not modelled here): on others, and on batch instances with a non-zero release, the solver returns
-status ``unknown`` without a solution and says why in ``info["reason"]``.
-
-Status: ``optimal`` when HiGHS proves optimality with a relative gap <= 1e-6 (``mip_rel_gap``
-defaults to 1e-6); ``feasible`` with HiGHS's MIP dual bound as ``bound`` when stopped earlier;
-``infeasible`` when HiGHS proves it. Incumbents found during the search are reported through
-HiGHS's ``MipImprovingSolution`` callback (``report_incumbents``), each with the current dual bound.
-The HiGHS time limit is ``context.remaining()`` minus a margin for decoding the answer.
+100 GPUs (500,000 binaries) builds in well under a second (``benchmarks/bench_ilp.py build``).
 """
 
 from __future__ import annotations
@@ -47,77 +32,148 @@ def _finite(v: Any) -> float | None:
 
 
 class IlpHighs(Solver):
-    """Exact MIP (GAP / multiple knapsack / vector bin packing / R||Cmax) solved with HiGHS."""
+    """Exact MIP solved with HiGHS: placement (any gang), R||Cmax, time-indexed batch sums.
+
+    Formulations (rows in ``solvers/_highs.py``):
+
+    * placement ``min-cost`` (GAP), ``max-weight`` (multiple knapsack), ``min-gpus`` (vector bin
+      packing): binaries x over usable (job, GPU) pairs; a gang-1 job's x is its choice, a job with
+      gang > 1 also chooses one gang group (a node; a GPU type with ``allow_multi_node``) with a
+      binary z and takes exactly ``gang`` GPUs of it. Cost and weight count once per job (on z for
+      gangs), as the validator counts them. ``min-gpus``: y per GPU, symmetry breaking among
+      interchangeable GPUs (and, with every gang 1, the bin-order restriction of job j to the first
+      ``rank_j + 1`` GPUs of a type). Exact: ``optimal`` is claimed when HiGHS proves it.
+    * batch ``makespan`` with gang 1 and every release 0 (R||Cmax): x over pairs and a continuous
+      C. Exact.
+    * batch ``weighted-completion`` / ``weighted-tardiness`` with gang 1 (releases allowed): a
+      time-indexed model, x[j,g,s] = job j starts on GPU g at period s, processing times and
+      releases rounded UP to whole periods, so every integer solution decodes into a feasible
+      continuous schedule (then left-shifted, which never makes it worse). It is meant for
+      n*G*H <= ``max_columns`` (default 200,000) columns; the period is chosen to fit (``period``
+      overrides it). Exact only with period 1 s and integer times and releases: only then is
+      ``optimal`` claimed and HiGHS's dual bound reported; otherwise the MIP optimum is optimal for
+      the discretised problem only, whose bound is NOT a bound of the continuous problem (rounding
+      up removes schedules), so the status is ``feasible`` and the bound (``ti_bound``) is the LP
+      relaxation of the same model with times and releases rounded DOWN — a relaxation, since any
+      continuous schedule with starts rounded down to periods is feasible for it at no higher cost.
+      The MIP then gets 80% of the time and the bound LP what is left (no bound if it runs out).
+
+    Declines (``unsupported_reason``): batch instances with a gang > 1 job; batch makespan with a
+    non-zero release (needs sequencing); time-indexed instances with more than
+    200,000 / 8 usable (job, GPU) pairs.
+
+    Status: ``optimal`` as above (HiGHS gap <= 1e-6 with the default ``mip_rel_gap``);
+    ``feasible`` with a valid bound when stopped earlier; ``infeasible`` when HiGHS proves it (or a
+    job fits nowhere). Incumbents found during the search are reported through HiGHS's
+    ``MipImprovingSolution`` callback, each with the dual bound where that bound is valid. The
+    HiGHS time limit is ``context.remaining()`` minus a margin for decoding. ``info`` has
+    ``build_s`` (arrays + CSC), ``transfer_s`` (``passModel``), ``solve_s`` (HiGHS's own run time),
+    ``wall_s`` of the ``run`` call, sizes, nodes, gap.
+    """
 
     name = "ilp-highs"
     family = "ilp"
-    version = "1"
+    version = "2"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {
         "placement": ("min-cost", "max-weight", "min-gpus"),
-        "batch": ("makespan",),
+        "batch": ("makespan", "weighted-completion", "weighted-tardiness"),
     }
     params = (
         Param("mip_rel_gap", float, 1e-6, "HiGHS relative MIP gap at which it stops", minimum=0.0),
         Param("report_incumbents", bool, True, "report each improving MIP solution through the callback"),
+        Param("period", float, 0.0, "time-indexed period in seconds (0: chosen to fit max_columns)", minimum=0.0),
+        Param("max_columns", int, hx.TI_MAX_COLUMNS, "column budget of the time-indexed model", minimum=100),
+        Param("ti_bound", bool, True, "time-indexed, inexact period: bound from the rounded-down LP"),
     )
     requires = ("highspy", "scipy")
     deterministic = False  # stopped by the clock on hard instances
-    description = "exact MIP with HiGHS: placement (gang 1) and batch makespan (R||Cmax, releases 0)"
+    description = ("exact MIP with HiGHS: placement (gangs), R||Cmax (releases 0), time-indexed weighted "
+                   "completion/tardiness (gang 1)")
+
+    @classmethod
+    def unsupported_reason(cls, instance: Instance) -> str | None:
+        return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "ilp")
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
-        reason = hx.unsupported_reason(instance)
+        reason = self.unsupported_reason(instance)
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})
+        params = context.params
         _, _, has = hx.pairs(instance)
         all_jobs = instance.problem.objective != "max-weight"
         if all_jobs and not has.all():
             ids = [instance.jobs.ids[j] for j in np.flatnonzero(~has)[:5].tolist()]
             return SolveResult(None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU they are eligible for"})
-        model = hx.build(instance, integer=True)
-        h = hx.new_highs(time_limit=context.remaining() - _margin(context), threads=context.threads,
+        t0 = time.perf_counter()
+        plan = None
+        try:
+            if instance.problem.cls == "batch" and instance.problem.objective != "makespan":
+                plan = hx.plan_time_indexed(instance, period=float(params.get("period", 0.0)) or None,
+                                            max_columns=int(params.get("max_columns", hx.TI_MAX_COLUMNS)))
+                model = hx.build_time_indexed(instance, plan=plan)
+            else:
+                model = hx.build(instance, integer=True)
+        except ValueError as exc:
+            return SolveResult(None, "unknown", info={"reason": str(exc)})
+        model.build_s = time.perf_counter() - t0
+        details: dict[str, Any] = {
+            "build_s": round(model.build_s, 4), "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]),
+            "nonzeros": int(model.A.nnz), "kind": model.kind,
+        }
+        timed = model.kind == "time-indexed"
+        bound_valid = not timed or model.exact  # is HiGHS's dual bound one of the instance?
+        extra_bound: float | None = None
+        want_bound = False
+        if timed:
+            details.update(period=model.period, exact_discretisation=model.exact, mip_jobs=len(model.ti_jobs))
+            if not len(model.ti_jobs):  # every job costs 0 wherever it runs: any schedule is optimal
+                doc = hx.decode(instance, model, np.zeros(0))
+                return SolveResult(doc, "optimal", bound=0.0, info=details)
+            want_bound = not model.exact and bool(params.get("ti_bound", True)) and plan is not None
+        # with a rounded-down bound LP to solve after the MIP, the MIP gets 80% of the time left
+        share = 0.8 if want_bound else 1.0
+        h = hx.new_highs(time_limit=share * (context.remaining() - _margin(context)), threads=context.threads,
                          seed=context.seed)
-        h.setOptionValue("mip_rel_gap", float(context.params.get("mip_rel_gap", 1e-6)))
+        h.setOptionValue("mip_rel_gap", float(params.get("mip_rel_gap", 1e-6)))
+        t1 = time.perf_counter()
         hx.pass_model(h, model, integer=True)
-        n = instance.n_jobs
+        details["transfer_s"] = round(time.perf_counter() - t1, 4)
+        if model.start is not None:
+            details["start_solution"] = hx.set_start(h, model.start)
 
         def answer(x: np.ndarray) -> tuple[dict[str, Any] | None, float | None]:
-            gpu = hx.gpu_of_job(model, hx.chosen_pairs(model, x, n))
-            if model.kind == "makespan":
-                if (gpu < 0).any():
-                    return None, None
-                return hx.schedule_answer(instance, gpu)
-            if hx.overloaded(instance, gpu).any():  # rounding of near-integral values: repair
-                gpu = hx.repair_placement(instance, gpu, np.asarray(x[:model.n_pairs]))
-            if all_jobs and (gpu < 0).any():
-                return None, None
-            return hx.placement_answer(instance, gpu)
+            doc = hx.decode(instance, model, x)
+            return (None, None) if doc is None else (doc, float(doc["objective"]))
 
         reported = [0]
-        if context.params.get("report_incumbents", True):
+        if params.get("report_incumbents", True):
             def on_improving(event: Any) -> None:
                 try:
                     doc, _ = answer(np.asarray(event.data_out.mip_solution))
                     if doc is not None:
-                        context.report(doc, _finite(event.data_out.mip_dual_bound))
+                        bound = _finite(event.data_out.mip_dual_bound) if bound_valid else extra_bound
+                        context.report(doc, bound)
                         reported[0] += 1
                 except Exception:  # never let a report kill the search
                     pass
 
             h.cbMipImprovingSolution.subscribe(on_improving)
-        t0 = time.perf_counter()
+        t2 = time.perf_counter()
         h.run()
-        solve_s = time.perf_counter() - t0
+        details["wall_s"] = round(time.perf_counter() - t2, 4)
+        details["solve_s"] = round(float(h.getRunTime()), 4)
         status = hx.model_status(h)
         info = h.getInfo()
-        details: dict[str, Any] = {
-            "build_s": round(model.build_s, 4), "solve_s": round(solve_s, 4),
-            "highs_status": status, "mip_gap": _finite(info.mip_gap), "nodes": int(info.mip_node_count),
-            "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]), "nonzeros": int(model.A.nnz),
-            "incumbents_reported": reported[0],
-        }
+        details.update(highs_status=status, mip_gap=_finite(info.mip_gap), nodes=int(info.mip_node_count),
+                       incumbents_reported=reported[0])
+        if want_bound and plan is not None:
+            extra_bound = self._relaxed_bound(instance, plan, context, details)
         if status == "infeasible":
+            if timed:  # the start solution is feasible, so this cannot happen short of a bug: claim nothing
+                details["reason"] = "HiGHS reported the time-indexed model infeasible"
+                return SolveResult(None, "unknown", info=details)
             return SolveResult(None, "infeasible", info=details)
-        bound = _finite(info.mip_dual_bound)
+        bound = _finite(info.mip_dual_bound) if bound_valid else extra_bound
         if int(info.primal_solution_status) != 2:  # no feasible solution
             details["reason"] = f"HiGHS found no feasible solution ({status})"
             return SolveResult(None, "unknown", bound=bound, info=details)
@@ -127,6 +183,34 @@ class IlpHighs(Solver):
             return SolveResult(None, "unknown", bound=bound, info=details)
         gap = details["mip_gap"]
         proven = status == "optimal" and gap is not None and gap <= hx.OPTIMAL_GAP + 1e-12
-        if proven and value is not None and bound is not None:
+        if proven and value is not None:
             proven = abs(value - float(info.objective_function_value)) <= 1e-6 * max(1.0, abs(value))
+        if timed:
+            details["discretised_optimal"] = proven
+            proven = proven and model.exact
+        if bound is not None and value is not None:  # never claim a bound beyond the answer's value
+            bound = min(bound, value) if model.sense == 1 else max(bound, value)
         return SolveResult(doc, "optimal" if proven else "feasible", bound=bound, info=details)
+
+    @staticmethod
+    def _relaxed_bound(instance: Instance, plan: hx.TiPlan, context: Context, details: dict[str, Any]
+                       ) -> float | None:
+        """LP value of the time-indexed model with times and releases rounded DOWN (a valid lower
+        bound, see the class docstring), within the remaining time; None if unsolved."""
+        t0 = time.perf_counter()
+        down = hx.ti_plan_at(instance, plan.period, "down", ub=plan.ub)
+        limit = int(context.params.get("max_columns", hx.TI_MAX_COLUMNS))
+        if down.columns > limit:
+            details["bound_note"] = "rounded-down model exceeds max_columns; no bound"
+            return None
+        lp = hx.build_time_indexed(instance, plan=down)
+        h = hx.new_highs(time_limit=max(0.05, context.remaining() - _margin(context)),
+                         threads=context.threads, seed=context.seed)
+        hx.pass_model(h, lp, integer=False)
+        h.run()
+        status = hx.model_status(h)
+        details["bound_lp_s"] = round(time.perf_counter() - t0, 4)
+        details["bound_lp_status"] = status
+        if status != "optimal":
+            return None
+        return _finite(h.getInfo().objective_function_value)

@@ -32,14 +32,13 @@ def _finite(v: Any) -> float | None:
 
 
 class LpRound(Solver):
-    """LP relaxation + rounding with repair, for GAP (placement ``min-cost``) and R||Cmax.
+    """LP relaxation + rounding: GAP (placement ``min-cost``, gang 1) with repair, and R||Cmax with
+    Lenstra–Shmoys–Tardos rounding (a 2-approximation).
 
-    Formulation (the same as ``ilp-highs`` with integrality dropped, x in [0, 1] over usable
-    (job, GPU) pairs): GAP: ``sum_g x[j,g] = 1`` per job, ``sum_j demand[j,r] x[j,g] <= capacity[g,r]``
-    per GPU and resource, minimise ``sum cost[j,type(g)] x[j,g]``. R||Cmax (batch ``makespan``,
-    releases 0): ``sum_g x[j,g] = 1``, ``sum_j time[j,type(g)] x[j,g] <= C`` per GPU, minimise ``C``.
-    The LP optimum (simplex, to optimality) is a lower bound on the integer optimum and is
-    reported as ``bound``.
+    GAP formulation (``ilp-highs``'s with integrality dropped, x in [0, 1] over usable (job, GPU)
+    pairs): ``sum_g x[j,g] = 1`` per job, ``sum_j demand[j,r] x[j,g] <= capacity[g,r]`` per GPU and
+    resource, minimise ``sum cost[j,type(g)] x[j,g]``. The LP optimum (simplex, to optimality) is a
+    lower bound on the integer optimum and is reported as ``bound``.
 
     The article's LP sketch was wrong on three counts: (1) it wrote the resource constraints as
     *equalities* (load = capacity), which forces every GPU exactly full, so most instances become
@@ -48,33 +47,51 @@ class LpRound(Solver):
     so it optimises nothing — the objective must be the instance's (cost, or the makespan ``C``);
     (3) it rounded by "x > 0 means assigned", which assigns a fractional job to several GPUs at
     once (and breaks capacity) — rounding must pick one GPU per job and then restore feasibility.
+    The formulation above is the correct one.
 
-    Rounding. GAP: each job goes to its largest fractional x; then overloaded GPUs are repaired
+    GAP rounding: each job goes to its largest fractional x; then overloaded GPUs are repaired
     greedily: jobs leave an overloaded GPU, least-committed (smallest LP value) first, for the
     cheapest usable GPU with room (a job that cannot move is taken off and re-inserted where there
     is room at the end). If that leaves a job unplaced, two regret constructions follow
     (:func:`regret_assign`: by LP value then cost, then by tightest fit); if those fail too the
     solver returns no answer (status ``unknown``, the bound kept). ``info["rounding"]`` says which
-    one produced the answer. R||Cmax, Lenstra–Shmoys–Tardos style: jobs integral in the basic
-    LP solution (x >= 1 - 1e-6) keep their GPU; the fractional ones are matched to GPUs over the
-    LP support by a minimum-time bipartite assignment (``scipy.optimize.linear_sum_assignment``;
-    in a basic solution such a matching with at most one fractional job per GPU exists), any left
-    over going to the GPU where they finish first. LST's factor-2 guarantee needs their parametric
-    pruning (x[j,g] = 0 when time[j,g] > T, binary search on T), which is not done here: the answer
-    is always feasible but carries no approximation guarantee.
+    one produced the answer. No approximation guarantee.
+
+    R||Cmax (batch ``makespan``, gang 1, releases 0), Lenstra, Shmoys & Tardos (1990): for a
+    threshold T, LP(T) = ``{sum_g x[j,g] = 1, sum_j p[j,g] x[j,g] <= C per GPU, x[j,g] = 0 where
+    p[j,g] > T}``, minimising C (value c(T)); T is feasible iff c(T) <= T. c is piecewise constant
+    and non-increasing between the distinct processing times v_1 < ... < v_M, so the smallest
+    feasible T is ``T* = max(v_k, c(v_k))`` for the smallest k with ``c(v_k) < v_{k+1}``: a binary
+    search over k, each probe one LP (column bounds changed, dual simplex warm-started). Every
+    schedule of makespan OPT is an integral point of LP(OPT), so ``T* <= OPT``: ``T*`` is reported
+    as ``bound``. The simplex solution of LP(T*) is a vertex, so it has at most n + G nonzeros and
+    its fractional jobs can be matched to distinct GPUs over its support (a bipartite pseudo-forest);
+    integral jobs keep their GPU (load <= c(T*) <= T*), each fractional job goes to its matched GPU
+    (a minimum-time assignment, ``scipy.optimize.linear_sum_assignment``) adding one job of time
+    <= T*: makespan <= 2 T* <= 2 OPT. If the clock stops the search, the best threshold found so
+    far is used (``info["lst_complete"]`` false: no guarantee) and the bound is the largest proven.
+
+    Declines (``unsupported_reason``): gang > 1 jobs, batch objectives other than makespan, releases.
+    Status ``optimal`` when the rounded value equals the bound (within 1e-9), else ``feasible``.
+    ``info``: ``build_s``, ``transfer_s``, ``solve_s`` (HiGHS run time summed over the LPs),
+    ``lp_value``, ``lp_solves``.
     """
 
     name = "lp-round"
     family = "lp"
-    version = "1"
+    version = "2"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost",), "batch": ("makespan",)}
     params = ()
     requires = ("highspy", "scipy")
     deterministic = True
-    description = "LP relaxation (HiGHS simplex) + rounding/repair: GAP (gang 1) and R||Cmax (releases 0)"
+    description = "LP relaxation (HiGHS simplex): GAP rounding + repair (gang 1); R||Cmax LST 2-approximation"
+
+    @classmethod
+    def unsupported_reason(cls, instance: Instance) -> str | None:
+        return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "lp")
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
-        reason = hx.unsupported_reason(instance)
+        reason = self.unsupported_reason(instance)
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})
         _, _, has = hx.pairs(instance)
@@ -85,24 +102,33 @@ class LpRound(Solver):
         h = hx.new_highs(time_limit=context.remaining() - min(5.0, 0.3 + 0.05 * context.time_limit),
                          threads=context.threads, seed=context.seed)
         h.setOptionValue("solver", "simplex")  # a basic (vertex) solution for the rounding
-        hx.pass_model(h, model, integer=False)
         t0 = time.perf_counter()
+        hx.pass_model(h, model, integer=False)
+        details: dict[str, Any] = {"build_s": round(model.build_s, 4), "transfer_s": round(time.perf_counter() - t0, 4)}
         h.run()
-        details: dict[str, Any] = {"build_s": round(model.build_s, 4), "solve_s": round(time.perf_counter() - t0, 4)}
+        run_s = float(h.getRunTime())
         status = hx.model_status(h)
         details["highs_status"] = status
         if status == "infeasible":
+            details["solve_s"] = round(run_s, 4)
             return SolveResult(None, "infeasible", info=details)
         if status != "optimal":
+            details["solve_s"] = round(run_s, 4)
             details["reason"] = f"the LP relaxation was not solved ({status})"
             return SolveResult(None, "unknown", info=details)
         lp_value = float(h.getInfo().objective_function_value)
         details["lp_value"] = lp_value
         x = np.asarray(h.getSolution().col_value)[:model.n_pairs]
         n = instance.n_jobs
+        bound = lp_value
         if model.kind == "makespan":
-            gpu = self._lst(instance, model, x)
+            x, bound, t_star, more_s = self._lst_search(instance, model, h, x, lp_value, details, context)
+            run_s += more_s
+            gpu = lst_round(instance, model, x)
             doc, value = hx.schedule_answer(instance, gpu)
+            details["rounding"] = "lst"
+            if t_star is not None:
+                details["lst_threshold"] = t_star
         else:
             gpu = hx.gpu_of_job(model, self._argmax(model, x, n))
             moved = hx.repair_placement(instance, gpu, x_on_gpu(model, x, gpu))
@@ -113,13 +139,74 @@ class LpRound(Solver):
                     break
                 moved = regret_assign(instance, model, x, by)
                 details["rounding"] = f"regret-{by}"
+            details["solve_s"] = round(run_s, 4)
             if (moved < 0).any():
                 details["reason"] = "rounding, repair and the regret fallback left job(s) unplaced"
                 return SolveResult(None, "unknown", bound=lp_value, info=details)
             doc, value = hx.placement_answer(instance, moved)
-        details["rounding_gap"] = (value - lp_value) / max(1e-12, abs(lp_value)) if lp_value else None
-        proven = abs(value - lp_value) <= 1e-9 * max(1.0, abs(value))
-        return SolveResult(doc, "optimal" if proven else "feasible", bound=lp_value, info=details)
+        details["solve_s"] = round(run_s, 4)
+        details["rounding_gap"] = (value - bound) / max(1e-12, abs(bound)) if bound else None
+        proven = abs(value - bound) <= 1e-9 * max(1.0, abs(value))
+        return SolveResult(doc, "optimal" if proven else "feasible", bound=min(bound, value), info=details)
+
+    @staticmethod
+    def _lst_search(inst: Instance, model: hx.Model, h: Any, x_full: np.ndarray, c_full: float,
+                    details: dict[str, Any], context: Context) -> tuple[np.ndarray, float, float | None, float]:
+        """LST's threshold search (see the class docstring) on the loaded LP ``h`` whose unpruned
+        optimum ``x_full``/``c_full`` is known. Returns (LP solution at the chosen threshold, proven
+        lower bound, T* or None when the clock stopped the search, HiGHS seconds spent)."""
+        jobs = inst.jobs
+        assert jobs.time is not None
+        K = model.n_pairs
+        p = jobs.time[model.pair_job, inst.gpu_type[model.pair_gpu]]
+        v = np.unique(p)
+        M = len(v)
+        pmin = np.full(inst.n_jobs, np.inf)
+        np.minimum.at(pmin, model.pair_job, p)
+        k_lo = int(np.searchsorted(v, pmin.max()))  # below it some job has no allowed GPU
+        idx = np.arange(K, dtype=np.int32)
+        spent = 0.0
+        solves = 1
+
+        def nxt(k: int) -> float:
+            return float(v[k + 1]) if k + 1 < M else np.inf
+
+        best_k, best_x, best_c = M - 1, x_full, c_full
+        lb = c_full
+        lo, hi = k_lo, M - 1  # the answer lies in [lo, hi]; P(hi) holds
+        complete = True
+        margin = min(5.0, 0.3 + 0.05 * context.time_limit)
+        while lo < hi:
+            if context.remaining() - margin < 0.05:
+                complete = False
+                break
+            h.setOptionValue("time_limit", context.remaining() - margin)
+            k = (lo + hi) // 2
+            h.changeColsBounds(K, idx, np.zeros(K), (p <= v[k]).astype(np.float64))
+            h.run()
+            spent += float(h.getRunTime())
+            solves += 1
+            status = hx.model_status(h)
+            if status == "optimal":
+                c = float(h.getInfo().objective_function_value)
+            elif status == "infeasible":
+                c = np.inf
+            else:  # stopped by the clock
+                complete = False
+                break
+            if c < nxt(k) * (1 - 1e-12):
+                hi = k
+                best_k, best_c = k, c
+                best_x = np.asarray(h.getSolution().col_value)[:K].copy()
+            else:
+                lb = max(lb, nxt(k))  # no threshold below v_{k+1} is feasible
+                lo = k + 1
+        details["lp_solves"] = solves
+        details["lst_complete"] = complete
+        if complete:
+            t_star = max(float(v[best_k]), best_c)
+            return best_x, max(lb, t_star), t_star, spent
+        return best_x, lb, None, spent
 
     @staticmethod
     def _argmax(model: hx.Model, x: np.ndarray, n: int) -> np.ndarray:
@@ -131,41 +218,45 @@ class LpRound(Solver):
         best[model.pair_job[order[first]]] = order[first]
         return best
 
-    @staticmethod
-    def _lst(inst: Instance, model: hx.Model, x: np.ndarray) -> np.ndarray:
-        """LST-style rounding of a basic R||Cmax LP solution; GPU per job."""
-        from scipy.optimize import linear_sum_assignment
 
-        jobs = inst.jobs
-        assert jobs.time is not None
-        n, G = inst.n_jobs, inst.n_gpus
-        gpu = np.full(n, -1, dtype=np.int64)
-        whole = x >= 1 - 1e-6
-        gpu[model.pair_job[whole]] = model.pair_gpu[whole]
-        frac = np.flatnonzero(gpu < 0)
-        if len(frac):
-            BIG = 1e15
-            cost = np.full((len(frac), G), BIG)
-            row_of = np.full(n, -1)
-            row_of[frac] = np.arange(len(frac))
-            sup = (row_of[model.pair_job] >= 0) & (x > 1e-9)
-            pj, pg = model.pair_job[sup], model.pair_gpu[sup]
-            cost[row_of[pj], pg] = jobs.time[pj, inst.gpu_type[pg]]
-            rows, cols = linear_sum_assignment(cost)
-            ok = cost[rows, cols] < BIG
-            gpu[frac[rows[ok]]] = cols[ok]
-        left = np.flatnonzero(gpu < 0)
-        if len(left):  # not matched over the support: earliest finish among usable GPUs
-            load = np.zeros(G)
-            done = np.flatnonzero(gpu >= 0)
-            np.add.at(load, gpu[done], jobs.time[done, inst.gpu_type[gpu[done]]])
-            for j in left.tolist():
-                cand = model.pair_gpu[model.pair_job == j]
-                fin = load[cand] + jobs.time[j, inst.gpu_type[cand]]
-                k = int(cand[np.argmin(fin)])
-                gpu[j] = k
-                load[k] += jobs.time[j, inst.gpu_type[k]]
-        return gpu
+def lst_round(inst: Instance, model: hx.Model, x: np.ndarray) -> np.ndarray:
+    """LST rounding of a basic R||Cmax LP solution ``x`` (over ``model``'s pairs); GPU per job.
+
+    Jobs with x >= 1 - 1e-6 keep their GPU; the fractional ones are matched to distinct GPUs over
+    the LP support by a minimum-time assignment (in a vertex solution such a matching exists); a job
+    left unmatched (only if ``x`` is not a vertex) goes where it finishes first."""
+    from scipy.optimize import linear_sum_assignment
+
+    jobs = inst.jobs
+    assert jobs.time is not None
+    n, G = inst.n_jobs, inst.n_gpus
+    gpu = np.full(n, -1, dtype=np.int64)
+    whole = x >= 1 - 1e-6
+    gpu[model.pair_job[whole]] = model.pair_gpu[whole]
+    frac = np.flatnonzero(gpu < 0)
+    if len(frac):
+        BIG = 1e15
+        cost = np.full((len(frac), G), BIG)
+        row_of = np.full(n, -1)
+        row_of[frac] = np.arange(len(frac))
+        sup = (row_of[model.pair_job] >= 0) & (x > 1e-9)
+        pj, pg = model.pair_job[sup], model.pair_gpu[sup]
+        cost[row_of[pj], pg] = jobs.time[pj, inst.gpu_type[pg]]
+        rows, cols = linear_sum_assignment(cost)
+        ok = cost[rows, cols] < BIG
+        gpu[frac[rows[ok]]] = cols[ok]
+    left = np.flatnonzero(gpu < 0)
+    if len(left):
+        load = np.zeros(G)
+        done = np.flatnonzero(gpu >= 0)
+        np.add.at(load, gpu[done], jobs.time[done, inst.gpu_type[gpu[done]]])
+        for j in left.tolist():
+            cand = model.pair_gpu[model.pair_job == j]
+            fin = load[cand] + jobs.time[j, inst.gpu_type[cand]]
+            k = int(cand[np.argmin(fin)])
+            gpu[j] = k
+            load[k] += jobs.time[j, inst.gpu_type[k]]
+    return gpu
 
 
 def regret_assign(inst: Instance, model: hx.Model, x: np.ndarray, by: str = "lp") -> np.ndarray:
@@ -277,11 +368,12 @@ class LpAllocation(Solver):
         h = hx.new_highs(time_limit=context.remaining() - min(5.0, 0.3 + 0.05 * context.time_limit),
                          threads=context.threads, seed=context.seed)
         h.setOptionValue("solver", method)
-        hx.pass_arrays(h, -1, cost, np.zeros(ncol), upper, np.concatenate(row_lower), np.concatenate(row_upper), A)
         t1 = time.perf_counter()
+        hx.pass_arrays(h, -1, cost, np.zeros(ncol), upper, np.concatenate(row_lower), np.concatenate(row_upper), A)
+        transfer_s = time.perf_counter() - t1
         h.run()
-        details: dict[str, Any] = {"build_s": round(build_s, 4), "solve_s": round(time.perf_counter() - t1, 4),
-                                   "method": method}
+        details: dict[str, Any] = {"build_s": round(build_s, 4), "transfer_s": round(transfer_s, 4),
+                                   "solve_s": round(float(h.getRunTime()), 4), "method": method}
         status = hx.model_status(h)
         details["highs_status"] = status
         if status != "optimal":

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("highspy")
 
-from factories import feasible_allocation, feasible_placement
+from factories import feasible_allocation, feasible_batch, feasible_placement
 from schedbench_solvers.ilp import IlpHighs
 from schedbench_solvers.lp import LpAllocation, LpRound
 
@@ -23,6 +23,7 @@ from schedbench.runner.record import RunTask
 from schedbench.solver import Context
 from schedbench.validator import validate
 
+VERSIONS = {c.name: c.version for c in (IlpHighs, LpRound, LpAllocation)}
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
 
 
@@ -103,7 +104,7 @@ def test_ilp_gap_matches_brute_force_and_lp_bound(seed):
     assert res.status == "optimal"
     assert checked(inst, res) == pytest.approx(opt)
     assert res.bound <= opt + 1e-6
-    for key in ("build_s", "solve_s", "mip_gap", "nodes"):
+    for key in ("build_s", "transfer_s", "solve_s", "mip_gap", "nodes"):
         assert key in res.info
     lp = run(LpRound, inst)
     assert lp.bound is not None and lp.bound <= opt + 1e-6
@@ -192,26 +193,341 @@ def test_ilp_random_multiresource_placements(seed):
 
 
 def test_gang_above_one_is_declined_with_a_reason():
-    for seed in range(10):
-        inst, _ = feasible_placement(seed, "min-cost", n=10)
-        if (inst.jobs.gang > 1).any():
-            break
-    else:
-        pytest.skip("no gang > 1 job drawn")
-    for solver in (IlpHighs, LpRound):
-        res = run(solver, inst)
-        assert res.status == "unknown" and res.solution is None
-        assert "gang" in res.info["reason"]
+    for objective in ("weighted-completion", "makespan"):
+        inst = with_gangs(feasible_batch(0, objective, n=8)[0])
+        reason = IlpHighs.unsupported_reason(inst)
+        assert reason is not None and "gang" in reason
+        res = run(IlpHighs, inst)
+        assert res.status == "unknown" and res.solution is None and "gang" in res.info["reason"]
+    place = with_gangs(feasible_placement(1, "min-cost", n=10)[0])
+    assert IlpHighs.unsupported_reason(place) is None
+    assert "gang" in LpRound.unsupported_reason(place)
+    res = run(LpRound, place)
+    assert res.status == "unknown" and res.solution is None and "gang" in res.info["reason"]
 
 
-def test_nonzero_release_is_declined():
+def test_nonzero_release_is_declined_for_makespan():
     inst = tiny_rcmax(0)
     j = inst.jobs
     jobs = Jobs.build(j.ids, j.demand, time=j.time, release=np.arange(inst.n_jobs, dtype=float))
     inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
                          problem=inst.problem, metadata={"name": "released"})
+    for solver in (IlpHighs, LpRound):
+        assert "release" in solver.unsupported_reason(inst)
+        res = run(solver, inst)
+        assert res.status == "unknown" and "release" in res.info["reason"]
+
+
+def test_oversized_time_indexed_model_is_declined():
+    n, m = 400, 70  # 28,000 usable pairs x 8 periods > 200,000 columns
+    time = np.full((n, m), 10.0)
+    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
+    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
+                         problem=Problem("batch", "weighted-completion"), metadata={"name": "big-wct"})
+    reason = IlpHighs.unsupported_reason(inst)
+    assert reason is not None and "too large" in reason
+
+
+def test_declines_are_recorded_by_the_harness(tmp_path):
+    inst = with_gangs(feasible_batch(0, "weighted-completion", n=8)[0])
+    path = tmp_path / "gang-batch.json"
+    digest = save(inst, path)
+    rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver="ilp-highs",
+                          solver_version=IlpHighs.version, params={}, seed=0, time_limit=10.0))
+    assert rec.status == "unsupported" and "gang" in rec.reason
+
+
+# ---------------------------------------------------------------------------------- gang placement
+def with_gangs(inst: Instance) -> Instance:
+    """The instance with job 0 given a gang of 2 on a node of >= 2 GPUs of an eligible type."""
+    j = inst.jobs
+    gang = j.gang.copy()
+    sizes = {}
+    for nd in inst.nodes:
+        t = inst.type_index[nd.gpu_type]
+        sizes[t] = max(sizes.get(t, 0), len(nd.gpus))
+    elig = j.eligible.copy()
+    big = [t for t, k in sizes.items() if k >= 2]
+    if not big:
+        pytest.skip("no node with 2 GPUs")
+    elig[0, big[0]] = True
+    gang[0] = 2
+    demand = np.where(np.isnan(j.demand), 0.5, j.demand)
+
+    def fill(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.where(np.isnan(a), 5.0, a)
+
+    jobs = Jobs.build(j.ids, demand, eligible=elig, gang=gang, release=j.release, weight=j.weight,
+                      time=fill(j.time), cost=fill(j.cost), deadline=j.deadline)
+    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
+                         problem=inst.problem, metadata={"name": inst.name + "-gang"})
+
+
+def tiny_gang(seed: int, objective: str, multi: bool = False, n: int = 5) -> Instance:
+    rng = np.random.default_rng(seed)
+    types = (GpuType("a", {"mem": 10.0, "cpu": 1.0}, cost_per_hour=1.0),
+             GpuType("b", {"mem": 16.0, "cpu": 1.0}, cost_per_hour=3.0))
+    nodes = (Node("n0", "a", ("n0/0", "n0/1")), Node("n1", "a", ("n1/0", "n1/1", "n1/2")),
+             Node("n2", "b", ("n2/0", "n2/1")))
+    gang = rng.choice([1, 1, 2, 2, 3], n)
+    eligible = rng.random((n, 2)) < 0.8
+    eligible[np.arange(n), rng.integers(0, 2, n)] = True
+    eligible[gang == 3, 0] = True  # only type a has a 3-GPU node (with multi-node: 5 GPUs)
+    demand = np.stack([rng.uniform(2.0, 9.0, (n, 2)).round(1), rng.uniform(0.2, 0.7, (n, 2)).round(2)], axis=2)
+    cost = (rng.integers(1, 20, (n, 2)) * gang[:, None]).astype(float)
+    jobs = Jobs.build([f"j{i}" for i in range(n)], demand, eligible=eligible, gang=gang, cost=cost,
+                      weight=rng.integers(1, 6, n).astype(float))
+    params = {"allow_multi_node": True} if multi else {}
+    if objective == "min-gpus" and seed % 2:
+        params["measure"] = "cost"
+    return make_instance(resources=[Resource("mem"), Resource("cpu")], gpu_types=types, nodes=nodes, jobs=jobs,
+                         problem=Problem("placement", objective, params),
+                         metadata={"name": f"tiny-gang-{objective}-{seed}-{multi}"})
+
+
+def brute_gang(inst: Instance) -> float | None:
+    """Optimum by depth-first enumeration of every gang choice (None: infeasible). Independent of
+    the solver's helpers: groups are nodes, or types with allow_multi_node."""
+    jobs = inst.jobs
+    obj = inst.problem.objective
+    multi = inst.problem.params.get("allow_multi_node", False)
+    groups: list[list[int]] = []
+    for t in range(len(inst.gpu_types)):
+        members = [g for g in range(inst.n_gpus) if inst.gpu_type[g] == t]
+        if multi:
+            groups.append(members)
+        else:
+            for k in range(len(inst.nodes)):
+                on = [g for g in members if inst.gpu_node[g] == k]
+                if on:
+                    groups.append(on)
+    cap = inst.gpu_capacity
+    options: list[list[tuple[int, ...] | None]] = []
+    for j in range(inst.n_jobs):
+        opts: list[tuple[int, ...] | None] = [None] if obj == "max-weight" else []
+        for grp in groups:
+            t = int(inst.gpu_type[grp[0]])
+            if jobs.eligible[j, t] and (jobs.demand[j, t] <= cap[grp[0]]).all():
+                opts += list(itertools.combinations(grp, int(jobs.gang[j])))
+        options.append(opts)
+    prices = np.array([t.cost_per_hour for t in inst.gpu_types])
+    best: list[float | None] = [None]
+    load = np.zeros_like(cap)
+    chosen: list[tuple[int, ...] | None] = []
+
+    def value() -> float:
+        if obj == "min-cost":
+            return float(sum(jobs.cost[j, inst.gpu_type[c[0]]] for j, c in enumerate(chosen) if c))
+        if obj == "max-weight":
+            return float(sum(jobs.weight[j] for j, c in enumerate(chosen) if c))
+        used = sorted({g for c in chosen if c for g in c})
+        if inst.problem.params.get("measure") == "cost":
+            return float(prices[inst.gpu_type[used]].sum())
+        return float(len(used))
+
+    def dfs(j: int) -> None:
+        if j == inst.n_jobs:
+            v = value()
+            if best[0] is None or (v > best[0] if obj == "max-weight" else v < best[0]):
+                best[0] = v
+            return
+        for c in options[j]:
+            if c is not None:
+                d = jobs.demand[j, inst.gpu_type[c[0]]]
+                load[list(c)] += d
+                if (load[list(c)] <= cap[list(c)] + 1e-9).all():
+                    chosen.append(c)
+                    dfs(j + 1)
+                    chosen.pop()
+                load[list(c)] -= d
+            else:
+                chosen.append(None)
+                dfs(j + 1)
+                chosen.pop()
+
+    dfs(0)
+    return best[0]
+
+
+@pytest.mark.parametrize("multi", [False, True])
+@pytest.mark.parametrize("objective", ["min-cost", "max-weight", "min-gpus"])
+def test_gang_placement_matches_brute_force(objective, multi):
+    solved = 0
+    for seed in range(4):
+        inst = tiny_gang(seed, objective, multi)
+        assert (inst.jobs.gang > 1).any()
+        opt = brute_gang(inst)
+        res = run(IlpHighs, inst)
+        for key in ("build_s", "transfer_s", "solve_s"):
+            assert key in res.info
+        if opt is None:
+            assert res.status == "infeasible" and res.solution is None
+            continue
+        assert res.status == "optimal", (seed, res.info)
+        assert checked(inst, res) == pytest.approx(opt)
+        sense = 1 if objective != "max-weight" else -1
+        assert sense * res.bound <= sense * opt + 1e-6
+        solved += 1
+    assert solved >= 2
+
+
+def test_gang_model_columns_and_decode():
+    inst = tiny_gang(0, "min-cost")
+    from schedbench_solvers import _highs as hx
+
+    m = hx.build(inst)
+    Z = len(m.grp_job)
+    assert Z > 0 and m.z_col0 == m.n_pairs and m.A.shape[1] == m.n_pairs + Z
+    assert (inst.jobs.gang[m.grp_job] > 1).all()
+    assert (m.integrality == 1).all()
+    # all-zero columns encode no answer for an all-jobs objective
+    assert hx.decode(inst, m, np.zeros(m.A.shape[1])) is None
+
+
+# ---------------------------------------------------------------------------------- time-indexed batch
+def tiny_batch(seed: int, objective: str, n: int = 5, scale: float = 1.0) -> Instance:
+    rng = np.random.default_rng(seed)
+    types = (GpuType("a", {"mem": 16.0}), GpuType("b", {"mem": 16.0}))
+    nodes = (Node("n0", "a", ("n0/0",)), Node("n1", "b", ("n1/0", "n1/1")))
+    time = rng.integers(1, 9, (n, 2)).astype(float) * scale
+    eligible = rng.random((n, 2)) < 0.85
+    eligible[np.arange(n), rng.integers(0, 2, n)] = True
+    release = rng.integers(0, 7, n).astype(float) * scale
+    deadline = np.where(rng.random(n) < 0.8, release + rng.integers(2, 10, n) * scale, np.nan)
+    weight = rng.integers(0, 5, n).astype(float)
+    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, 2, 1)), eligible=eligible, time=time, release=release,
+                      deadline=deadline, weight=weight)
+    return make_instance(resources=[Resource("mem")], gpu_types=types, nodes=nodes, jobs=jobs,
+                         problem=Problem("batch", objective), metadata={"name": f"tiny-{objective}-{seed}"})
+
+
+def brute_batch(inst: Instance) -> float:
+    """Optimum of a gang-1 batch sum objective: every assignment, every order per GPU, each job as
+    early as its release and its predecessor allow (some optimum is of that form)."""
+    jobs = inst.jobs
+    obj = inst.problem.objective
+    d = jobs.deadline if jobs.deadline is not None else np.full(inst.n_jobs, np.nan)
+
+    def job_cost(j: int, c: float) -> float:
+        if obj == "weighted-completion":
+            return jobs.weight[j] * c
+        return 0.0 if np.isnan(d[j]) else jobs.weight[j] * max(0.0, c - d[j])
+
+    def gpu_best(g: int, js: list[int]) -> float:
+        best = np.inf
+        for order in itertools.permutations(js):
+            t, total = 0.0, 0.0
+            for j in order:
+                t = max(t, jobs.release[j]) + jobs.time[j, inst.gpu_type[g]]
+                total += job_cost(j, t)
+            best = min(best, total)
+        return best
+
+    opts = [[g for g in range(inst.n_gpus) if jobs.eligible[j, inst.gpu_type[g]]] for j in range(inst.n_jobs)]
+    best = np.inf
+    for combo in itertools.product(*opts):
+        total = sum(gpu_best(g, [j for j, h in enumerate(combo) if h == g]) for g in range(inst.n_gpus))
+        best = min(best, total)
+    return float(best)
+
+
+@pytest.mark.parametrize("objective", ["weighted-completion", "weighted-tardiness"])
+def test_time_indexed_exact_matches_brute_force(objective):
+    for seed in range(5):
+        inst = tiny_batch(seed, objective)
+        opt = brute_batch(inst)
+        res = run(IlpHighs, inst)
+        assert res.info["kind"] == "time-indexed" and res.info["period"] == 1.0
+        assert res.info["exact_discretisation"] is True
+        assert res.status == "optimal", res.info
+        assert checked(inst, res) == pytest.approx(opt)
+        assert res.bound <= opt + 1e-6
+        for key in ("build_s", "transfer_s", "solve_s"):
+            assert key in res.info
+
+
+@pytest.mark.parametrize("objective", ["weighted-completion", "weighted-tardiness"])
+def test_time_indexed_rounded_is_feasible_with_a_valid_bound(objective):
+    for seed in range(3):
+        inst = tiny_batch(seed, objective, scale=1.37)  # non-integer data: rounded up, not exact
+        opt = brute_batch(inst)
+        for period in (0.0, 2.0):
+            res = IlpHighs().solve(inst, Context(20, 0, IlpHighs.resolve_params({"period": period})))
+            assert res.info["exact_discretisation"] is False
+            assert res.status == "feasible"
+            assert checked(inst, res) >= opt - 1e-6
+            assert res.bound is not None and res.bound <= opt + 1e-6
+
+
+def test_time_indexed_zero_cost_jobs_only():
+    inst = tiny_batch(3, "weighted-tardiness")
+    j = inst.jobs
+    jobs = Jobs.build(j.ids, np.nan_to_num(j.demand, nan=1.0), eligible=j.eligible, time=j.time, release=j.release,
+                      weight=np.zeros(inst.n_jobs))
+    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
+                         problem=inst.problem, metadata={"name": "no-weights"})
     res = run(IlpHighs, inst)
-    assert res.status == "unknown" and "release" in res.info["reason"]
+    assert res.status == "optimal" and checked(inst, res) == 0.0 and res.bound == 0.0
+
+
+def test_time_indexed_period_param_limits():
+    inst = tiny_batch(1, "weighted-completion")
+    res = IlpHighs().solve(inst, Context(20, 0, IlpHighs.resolve_params({"period": 0.001, "max_columns": 100})))
+    assert res.status == "unknown" and res.solution is None and "columns" in res.info["reason"]
+
+
+def test_time_indexed_decode_of_the_start_solution():
+    from schedbench_solvers import _highs as hx
+
+    inst, _ = feasible_batch(2, "weighted-tardiness", n=10)
+    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes,
+                         jobs=Jobs.build(inst.jobs.ids, np.nan_to_num(inst.jobs.demand, nan=1.0),
+                                         eligible=inst.jobs.eligible, time=np.nan_to_num(inst.jobs.time, nan=5.0),
+                                         release=inst.jobs.release, deadline=inst.jobs.deadline,
+                                         weight=inst.jobs.weight),
+                         problem=inst.problem, metadata={"name": "gang1"})
+    m = hx.build(inst)
+    assert m.kind == "time-indexed" and m.start is not None
+    doc = hx.decode(inst, m, m.start)
+    v = validate(inst, doc)
+    assert v.feasible and v.objective == pytest.approx(doc["objective"])
+    # the left-shifted answer is never worse than the start solution's MIP objective
+    assert doc["objective"] <= float(m.cost @ m.start) + 1e-6
+    res = run(IlpHighs, inst, limit=5.0)
+    assert res.status in ("optimal", "feasible")
+    assert checked(inst, res) <= doc["objective"] + 1e-6
+
+
+# ---------------------------------------------------------------------------------- LST rounding
+@pytest.mark.parametrize("seed", range(4))
+def test_lst_is_within_twice_its_threshold(seed):
+    inst = tiny_rcmax(seed, n=7, m=3)
+    opt = brute_rcmax(inst)
+    res = run(LpRound, inst)
+    t_star = res.info["lst_threshold"]
+    assert res.info["lst_complete"]
+    assert res.bound == pytest.approx(t_star) and t_star <= opt + 1e-6
+    assert checked(inst, res) <= 2 * t_star * (1 + 1e-9)
+    assert res.bound >= res.info["lp_value"] - 1e-9  # the threshold dominates the plain LP bound
+
+
+def test_lst_on_a_larger_instance():
+    rng = np.random.default_rng(5)
+    n, m = 60, 8
+    time = rng.integers(1, 100, (n, m)).astype(float)
+    time[rng.random((n, m)) < 0.2] *= 10  # a few slow pairs that the pruning removes
+    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
+    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
+                         problem=Problem("batch", "makespan"), metadata={"name": "rcmax-60x8"})
+    res = run(LpRound, inst)
+    value = checked(inst, res)
+    assert res.info["lst_complete"] and value <= 2 * res.bound * (1 + 1e-9)
+    ilp = run(IlpHighs, inst, limit=10.0)
+    assert res.bound <= checked(inst, ilp) + 1e-6
+    for key in ("build_s", "transfer_s", "solve_s"):
+        assert key in res.info
 
 
 def test_sample_orlib_file():
@@ -267,22 +583,31 @@ def test_lp_allocation_ipm_agrees_with_simplex():
 def test_export_model_roundtrip(tmp_path, fmt):
     import highspy
 
+    cases = [tiny_gap(1), tiny_gang(2, "min-cost"), tiny_gang(3, "min-gpus", multi=True),
+             tiny_batch(0, "weighted-completion"), tiny_batch(1, "weighted-tardiness")]
+    for k, inst in enumerate(cases):
+        out = export_model(inst, tmp_path / f"m{k}.{fmt}.txt", fmt)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        src = tmp_path / f"copy{k}.{fmt}"
+        src.write_bytes(out.read_bytes())
+        h.readModel(str(src))
+        h.run()
+        res = run(IlpHighs, inst)
+        if res.status == "infeasible":
+            assert h.modelStatusToString(h.getModelStatus()).lower() == "infeasible"
+            continue
+        assert res.status == "optimal"
+        assert h.getInfo().objective_function_value == pytest.approx(checked(inst, res)), inst.name
     inst = tiny_gap(1)
-    out = export_model(inst, tmp_path / f"m.{fmt}.txt", fmt)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    src = tmp_path / f"copy.{fmt}"
-    src.write_bytes(out.read_bytes())
-    h.readModel(str(src))
-    h.run()
-    opt = brute_placement(inst)
-    if opt is not None:
-        assert h.getInfo().objective_function_value == pytest.approx(opt)
     inst_file = tmp_path / "inst.json"
     save(inst, inst_file)
     assert export_model_command(inst_file, fmt, tmp_path / "cmd.out") == 0
     assert (tmp_path / "cmd.out").stat().st_size > 0
     assert export_model_command(inst_file, "xls", tmp_path / "bad.out") == 1
+    declined = tmp_path / "declined.json"
+    save(with_gangs(feasible_batch(0, "weighted-completion", n=8)[0]), declined)
+    assert export_model_command(declined, fmt, tmp_path / "declined.out") == 1
 
 
 def test_solvers_run_through_the_harness(tmp_path):
@@ -292,7 +617,7 @@ def test_solvers_run_through_the_harness(tmp_path):
         path = tmp_path / f"{solver}.json"
         digest = save(inst, path)
         rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver=solver,
-                              solver_version="1", params={}, seed=0, time_limit=20.0))
+                              solver_version=VERSIONS[solver], params={}, seed=0, time_limit=20.0))
         assert rec.status in ("optimal", "feasible", "infeasible"), (solver, rec.status, rec.reason)
         assert not rec.flags, (solver, rec.flags, rec.reason)
         if rec.status != "infeasible":
