@@ -26,7 +26,7 @@ claimed_objective       float64   what the solver claimed
 claimed_status          str
 bound                   float64   the solver's proven bound
 feasible                boolean   validator verdict (NA without an answer)
-gap                     float64   ``|objective - best_known| / max(|best_known|, 1e-9)``
+gap                     float64   ``|objective - best_known| / |best_known|`` (``|objective|`` when best is 0)
 best_known, best_bound  float64   the instance's best-known value and tightest bound
 wall_s, cpu_s           float64   measured times (solve only)
 peak_rss_mb             float64

@@ -376,8 +376,17 @@ def test_gap_is_none_without_best_known_and_zero_floor(tmp_path: Path) -> None:
             store.write_run(record)
         gaps = dict(store.conn.execute("SELECT run_id, gap FROM runs"))
         assert gaps[zero.run_id] == 0.0
-        assert gaps[one.run_id] == pytest.approx(1e-12 / 1e-9)
+        assert gaps[one.run_id] == pytest.approx(1.0)  # best 0: denominator |objective|, not 1e-9
         assert gaps[none.run_id] is None
+
+
+def test_gap_rules() -> None:
+    from schedbench.store import gap
+
+    assert gap(110.0, 100.0) == pytest.approx(0.1)
+    assert gap(-90.0, -100.0) == pytest.approx(0.1)
+    assert gap(5.0, 0.0) == 1.0 and gap(0.0, 0.0) == 0.0
+    assert gap(None, 1.0) is None and gap(1.0, None) is None
 
 
 # -- frames and export ---------------------------------------------------------------------------

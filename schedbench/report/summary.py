@@ -71,7 +71,8 @@ class Summary:
         return (
             f"{scope}Time: shifted geometric mean of wall time (shift {self.shift:g} s); runs not solved "
             f"(status other than {'/'.join(SOLVED_STATUSES)}) count as {self.penalty:g} {times} their time limit; "
-            "Solved: runs counted at their measured time. Gap: |objective - best known| / max(|best known|, 1e-9), "
+            "Solved: runs counted at their measured time. Gap: |objective - best known| / |best known| "
+            "(|objective| when the best known is 0), "
             "over runs with a feasible answer; best known from all runs in the store and published values."
         )
 

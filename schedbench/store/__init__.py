@@ -26,7 +26,7 @@ Guarantees:
   :meth:`Store.finished` gives the runs a resumed campaign skips (``rerun`` statuses excepted).
 - Gaps are kept current at every write: when a run or :meth:`Store.add_instance` changes an
   instance's best-known value, the gaps of all its runs are recomputed in the same transaction.
-  ``gap = |objective - best_known| / max(|best_known|, 1e-9)`` for runs with a feasible answer
+  ``gap = |objective - best_known| / |best_known|`` (``|objective|`` when best is 0) for runs with a feasible answer
   (any status: a timeout's validated incumbent counts), None otherwise. The best-known value
   combines the runs' feasible objectives with the published ``optimum``/``best_known`` and the
   published primal bound (``upper_bound`` for min, ``lower_bound`` for max); see

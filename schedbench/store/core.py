@@ -31,7 +31,7 @@ from schedbench.store.schema import APPLICATION, MIGRATIONS, SCHEMA_V1, SCHEMA_V
 
 #: Runs whose proven bound is not trusted for the instance's best bound (the run went wrong).
 UNTRUSTED_BOUND_STATUSES = ("invalid", "error", "crashed")
-#: Floor of the gap's denominator: ``gap = |objective - best| / max(|best|, GAP_FLOOR)``.
+#: Below this ``|best|`` counts as 0 in :func:`gap` (whose denominator then becomes ``|objective|``).
 GAP_FLOOR = 1e-9
 #: Relative tolerance deciding that a bound meets the best-known value (proven optimal).
 OPT_TOL = 1e-9
@@ -191,10 +191,16 @@ def combine_best(sense: str, known: dict[str, Any], run_best: tuple[float, str] 
 
 
 def gap(objective: float | None, best: float | None) -> float | None:
-    """``|objective - best| / max(|best|, 1e-9)``; None when either is missing."""
+    """``|objective - best| / |best|``; when ``|best| < GAP_FLOOR`` (a best of 0, e.g. no tardiness)
+    the denominator is ``|objective|`` instead, so any other answer has gap 1 (Berthold's primal gap)
+    rather than an astronomic ratio. 0 when equal; None when either is missing."""
     if objective is None or best is None:
         return None
-    return abs(objective - best) / max(abs(best), GAP_FLOOR)
+    diff = abs(objective - best)
+    if diff == 0:
+        return 0.0
+    den = abs(best) if abs(best) >= GAP_FLOOR else max(abs(objective), abs(best))
+    return diff / den
 
 
 _RUN_COLUMNS = (
@@ -555,13 +561,16 @@ class Store:
             c.execute("UPDATE instances SET best_known = ?, best_known_source = ?, best_run_id = ?, best_bound = ?, "
                       "best_bound_source = ? WHERE hash = ?", (*new, instance_hash))
         best = b["best_known"]
-        gap_sql = ("UPDATE runs SET gap = CASE WHEN feasible = 1 AND objective IS NOT NULL AND ? IS NOT NULL "
-                   "THEN abs(objective - ?) / max(abs(?), ?) ELSE NULL END WHERE instance_hash = ?")
-        args: tuple[Any, ...] = (best, best, best, GAP_FLOOR, instance_hash)
+        # the SQL form of gap(): |objective - best| / |best|, or / |objective| when |best| < GAP_FLOOR
+        gap_sql = ("UPDATE runs SET gap = CASE WHEN feasible = 1 AND objective IS NOT NULL AND ?1 IS NOT NULL "
+                   "THEN CASE WHEN objective = ?1 THEN 0.0 WHEN abs(?1) >= ?2 THEN abs(objective - ?1) / abs(?1) "
+                   "ELSE abs(objective - ?1) / max(abs(objective), abs(?1)) END ELSE NULL END "
+                   "WHERE instance_hash = ?3")
+        args: tuple[Any, ...] = (best, GAP_FLOOR, instance_hash)
         if force or old[0] != best:
             return c.execute(gap_sql, args).rowcount
         if run_id is not None:
-            return c.execute(gap_sql + " AND run_id = ?", (*args, run_id)).rowcount
+            return c.execute(gap_sql + " AND run_id = ?4", (*args, run_id)).rowcount
         return 0
 
     def best_known(self, instance_hash: str) -> dict[str, Any]:
