@@ -15,7 +15,8 @@ Usage::
     schedbench run campaigns/published.toml              # or published-sa-rcmax.toml
     python benchmarks/published.py table results/published.sqlite [--format markdown|csv]
 
-``table`` prints, per set and solver: runs, feasible answers, optima proven (status ``optimal``), and the
+``table`` prints, per set and solver (its latest version in the store): runs, feasible answers, optima
+proven (status ``optimal``), and the
 mean / max relative gap of the validated objective to the *published* value (negative: better than
 published), plus how many runs reached it. Gaps use the validator's objective only.
 """
@@ -90,6 +91,12 @@ def table(store: Path, fmt: str) -> str:
     from schedbench import results
 
     runs = results.runs(store)
+    # only each solver's latest version (a store resumed after a solver changed keeps the older runs)
+    def _key(v: str) -> tuple[int, str]:
+        return (int(v), v) if str(v).isdigit() else (-1, str(v))
+
+    latest = runs.groupby("solver")["solver_version"].agg(lambda vs: max(vs, key=_key))
+    runs = runs[runs["solver_version"] == runs["solver"].map(latest)]
     inst = results.instances(store)[["instance_hash", "path", "published_optimum", "published_best_known"]]
     df = runs.merge(inst, on="instance_hash", how="left")
     df["set"] = df["path"].map(lambda p: Path(str(p)).parent.name)

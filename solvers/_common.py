@@ -7,6 +7,7 @@ modifies the instance.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -94,3 +95,17 @@ def placement_doc(inst: Instance, chosen: list[np.ndarray | None]) -> dict[str, 
 def unplaceable_alone(inst: Instance) -> list[int]:
     """Jobs that cannot be placed even on an empty cluster (every all-jobs answer is then infeasible)."""
     return np.flatnonzero(~usable_types(inst).any(axis=1)).tolist()
+
+
+def finite_or_none(v: Any) -> float | None:
+    """``float(v)`` when that is a finite number, else None (solver-reported values may be inf/NaN/None)."""
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def solve_margin(time_limit: float) -> float:
+    """Seconds kept back from a MIP solver's time limit for decoding and returning the answer."""
+    return min(5.0, 0.3 + 0.05 * time_limit)

@@ -7,7 +7,8 @@ geometrically from ``T0`` to ``T0 * 1e-3`` (updated every chunk of ``CHUNK`` mov
 ends early when the best answer has not improved for half a cycle; each new cycle reheats to
 ``T0 / 2`` and restarts from the best answer found. Moves are accepted when
 ``delta <= T * E`` with ``E`` a standard exponential variate (the Metropolis rule
-``u < exp(-delta / T)`` with ``E = -ln u``, without calling ``exp``).
+``u < exp(-delta / T)`` with ``E = -ln u``, without calling ``exp``). With ``cycle <= 0`` the
+cycle length is automatic: a third of the run (see :data:`AUTO_CYCLES`).
 
 The run stops after ``budget`` moves (when > 0: then the answer depends only on the seed) or at
 ``deadline`` on ``clock`` (checked once per chunk), whichever comes first.
@@ -23,6 +24,11 @@ import numpy as np
 
 CHUNK = 1024
 T_END = 1e-3
+#: ``cycle <= 0`` sizes the cycles automatically: the run is split into this many cycles (by the
+#: move budget when there is one — deterministic — else by the move rate measured over the first
+#: ``AUTO_PROBE_MOVES`` moves, at ``T0``, and the time left).
+AUTO_CYCLES = 3
+AUTO_PROBE_MOVES = 64 * 1024
 
 
 class Schedule:
@@ -30,11 +36,19 @@ class Schedule:
 
     def __init__(self, t0: float, cycle: int, budget: int, deadline: float, clock: Callable[[], float]) -> None:
         self.t0 = t0
-        self.cycle = max(cycle, CHUNK)
         self.budget = budget
         self.deadline = deadline
         self.clock = clock
-        self.alpha = T_END ** (CHUNK / self.cycle)
+        self.auto = cycle <= 0
+        self.started = clock()
+        if self.auto and budget > 0:
+            cycle = budget // AUTO_CYCLES
+        if self.auto and budget <= 0:  # sized once the move rate is measured (see after_chunk)
+            self.cycle = 1 << 62
+            self.alpha = 1.0
+        else:
+            self.cycle = max(cycle, CHUNK)
+            self.alpha = T_END ** (CHUNK / self.cycle)
         self.T = t0
         self.moves = 0
         self.in_cycle = 0
@@ -56,6 +70,11 @@ class Schedule:
         """Account for ``k`` moves; True when a new cycle (reheat + restart from best) begins."""
         self.moves += k
         self.in_cycle += k
+        if self.auto and self.budget <= 0 and self.cycle == 1 << 62 and self.moves >= AUTO_PROBE_MOVES:
+            now = self.clock()
+            rate = self.moves / max(now - self.started, 1e-9)
+            self.cycle = max(16 * CHUNK, int(rate * max(self.deadline - self.started, 0.0) / AUTO_CYCLES))
+            self.alpha = T_END ** (CHUNK / self.cycle)
         self.since_best = 0 if improved else self.since_best + k
         self.T *= self.alpha
         if self.in_cycle >= self.cycle or self.since_best >= self.cycle // 2:

@@ -42,13 +42,13 @@ class SimulatedAnnealing(Solver):
 
     name = "sa"
     family = "annealing"
-    version = "2"
+    version = "3"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost",), "batch": ("makespan",)}
     params = (
         Param("max_moves", int, 0, "stop after this many moves (0: run until the time limit); "
               "with a budget the answer depends only on the seed", minimum=0),
-        Param("cycle_moves", int, 0, "moves per cooling cycle before a reheat (0: max(50000, 2000 x jobs))",
-              minimum=0),
+        Param("cycle_moves", int, 0, "moves per cooling cycle before a reheat (0: automatic; GAP: a third of "
+              "the run, by budget or measured move rate; R||Cmax: max(50000, 2000 x jobs))", minimum=0),
         Param("p_shift", float, 0.5, "probability of a shift move (else swap)", minimum=0.0, maximum=1.0),
         Param("energy", str, "target", "R||Cmax energy: 'target' (total excess over a falling makespan target) "
               "or 'cmax' (Cmax plus a small sum of squared loads)", choices=("target", "cmax")),
@@ -87,10 +87,9 @@ class SimulatedAnnealing(Solver):
             return res
         rng = np.random.default_rng(context.seed)
         deadline = time.monotonic() + max(0.0, context.remaining() - p["margin"])
-        cycle = p["cycle_moves"] or max(50_000, 2000 * instance.n_jobs)
-        if instance.problem.cls == "placement":
-            return self._gap(instance, context, rng, p, deadline, cycle)
-        return self._cmax(instance, context, rng, p, deadline, cycle)
+        if instance.problem.cls == "placement":  # automatic cycles: a third of the run each
+            return self._gap(instance, context, rng, p, deadline, p["cycle_moves"])
+        return self._cmax(instance, context, rng, p, deadline, p["cycle_moves"] or max(50_000, 2000 * instance.n_jobs))
 
     # ------------------------------------------------------------------ GAP
     def _gap(self, inst: Instance, context: Context, rng: np.random.Generator, p: dict[str, Any],

@@ -12,7 +12,6 @@ few small cvxpy Parameters) for policies that re-solve every round.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -25,7 +24,7 @@ from schedbench.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
 from . import _cvx
-from ._common import usable_types
+from ._common import finite_or_none, usable_types
 
 ALLOCATION_OBJECTIVES = ("max-min-fairness", "max-throughput", "proportional-fairness")
 #: Objectives that are linear programs (the ``highs`` backend solves only these).
@@ -43,12 +42,7 @@ def _declared_allocation_objectives() -> tuple[str, ...]:
     return tuple(o for o in ALLOCATION_OBJECTIVES if spec.objective(o) is not None)
 
 
-def _finite(v: Any) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_finite = finite_or_none
 
 
 # ------------------------------------------------------------------------------------- allocation

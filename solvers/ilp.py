@@ -7,7 +7,6 @@ matrix and passed to HiGHS in one ``passModel`` call, integrality included: GAP 
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, ClassVar
 
@@ -17,18 +16,14 @@ from schedbench.instances.model import Instance
 from schedbench.solver import Context, Param, Solver, SolveResult
 
 from . import _highs as hx
+from ._common import finite_or_none, solve_margin
 
 
 def _margin(context: Context) -> float:
-    return min(5.0, 0.3 + 0.05 * context.time_limit)
+    return solve_margin(context.time_limit)
 
 
-def _finite(v: Any) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_finite = finite_or_none
 
 
 class IlpHighs(Solver):

@@ -66,6 +66,7 @@ from schedbench.instances.model import Instance
 from schedbench.solver import Context, Param, Solver, SolveResult
 
 from . import _highs as hx
+from ._common import finite_or_none, solve_margin
 from .ilp import IlpHighs
 
 #: MIP solvers reachable through ``mip_solver``.
@@ -85,15 +86,10 @@ MIN_SOLVE_S = 0.05
 
 
 def _margin(context: Context) -> float:
-    return min(5.0, 0.3 + 0.05 * context.time_limit)
+    return solve_margin(context.time_limit)
 
 
-def _finite(v: Any) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_finite = finite_or_none
 
 
 def _gap(value: float | None, bound: float | None) -> float | None:

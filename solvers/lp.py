@@ -6,7 +6,6 @@ Both build their models as numpy arrays plus one scipy CSC matrix and pass them 
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any, ClassVar
 
@@ -18,17 +17,13 @@ from schedbench.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
 from . import _highs as hx
+from ._common import finite_or_none
 
 #: LPs with more nonzeros than this use the interior point method under ``method=auto``.
 IPM_NNZ = 200_000
 
 
-def _finite(v: Any) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_finite = finite_or_none
 
 
 class LpRound(Solver):
