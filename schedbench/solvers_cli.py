@@ -279,6 +279,7 @@ def contract_checks(name: str, dirs: tuple[str, ...], time_limit: float, params:
     with tempfile.TemporaryDirectory(prefix="schedbench-contract-") as tmp:
         files, source = smoke_instances(Path(tmp))
         tasks: list[RunTask] = []
+        retargeted: set[str] = set()  # names of the instances given a declared objective
         for f in files:
             inst = load(f)
             if inst.problem.cls not in problems:
@@ -290,6 +291,7 @@ def contract_checks(name: str, dirs: tuple[str, ...], time_limit: float, params:
                 continue
             path = f
             if target is not inst:
+                retargeted.add(target.name)
                 path = Path(tmp) / "retargeted" / f"{target.name}.json"
                 path.parent.mkdir(exist_ok=True)
                 save(target, path)
@@ -309,8 +311,8 @@ def contract_checks(name: str, dirs: tuple[str, ...], time_limit: float, params:
                 started += rec.status != "unsupported"
                 ok = rec.status in ("optimal", "feasible") and rec.feasible is True
                 answered += ok
-                retargeted = "@" in task.instance_name
-                excused = rec.status == "unsupported" or (retargeted and rec.status in ("unknown", "infeasible"))
+                excused = rec.status == "unsupported" or (
+                    task.instance_name in retargeted and rec.status in ("unknown", "infeasible"))
                 obj = "-" if rec.objective is None else f"{rec.objective:.6g}"
                 detail = f"{rec.status}, {rec.objective_name} = {obj}"
                 if rec.wall_s is not None:

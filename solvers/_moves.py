@@ -240,6 +240,30 @@ def _top3(L: list[float]) -> list[tuple[float, int]]:
     return top
 
 
+def _machines(a: list[int], p: list[list[float]], G: int) -> tuple[list[float], list[list[int]], list[int]]:
+    """Per machine its load and job list, and per job its index in that list, for assignment ``a``."""
+    L = [0.0] * G
+    on: list[list[int]] = [[] for _ in range(G)]
+    pos = [0] * len(a)
+    for j, g in enumerate(a):
+        L[g] += p[j][g]
+        pos[j] = len(on[g])
+        on[g].append(j)
+    return L, on, pos
+
+
+def _relocate(j: int, g: int, a: list[int], on: list[list[int]], pos: list[int]) -> None:
+    """Move job ``j`` to machine ``g`` in ``a``/``on``/``pos`` in O(1) (loads are the caller's)."""
+    src = on[a[j]]
+    last = src.pop()
+    if last != j:
+        src[pos[j]] = last
+        pos[last] = pos[j]
+    pos[j] = len(on[g])
+    on[g].append(j)
+    a[j] = g
+
+
 def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]], rng: np.random.Generator, *,
                 budget: int, deadline: float, clock: Callable[[], float], cycle: int,
                 on_best: Callable[[list[int], float], None], p_shift: float = 0.5,
@@ -257,14 +281,7 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
     """
     n, G = len(p), len(p[0]) if p else 0
     a = list(assign)
-    L = [0.0] * G
-    on: list[list[int]] = [[] for _ in range(G)]
-    pos = [0] * n
-    for j in range(n):
-        g = a[j]
-        L[g] += p[j][g]
-        pos[j] = len(on[g])
-        on[g].append(j)
+    L, on, pos = _machines(a, p, G)
     top = _top3(L)
     fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(n)]
     C0 = max(top[0][0], 1e-12)
@@ -272,16 +289,6 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
     best = list(a)
     best_c = top[0][0]
     on_best(best, best_c)
-
-    def move(j: int, g: int) -> None:
-        src = on[a[j]]
-        last = src.pop()
-        if last != j:
-            src[pos[j]] = last
-            pos[last] = pos[j]
-        pos[j] = len(on[g])
-        on[g].append(j)
-        a[j] = g
 
     def delta(g1: int, g2: int, n1: float, n2: float) -> tuple[float, float]:
         C, crit = top[0]
@@ -374,7 +381,7 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
             dst.append(j)
             a[j] = g2
             if j2 >= 0:
-                move(j2, g1)
+                _relocate(j2, g1, a, on, pos)
             L[g1] = n1
             L[g2] = n2
             t3 = top[2][0]
@@ -389,13 +396,7 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
             on_best(best, best_c)
         if sched.after_chunk(k, improved):
             a = list(best)
-            L = [0.0] * G
-            on = [[] for _ in range(G)]
-            for j in range(n):
-                g = a[j]
-                L[g] += p[j][g]
-                pos[j] = len(on[g])
-                on[g].append(j)
+            L, on, pos = _machines(a, p, G)
             top = _top3(L)
     return {"best": best, "best_cost": best_c, "moves": sched.moves, "accepted": accepted,
             "cycles": sched.cycles, "t0": sched.t0}
@@ -422,14 +423,7 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
     """
     n, G = len(p), len(p[0]) if p else 0
     a = list(assign)
-    L = [0.0] * G
-    on: list[list[int]] = [[] for _ in range(G)]
-    pos = [0] * n
-    for j in range(n):
-        g = a[j]
-        L[g] += p[j][g]
-        pos[j] = len(on[g])
-        on[g].append(j)
+    L, on, pos = _machines(a, p, G)
     fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(n)]
     integral = all(float(v).is_integer() for row in p for v in row if math.isfinite(v))
     best = list(a)
@@ -468,16 +462,6 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
                 over[opos[g]] = last
                 opos[last] = opos[g]
             opos[g] = -1
-
-    def relocate(j: int, g: int) -> None:
-        src = on[a[j]]
-        last = src.pop()
-        if last != j:
-            src[pos[j]] = last
-            pos[last] = pos[j]
-        pos[j] = len(on[g])
-        on[g].append(j)
-        a[j] = g
 
     F = reset_over()
     deltas = []
@@ -547,8 +531,8 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
                         if d > 0.0 and d > temp * E[i]:
                             continue
                         accepted += 1
-                        relocate(j, g2)
-                        relocate(j2, g3)
+                        _relocate(j, g2, a, on, pos)
+                        _relocate(j2, g3, a, on, pos)
                         L[g1] = n1
                         L[g2] = n2
                         L[g3] = n3
@@ -587,14 +571,7 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
             dst.append(j)
             a[j] = g2
             if j2 >= 0:
-                src = on[g2]
-                last = src.pop()
-                if last != j2:
-                    src[pos[j2]] = last
-                    pos[last] = pos[j2]
-                pos[j2] = len(on[g1])
-                on[g1].append(j2)
-                a[j2] = g1
+                _relocate(j2, g1, a, on, pos)
             L[g1] = n1
             L[g2] = n2
             set_over(g1, n1)
@@ -612,13 +589,7 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
             on_best(best, best_c)
         if sched.after_chunk(k, improved):
             a = list(best)
-            L = [0.0] * G
-            on = [[] for _ in range(G)]
-            for j in range(n):
-                g = a[j]
-                L[g] += p[j][g]
-                pos[j] = len(on[g])
-                on[g].append(j)
+            L, on, pos = _machines(a, p, G)
             F = reset_over()
         elif k:
             F = reset_over()  # against drift

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from schedbench.instances.model import Instance
 from schedbench.solver import Context, Param, Solver, SolveResult
-from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
+from schedbench.validator.allocation import allocation_objective, equal_share_throughput, throughput_matrix
 
 from . import _cvx
 from ._common import finite_or_none, usable_types
@@ -366,7 +366,6 @@ class ConvexAllocation(Solver):
         backend = context.params.get("solver", "clarabel")
         jobs = instance.jobs
         n, T = instance.n_jobs, len(instance.gpu_types)
-        objective = instance.problem.objective
         t0 = time.perf_counter()
         prog = allocation_program(instance)
         build_s = time.perf_counter() - t0
@@ -381,18 +380,7 @@ class ConvexAllocation(Solver):
             return SolveResult(None, "unknown", info=info)
         xm = np.zeros((n, T))
         xm[prog.pair_job, prog.pair_type] = out.x
-        thr, eq = throughput_matrix(instance), equal_share_throughput(instance)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rho = np.where(eq > 0, (xm * thr).sum(axis=1) / eq, 0.0)
-        value: float | None
-        if n == 0:
-            value = 0.0
-        elif objective == "max-min-fairness":
-            value = float(rho.min())
-        elif objective == "max-throughput":
-            value = float(rho.sum())
-        else:
-            value = float(np.log(rho).sum()) if (rho > 0).all() else None
+        _, value = allocation_objective(instance, xm)
         ids, types = jobs.ids, instance.type_ids
         alloc = {ids[j]: {types[t]: float(xm[j, t]) for t in np.flatnonzero(xm[j] > 0).tolist()} for j in range(n)}
         doc: dict[str, Any] = {"problem": "allocation", "allocation": alloc}

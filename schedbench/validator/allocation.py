@@ -43,6 +43,28 @@ def throughput_matrix(inst: Instance) -> np.ndarray:
     return np.where(jobs.eligible, np.nan_to_num(thr, nan=0.0), 0.0)
 
 
+def allocation_objective(inst: Instance, x: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Per job its normalised throughput ``rho`` (achieved with the non-negative part of the ``(n, T)``
+    shares ``x``, over its equal-share throughput; 0 where that is 0) and the instance's objective
+    value: ``min rho`` (max-min-fairness), ``sum rho`` (max-throughput) or ``sum log rho``
+    (proportional-fairness; None when some ``rho`` is 0). 0.0 for no jobs."""
+    achieved = (np.clip(x, 0.0, None) * throughput_matrix(inst)).sum(axis=1)
+    eq = equal_share_throughput(inst)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(eq > 0, achieved / eq, 0.0)
+    objective = inst.problem.objective
+    value: float | None
+    if len(rho) == 0:
+        value = 0.0
+    elif objective == "max-min-fairness":
+        value = float(rho.min())
+    elif objective == "max-throughput":
+        value = float(rho.sum())
+    else:
+        value = float(np.log(rho).sum()) if (rho > 0).all() else None
+    return rho, value
+
+
 def equal_share_throughput(inst: Instance) -> np.ndarray:
     """Each job's throughput under the equal share defined in the module docstring, ``(n,)``."""
     counts = inst.gpus_per_type.astype(np.float64)
@@ -95,21 +117,7 @@ def validate_allocation(inst: Instance, body: Any, file: str, viol: Violations) 
     for t in full.tolist():
         viol.add("type-capacity", f"GPU type {types[t]!r}: gang-weighted shares sum to {used[t]:.9g} "
                  f"> {int(counts[t])} GPUs")
-    thr = throughput_matrix(inst)
-    eq = equal_share_throughput(inst)
-    achieved = (np.clip(x, 0.0, None) * thr).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(eq > 0, achieved / eq, 0.0)
-    objective = inst.problem.objective
-    value: float | None
-    if n == 0:
-        value = 0.0
-    elif objective == "max-min-fairness":
-        value = float(rho.min())
-    elif objective == "max-throughput":
-        value = float(rho.sum())
-    else:
-        value = float(np.log(rho).sum()) if (rho > 0).all() else None
+    rho, value = allocation_objective(inst, x)
     metrics = {
         "min_normalised_throughput": float(rho.min()) if n else None,
         "mean_normalised_throughput": float(rho.mean()) if n else None,
