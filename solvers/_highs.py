@@ -664,9 +664,20 @@ def build_time_indexed(inst: Instance, *, period: float | None = None, max_colum
 
 # ---------------------------------------------------------------------- HiGHS plumbing
 def new_highs(*, time_limit: float | None, threads: int, seed: int) -> Any:
-    """A quiet ``highspy.Highs`` with the run's limits."""
+    """A quiet ``highspy.Highs`` with the run's limits, ready to ``run()`` with ``threads`` threads.
+
+    HiGHS keeps ONE task scheduler per process, sized by the first ``run()`` in the process (from
+    that instance's ``threads`` option; 0, the default, lets HiGHS pick from the hardware). A later
+    ``run()`` whose ``threads`` differs from it fails at once with ``kError`` and model status
+    "Not Set" (so a solve would end "unknown" after, say, any default ``highspy.Highs()`` had run
+    in the process). The scheduler is therefore reset here, before every model this package
+    solves, so the next ``run()`` builds it with ``threads``. Contract: no other HiGHS solve may be
+    running in this process while this is called (solvers run one at a time per process; the
+    reset waits for the scheduler's idle workers and costs well under a millisecond).
+    """
     import highspy
 
+    highspy.Highs.resetGlobalScheduler(True)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if time_limit is not None:

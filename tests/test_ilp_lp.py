@@ -610,6 +610,40 @@ def test_export_model_roundtrip(tmp_path, fmt):
     assert export_model_command(declined, fmt, tmp_path / "declined.out") == 1
 
 
+def _run_plain_highs(threads: int | None) -> None:
+    """Solve a one-column MIP with a plain highspy.Highs (``threads`` None: HiGHS's default), which
+    sizes HiGHS's process-wide task scheduler (reset first: a previous test may have sized it)."""
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if threads is not None:
+        h.setOptionValue("threads", threads)
+    h.addVar(0.0, 3.0)
+    h.changeColCost(0, -1.0)
+    h.changeColIntegrality(0, highspy.HighsVarType.kInteger)
+    assert str(h.run()) == "HighsStatus.kOk"
+    assert h.getInfo().objective_function_value == -3.0
+
+
+@pytest.mark.parametrize("first", [None, 1, 2], ids=["default", "one", "two"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ilp_highs_after_another_highs_sized_the_scheduler(first, threads):
+    """Regression: after any other Highs had run in the process (e.g. a default ``highspy.Highs()``),
+    ilp-highs with another thread count got HiGHS's "Not Set" status and answered "unknown"."""
+    inst = tiny_gap(1)
+    expected = brute_placement(inst)
+    assert expected is not None
+    _run_plain_highs(first)
+    res = IlpHighs().solve(inst, Context(20.0, 0, IlpHighs.resolve_params({}), threads=threads))
+    assert res.status == "optimal", res.info
+    assert checked(inst, res) == pytest.approx(expected)
+    _run_plain_highs(None)  # a default Highs still runs after ilp-highs, and ilp-highs after it
+    res = IlpHighs().solve(inst, Context(20.0, 0, IlpHighs.resolve_params({}), threads=threads))
+    assert res.status == "optimal", res.info
+
+
 def test_solvers_run_through_the_harness(tmp_path):
     cases = [("ilp-highs", tiny_gap(0)), ("lp-round", tiny_rcmax(1)),
              ("lp-allocation", feasible_allocation(0)[0])]
