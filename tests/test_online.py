@@ -123,8 +123,13 @@ def test_feasible_log_metrics_match_hand_computation():
     assert res.objective == pytest.approx(105.5)
     expected_keys = {"finished", "rejected", "jct_mean", "jct_median", "jct_p95", "jct_p99", "makespan",
                      "utilisation", "deadline_met_fraction", "queueing_delay_mean", "bounded_slowdown_mean",
-                     "ftf_max", "ftf_mean", "jain_index", "preemptions", "migrations", "rejections"}
+                     "ftf_max", "ftf_mean", "jain_index", "preemptions", "migrations", "rejections",
+                     "acceptance_rate", "wasted_gpu_seconds", "littles_law_l", "littles_law_lambda_w",
+                     "littles_law_error"}
     assert set(m) == expected_keys
+    # j0's restore (5 s) and j4's migration (2 s), one GPU each; one job of five rejected
+    assert m["wasted_gpu_seconds"] == 7.0 and m["acceptance_rate"] == pytest.approx(0.8)
+    assert m["littles_law_error"] < 1e-12
 
 
 @pytest.mark.parametrize(("objective", "value"), [

@@ -56,6 +56,7 @@ Progress and overheads. Progress is a fraction of the job's work: a running segm
 type ``t`` advances it at rate ``1 / time[j, t]``. The first ``preempt_overhead_s`` seconds of a
 segment that begins with ``resume`` (checkpoint restore) and the first ``migrate_overhead_s``
 seconds of a segment that begins with ``migrate`` make no progress; a ``start`` has no overhead.
+(That is ``overhead_model`` ``fixed``, the default; the presets replace both durations per job.)
 So ``work_j = sum over segments of max(0, (t1 - t0) - overhead) / time[j, type]``. At ``finish``
 the work must be at least ``1 - 1e-9`` less the 1e-6 s time tolerance on the last segment's type
 (``1 - 1e-9 - 1e-6 / time[j, type]``), else ``finish-before-work-done``. Finishing later than
@@ -83,6 +84,13 @@ finished jobs.
   would take on its isolated share of the cluster: ``G`` is the number of GPUs and ``n_j`` the
   number of jobs released (release <= release_j) and not yet finished or rejected at release_j,
   counting j itself.
+* ``acceptance_rate``: 1 - rejected / jobs (shown beside JCT so no policy looks good by rejecting).
+* ``wasted_gpu_seconds``: over segments that begin with ``resume``/``migrate``, ``min(overhead,
+  segment length) x GPUs held``; the overhead comes from ``overhead_model``
+  (:mod:`schedbench.validator.overheads`: ``fixed`` uses the two parameters above; presets
+  ``zero``, ``helios``, ``lucid``, ``pollux``, ``sia`` give it per job).
+* ``littles_law_l``, ``littles_law_lambda_w``, ``littles_law_error``: Little's law over the jobs
+  that left, see :func:`_littles_law`.
 * ``jain_index``: Jain's fairness index ``(sum x)^2 / (n * sum x^2)`` of ``x_j = 1 / rho_j`` over
   the finished jobs.
 
@@ -104,6 +112,7 @@ import numpy as np
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
 from schedbench.validator.common import ATOL, RTOL, TIME_ATOL, as_number, gpu_lists
+from schedbench.validator.overheads import job_overheads
 from schedbench.validator.result import Violations
 
 #: Event names, in the order of their codes.
@@ -315,8 +324,8 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     seg_p = np.full(len(acq), np.nan)
     typed = seg_type >= 0
     seg_p[typed] = jobs.time[seg_j[typed], seg_type[typed]]
-    overhead = np.array([0.0, float(params.get("preempt_overhead_s", 0.0)),
-                         float(params.get("migrate_overhead_s", 0.0))])[seg_k]
+    ov_resume, ov_migrate = job_overheads(params, jobs.gang, jobs.job_type)
+    overhead = np.where(seg_k == RESUME, ov_resume[seg_j], np.where(seg_k == MIGRATE, ov_migrate[seg_j], 0.0))
     length = np.where(closed, seg_t1 - seg_t0, 0.0)
     progress = np.maximum(0.0, length - overhead) / seg_p
     work = np.bincount(seg_j, weights=progress, minlength=n) if len(seg_j) else np.zeros(n)
@@ -404,6 +413,11 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     metrics["preemptions"] = int((kk == PREEMPT).sum())
     metrics["migrations"] = int((kk == MIGRATE).sum())
     metrics["rejections"] = len(rej)
+    metrics["acceptance_rate"] = _num(1.0 - len(rej) / n) if n else None
+    # GPU-seconds held without progress: the overhead (or the shorter segment) x GPUs held
+    seg_gpus = np.bincount(pseg, minlength=len(seg_j)) if len(seg_j) else np.zeros(0, dtype=np.int64)
+    metrics["wasted_gpu_seconds"] = float((np.minimum(length, overhead) * seg_gpus).sum())
+    metrics.update(_littles_law(release, np.where(is_fin, finish, reject_t), is_fin | (final == REJECTED)))
 
     objective = inst.problem.objective
     value: float | None
@@ -422,6 +436,29 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     else:  # max-ftf
         value = metrics["ftf_max"]
     return value, metrics
+
+
+def _littles_law(release: np.ndarray, end: np.ndarray, done: np.ndarray) -> dict[str, float | None]:
+    """Little's law over ``[first release, last departure]`` of the jobs that left (finished or
+    rejected): ``L`` integrates the number in system (a sweep over arrivals and departures),
+    ``lambda W`` is their count over the span times their mean sojourn; ``littles_law_error`` is
+    ``|L - lambda W| / lambda W``. None when no job left or the span is empty."""
+    none: dict[str, float | None] = {"littles_law_l": None, "littles_law_lambda_w": None, "littles_law_error": None}
+    r, e = release[done], end[done]
+    if not len(r):
+        return none
+    t0, t1 = float(r.min()), float(e.max())
+    if not t1 > t0:
+        return none
+    when = np.concatenate([r, e])
+    step = np.concatenate([np.ones(len(r)), -np.ones(len(e))])
+    order = np.argsort(when, kind="stable")
+    when, count = when[order], np.cumsum(step[order])
+    area = float((count[:-1] * np.diff(when)).sum())
+    L = area / (t1 - t0)
+    lam_w = len(r) / (t1 - t0) * float((e - r).mean())
+    err = abs(L - lam_w) / lam_w if lam_w > 0 else 0.0
+    return {"littles_law_l": _num(L), "littles_law_lambda_w": _num(lam_w), "littles_law_error": _num(err)}
 
 
 def _capacity(inst: Instance, viol: Violations, p_j: np.ndarray, pg: np.ndarray, p_t0: np.ndarray,
