@@ -256,7 +256,7 @@ def generate(
     def body() -> int:
         from schedbench.generators import generate as gen
         from schedbench.generators import param_specs
-        from schedbench.generators.presets import PRESETS
+        from schedbench.generators.presets import preset_names, resolve
         from schedbench.generators.spec import parse_cli_value
         from schedbench.instances import save
 
@@ -271,19 +271,17 @@ def generate(
             for spec in specs:
                 table.add_row(spec.name, json.dumps(spec.default), spec.help)
             out.print(table)
-            out.print("presets: " + ", ".join(sorted(k for k, v in PRESETS.items() if v[0] == cls)))
+            out.print("presets: " + ", ".join(preset_names(cls)))
             return 0
-        params: dict[str, Any] = {}
-        if preset is not None:
-            if preset not in PRESETS or PRESETS[preset][0] != cls:
-                _fail(f"unknown {cls} preset {preset!r}; expected one of "
-                      f"{sorted(k for k, v in PRESETS.items() if v[0] == cls)}")
-            params.update(PRESETS[preset][1])
+        if preset is not None and preset not in preset_names(cls):
+            _fail(f"unknown {cls} preset {preset!r}; expected one of {preset_names(cls)}")
+        given: dict[str, Any] = {}
         for item in param or []:
             key, eq, value = item.partition("=")
             if not eq or not key:
                 _fail(f"--param expects key=value, got {item!r}")
-            params[key] = parse_cli_value(value)
+            given[key] = parse_cli_value(value)
+        params = resolve(cls, preset, given)
         if seed < 0:
             _fail("--seed must be a non-negative integer")
         if output is None:

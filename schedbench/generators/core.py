@@ -46,7 +46,7 @@ from schedbench.generators.workload import WorkloadTables, describe_fallbacks, m
 from schedbench.instances.model import GpuType, Instance, Jobs, Node, Problem, Resource
 from schedbench.instances.problems import PROBLEM_CLASSES
 
-VERSION = "1"
+VERSION = "2"
 STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting")
 RESOURCES = (Resource("memory_gib", "GiB"), Resource("compute", "GPU"))
 
@@ -60,7 +60,32 @@ def _duration(value: Any) -> Any:
         return {"dist": "lognormal", "median_s": float(value["median_s"]), "sigma": float(value["sigma"])}
     if isinstance(value, dict) and value.get("dist") == "fixed" and set(value) == {"dist", "seconds"}:
         return {"dist": "fixed", "seconds": S.positive_number(value["seconds"])}
-    raise ValueError("'philly', 'gavel', {dist: lognormal, median_s, sigma} or {dist: fixed, seconds}")
+    if isinstance(value, dict) and value.get("dist") == "exponential" and set(value) == {"dist", "mean_s"}:
+        return {"dist": "exponential", "mean_s": S.positive_number(value["mean_s"])}
+    raise ValueError("'philly', 'gavel', {dist: lognormal, median_s, sigma}, {dist: exponential, mean_s} or "
+                     "{dist: fixed, seconds}")
+
+
+def duration_mean(d: Any) -> float | None:
+    """Mean of an analytic duration distribution (before clipping); None for the trace fits."""
+    if isinstance(d, str):
+        return None
+    if d["dist"] == "exponential":
+        return float(d["mean_s"])
+    if d["dist"] == "lognormal":
+        return float(d["median_s"] * np.exp(d["sigma"] ** 2 / 2))
+    return float(d["seconds"])
+
+
+def duration_scv(d: Any) -> float | None:
+    """Squared coefficient of variation of an analytic duration distribution; None for the trace fits."""
+    if isinstance(d, str):
+        return None
+    if d["dist"] == "exponential":
+        return 1.0
+    if d["dist"] == "lognormal":
+        return float(np.expm1(d["sigma"] ** 2))
+    return 0.0
 
 
 def _gang(value: Any) -> Any:
@@ -96,7 +121,7 @@ COMMON: tuple[S.ParamSpec, ...] = (
     S.ParamSpec("mix", "all", "job-type mix: all, a source (gavel, lambda) or {key|family:F|source:S: weight}",
                 S.weights_map),
     S.ParamSpec("duration", "philly", "duration model: philly, gavel, {dist: lognormal, median_s, sigma}, "
-                "{dist: fixed, seconds}", _duration),
+                "{dist: exponential, mean_s}, {dist: fixed, seconds}", _duration),
     S.ParamSpec("min_duration_s", 60.0, "shortest duration (clip)", S.positive_number),
     S.ParamSpec("max_duration_s", 14 * 86400.0, "longest duration (clip)", S.positive_number),
     S.ParamSpec("gang", "philly", "GPUs-per-job distribution: philly, gavel or {count: weight}", _gang),
@@ -140,6 +165,9 @@ CLASS_PARAMS: dict[str, tuple[S.ParamSpec, ...]] = {
         _objective_for("online"),
         S.ParamSpec("load", 0.8, "offered load rho of the arrivals", S.positive_number),
         _DIURNAL,
+        S.ParamSpec("load_basis", "sample", "sample: the arrival rate is set from the drawn jobs' work; model: "
+                    "from the duration and gang distributions' means (one GPU type, analytic durations, "
+                    "explicit gang pmf; for queueing-theory checks)", S.one_of("sample", "model")),
     ),
 }
 
@@ -247,6 +275,8 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         dur = DurationModel.shipped(d).sample(rng["durations"], n)
     elif d["dist"] == "lognormal":
         dur = d["median_s"] * np.exp(d["sigma"] * rng["durations"].standard_normal(n))
+    elif d["dist"] == "exponential":
+        dur = rng["durations"].exponential(d["mean_s"], n)
     else:
         dur = np.full(n, d["seconds"])
     dur = _round(np.clip(dur, p["min_duration_s"], max(p["min_duration_s"], p["max_duration_s"])), 3)
@@ -272,6 +302,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         tenant = [f"tenant{k}" for k in rng["tenants"].integers(0, p["tenants"], n).tolist()]
     notes = describe_fallbacks(jobs.fallbacks)
     meta_extra: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
     # class assembly
     release = np.zeros(n)
     nodes: tuple[Node, ...]
@@ -289,11 +320,18 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         model = ArrivalModel.shipped(weekly=p["diurnal"], diurnal=p["diurnal"])
         work = float(np.mean(jobs.gang * best))
         rate_per_hour = load * G / work * 3600.0
+        if p.get("load_basis") == "model":
+            queueing = _queueing(p, types, G, load, source)
+            rate_per_hour = queueing["arrival_rate_per_s"] * 3600.0
+            stats["queueing"] = queueing
         arrivals = model.sample(rng["arrivals"], n, rate_scale=rate_per_hour / model.rate_per_hour)
         release = _round(arrivals - arrivals[0], 3) if n else release
         span = float(release[-1] - release[0]) if n > 1 else 0.0
         realised = float((jobs.gang * best).sum() / (G * span)) if span > 0 else None
         meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour}
+        stats["offered_load"] = {"requested": load, "basis": p.get("load_basis", "sample"),
+                                 "realised": None if realised is None else round(realised, 6),
+                                 "arrival_rate_per_hour": float(_sig(np.array([rate_per_hour]), 12)[0])}
     deadline = None
     if p["deadline_slack"] is not None:
         lo, hi = p["deadline_slack"]
@@ -342,6 +380,8 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
                                "(Philly, Jeon et al. ATC 2019)"},
         "notes": notes,
     }
+    if stats:
+        metadata["stats"] = stats
     if meta_extra:
         ol = meta_extra["offered_load"]
         realised = "n/a" if ol["realised"] is None else f"{ol['realised']:.4f}"
@@ -358,6 +398,41 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
                          problem=Problem(cls, objective, problem_params), metadata=jsonio.normalise(metadata),
                          verify=False)
     return inst, solution
+
+
+def _queueing(p: dict[str, Any], types: tuple[str, ...], G: int, load: float, source: str) -> dict[str, Any]:
+    """The queueing model behind ``load_basis=model``: arrival rate ``load * G / (E[gang] E[S])`` from the
+    distributions' means (so that the instance is a sample path of a known M/G/c-type system).
+
+    Raises:
+        InputError: more than one GPU type, a trace-fitted duration model, or a named gang model.
+    """
+    if len(types) != 1:
+        raise InputError(source, "params.load_basis", "model only on a cluster of one GPU type", repr(list(types)))
+    if p["diurnal"]:
+        raise InputError(source, "params.load_basis", "model only with Poisson arrivals (diurnal=false)", "true")
+    mean_s = duration_mean(p["duration"])
+    if mean_s is None:
+        raise InputError(source, "params.load_basis", "model only with an analytic duration "
+                         "({dist: exponential|lognormal|fixed, ...})", repr(p["duration"]))
+    if isinstance(p["gang"], str):
+        raise InputError(source, "params.load_basis", "model only with an explicit gang pmf, e.g. {\"1\": 1}",
+                         repr(p["gang"]))
+    vals = np.array([int(k) for k in p["gang"]], dtype=np.float64)
+    w = np.array(list(p["gang"].values()))
+    mean_gang = float((vals * w).sum() / w.sum())
+    lam = load * G / (mean_gang * mean_s)
+    scv = duration_scv(p["duration"])
+    clipped = p["min_duration_s"] > 1e-3 or p["max_duration_s"] < 1e9
+    kind = {"exponential": "M", "fixed": "D"}.get(p["duration"]["dist"], "G")
+    def r(x: float | None) -> float | None:
+        return None if x is None else float(_sig(np.array([x]), 12)[0])
+
+    return {"model": f"M/{kind}/{G}" if set(vals.tolist()) == {1.0} else "M/G/c with gangs",
+            "servers": G, "arrival_rate_per_s": r(lam), "mean_size_s": r(mean_s), "size_scv": r(scv),
+            "mean_gang": mean_gang, "load": load,
+            "note": "sizes clipped to [min_duration_s, max_duration_s] and rounded to 1 ms" if clipped
+            else "sizes rounded to 1 ms"}
 
 
 def _planted_bound(objective: str, jobs: Jobs, gpu_types: list[GpuType], planted: dict[str, list[str]]

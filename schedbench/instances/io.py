@@ -314,7 +314,7 @@ def _masked(ctx: _Ctx, value: Any, path: str, n: int, eligible: np.ndarray, *,
 
 def _metadata(ctx: _Ctx, doc: Any) -> dict[str, Any]:
     m = ctx.obj(doc, "$.metadata", ("name",),
-                ("description", "source", "generator", "known", "notes", "tags"))
+                ("description", "source", "generator", "known", "notes", "tags", "stats"))
     ctx.string(m["name"], "$.metadata.name")
     if "known" in m:
         known = ctx.obj(m["known"], "$.metadata.known", (),

@@ -107,6 +107,9 @@ def instance_schema() -> dict[str, Any]:
                     },
                     "notes": {"type": "array", "items": {"type": "string"}},
                     "tags": {"type": "array", "items": {"type": "string"}},
+                    "stats": {"type": "object", "description": "figures the generator computed about the "
+                              "instance (offered load, GPU-time by job size, figures by provenance); "
+                              "see docs/generators.md"},
                 },
             },
             "problem": _problem_schema(),
