@@ -185,3 +185,204 @@ def test_size_cap(tmp_path, monkeypatch):
 def test_to_document_is_inverse_of_from_document():
     for inst in all_examples():
         assert from_document(to_document(inst)).summary() == inst.summary()
+
+
+# ------------------------------------------------------------------ every loader check, one at a time
+# Each case edits a valid batch document (``base_doc()``: types t0, t1, t2 with 7, 8 and 3 GPUs;
+# job1 is eligible for t0 and t2 only; every job has per-type time and cost) in ONE place and names
+# the JSON path and the words the error must carry. Written so that deleting any one ``raise`` of the
+# loader, or flipping one of its comparisons, fails at least one case (tools/mutate.py checks this).
+
+
+def _edit(fn):
+    doc = base_doc()
+    fn(doc)
+    return doc
+
+
+def _setp(path, value):
+    return lambda doc: _set(doc, path, value)
+
+
+def _dup_gpu_across_nodes(doc):
+    doc["cluster"]["nodes"][1]["gpus"][2] = doc["cluster"]["nodes"][0]["gpus"][1]
+
+
+def _dup_gpu_within_node(doc):
+    doc["cluster"]["nodes"][0]["gpus"][2] = doc["cluster"]["nodes"][0]["gpus"][0]
+
+
+def _time_only_on_later_type(doc):
+    del doc["jobs"]["per_type"]["t0"]["time"]
+
+
+def _time_missing_on_later_type(doc):
+    del doc["jobs"]["per_type"]["t1"]["time"]
+
+
+def _no_time_anywhere(doc):
+    for entry in doc["jobs"]["per_type"].values():
+        del entry["time"]
+
+
+def _job_without_type(doc):
+    # job1 is eligible for t0 and t2 only; make it ineligible there too (nulling its per-type values)
+    for t in ("t0", "t2"):
+        entry = doc["jobs"]["per_type"][t]
+        entry["eligible"][1] = False
+        for arr in (entry["time"], entry["cost"], *entry["demand"].values()):
+            arr[1] = None
+
+
+def _gang_above_every_type(doc):
+    doc["jobs"]["gang"][1] = 8  # job1 may use t0 (7 GPUs) and t2 (3 GPUs) only
+
+
+LOADER_CASES = [
+    # _Ctx.obj / string / number / array / strings / numbers / booleans
+    (_setp(("problem",), []), "$.problem", "an object"),
+    (_setp(("jobs", "per_type", "t1"), 5), "$.jobs.per_type.t1", "an object"),
+    (_setp(("metadata", "name"), ""), "$.metadata.name", "a non-empty string"),
+    (_setp(("metadata", "name"), None), "$.metadata.name", "a non-empty string"),
+    (_setp(("metadata", "name"), 7), "$.metadata.name", "a non-empty string"),
+    (_setp(("gpu_types", 1, "cost_per_hour"), -0.5), "$.gpu_types[1].cost_per_hour", ">= 0"),
+    (_setp(("gpu_types", 1, "cost_per_hour"), "free"), "$.gpu_types[1].cost_per_hour", "finite number or null"),
+    (_setp(("gpu_types", 2, "peak_tflops"), -1), "$.gpu_types[2].peak_tflops", ">= 0"),
+    (_setp(("gpu_types", 2, "peak_tflops"), float("inf")), "$.gpu_types[2].peak_tflops", "finite number"),
+    (_setp(("gpu_types", 0, "capacity", "compute"), True), "$.gpu_types[0].capacity.compute", "finite number"),
+    (_setp(("gpu_types", 0, "capacity"), {"compute": 1}), "$.gpu_types[0].capacity.memory_gib", "required"),
+    (_setp(("jobs", "release"), {"0": 1}), "$.jobs.release", "an array of length 12"),
+    (_setp(("cluster", "nodes"), "n0"), "$.cluster.nodes", "an array"),
+    (_setp(("jobs", "id"), "job0"), "$.jobs.id", "an array"),
+    (_setp(("jobs", "id", 3), 3), "$.jobs.id[3]", "a non-empty string"),
+    (_setp(("jobs", "job_type"), ["a"] * 11 + [5]), "$.jobs.job_type[11]", "a non-empty string or null"),
+    (_setp(("jobs", "tenant"), ["x"] * 11 + [""]), "$.jobs.tenant[11]", "a non-empty string or null"),
+    (_setp(("jobs", "weight", 4), None), "$.jobs.weight[4]", "a finite number"),
+    (_setp(("jobs", "weight", 4), True), "$.jobs.weight[4]", "a finite number"),
+    (_setp(("jobs", "weight", 4), -0.001), "$.jobs.weight[4]", ">= 0.0"),
+    (_setp(("jobs", "release", 5), 10**400), "$.jobs.release", "double range"),
+    (_setp(("jobs", "release", 5), float("inf")), "$.jobs.release[5]", "a finite number"),
+    (_setp(("jobs", "deadline", 3), -1), "$.jobs.deadline[3]", ">= 0.0"),
+    (_setp(("jobs", "deadline", 3), float("-inf")), "$.jobs.deadline[3]", "a finite number or null"),
+    (_setp(("jobs", "gang", 2), 0.5), "$.jobs.gang[2]", "an integer"),
+    (_setp(("jobs", "gang", 2), None), "$.jobs.gang[2]", "an integer"),
+    (_setp(("jobs", "per_type", "t2", "eligible", 0), 1), "$.jobs.per_type.t2.eligible[0]", "true or false"),
+    (_setp(("jobs", "per_type", "t2", "time", 3), 0), "$.jobs.per_type.t2.time[3]", "a number > 0"),
+    (_setp(("jobs", "per_type", "t2", "time", 3), -2.5), "$.jobs.per_type.t2.time[3]", "a number > 0"),
+    (_setp(("jobs", "per_type", "t2", "demand", "compute", 3), -1e-9), "$.jobs.per_type.t2.demand.compute[3]",
+     ">= 0.0"),
+    (_setp(("jobs", "per_type", "t0", "time", 5), 7.0), "$.jobs.per_type.t0.time[5]",
+     "null (the job is not eligible"),
+    (_setp(("jobs", "per_type", "t0", "cost", 1), None), "$.jobs.per_type.t0.cost[1]",
+     "a number (the job is eligible"),
+    # duplicate and empty ids
+    (_setp(("resources", 1, "id"), "memory_gib"), "$.resources[1]", "duplicate id 'memory_gib'"),
+    (_setp(("resources", 1, "id"), ""), "$.resources[1].id", "a non-empty string"),
+    (_setp(("resources", 0, "unit"), 3), "$.resources[0].unit", "a string"),
+    (_setp(("gpu_types", 2, "id"), "t0"), "$.gpu_types[2]", "duplicate id 't0'"),
+    (_setp(("gpu_types",), []), "$.gpu_types", "at least one GPU type"),
+    (_setp(("cluster", "nodes", 3, "id"), "n0"), "$.cluster.nodes[*].id[3]", "duplicate id 'n0'"),
+    (_setp(("cluster", "nodes", 2, "id"), None), "$.cluster.nodes[2].id", "a non-empty string"),
+    (_setp(("cluster", "nodes"), []), "$.cluster.nodes", "at least one node"),
+    (_dup_gpu_across_nodes, "$.cluster.nodes[1].gpus[2]", "duplicate id 'n0/g1'"),
+    (_dup_gpu_within_node, "$.cluster.nodes[0].gpus[2]", "duplicate id 'n0/g0'"),
+    # problem
+    (_setp(("problem", "objective"), 3), "$.problem.objective", "makespan"),
+    (_setp(("problem", "params"), ["allow_multi_node"]), "$.problem.params", "an object"),
+    # per-type fields present on some types only, or missing for the objective; unusable jobs
+    (_time_only_on_later_type, "$.jobs.per_type.t1.time", "no 'time' (GPU type 't0' has none)"),
+    (_time_missing_on_later_type, "$.jobs.per_type.t1.time", "a 'time' array (GPU type 't0' has one)"),
+    (_no_time_anywhere, "$.jobs.per_type.t0", "per-type 'time' arrays (needed by batch/makespan)"),
+    (_job_without_type, "$.jobs.per_type (job 'job1', row 1)", "at least gang-size GPUs"),
+    (_gang_above_every_type, "$.jobs.per_type (job 'job1', row 1)", "at least gang-size GPUs"),
+    # metadata
+    (_setp(("metadata", "known"), {"optimum": "12"}), "$.metadata.known.optimum", "finite number or null"),
+    (_setp(("metadata", "known"), {"best": 1}), "$.metadata.known.best", "unknown field"),
+    (_setp(("metadata", "generator"), {"name": "", "version": "1"}), "$.metadata.generator.name", "non-empty"),
+    (_setp(("metadata", "generator"), {"name": "g", "version": 1}), "$.metadata.generator.version", "non-empty"),
+    (_setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": "3"}), "$.metadata.generator.seed",
+     "a non-negative integer"),
+    (_setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": 2.0}), "$.metadata.generator.seed",
+     "a non-negative integer"),
+]
+
+
+@pytest.mark.parametrize(("edit", "where", "words"), LOADER_CASES,
+                         ids=[f"{k}:{c[1]}" for k, c in enumerate(LOADER_CASES)])
+def test_each_loader_check_names_path_and_expectation(edit, where, words):
+    doc = _edit(edit)
+    with pytest.raises(InputError) as exc:
+        from_document(doc, "bad.json")
+    msg = str(exc.value)
+    assert exc.value.path == where, msg
+    assert words in msg, msg
+    assert msg.startswith("bad.json: at ")
+
+
+def _placement_doc(**params):
+    inst, _ = feasible_placement(3, "min-gpus")
+    doc = json.loads(dumps(inst))
+    doc["problem"]["params"] = params
+    return doc
+
+
+def test_problem_parameter_kinds_and_minimum():
+    doc = _placement_doc(measure="weight")
+    with pytest.raises(InputError, match=r"params\.measure.*one of \['count', 'cost'\]"):
+        from_document(doc)
+    doc = _placement_doc(measure="cost")  # min-gpus priced by cost_per_hour: every type needs a price
+    for t in doc["gpu_types"]:
+        t.pop("cost_per_hour", None)
+    with pytest.raises(InputError) as exc:
+        from_document(doc)
+    assert exc.value.path == "$.gpu_types[0].cost_per_hour" and "a price" in str(exc.value)
+    for k, t in enumerate(doc["gpu_types"]):
+        t["cost_per_hour"] = 0 if k == 0 else 1.5  # exactly the minimum is a price
+    inst = from_document(doc)
+    assert inst.problem.params["measure"] == "cost" and inst.gpu_types[0].cost_per_hour == 0.0
+    inst, _ = feasible_batch(1)
+    online = json.loads(dumps(inst))
+    online["problem"] = {"class": "online", "objective": "mean-jct", "params": {"slowdown_threshold_s": -1}}
+    with pytest.raises(InputError) as exc:
+        from_document(online)
+    assert exc.value.path == "$.problem.params.slowdown_threshold_s" and ">= 0.0" in str(exc.value)
+    online["problem"]["params"] = {"slowdown_threshold_s": 0, "allow_preemption": False}
+    got = from_document(online).problem.params
+    assert got["slowdown_threshold_s"] == 0.0 and type(got["slowdown_threshold_s"]) is float
+    assert got["allow_preemption"] is False and got["allow_migration"] is True  # defaults completed
+
+
+def test_values_exactly_at_their_minimum_are_accepted():
+    doc = base_doc()
+    doc["jobs"]["release"][3] = 0
+    doc["jobs"]["weight"][3] = 0
+    doc["jobs"]["deadline"][3] = 0
+    doc["jobs"]["gang"][3] = 1
+    doc["jobs"]["per_type"]["t2"]["demand"]["compute"][3] = 0
+    doc["jobs"]["per_type"]["t2"]["time"][3] = 1e-300  # positive, however small
+    doc["jobs"]["per_type"]["t2"]["cost"][3] = 0
+    doc["gpu_types"][1]["capacity"]["compute"] = 0
+    doc["gpu_types"][1]["cost_per_hour"] = 0
+    doc["gpu_types"][1]["peak_tflops"] = 0
+    doc["metadata"]["generator"] = {"name": "g", "version": "1", "seed": 0}
+    doc["metadata"]["known"] = {"optimum": None, "lower_bound": 0}
+    doc["jobs"]["job_type"] = ["a", None] * 6
+    inst = from_document(doc)
+    jobs = inst.jobs
+    assert (jobs.release[3], jobs.weight[3], jobs.deadline[3], jobs.gang[3]) == (0, 0, 0, 1)
+    assert jobs.time[3, 2] == 1e-300 and jobs.demand[3, 2, inst.resource_ids.index("compute")] == 0
+    assert inst.gpu_types[1].capacity["compute"] == 0 and inst.gpu_types[1].cost_per_hour == 0
+    assert jobs.job_type[:2] == ("a", None)
+    # a gang exactly as large as the GPU count of a type it may use is usable: job1 -> t0 (7 GPUs)
+    doc = base_doc()
+    doc["jobs"]["gang"][1] = 7
+    assert from_document(doc).jobs.gang[1] == 7
+
+
+def test_loader_errors_are_not_masked_by_later_checks():
+    """A per-type array of the wrong type is named at its element, not later as a length or null error."""
+    doc = base_doc()
+    doc["jobs"]["per_type"]["t2"]["time"][0] = "fast"
+    with pytest.raises(InputError) as exc:
+        from_document(doc)
+    assert exc.value.path == "$.jobs.per_type.t2.time[0]" and "a finite number or null" in str(exc.value)
