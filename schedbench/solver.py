@@ -34,8 +34,9 @@ from schedbench.instances.model import Instance
 #: Statuses a solver may claim for its answer.
 SOLVER_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
 #: Every status a run can end with (the harness adds the ones after ``unknown``).
+#: ``wrong``: a claim (infeasible, optimal, a bound) contradicted by a known answer or value.
 RUN_STATUSES = (*SOLVER_STATUSES, "timeout", "memout", "crashed", "error", "invalid", "unsupported",
-                "unavailable")
+                "unavailable", "wrong")
 
 
 @dataclass(frozen=True)

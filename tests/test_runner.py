@@ -328,7 +328,8 @@ def test_exception_is_error_with_traceback(records):
 
 def test_false_optimal_claim_is_flagged(records):
     rec = rec_of(records, "test-false-optimal")
-    assert rec.status == "optimal"
+    assert rec.status == "wrong" and rec.claimed_status == "optimal"  # never credited (#11)
+    assert rec.bound is None  # the contradicted bound is dropped
     assert "optimal_claim_contradicted" in rec.flags
     assert "bound_contradicted" in rec.flags  # its bound 10.25 exceeds the known optimum 9
     assert "known optimum" in rec.reason

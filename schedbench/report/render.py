@@ -6,38 +6,39 @@ import csv
 import io
 
 from rich.table import Table
+from rich.text import Text
 
 from schedbench.report.summary import Summary, SummaryRow
 
-HEADERS = ("Solver", "Class", "Runs", "Feasible", "Optimal", "Timeouts", "Failures", "Mean gap", "Median gap",
-           "Solved", "Time (SGM, s)")
+HEADERS = ("Solver", "Class", "Runs", "Feasible", "Optimal", "Timeouts", "Failures", "Wrong", "Declined",
+           "Mean gap", "Median gap", "Solved", "Time (SGM, s)", "Flags")
 #: CSV columns: the row's fields, then the parameters of the time statistic.
-CSV_COLUMNS = ("solver", "class", "runs", "feasible", "optimal", "timeouts", "failures", "gap_runs", "mean_gap",
-               "median_gap", "solved", "sgm_time_s", "shift_s", "timeout_penalty")
+CSV_COLUMNS = ("solver", "class", "runs", "feasible", "optimal", "timeouts", "failures", "wrong", "declined",
+               "gap_runs", "mean_gap", "median_gap", "solved", "sgm_time_s", "flags", "shift_s", "timeout_penalty")
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100.0 * value:.2f}%"
 
 
-def _time(value: float) -> str:
-    return f"{value:.4g}"
+def _time(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def _cells(row: SummaryRow) -> list[str]:
     return [row.solver, row.problem_class, str(row.runs), str(row.feasible), str(row.optimal), str(row.timeouts),
-            str(row.failures), _pct(row.mean_gap), _pct(row.median_gap), f"{row.solved}/{row.runs}",
-            _time(row.sgm_time)]
+            str(row.failures), str(row.wrong), str(row.declined), _pct(row.mean_gap), _pct(row.median_gap),
+            f"{row.solved}/{row.runs - row.declined}", _time(row.sgm_time), row.flags or "-"]
 
 
 def to_rich(summary: Summary) -> Table:
     """A rich table with the caption under it."""
     title = "Solver summary" + (f" (campaign {summary.campaign})" if summary.campaign else "")
-    table = Table(title=title, caption=summary.caption(), caption_justify="left")
+    table = Table(title=Text(title), caption=Text(summary.caption()), caption_justify="left")
     for i, header in enumerate(HEADERS):
-        table.add_column(header, justify="left" if i < 2 else "right", no_wrap=i < 2)
+        table.add_column(header, justify="left" if i < 2 or i == len(HEADERS) - 1 else "right", no_wrap=i < 2)
     for row in summary.rows:
-        table.add_row(*_cells(row))
+        table.add_row(*(Text(c) for c in _cells(row)))  # labels are data, never rich markup
     return table
 
 
@@ -59,10 +60,11 @@ def to_csv(summary: Summary) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in summary.rows:
-        writer.writerow([r.solver, r.problem_class, r.runs, r.feasible, r.optimal, r.timeouts, r.failures,
-                         r.gap_runs, "" if r.mean_gap is None else repr(r.mean_gap),
-                         "" if r.median_gap is None else repr(r.median_gap), r.solved, repr(r.sgm_time),
-                         repr(summary.shift), repr(summary.penalty)])
+        writer.writerow([r.solver, r.problem_class, r.runs, r.feasible, r.optimal, r.timeouts, r.failures, r.wrong,
+                         r.declined, r.gap_runs, "" if r.mean_gap is None else repr(r.mean_gap),
+                         "" if r.median_gap is None else repr(r.median_gap), r.solved,
+                         "" if r.sgm_time is None else repr(r.sgm_time), r.flags, repr(summary.shift),
+                         repr(summary.penalty)])
     return buf.getvalue()
 
 
@@ -78,7 +80,7 @@ def latex_escape(text: str) -> str:
 def to_latex(summary: Summary) -> str:
     """A ``table`` with a ``booktabs`` tabular (needs ``\\usepackage{booktabs}``)."""
     caption = latex_escape(summary.caption(times="\x00")).replace("\x00", r"$\times$")
-    spec = "ll" + "r" * (len(HEADERS) - 2)
+    spec = "ll" + "r" * (len(HEADERS) - 3) + "l"
     lines = [r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\begin{{tabular}}{{{spec}}}",
              r"\toprule", " & ".join(latex_escape(h) for h in HEADERS) + r" \\", r"\midrule"]
     lines += [" & ".join(latex_escape(c) for c in _cells(row)) + r" \\" for row in summary.rows]

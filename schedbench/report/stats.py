@@ -5,11 +5,14 @@ Run statuses fall into the report's columns as follows (every status is in ``run
 - solved (counted at its measured wall time): ``optimal``, ``feasible``, ``infeasible``,
   ``unbounded`` (the solver concluded within its limits; the harness checks the claim);
 - timeouts: ``timeout``;
-- failures: ``memout``, ``crashed``, ``error``, ``invalid``, ``unsupported``, ``unavailable``;
+- failures: ``memout``, ``crashed``, ``error``, ``invalid``, ``unavailable``;
+- wrong: ``wrong`` (a claim contradicted by a known answer: never credited, never solved);
+- declined: ``unsupported`` (the solver said before starting that it does not model the
+  instance): shown apart, neither a failure nor part of the time statistic;
 - ``unknown`` (the solver gave up without a conclusion) is neither a timeout nor a failure.
 
-Every run not solved counts in the time statistic as ``penalty x time_limit`` (qpbenchmark's
-convention; default penalty 10), so that a solver cannot look fast by failing fast.
+Every run not solved and not declined counts in the time statistic as ``penalty x time_limit``
+(qpbenchmark's convention; default penalty 10), so that a solver cannot look fast by failing fast.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import numpy as np
 
 SOLVED_STATUSES = ("optimal", "feasible", "infeasible", "unbounded")
 TIMEOUT_STATUSES = ("timeout",)
-FAILURE_STATUSES = ("memout", "crashed", "error", "invalid", "unsupported", "unavailable")
+FAILURE_STATUSES = ("memout", "crashed", "error", "invalid", "unavailable")
+WRONG_STATUSES = ("wrong",)
+DECLINED_STATUSES = ("unsupported",)
 #: Default shift of the shifted geometric mean (seconds).
 DEFAULT_SHIFT = 10.0
 #: Default factor of the time limit charged to a run that was not solved.

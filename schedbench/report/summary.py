@@ -9,11 +9,13 @@ from typing import Any
 import pandas as pd
 
 from schedbench.report.stats import (
+    DECLINED_STATUSES,
     DEFAULT_PENALTY,
     DEFAULT_SHIFT,
     FAILURE_STATUSES,
     SOLVED_STATUSES,
     TIMEOUT_STATUSES,
+    WRONG_STATUSES,
     gap_stats,
     penalized_times,
     shifted_geometric_mean,
@@ -35,11 +37,14 @@ class SummaryRow:
         runs: runs in the store.
         feasible: runs whose kept answer the validator found feasible (any status).
         optimal: runs with status ``optimal``.
-        timeouts, failures: see :mod:`schedbench.report.stats`.
+        timeouts, failures, wrong, declined: see :mod:`schedbench.report.stats` (declined runs
+            are not in the time statistic).
         gap_runs: runs with a gap (a feasible answer and a best-known value).
         mean_gap, median_gap: over those runs (None when there are none).
         solved: runs counted at their measured time in ``sgm_time``.
-        sgm_time: shifted geometric mean of the penalized wall times (seconds).
+        sgm_time: shifted geometric mean of the penalized wall times (seconds); None when
+            every run was declined.
+        flags: ``flag: count`` of the runs' flags, most frequent first ('' when none).
     """
 
     solver: str
@@ -53,7 +58,10 @@ class SummaryRow:
     mean_gap: float | None
     median_gap: float | None
     solved: int
-    sgm_time: float
+    sgm_time: float | None
+    wrong: int = 0
+    declined: int = 0
+    flags: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,8 @@ class Summary:
         return (
             f"{scope}Time: shifted geometric mean of wall time (shift {self.shift:g} s); runs not solved "
             f"(status other than {'/'.join(SOLVED_STATUSES)}) count as {self.penalty:g} {times} their time limit; "
+            "declined runs (unsupported) are shown apart and not timed; Wrong: a claim (infeasible, optimal, a "
+            "bound) contradicted by a known answer, never credited. "
             "Solved: runs counted at their measured time. Gap: |objective - best known| / |best known| "
             "(|objective| when the best known is 0), "
             "over runs with a feasible answer; best known from all runs in the store and published values."
@@ -121,16 +131,18 @@ def summarize(frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: flo
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"the runs frame lacks the columns {missing}")
+    frame = regrade(frame)
     configs = list(zip(frame["solver"], frame["solver_version"], frame["params"], strict=True))
     labels = solver_labels(configs)
     keyed = frame.assign(_label=[labels[c] for c in configs])
     rows = []
     for (label, cls), group in keyed.groupby(["_label", "class"], sort=False, dropna=False):
         status = group["status"]
+        declined = status.isin(DECLINED_STATUSES).to_numpy(dtype=bool)
         wall = pd.to_numeric(group["wall_s"], errors="coerce").to_numpy(dtype=float, na_value=float("nan"))
         solved = (status.isin(SOLVED_STATUSES).to_numpy(dtype=bool)) & ~pd.isna(wall)
         limits = pd.to_numeric(group["time_limit"]).to_numpy(dtype=float)
-        times = penalized_times(wall, solved, limits, penalty)
+        times = penalized_times(wall[~declined], solved[~declined], limits[~declined], penalty)
         gaps = pd.to_numeric(group["gap"], errors="coerce").dropna().to_numpy(dtype=float)
         gs = gap_stats(gaps)
         feasible = group["feasible"].fillna(False).astype(bool) if len(group) else group["feasible"]
@@ -138,10 +150,48 @@ def summarize(frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: flo
             solver=str(label), problem_class=str(cls), runs=len(group), feasible=int(feasible.sum()),
             optimal=int((status == "optimal").sum()), timeouts=int(status.isin(TIMEOUT_STATUSES).sum()),
             failures=int(status.isin(FAILURE_STATUSES).sum()), gap_runs=gs.n, mean_gap=gs.mean,
-            median_gap=gs.median, solved=int(solved.sum()), sgm_time=shifted_geometric_mean(times, shift),
+            median_gap=gs.median, solved=int(solved.sum()),
+            sgm_time=shifted_geometric_mean(times, shift) if len(times) else None,
+            wrong=int(status.isin(WRONG_STATUSES).sum()), declined=int(declined.sum()),
+            flags=_flag_counts(group["flags"]) if "flags" in group.columns else "",
         ))
     if not rows:  # still validate the parameters
         shifted_geometric_mean([0.0], shift)
         penalized_times([], [], [], penalty)
     rows.sort(key=lambda r: (r.problem_class, r.solver))
     return Summary(tuple(rows), float(shift), float(penalty), campaign)
+
+
+def _flag_counts(flags: pd.Series) -> str:
+    counts: dict[str, int] = {}
+    for text in flags.fillna(""):
+        for flag in str(text).split(","):
+            if flag:
+                counts[flag] = counts.get(flag, 0) + 1
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def regrade(frame: pd.DataFrame, rtol: float = 1e-6) -> pd.DataFrame:
+    """The runs frame with contradicted claims re-graded ``wrong`` at report time: a claim of
+    ``infeasible`` on an instance with a best-known value, an ``optimal`` answer worse than the
+    best-known value, a bound better than it (beyond ``rtol``). The store does the same at each
+    write; this also covers stores written before it did. Returns a copy when anything changed."""
+    needed = ("best_known", "sense", "claimed_status", "objective", "bound")
+    if frame.empty or any(c not in frame.columns for c in needed):
+        return frame
+    best = pd.to_numeric(frame["best_known"], errors="coerce")
+    obj = pd.to_numeric(frame["objective"], errors="coerce")
+    bound = pd.to_numeric(frame["bound"], errors="coerce")
+    tol = rtol * best.abs().clip(lower=1.0)
+    is_min = frame["sense"] == "min"
+    creditable = frame["status"].isin((*SOLVED_STATUSES, "unknown"))
+    infeasible = (frame["claimed_status"] == "infeasible") & best.notna()
+    worse = (frame["claimed_status"] == "optimal") & best.notna() & obj.notna() & \
+        ((is_min & (obj > best + tol)) | (~is_min & (obj < best - tol)))
+    bad_bound = best.notna() & bound.notna() & ((is_min & (bound > best + tol)) | (~is_min & (bound < best - tol)))
+    wrong = creditable & (infeasible | worse | bad_bound)
+    if not wrong.any():
+        return frame
+    out = frame.copy()
+    out.loc[wrong, "status"] = "wrong"
+    return out

@@ -8,7 +8,8 @@ never in the worker: the registry checks (``unavailable``), the problem check
 ``unsupported_reason``; no process needed), and the validation of the final answer and of every kept
 incumbent with :func:`schedbench.validator.validate`.
 
-Statuses: ``invalid`` (an answer the validator finds infeasible or malformed, or a claim of
+Statuses: ``wrong`` (a contradicted claim: see :func:`_check_claims`),
+``invalid`` (an answer the validator finds infeasible or malformed, or a claim of
 ``optimal``/``feasible`` without an answer; a partial answer claimed ``unknown`` is recorded as
 ``unknown``, not as a lie), ``error`` (solve raised; the traceback's tail),
 ``crashed`` (the process died: signal or exit code), ``timeout`` (the last feasible incumbent
@@ -468,43 +469,69 @@ def known_values(inst: Instance) -> dict[str, float]:
     return out
 
 
+def primal_known(known: dict[str, float], sense: str) -> list[tuple[str, float]]:
+    """The known values that some feasible answer attains: ``optimum``, ``best_known`` and the
+    primal bound (``upper_bound`` for min, ``lower_bound`` for max: a generator's planted
+    solution is published this way)."""
+    keys = ("optimum", "best_known", "upper_bound" if sense == "min" else "lower_bound")
+    return [(k, known[k]) for k in keys if k in known]
+
+
 def _check_claims(rec: RunRecord, inst: Instance, feasible_objs: list[float]) -> None:
-    """Flags from the claims against known values, the solver's bound and verified objectives."""
+    """Check the claims against known values, the solver's bound and verified objectives.
+
+    A contradicted claim is never credited: the run's status becomes ``wrong`` (its claim stays in
+    ``claimed_status``) with the flag saying which claim: ``optimal_claim_contradicted`` (an
+    optimal answer worse than a known attained value or than its own bound),
+    ``infeasible_claim_contradicted`` (a feasible answer or a known attained value exists),
+    ``bound_contradicted`` (a bound better than a verified objective or a known attained value;
+    the bound is then not kept). A bound that is not a finite number is dropped and flagged
+    ``bound_not_finite``. The store re-grades stored runs against answers that arrive later.
+    """
     sense = rec.sense
     known = known_values(inst)
-    attained_keys = ("optimum", "best_known", "upper_bound") if sense == "min" else \
-        ("optimum", "best_known", "lower_bound")
-    flag = False
+    attained = primal_known(known, sense)
+    if rec.bound is not None and not math.isfinite(rec.bound):
+        rec.flags.append("bound_not_finite")
+        _note(rec, f"bound {rec.bound!r} is not a finite number: dropped")
+        rec.bound = None
+    wrong = False
     if rec.claimed_status == "optimal" and rec.objective is not None:
-        for key in attained_keys:
-            if key in known and _worse(rec.objective, known[key], sense):
+        flag = False
+        for key, value in attained:
+            if _worse(rec.objective, value, sense):
                 flag = True
                 _note(rec, f"claimed optimal but {rec.objective:.10g} is worse than the known {key} "
-                      f"{known[key]:.10g} ({sense})")
+                      f"{value:.10g} ({sense})")
                 break
         if rec.bound is not None and _worse(rec.objective, rec.bound, sense):
             flag = True
             _note(rec, f"claimed optimal but {rec.objective:.10g} is worse than its own bound {rec.bound:.10g}")
         if flag:
             rec.flags.append("optimal_claim_contradicted")
+            wrong = True
     if rec.claimed_status == "infeasible":
         evidence = [f"a feasible solution ({v:.10g})" for v in feasible_objs[-1:]]
-        evidence += [f"the known {k} {known[k]:.10g}" for k in ("optimum", "best_known") if k in known]
+        evidence += [f"the known {k} {v:.10g}" for k, v in attained]
         if evidence:
             rec.flags.append("infeasible_claim_contradicted")
             _note(rec, "claimed infeasible, contradicted by " + evidence[0])
+            wrong = True
     if rec.bound is not None:
-        # a proven bound cannot be better than a verified objective or a known optimum
-        best = None
+        # a proven bound cannot be better than a verified objective or a known attained value
+        refs = []
         if feasible_objs:
-            best = min(feasible_objs) if sense == "min" else max(feasible_objs)
-        refs = [("verified objective", best)] if best is not None else []
-        refs += [(f"known {k}", known[k]) for k in ("optimum",) if k in known]
+            refs.append(("verified objective", min(feasible_objs) if sense == "min" else max(feasible_objs)))
+        refs += [(f"known {k}", v) for k, v in attained]
         for what, value in refs:
             if _worse(rec.bound, value, sense):  # a bound past an attained value cannot be proven
                 rec.flags.append("bound_contradicted")
-                _note(rec, f"bound {rec.bound:.10g} is better than the {what} {value:.10g} ({sense})")
+                _note(rec, f"bound {rec.bound:.10g} is better than the {what} {value:.10g} ({sense}): dropped")
+                rec.bound = None
+                wrong = True
                 break
+    if wrong and rec.status in ("optimal", "feasible", "infeasible", "unbounded", "unknown"):
+        rec.status = "wrong"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,7 +30,11 @@ from schedbench.solver import RUN_STATUSES
 from schedbench.store.schema import APPLICATION, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION
 
 #: Runs whose proven bound is not trusted for the instance's best bound (the run went wrong).
-UNTRUSTED_BOUND_STATUSES = ("invalid", "error", "crashed")
+UNTRUSTED_BOUND_STATUSES = ("invalid", "error", "crashed", "wrong")
+#: Statuses whose claims the store re-grades against every known answer (:meth:`Store._regrade`).
+REGRADED_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
+#: Relative tolerance of the re-grading (the runner's claim checks use the same).
+CLAIM_RTOL = 1e-6
 #: Below this ``|best|`` counts as 0 in :func:`gap` (whose denominator then becomes ``|objective|``).
 GAP_FLOOR = 1e-9
 #: Relative tolerance deciding that a bound meets the best-known value (proven optimal).
@@ -549,10 +553,57 @@ class Store:
             f"ORDER BY bound {bound_order}, run_id LIMIT 1", (instance_hash, *UNTRUSTED_BOUND_STATUSES)).fetchone()
         return sense, known, combine_best(sense, known, best, bound)
 
-    def _refresh(self, instance_hash: str, *, run_id: str | None = None, force: bool = False) -> int:
-        """Update the instance's cached best values; recompute every run's gap when they changed
-        (or ``force``), else only ``run_id``'s. Returns the number of runs updated."""
+    def _regrade(self, instance_hash: str) -> int:
+        """Re-grade the instance's runs against every answer known now (also those that arrived
+        after them): a claim of ``infeasible`` when a feasible answer or a published attained
+        value exists, an ``optimal`` answer worse than the best known value, or a bound better than
+        it, makes the run ``wrong`` (flag added, bound dropped). Returns the runs changed."""
         c = self.conn
+        row = c.execute("SELECT sense, known_json FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
+        if row is None:
+            return 0
+        sense, known = row[0], json.loads(row[1])
+        primal_keys = ("optimum", "best_known", "upper_bound" if sense == "min" else "lower_bound")
+        values = [v for v in (_float(known.get(k)) for k in primal_keys) if v is not None]
+        agg = "min" if sense == "min" else "max"
+        best_run = c.execute(f"SELECT {agg}(objective) FROM runs WHERE instance_hash = ? AND feasible = 1 "
+                             "AND objective IS NOT NULL", (instance_hash,)).fetchone()[0]
+        if best_run is not None:
+            values.append(float(best_run))
+        if not values:
+            return 0
+        best = min(values) if sense == "min" else max(values)
+        tol = CLAIM_RTOL * max(1.0, abs(best))
+        # worse / better than best beyond tolerance, in SQL (?1 best, ?2 tolerance)
+        worse = "objective > ?1 + ?2" if sense == "min" else "objective < ?1 - ?2"
+        better_bound = "bound > ?1 + ?2" if sense == "min" else "bound < ?1 - ?2"
+        statuses = ", ".join(f"?{5 + i}" for i in range(len(REGRADED_STATUSES)))
+        changed = 0
+        for flag, cond, note in (
+            ("infeasible_claim_contradicted", "claimed_status = 'infeasible'",
+             "'claimed infeasible, contradicted by the best known value ' || ?1"),
+            ("optimal_claim_contradicted", f"claimed_status = 'optimal' AND objective IS NOT NULL AND {worse}",
+             "'claimed optimal but ' || objective || ' is worse than the best known value ' || ?1"),
+            ("bound_contradicted", f"bound IS NOT NULL AND {better_bound}",
+             "'bound ' || bound || ' is better than the best known value ' || ?1 || ': dropped'"),
+        ):
+            # a bound past a known answer is dropped whatever the status (a timeout's last bound too)
+            changed += c.execute(
+                f"UPDATE runs SET status = CASE WHEN status IN ({statuses}) THEN 'wrong' ELSE status END, "
+                "bound = CASE WHEN ?4 = 'bound_contradicted' THEN NULL ELSE bound END, "
+                "flags_json = json_insert(flags_json, '$[#]', ?4), "
+                f"reason = CASE WHEN reason = '' THEN {note} ELSE reason || '; ' || {note} END "
+                f"WHERE instance_hash = ?3 AND {cond} AND (status IN ({statuses}) OR ?4 = 'bound_contradicted') "
+                "AND NOT EXISTS (SELECT 1 FROM json_each(flags_json) WHERE value = ?4 AND status = 'wrong')",
+                (best, tol, instance_hash, flag, *REGRADED_STATUSES)).rowcount
+        return changed
+
+    def _refresh(self, instance_hash: str, *, run_id: str | None = None, force: bool = False) -> int:
+        """Re-grade the instance's runs (:meth:`_regrade`), update its cached best values; recompute
+        every run's gap when they changed (or ``force``), else only ``run_id``'s. Returns the number
+        of runs updated."""
+        c = self.conn
+        self._regrade(instance_hash)
         old = c.execute("SELECT best_known, best_known_source, best_run_id, best_bound, best_bound_source "
                         "FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
         _, _, b = self._compute_best(instance_hash)
