@@ -318,8 +318,9 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         from schedbench.traces.models import ArrivalModel
 
         model = ArrivalModel.shipped(weekly=p["diurnal"], diurnal=p["diurnal"])
-        work = float(np.mean(jobs.gang * best))
-        rate_per_hour = load * G / work * 3600.0
+        fl = _fluid(jobs.job_type, jobs.gang, time, nodes, types)
+        # per-job horizon: with rate lambda, n jobs span n / lambda; fluid = rho1 * lambda / n
+        rate_per_hour = load * n / fl.work_per_s * 3600.0 if n else 1.0
         if p.get("load_basis") == "model":
             queueing = _queueing(p, types, G, load, source)
             rate_per_hour = queueing["arrival_rate_per_s"] * 3600.0
@@ -327,11 +328,22 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         arrivals = model.sample(rng["arrivals"], n, rate_scale=rate_per_hour / model.rate_per_hour)
         release = _round(arrivals - arrivals[0], 3) if n else release
         span = float(release[-1] - release[0]) if n > 1 else 0.0
-        realised = float((jobs.gang * best).sum() / (G * span)) if span > 0 else None
-        meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour}
-        stats["offered_load"] = {"requested": load, "basis": p.get("load_basis", "sample"),
-                                 "realised": None if realised is None else round(realised, 6),
-                                 "arrival_rate_per_hour": float(_sig(np.array([rate_per_hour]), 12)[0])}
+        per_job_h = n / (rate_per_hour / 3600.0)
+        fluid_at_rate = fl.at(per_job_h) if n else 0.0
+        nominal_at_rate = fl.nominal_at(per_job_h) if n else 0.0
+        realised = fl.at(span) if span > 0 else None
+        meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour,
+                                      "fluid": fluid_at_rate, "nominal": nominal_at_rate}
+        stats["offered_load"] = {
+            "requested": load, "basis": p.get("load_basis", "sample"),
+            "fluid": _r(fluid_at_rate), "nominal": _r(nominal_at_rate),
+            "realised_fluid": None if realised is None else _r(realised),
+            "realised_nominal": None if realised is None else _r(fl.nominal_at(span)),
+            "arrival_rate_per_hour": _r(rate_per_hour, 12),
+            "definition": "fluid: least rho such that every job's work (gang x time) can be split over its "
+                          "eligible GPU types with every type busy at most rho (HiGHS LP, docs/generators.md); "
+                          "nominal: sum(gang x fastest time) / (GPUs x horizon)",
+        }
     deadline = None
     if p["deadline_slack"] is not None:
         lo, hi = p["deadline_slack"]
@@ -385,8 +397,12 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     if meta_extra:
         ol = meta_extra["offered_load"]
         realised = "n/a" if ol["realised"] is None else f"{ol['realised']:.4f}"
-        metadata["notes"] = [*notes, f"offered load: target {ol['target']}, realised {realised}, "
-                                     f"arrival rate {ol['rate_per_hour']:.6g} jobs/hour"]
+        metadata["notes"] = [*notes, f"offered load (fluid LP): requested {ol['target']}, at the arrival rate "
+                                     f"{ol['fluid']:.4f} (nominal {ol['nominal']:.4f}), realised over the "
+                                     f"arrival span {realised}; arrival rate {ol['rate_per_hour']:.6g} jobs/hour"]
+        if ol["fluid"] >= 1.0:
+            metadata["notes"].append(f"WARNING: fluid offered load {ol['fluid']:.4f} >= 1: no scheduler keeps up, "
+                                     "queues grow without bound")
     from schedbench.instances.io import make_instance
 
     solution = None
@@ -398,6 +414,33 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
                          problem=Problem(cls, objective, problem_params), metadata=jsonio.normalise(metadata),
                          verify=False)
     return inst, solution
+
+
+def _r(x: float, digits: int = 9) -> float:
+    """Round to ``digits`` significant digits (stable bytes across platforms)."""
+    return float(_sig(np.array([x], dtype=np.float64), digits)[0])
+
+
+def _fluid(kind: np.ndarray, gang: np.ndarray, time: np.ndarray, nodes: tuple[Node, ...], types: tuple[str, ...]):
+    """The fluid LP (:mod:`.load`) of the drawn jobs, one row per (job type, gang) group (their
+    time vectors are proportional), for horizon 1 s; its value rounded to 9 significant digits so
+    the arrival rate, and the bytes, do not depend on HiGHS's last digits."""
+    from dataclasses import replace
+
+    from schedbench.generators.load import fluid_load
+
+    gpus = np.zeros(len(types))
+    for nd in nodes:
+        gpus[types.index(nd.gpu_type)] += len(nd.gpus)
+    key = kind.astype(np.int64) * 1024 + gang.astype(np.int64)
+    uniq, inv = np.unique(key, return_inverse=True)
+    work = np.zeros((len(uniq), len(types)))
+    np.add.at(work, inv, np.nan_to_num(gang[:, None] * time, nan=0.0))
+    elig = np.zeros((len(uniq), len(types)), dtype=bool)
+    np.logical_or.at(elig, inv, np.isfinite(time))
+    work = np.where(elig, work, np.nan)
+    fl = fluid_load(work, gpus)
+    return replace(fl, work_per_s=_r(fl.work_per_s), nominal_per_s=_r(fl.nominal_per_s))
 
 
 def _queueing(p: dict[str, Any], types: tuple[str, ...], G: int, load: float, source: str) -> dict[str, Any]:
