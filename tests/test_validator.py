@@ -11,8 +11,12 @@ from factories import feasible_allocation, feasible_batch, feasible_placement
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schedbench import jsonio
 from schedbench.errors import DataError
+from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance
 from schedbench.validator import bounds, validate
+from schedbench.validator.allocation import SHARE_TOL
+from schedbench.validator.common import RTOL, TIME_ATOL, as_number
 
 SEEDS = st.integers(min_value=0, max_value=10_000)
 FAST = settings(max_examples=40, deadline=None)
@@ -320,3 +324,324 @@ def test_violation_listing_is_capped_but_counted():
     res = validate(inst, bad)
     assert res.violation_counts["unknown-job"] == MAX_LISTED_PER_KIND + 50
     assert sum(v.constraint == "unknown-job" for v in res.violations) == MAX_LISTED_PER_KIND
+
+
+# ---------------------------------------------------------------- hand-built instances: exact verdicts
+# Small instances whose every verdict is known, so that each check of the validator (and each
+# tolerance: RTOL, ATOL, TIME_ATOL, SHARE_TOL) is pinned: a value just inside its tolerance passes,
+# one just outside fails, so moving a tolerance 10x either way, or flipping a comparison at its edge,
+# fails a test (tools/mutate.py checks this).
+
+def tiny(cls, objective, demand, *, caps=(10.0, 10.0), params=None, nodes=None, **fields):
+    """Types A (GPUs a0, a1 on node nA) and B (b0 on nB), one resource ``m`` with capacities
+    ``caps``; jobs j0.. with per-type ``demand`` (n, 2) and the given per-type ``fields``."""
+    demand = np.asarray(demand, dtype=float)
+    n = demand.shape[0]
+    jobs = Jobs.build([f"j{i}" for i in range(n)], demand[:, :, None], **fields)
+    nodes = nodes or [Node("nA", "A", ("a0", "a1")), Node("nB", "B", ("b0",))]
+    types = [GpuType("A", {"m": caps[0]}), GpuType("B", {"m": caps[1]})]
+    return make_instance(resources=[Resource("m")], gpu_types=types,
+                         nodes=nodes, jobs=jobs, problem=Problem(cls, objective, params or {}),
+                         metadata={"name": "tiny"})
+
+
+def verdict(inst, body):
+    return validate(inst, {"problem": inst.problem.cls, BODY[inst.problem.cls]: body})
+
+
+BODY = {"placement": "assignment", "batch": "schedule", "allocation": "allocation"}
+
+
+def one_job_batch(demand_a, cap_a, *, time=(100.0, 100.0), release=0.0):
+    return tiny("batch", "makespan", [[demand_a, 1.0]], caps=(cap_a, 10.0), time=np.array([time]),
+                release=np.array([release]))
+
+
+@pytest.mark.parametrize(("demand", "cap", "ok"), [
+    (10.0, 10.0, True),  # exactly full
+    (1e6 * (1 + 0.5e-9), 1e6, True), (1e6 * (1 + 5e-9), 1e6, False),  # RTOL = 1e-9 (ATOL negligible)
+    (0.5e-9, 0.0, True), (1e-9, 0.0, True), (5e-9, 0.0, False),  # ATOL = 1e-9 at capacity 0
+    (11.0, 10.0, False),
+])
+def test_batch_capacity_tolerance_is_pinned(demand, cap, ok):
+    inst = one_job_batch(demand, cap)
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}})
+    assert kinds(res) == (set() if ok else {"capacity"})
+    assert res.objective == 100.0  # a capacity violation does not hide the objective
+    if not ok:
+        assert res.violations[0].job == "j0" and "needs" in res.violations[0].message
+
+
+@pytest.mark.parametrize("placement_cls", ["placement", "batch"])
+def test_capacity_is_checked_on_gpu_type_zero_and_one(placement_cls):
+    """The overloaded GPU is of type 0 (A) or 1 (B); only that one is reported."""
+    for gpu, t in (("a0", 0), ("b0", 1)):
+        demand = [[1.0, 1.0], [1.0, 1.0]]
+        demand[0][t] = 11.0
+        if placement_cls == "placement":
+            inst = tiny("placement", "max-weight", demand)
+            res = verdict(inst, {"j0": [gpu], "j1": ["a1"]})
+            assert kinds(res) == {"capacity"} and res.violations[0].gpu == gpu
+        else:
+            inst = tiny("batch", "makespan", demand, time=np.full((2, 2), 5.0))
+            res = verdict(inst, {"j0": {"gpus": [gpu], "start": 0}, "j1": {"gpus": ["a1"], "start": 0}})
+            assert kinds(res) == {"capacity"} and res.violations[0].job == "j0"
+
+
+@pytest.mark.parametrize(("start", "ok"), [
+    (10.0, True), (10.0 - 0.5e-6, True), (10.0 - TIME_ATOL, True), (10.0 - 5e-6, False), (9.0, False)])
+def test_batch_release_tolerance_is_pinned(start, ok):
+    inst = one_job_batch(1.0, 10.0, release=10.0)
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": start}})
+    assert kinds(res) == (set() if ok else {"release"})
+    assert res.objective == pytest.approx(start + 100.0)
+
+
+@pytest.mark.parametrize(("p", "gap", "ok"), [
+    (100.0, 0.0, True), (100.0, 0.5e-6, True), (100.0, 5e-6, False),  # TIME_ATOL (+1e-7 relative)
+    (1e6, 0.5e-3, True), (1e6, 5e-3, False),  # RTOL x end time dominates at 1e6 s
+    (1e6, "edge", True), (100.0, -1.0, True),
+])
+def test_batch_overlap_tolerance_is_pinned(p, gap, ok):
+    inst = tiny("batch", "makespan", [[1.0, 1.0], [1.0, 1.0]], time=np.full((2, 2), p))
+    start = p - (TIME_ATOL + RTOL * p) if gap == "edge" else p - gap
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": start}})
+    assert kinds(res) == (set() if ok else {"overlap"})
+    if not ok:
+        assert res.violations[0].gpu == "a0" and res.violations[0].job == "j1"
+    # the same two jobs on different GPUs never overlap
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a1"], "start": start}})
+    assert res.feasible and res.objective == pytest.approx(start + p)
+
+
+def test_batch_incomplete_schedule_has_no_objective():
+    inst = tiny("batch", "weighted-completion", [[1.0, 1.0], [1.0, 1.0]], time=np.full((2, 2), 3.0),
+                eligible=np.array([[True, True], [False, True]]))
+    full = {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["b0"], "start": 0}}
+    res = verdict(inst, full)
+    assert res.feasible and res.objective == 6.0 and res.metrics["scheduled_jobs"] == 2
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}})  # j1 missing, j0 usable
+    assert kinds(res) == {"unscheduled"} and res.objective is None and res.metrics["scheduled_jobs"] == 1
+    res = verdict(inst, {**full, "j1": {"gpus": ["a1"], "start": 0}})  # all scheduled, j1 ineligible on A
+    assert kinds(res) == {"ineligible-type"} and res.objective is None
+    assert res.violations[0].job == "j1" and "'A'" in res.violations[0].message
+
+
+@pytest.mark.parametrize("objective", ["makespan", "weighted-completion", "weighted-tardiness"])
+def test_batch_objectives_on_a_known_schedule(objective):
+    inst = tiny("batch", objective, [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]], time=np.array([[4.0, 8.0]] * 3),
+                weight=np.array([1.0, 2.0, 3.0]), release=np.array([0.0, 1.0, 0.0]),
+                deadline=np.array([4.0, np.nan, 5.0]))
+    sched = {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": 4},
+             "j2": {"gpus": ["b0"], "start": 0}}
+    res = verdict(inst, sched)  # C = 4, 8, 8: j0 finishes exactly at its deadline, j2 3 s late
+    assert res.feasible
+    assert res.objective == {"makespan": 8.0, "weighted-completion": 4 + 16 + 24, "weighted-tardiness": 9.0}[objective]
+    assert res.metrics["makespan"] == 8.0 and res.metrics["total_completion"] == 20.0
+    if objective == "weighted-tardiness":
+        assert res.metrics["tardy_jobs"] == 1
+
+
+def test_placement_capacity_and_tolerance_are_pinned():
+    inst = tiny("placement", "max-weight", [[6.0, 1.0], [4.0, 1.0]])
+    assert verdict(inst, {"j0": ["a0"], "j1": ["a0"]}).feasible  # 6 + 4 = 10: exactly full
+    assert verdict(inst, {"j0": ["a0"], "j1": ["a0"]}).objective == 2.0
+    for extra, ok in ((1e6 * 0.5e-9, True), (1e6 * 5e-9, False)):
+        big = tiny("placement", "max-weight", [[5e5, 1.0], [5e5 + extra, 1.0]], caps=(1e6, 1.0))
+        res = verdict(big, {"j0": ["a0"], "j1": ["a0"]})
+        assert kinds(res) == (set() if ok else {"capacity"}), extra
+    for d, ok in ((0.5e-9, True), (5e-9, False)):
+        zero = tiny("placement", "max-weight", [[d / 2, 1.0], [d / 2, 1.0]], caps=(0.0, 1.0))
+        res = verdict(zero, {"j0": ["a0"], "j1": ["a0"]})
+        assert kinds(res) == (set() if ok else {"capacity"}), d
+        if not ok:
+            v = res.violations[0]
+            assert v.gpu == "a0" and v.job is None and "j0, j1" in v.message
+
+
+def test_eligibility_is_checked_on_gpu_type_zero():
+    inst = tiny("placement", "max-weight", [[1.0, 1.0], [1.0, 1.0]], eligible=np.array([[False, True], [True, False]]))
+    res = verdict(inst, {"j0": ["a0"]})
+    assert kinds(res) == {"ineligible-type"} and res.violations[0].job == "j0"
+    assert "'A'" in res.violations[0].message
+    res = verdict(inst, {"j1": ["b0"]})
+    assert kinds(res) == {"ineligible-type"} and res.violations[0].job == "j1"
+    res = verdict(inst, {"j0": ["b0"], "j1": ["a1"]})
+    assert res.feasible and res.objective == 2.0
+
+
+def test_placement_objectives_need_every_job_placed():
+    inst = tiny("placement", "min-cost", [[1.0, 1.0], [1.0, 1.0]], cost=np.array([[2.0, 5.0], [3.0, 7.0]]))
+    res = verdict(inst, {"j0": ["a0"], "j1": ["b0"]})
+    assert res.feasible and res.objective == 9.0
+    assert res.metrics == {"placed_jobs": 2, "unplaced_jobs": 0, "gpus_used": 2}
+    res = verdict(inst, {"j0": ["a0"], "j1": None})
+    assert kinds(res) == {"unplaced"} and res.objective is None and res.violations[0].job == "j1"
+    gpus = tiny("placement", "min-gpus", [[1.0, 1.0], [1.0, 1.0]])
+    assert verdict(gpus, {"j0": ["a0"], "j1": ["a0"]}).objective == 1.0
+    res = verdict(gpus, {"j0": ["a0"], "j1": []})
+    assert kinds(res) == {"unplaced"}
+    weight = tiny("placement", "max-weight", [[1.0, 1.0], [1.0, 1.0]], weight=np.array([2.0, 3.0]))
+    res = verdict(weight, {"j0": None, "j1": ["b0"]})
+    assert res.feasible and res.objective == 3.0 and res.metrics["unplaced_jobs"] == 1
+
+
+def test_gang_checks_exactly():
+    nodes = [Node("nA", "A", ("a0", "a1")), Node("nA2", "A", ("a2",)), Node("nB", "B", ("b0", "b1"))]
+    inst = tiny("placement", "max-weight", [[1.0, 1.0]], nodes=nodes, gang=np.array([2]))
+    assert verdict(inst, {"j0": ["a0", "a1"]}).feasible
+    assert kinds(verdict(inst, {"j0": ["a0", "a0"]})) == {"duplicate-gpu", "gang-size"}
+    assert kinds(verdict(inst, {"j0": ["a0"]})) == {"gang-size"}
+    assert kinds(verdict(inst, {"j0": ["a0", "a1", "a2"]})) == {"gang-size", "gang-multi-node"}
+    assert kinds(verdict(inst, {"j0": ["a0", "a2"]})) == {"gang-multi-node"}
+    assert kinds(verdict(inst, {"j0": ["a0", "b0"]})) == {"gang-mixed-types", "gang-multi-node"}
+    assert kinds(verdict(inst, {"j0": ["a0", "zz"]})) == {"unknown-gpu", "gang-size"}
+    multi = tiny("placement", "max-weight", [[1.0, 1.0]], nodes=nodes, gang=np.array([2]),
+                 params={"allow_multi_node": True})
+    assert verdict(multi, {"j0": ["a0", "a2"]}).feasible
+    assert kinds(verdict(multi, {"j0": ["a0", "b0"]})) == {"gang-mixed-types"}
+
+
+def test_envelope_and_structure_errors():
+    inst = tiny("placement", "max-weight", [[1.0, 1.0]])
+    ok = {"problem": "placement", "assignment": {"j0": ["a0"]}}
+    for bad, where in (([], "$"), ({"problem": "batch", "assignment": {}}, "$.problem"),
+                       ({"problem": "placement"}, "$.assignment"), ({**ok, "objective": "1"}, "$.objective"),
+                       ({**ok, "objective": True}, "$.objective"), ({**ok, "notes": 1}, "$.notes"),
+                       ({"problem": "placement", "assignment": []}, "$.assignment"),
+                       ({"problem": "placement", "assignment": {"j0": "a0"}}, "$.assignment.j0"),
+                       ({"problem": "placement", "assignment": {"j0": ["a0", 1]}}, "$.assignment.j0")):
+        with pytest.raises(DataError) as exc:
+            validate(inst, bad, "s.json")
+        assert exc.value.path == where
+    res = validate(inst, {**ok, "objective": 1, "status": "optimal", "solver": "x", "bound": 1, "metadata": {}})
+    assert res.feasible and res.claimed_objective == 1.0 and res.claim_matches is True
+    batch = one_job_batch(1.0, 10.0)
+    for body, where in (([], "$.schedule"), ({"j0": []}, "$.schedule.j0"), ({"j0": {"gpus": ["a0"]}}, "$.schedule.j0"),
+                        ({"j0": {"start": 0}}, "$.schedule.j0"),
+                        ({"j0": {"gpus": "a0", "start": 0}}, "$.schedule.j0.gpus")):
+        with pytest.raises(DataError) as exc:
+            validate(batch, {"problem": "batch", "schedule": body})
+        assert exc.value.path == where
+    alloc = tiny("allocation", "max-throughput", [[1.0, 1.0]], throughput=np.array([[1.0, 2.0]]))
+    for body, where in (([], "$.allocation"), ({"j0": [0.5]}, "$.allocation.j0"),
+                        ({"j0": {"A": "x"}}, "$.allocation.j0.A")):
+        with pytest.raises(DataError) as exc:
+            validate(alloc, {"problem": "allocation", "allocation": body})
+        assert exc.value.path == where
+
+
+def test_as_number():
+    assert as_number(1) == 1.0 and as_number(2.5) == 2.5 and as_number(np.int64(3)) == 3.0
+    assert as_number(np.float32(0.5)) == 0.5
+    for bad in (True, np.bool_(False), float("nan"), float("inf"), 10**400, "1", None, [1]):
+        assert as_number(bad) is None, bad
+
+
+def test_claim_tolerance_is_pinned():
+    inst = tiny("placement", "max-weight", [[1.0, 1.0]] * 3, weight=np.array([1e3, 1e3, 1e3]))
+    body = {"j0": ["a0"], "j1": ["a1"], "j2": ["b0"]}
+    value = verdict(inst, body).objective
+    assert value == 3000.0
+    for claim, match in ((3000 * (1 + 0.5e-6), True), (3000 * (1 + 5e-6), False), (3000 * (1 - 5e-6), False)):
+        res = validate(inst, {"problem": "placement", "assignment": body, "objective": claim})
+        assert res.claim_matches is match, claim
+    small = tiny("placement", "max-weight", [[1.0, 1.0]], weight=np.array([0.0]))  # scale max(1, |0|) = 1
+    for claim, match in ((0.5e-6, True), (5e-6, False)):
+        res = validate(small, {"problem": "placement", "assignment": {"j0": ["a0"]}, "objective": claim})
+        assert res.claim_matches is match
+    res = validate(small, {"problem": "placement", "assignment": {"j0": ["a0"]}})
+    assert res.claim_matches is None
+    d = res.to_dict()
+    assert d["claim_matches"] is None and d["violations"] == [] and d["objective"] == 0.0
+
+
+def test_violation_to_dict_and_counts():
+    from schedbench.validator.result import Violations
+
+    v = Violations()
+    v.add("x", "m1", job="j")
+    v.add("x", "m2", gpu="g")
+    v.add_count("x", 0)
+    v.add_count("y", -1)
+    assert v.counts == {"x": 2} and v.total == 2 and bool(v)
+    assert [e.to_dict() for e in v.listed] == [{"constraint": "x", "message": "m1", "job": "j"},
+                                              {"constraint": "x", "message": "m2", "gpu": "g"}]
+    v.add_count("x", 3)
+    assert v.counts["x"] == 5 and v.total == 5
+    assert not Violations()
+
+
+# ---------------------------------------------------------------- allocation, exact
+
+
+def alloc_inst(objective="max-throughput", gang=(1, 1), eligible=((True, True), (True, False))):
+    return tiny("allocation", objective, [[1.0, 1.0], [1.0, 1.0]], throughput=np.array([[1.0, 2.0], [3.0, 4.0]]),
+                gang=np.array(gang), eligible=np.array(eligible))
+
+
+@pytest.mark.parametrize(("share", "ok"), [(0.5e-6, True), (SHARE_TOL, True), (5e-6, False), (0.5, False)])
+def test_allocation_ineligible_share_tolerance_is_pinned(share, ok):
+    inst = alloc_inst()
+    res = verdict(inst, {"j0": {"A": 0.5}, "j1": {"A": 0.5, "B": share}})
+    assert kinds(res) == (set() if ok else {"ineligible-type"})
+    if not ok:
+        assert res.violations[0].job == "j1" and "'B'" in res.violations[0].message
+
+
+def test_allocation_gang_larger_than_a_type_is_blocked():
+    # j0 has gang 2: type B has only one GPU, so any share of B is a violation; type A (2 GPUs) is fine
+    inst = alloc_inst(gang=(2, 1), eligible=((True, True), (True, True)))
+    assert verdict(inst, {"j0": {"A": 0.5}, "j1": {"B": 1.0}}).feasible
+    res = verdict(inst, {"j0": {"A": 0.5, "B": 0.1}, "j1": {"A": 0.5}})
+    assert kinds(res) == {"ineligible-type"} and res.violations[0].job == "j0"
+
+
+@pytest.mark.parametrize(("share", "ok"), [(-0.5e-6, True), (-SHARE_TOL, True), (-5e-6, False)])
+def test_allocation_negative_share_tolerance_is_pinned(share, ok):
+    res = verdict(alloc_inst(), {"j0": {"A": share}, "j1": {"A": 0.5}})
+    assert kinds(res) == (set() if ok else {"negative-share"})
+
+
+@pytest.mark.parametrize(("extra", "ok"), [(0.0, True), (0.5e-6, True), (SHARE_TOL, True), (5e-6, False)])
+def test_allocation_job_share_tolerance_is_pinned(extra, ok):
+    res = verdict(alloc_inst(), {"j0": {"A": 1.0 + extra}, "j1": {"A": 0.5}})
+    assert kinds(res) == (set() if ok else {"job-share"})
+    if extra != SHARE_TOL:  # (the exact edge is not representable as a sum of two shares)
+        res = verdict(alloc_inst(), {"j0": {"A": 0.25, "B": 0.75 + extra}, "j1": {"A": 0.5}})  # summed over types
+        assert kinds(res) == (set() if ok else {"job-share"})
+
+
+@pytest.mark.parametrize(("extra", "ok"), [(0.0, True), (1.5e-6, True), (5e-6, False)])
+def test_allocation_type_capacity_tolerance_is_pinned(extra, ok):
+    # type B has one GPU: shares of B sum to 1 + extra (tolerance 1e-6 relative + 1e-6 absolute)
+    inst = alloc_inst(eligible=((True, True), (True, True)))
+    res = verdict(inst, {"j0": {"B": 0.5}, "j1": {"B": 0.5 + extra}})
+    assert kinds(res) == (set() if ok else {"type-capacity"})
+    assert res.metrics["type_utilisation"]["B"] == pytest.approx(1.0 + extra)
+
+
+def test_allocation_duplicate_and_unknown_types():
+    inst = alloc_inst()
+    doc = jsonio.loads('{"problem": "allocation", "allocation": {"j0": {"A": 0.25, "A": 0.5}, "j1": {"A": 0.5}}}',
+                       duplicates="record")
+    res = validate(inst, doc)
+    assert kinds(res) == {"duplicate-type"} and res.violations[0].job == "j0"
+    res = verdict(inst, {"j0": {"A": 0.5, "Z": 0.1}, "j1": {"A": 0.5}})
+    assert kinds(res) == {"unknown-type"} and res.violations[0].job == "j0"
+
+
+def test_allocation_objectives_exactly():
+    # 3 GPUs, gangs sum to 2: c = 1, equal share = (2/3, 1/3) of (A, B);
+    # j0: eq = 1*2/3 + 2*1/3 = 4/3; j1 (A only): eq = 3*2/3 = 2
+    body = {"j0": {"B": 1.0}, "j1": {"A": 1.0}}  # j0 gets 2 (rho 1.5), j1 gets 3 (rho 1.5)
+    expect = {"max-throughput": 3.0, "max-min-fairness": 1.5, "proportional-fairness": 2 * math.log(1.5)}
+    for objective, value in expect.items():
+        res = verdict(alloc_inst(objective), body)
+        assert res.feasible and res.objective == pytest.approx(value)
+        assert res.metrics["min_normalised_throughput"] == pytest.approx(1.5)
+    res = verdict(alloc_inst("proportional-fairness"), {"j1": {"A": 1.0}})
+    assert res.feasible and res.objective is None  # j0 gets nothing: log 0
+    b = bounds(alloc_inst("max-throughput"))  # best: j0 all of B (2 / (4/3)), j1 all of A (3 / 2)
+    assert b == {"upper_bound": pytest.approx(1.5 + 1.5)}
+    assert bounds(alloc_inst("max-min-fairness")) == {"upper_bound": pytest.approx(1.5)}
