@@ -645,3 +645,118 @@ def test_allocation_objectives_exactly():
     b = bounds(alloc_inst("max-throughput"))  # best: j0 all of B (2 / (4/3)), j1 all of A (3 / 2)
     assert b == {"upper_bound": pytest.approx(1.5 + 1.5)}
     assert bounds(alloc_inst("max-min-fairness")) == {"upper_bound": pytest.approx(1.5)}
+
+
+# ---------------------------------------------------------------- online, exact edge cases
+
+
+def online(objective="mean-jct", *, release=(0.0,), time=((10.0, 10.0),), demand=None, gang=None, caps=(10.0, 10.0),
+           deadline=None, **params):
+    n = len(release)
+    return tiny("online", objective, demand if demand is not None else [[1.0, 1.0]] * n, caps=caps,
+                time=np.array(time, dtype=float), release=np.array(release, dtype=float),
+                gang=None if gang is None else np.array(gang),
+                deadline=None if deadline is None else np.array(deadline, dtype=float), params=params)
+
+
+def run_log(inst, *events):
+    return validate(inst, {"problem": "online", "events": [
+        {"time": t, "job": j, "event": e, **({"gpus": g} if g is not None else {})} for t, j, e, g in events]})
+
+
+def test_online_utilisation_when_the_first_release_is_not_zero():
+    inst = online(release=(10.0,))
+    res = run_log(inst, (10, "j0", "start", ["a0"]), (20, "j0", "finish", None))
+    assert res.feasible and res.metrics["makespan"] == 20.0
+    assert res.metrics["utilisation"] == pytest.approx(10 / (3 * 10))  # 3 GPUs over [10, 20]
+    assert res.metrics["queueing_delay_mean"] == 0.0 and res.objective == 10.0
+    late = run_log(inst, (12, "j0", "start", ["a0"]), (25, "j0", "finish", None))
+    assert late.metrics["utilisation"] == pytest.approx(13 / (3 * 15))
+    assert late.metrics["queueing_delay_mean"] == 2.0 and late.objective == 15.0
+
+
+@pytest.mark.parametrize(("finish", "met"), [(20.0, True), (20.0 + 0.5e-6, True), (20.0 + TIME_ATOL, True),
+                                             (20.0 + 5e-6, False), (21.0, False)])
+def test_online_deadline_met_exactly_at_the_deadline(finish, met):
+    inst = online("deadline-miss-rate", release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)),
+                  deadline=(20.0, np.nan))
+    res = run_log(inst, (10, "j0", "start", ["a0"]), (finish, "j0", "finish", None),
+                  (0, "j1", "start", ["b0"]), (10, "j1", "finish", None))
+    assert res.feasible
+    assert res.metrics["deadline_met_fraction"] == (1.0 if met else 0.0)
+    assert res.objective == (0.0 if met else 1.0)
+
+
+def test_online_rejected_and_unfinished_jobs_miss_their_deadline():
+    inst = online("deadline-miss-rate", release=(0.0, 0.0, 0.0), time=((10.0, 10.0),) * 3,
+                  deadline=(100.0, 100.0, 100.0))
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None), (0, "j1", "reject", None),
+                  (0, "j2", "start", ["b0"]))
+    assert kinds(res) == {"unfinished"} and res.objective is None
+    assert res.metrics["deadline_met_fraction"] == pytest.approx(1 / 3)
+    assert res.metrics["rejected"] == 1 and res.metrics["acceptance_rate"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(("reject_at", "ftf_j0"), [(2.0, 1.0), (15.0, 0.75)])
+def test_online_finish_time_fairness_with_a_rejected_job(reject_at, ftf_j0):
+    # j0: gang 2 on A, released at 10, runs 10 s. j1 (released 0) is rejected before or after 10:
+    # only in the second case is it in the system at j0's release, so n_0 = 2 and
+    # T_ideal = 10 * max(1, 2 * 2 / 3 GPUs) = 40/3 -> rho = 0.75; else n_0 = 1 and rho = 1.
+    inst = online("max-ftf", release=(10.0, 0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0), (5.0, 5.0)),
+                  gang=(2, 1, 1))
+    res = run_log(inst, (10, "j0", "start", ["a0", "a1"]), (20, "j0", "finish", None),
+                  (reject_at, "j1", "reject", None), (0, "j2", "start", ["b0"]), (5, "j2", "finish", None))
+    assert res.feasible
+    # j2: released at 0 with j1 (rejected later) -> n = 2, 2 * 1 / 3 < 1 -> rho = 5 / 5 = 1
+    assert res.metrics["ftf_max"] == pytest.approx(1.0)
+    assert res.metrics["ftf_mean"] == pytest.approx((ftf_j0 + 1.0) / 2)
+    assert res.objective == pytest.approx(1.0)
+    assert res.metrics["jain_index"] == pytest.approx((1 / ftf_j0 + 1) ** 2 / (2 * (1 / ftf_j0**2 + 1)))
+
+
+@pytest.mark.parametrize(("hold", "overload"), [(0.5e-6, False), (TIME_ATOL, False), (5e-6, True)])
+def test_online_zero_length_holdings_put_no_load(hold, overload):
+    # j0 starts on a0 and moves to b0 after `hold` seconds; j1 takes a0 at the same instant j0 started.
+    inst = online(release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), demand=[[6.0, 6.0], [6.0, 6.0]],
+                  allow_migration=True)
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (hold, "j0", "migrate", ["b0"]), (20, "j0", "finish", None),
+                  (0, "j1", "start", ["a0"]), (10, "j1", "finish", None))
+    assert kinds(res) == ({"capacity"} if overload else set())
+    if overload:
+        assert res.violations[0].gpu == "a0" and "j0, j1" in res.violations[0].message
+
+
+@pytest.mark.parametrize(("gap", "overload"), [(0.0, False), (0.5e-6, False), (5e-6, True)])
+def test_online_hand_over_tolerance_is_pinned(gap, overload):
+    inst = online(release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), demand=[[6.0, 6.0], [6.0, 6.0]])
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None),
+                  (10 - gap, "j1", "start", ["a0"]), (30, "j1", "finish", None))
+    assert kinds(res) == ({"capacity"} if overload else set())
+    assert res.metrics["utilisation"] == pytest.approx((10 + 20 + gap) / (3 * 30))
+
+
+@pytest.mark.parametrize(("demand", "cap", "ok"), [
+    (10.0, 10.0, True), (1e6 * (1 + 0.5e-9), 1e6, True), (1e6 * (1 + 5e-9), 1e6, False),
+    (1e-9, 0.0, True), (5e-9, 0.0, False)])
+def test_online_capacity_tolerance_is_pinned(demand, cap, ok):
+    inst = online(demand=[[demand, 1.0]], caps=(cap, 10.0))
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None))
+    assert kinds(res) == (set() if ok else {"capacity"})
+
+
+@pytest.mark.parametrize(("p", "early", "ok"), [
+    (100.0, 0.0, True), (100.0, 0.5e-6, True), (100.0, 5e-6, False),  # TIME_ATOL / p
+    (1e6, 1e6 * 0.5e-9, True), (1e6, 1e6 * 5e-9, False)])  # RTOL dominates for long jobs
+def test_online_finish_work_tolerance_is_pinned(p, early, ok):
+    inst = online(time=((p, p),))
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (p - early, "j0", "finish", None))
+    assert kinds(res) == (set() if ok else {"finish-before-work-done"})
+
+
+@pytest.mark.parametrize(("start", "ok"), [(5.0, True), (5.0 - 0.5e-6, True), (5.0 - 5e-6, False)])
+def test_online_release_tolerance_is_pinned(start, ok):
+    inst = online(release=(5.0,))
+    res = run_log(inst, (start, "j0", "start", ["a0"]), (start + 10, "j0", "finish", None))
+    assert kinds(res) == (set() if ok else {"release"})
+    res = run_log(inst, (start, "j0", "reject", None))
+    assert kinds(res) == (set() if ok else {"release"})
