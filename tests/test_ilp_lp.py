@@ -97,10 +97,8 @@ def brute_rcmax(inst: Instance) -> float:
 def test_ilp_gap_matches_brute_force_and_lp_bound(seed):
     inst = tiny_gap(seed)
     opt = brute_placement(inst)
+    assert opt is not None  # every tiny_gap(0..3) is feasible (infeasibility: test_ilp_proves_infeasibility)
     res = run(IlpHighs, inst)
-    if opt is None:
-        assert res.status == "infeasible" and res.solution is None
-        return
     assert res.status == "optimal"
     assert checked(inst, res) == pytest.approx(opt)
     assert res.bound <= opt + 1e-6
@@ -117,17 +115,23 @@ def test_ilp_max_weight_and_min_gpus_match_brute_force(seed):
     for objective, tight in (("max-weight", 0.15), ("min-gpus", 0.8)):
         inst = with_problem(tiny_gap(seed + 10, m=3, n=5, tight=tight), "placement", objective)
         opt = brute_placement(inst)
+        assert opt is not None
         res = run(IlpHighs, inst)
-        if opt is None:
-            assert res.status == "infeasible"
-            continue
         assert res.status == "optimal", res.info
         assert checked(inst, res) == pytest.approx(opt)
 
 
-def test_incumbents_reported_and_time_limit_respected():
-    import time
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ilp_proves_infeasibility(seed):
+    inst = tiny_gap(seed, tight=0.2)
+    assert brute_placement(inst) is None
+    res = run(IlpHighs, inst)
+    assert res.status == "infeasible" and res.solution is None, res.info
+    lp = run(LpRound, inst)
+    assert lp.solution is None and lp.status in ("infeasible", "unknown"), lp.info
 
+
+def test_incumbents_reported_within_the_time_limit():
     rng = np.random.default_rng(7)
     m, n = 10, 120
     use = rng.integers(5, 25, (m, n)).astype(float)
@@ -135,10 +139,9 @@ def test_incumbents_reported_and_time_limit_respected():
                         name="mid-gap")
     reports = []
     ctx = Context(3.0, 0, IlpHighs.resolve_params({}), reporter=lambda sol, bound: reports.append((sol, bound)))
-    t0 = time.monotonic()
-    res = IlpHighs().solve(inst, ctx)
-    assert time.monotonic() - t0 < 3.0
-    assert res.status in ("optimal", "feasible")
+    res = IlpHighs().solve(inst, ctx)  # (wall time against the limit: the harness's hard limits; no
+    assert res.status in ("optimal", "feasible")  # absolute timings in unit tests)
+    assert res.info["highs_status"] in ("optimal", "time limit reached")
     value = checked(inst, res)
     assert res.bound <= value + 1e-6
     assert reports and res.info["incumbents_reported"] == len(reports)
@@ -147,21 +150,19 @@ def test_incumbents_reported_and_time_limit_respected():
         assert v.feasible and (bound is None or bound <= v.objective + 1e-6)
 
 
-def test_bulk_build_is_fast():
-    import time
-
+def test_bulk_build_shapes():
+    """A 100 x 5000 GAP goes to HiGHS in one call (speed: benchmarks/, as a ratio, not here)."""
     rng = np.random.default_rng(0)
     m, n = 100, 5000
     use = rng.integers(5, 25, (m, n)).astype(float)
     inst = gap_instance(rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m)), name="big")
     from schedbench_solvers import _highs as hx
 
-    t0 = time.perf_counter()
     model = hx.build(inst)
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     hx.pass_model(h, model)
     assert model.A.shape == (n + m, n * m) and model.integrality.sum() == n * m
-    assert time.perf_counter() - t0 < 3.0  # ~0.15 s on the development machine
+    assert h.getNumCol() == n * m and h.getNumRow() == n + m and h.getNumNz() == model.A.nnz
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -185,9 +186,7 @@ def test_ilp_random_multiresource_placements(seed):
                          problem=inst.problem, metadata={"name": inst.name})
     for objective in ("min-cost", "max-weight", "min-gpus"):
         one = with_problem(inst, "placement", objective)
-        res = run(IlpHighs, one)
-        if res.status == "infeasible":
-            continue
+        res = run(IlpHighs, one)  # feasible by construction (gang 1 on the first GPU of a feasible answer)
         assert res.status == "optimal", res.info
         checked(one, res)
 
@@ -361,15 +360,13 @@ def test_gang_placement_matches_brute_force(objective, multi):
         res = run(IlpHighs, inst)
         for key in ("build_s", "transfer_s", "solve_s"):
             assert key in res.info
-        if opt is None:
-            assert res.status == "infeasible" and res.solution is None
-            continue
+        assert opt is not None  # every tiny_gang(0..3) is feasible (brute force)
         assert res.status == "optimal", (seed, res.info)
         assert checked(inst, res) == pytest.approx(opt)
         sense = 1 if objective != "max-weight" else -1
         assert sense * res.bound <= sense * opt + 1e-6
         solved += 1
-    assert solved >= 2
+    assert solved == 4
 
 
 def test_gang_model_columns_and_decode():
@@ -534,14 +531,10 @@ def test_sample_orlib_file():
     path = Path(__file__).parent / "data" / "formats" / "orlib" / "tiny.txt"
     for inst in IMPORTERS["orlib-gap"].read(path):
         res = run(IlpHighs, inst)
-        known = inst.metadata.get("known", {}).get("optimum")
-        if res.status == "infeasible":
-            assert known is None
-            continue
-        value = checked(inst, res)
-        assert res.status == "optimal"
-        if known is not None:
-            assert value == pytest.approx(known)
+        known = inst.metadata["known"]  # tiny-1: optimum 8; tiny-2: best known 90 (proven here)
+        assert res.status == "optimal", res.info
+        assert checked(inst, res) == pytest.approx(known.get("optimum", known.get("best_known")))
+        assert res.bound >= known["lower_bound"] - 1e-6
 
 
 # ---------------------------------------------------------------------------------- lp-allocation
@@ -594,10 +587,8 @@ def test_export_model_roundtrip(tmp_path, fmt):
         h.readModel(str(src))
         h.run()
         res = run(IlpHighs, inst)
-        if res.status == "infeasible":
-            assert h.modelStatusToString(h.getModelStatus()).lower() == "infeasible"
-            continue
-        assert res.status == "optimal"
+        assert res.status == "optimal", (inst.name, res.info)  # every case is feasible
+        assert h.modelStatusToString(h.getModelStatus()).lower() == "optimal"
         assert h.getInfo().objective_function_value == pytest.approx(checked(inst, res)), inst.name
     inst = tiny_gap(1)
     inst_file = tmp_path / "inst.json"
@@ -652,10 +643,11 @@ def test_solvers_run_through_the_harness(tmp_path):
         digest = save(inst, path)
         rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver=solver,
                               solver_version=VERSIONS[solver], params={}, seed=0, time_limit=20.0))
-        assert rec.status in ("optimal", "feasible", "infeasible"), (solver, rec.status, rec.reason)
+        # lp-round's rounded answer is not proven optimal: it says "feasible"
+        expected = {"ilp-highs": "optimal", "lp-round": "feasible", "lp-allocation": "optimal"}[solver]
+        assert rec.status == expected, (solver, rec.status, rec.reason)
         assert not rec.flags, (solver, rec.flags, rec.reason)
-        if rec.status != "infeasible":
-            assert rec.feasible
+        assert rec.feasible
 
 
 # ---------------------------------------------------------------------------------- external data
