@@ -571,11 +571,45 @@ def export(
     _guard(body)
 
 
+@app.command()
+def plot(
+    source: Annotated[Path, typer.Argument(help="Results store, or its parquet/CSV export; an instance file "
+                                           "with --solution.")],
+    kind: Annotated[str, typer.Argument(help="profile-time, profile-gap, ecdf-limit, ecdf-time, anytime, gantt, "
+                                        "jct-cdf, load-sweep, utilisation or cd (docs/outputs.md).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Figure file: .pdf, .png or .svg.")],
+    cls: Annotated[str | None, typer.Option("--class", help="Only runs of this problem class.")] = None,
+    objective: Annotated[str | None, typer.Option(help="Only runs on instances with this objective.")] = None,
+    solver: Annotated[list[str] | None, typer.Option("--solver", help="Only these solvers (repeatable).")] = None,
+    instance: Annotated[str | None, typer.Option(help="The instance (anytime, gantt, utilisation).")] = None,
+    run: Annotated[str | None, typer.Option(help="A run id or its prefix (gantt, utilisation).")] = None,
+    solution: Annotated[Path | None, typer.Option(help="A solution file; SOURCE is then its instance.")] = None,
+    target_gap: Annotated[float | None, typer.Option(help="profile-time: solved = gap at most this.")] = None,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="Keep every solver version, not only "
+                                               "the latest.")] = False,
+    title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
+) -> None:
+    """Draw a figure (performance profile, ECDF, anytime, Gantt, JCT CDF, load sweep, utilisation, CD)."""
+
+    def body() -> int:
+        from schedbench.plots.command import PlotOptions, plot_command
+
+        opts = PlotOptions(cls=cls, objective=objective, solvers=list(solver or []), instance=instance, run=run,
+                           solution=solution, target_gap=target_gap, all_versions=all_versions, title=title)
+        return plot_command(source, kind, output, opts)
+
+    _guard(body)
+
+
 def _mount_subapps() -> None:
     from schedbench.profiles.cli import app as catalogue_app
     from schedbench.solvers_cli import app as solvers_app
     from schedbench.traces.cli import app as traces_app
 
+    from schedbench.profiler import cli as profiler_cli  # `schedbench profile`, `catalogue merge` (docs/profile.md)
+
+    catalogue_app.command("merge")(profiler_cli.merge)
+    app.command("profile")(profiler_cli.profile)
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(traces_app, name="traces")
     app.add_typer(solvers_app, name="solvers")

@@ -1,0 +1,137 @@
+"""Where a figure's, table's or page's numbers come from: a results store or its parquet/CSV export.
+
+:func:`load` returns a :class:`Source`: the runs frame (:func:`schedbench.results.runs` columns),
+the anytime trajectories and environments when available, and the store path (needed for stored
+solutions: Gantt charts, online event logs). An export ``NAME.parquet`` is read with
+``NAME.environments.parquet`` and ``NAME.trajectories.parquet`` beside it when those exist.
+
+By default only each solver's latest version is kept (a store resumed after a solver changed keeps
+the older runs; ``benchmarks/published.py`` tabulates the same way); ``all_versions=True`` keeps all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from schedbench.store.core import StoreError, gap
+
+#: Columns every runs frame must have to be plotted or tabulated.
+REQUIRED = ("instance", "class", "objective_name", "solver", "solver_version", "params", "seed", "status",
+            "gap", "wall_s", "time_limit")
+
+
+@dataclass
+class Source:
+    """A result set loaded for plotting.
+
+    Attributes:
+        path: the file it came from.
+        runs: one row per run, with an added ``label`` column (unique per solver configuration).
+        trajectories: ``run_id, t, objective, bound`` (None when the source has none).
+        environments: :func:`schedbench.results.environments` (None when absent).
+        store: the SQLite store path, or None for an export (no stored solutions).
+    """
+
+    path: Path
+    runs: pd.DataFrame
+    trajectories: pd.DataFrame | None
+    environments: pd.DataFrame | None
+    store: Path | None
+
+
+def _version_key(v: str) -> tuple[int, str]:
+    return (int(v), "") if str(v).isdigit() else (-1, str(v))
+
+
+def latest_versions(runs: pd.DataFrame) -> pd.DataFrame:
+    """Only the runs of each solver's latest version (numeric versions compare as numbers)."""
+    if runs.empty:
+        return runs
+    latest = runs.groupby("solver")["solver_version"].agg(lambda vs: max(vs, key=_version_key))
+    return runs[runs["solver_version"] == runs["solver"].map(latest)].reset_index(drop=True)
+
+
+def add_labels(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with a ``label`` column: the report's solver label (name, plus version/parameters
+    when a name has several configurations)."""
+    from schedbench.report.summary import solver_labels
+
+    configs = list(zip(runs["solver"], runs["solver_version"], runs["params"], strict=True))
+    labels = solver_labels(configs)
+    return runs.assign(label=[labels[c] for c in configs])
+
+
+_TAIL = re.compile(r"[-_]\d+$")
+
+
+def family_of(instance: str) -> str:
+    """An instance's family: its name without a trailing ``-<digits>`` (``gap4-2`` -> ``gap4``,
+    ``JobsCorre-111`` -> ``JobsCorre``)."""
+    return _TAIL.sub("", str(instance)) or str(instance)
+
+
+def set_of(cls: str, objective: str) -> str:
+    """A result set's name from the class and objective: ``placement/min-cost``..."""
+    return f"{cls}/{objective}"
+
+
+def _sibling(path: Path, what: str) -> Path:
+    ext = path.suffix
+    return path.with_name(f"{path.name.removesuffix(ext)}.{what}{ext}")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise StoreError(str(path), "a readable parquet or CSV export", f"{type(exc).__name__}: {exc}") from None
+
+
+def load(path: str | Path, *, all_versions: bool = False) -> Source:
+    """Load a store (``.sqlite``/``.db`` or any SQLite file) or an export (``.parquet``, ``.csv``).
+
+    Raises:
+        StoreError: the file is missing, unreadable, not a store, or lacks required columns.
+    """
+    from schedbench import results
+
+    p = Path(path)
+    if not p.exists():
+        raise StoreError(str(p), "an existing results store or parquet/CSV export", "no such file")
+    store: Path | None = None
+    if p.suffix in (".parquet", ".csv"):
+        runs = _read_table(p)
+        traj_path, env_path = _sibling(p, "trajectories"), _sibling(p, "environments")
+        trajectories = _read_table(traj_path) if traj_path.exists() else None
+        environments = _read_table(env_path) if env_path.exists() else None
+    else:
+        runs = results.runs(p)
+        trajectories = results.trajectories(p)
+        environments = results.environments(p)
+        store = p
+    missing = [c for c in REQUIRED if c not in runs.columns]
+    if missing:
+        raise StoreError(str(p), f"a runs table with the columns {list(REQUIRED)}", f"missing {missing}")
+    if not all_versions:
+        runs = latest_versions(runs)
+    runs = add_labels(runs.reset_index(drop=True))
+    return Source(p, runs, trajectories, environments, store)
+
+
+def trajectory_gaps(runs: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFrame:
+    """The trajectories of ``runs`` as gaps (``run_id, t, gap``), with the project's one gap
+    definition (:func:`schedbench.store.core.gap`) against each run's ``best_known``; points whose
+    objective is missing are dropped."""
+    best = runs.set_index("run_id")["best_known"] if "best_known" in runs else pd.Series(dtype=float)
+    traj = trajectories[trajectories["run_id"].isin(runs["run_id"])].dropna(subset=["objective"])
+    b = traj["run_id"].map(best)
+    gaps = [gap(float(o), None if pd.isna(x) else float(x)) for o, x in zip(traj["objective"], b, strict=True)]
+    out = pd.DataFrame({"run_id": traj["run_id"].to_numpy(), "t": traj["t"].astype(float).to_numpy(),
+                        "gap": pd.array(gaps, dtype="float64")})
+    return out.dropna(subset=["gap"]).sort_values(["run_id", "t"], kind="stable").reset_index(drop=True)
