@@ -145,6 +145,16 @@ class FriedmanResult:
     nemenyi: pd.DataFrame
 
 
+def friedman_statistic(avg_ranks: Sequence[float] | np.ndarray, n: int) -> tuple[float, float]:
+    """Friedman's ``chi2_F = 12 N / (k (k+1)) [sum R_j^2 - k (k+1)^2 / 4]`` from the average ranks
+    (no tie correction) and Iman & Davenport's ``F_F = (N-1) chi2_F / (N (k-1) - chi2_F)``."""
+    r = np.asarray(avg_ranks, dtype=float)
+    k = r.size
+    chi2 = 12.0 * n / (k * (k + 1)) * (float(np.sum(r**2)) - k * (k + 1) ** 2 / 4.0)
+    denom = n * (k - 1) - chi2
+    return chi2, ((n - 1) * chi2 / denom if denom > 0 else math.inf)
+
+
 def friedman_nemenyi(costs: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
     """Friedman's test and Nemenyi's post-hoc on ``costs`` (problems x solvers, lower is better).
 
@@ -159,8 +169,7 @@ def friedman_nemenyi(costs: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult
         res = ss.friedmanchisquare(*[m[c].to_numpy() for c in m.columns])
         chi2, p = float(res.statistic), float(res.pvalue)
     else:  # Friedman's chi-square without scipy's k >= 3 restriction
-        rsum = r.sum(axis=0).to_numpy()
-        chi2 = 12.0 / (n * k * (k + 1)) * float(np.sum(rsum**2)) - 3.0 * n * (k + 1)
+        chi2 = friedman_statistic(r.mean(axis=0).to_numpy(), n)[0]
         p = float(ss.chi2.sf(chi2, k - 1))
     denom = n * (k - 1) - chi2
     ff = (n - 1) * chi2 / denom if denom > 0 else math.inf
