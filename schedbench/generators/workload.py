@@ -145,6 +145,46 @@ def _count_index(gang: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.array(GPU_COUNTS), gang)
 
 
+@dataclass(frozen=True, eq=False)
+class Runnable:
+    """Per (job type, GPU type): memory per GPU and its provenance masks, and per GPU count whether
+    the job type can run there (a throughput figure, the memory fits, a node, or with multi-node
+    the type's GPUs, large enough)."""
+
+    memory: np.ndarray  # (K, T) GiB per GPU
+    other: np.ndarray  # (K, T) bool: taken from the job type's figure on another GPU
+    default: np.ndarray  # (K, T) bool: default_memory_fraction of the GPU
+    runnable: np.ndarray  # (K, T, 4) bool
+
+
+def runnable_table(tables: WorkloadTables, groups: tuple[NodeGroup, ...], default_memory_fraction: float,
+                   multi_node: bool = False) -> Runnable:
+    """Memory figures and runnability of every (job type, GPU type, GPU count) of a cluster."""
+    T = len(tables.types)
+    max_node = np.zeros(T, dtype=np.int64)
+    for g in groups:
+        t = tables.types.index(g.gpu_type)
+        max_node[t] = max_node[t] + g.nodes * g.gpus_per_node if multi_node else max(max_node[t], g.gpus_per_node)
+    counts = np.array(GPU_COUNTS)
+    hostable = counts[None, :] <= max_node[:, None]  # (T, 4)
+    # memory per (kind, type): catalogue, else the job type's largest figure, else a fraction of the GPU
+    mem = tables.memory.copy()
+    row_max = np.nanmax(np.where(np.isnan(mem), -np.inf, mem), axis=1)
+    other = np.isnan(mem) & np.isfinite(row_max)[:, None]
+    mem = np.where(other, row_max[:, None], mem)
+    default = np.isnan(mem)
+    mem = np.where(default, default_memory_fraction * tables.gpu_memory[None, :], mem)
+    fits = mem <= tables.gpu_memory[None, :] + 1e-9  # (K, T)
+    runnable = ~np.isnan(tables.throughput) & hostable[None, :, :] & fits[:, :, None]  # (K, T, 4)
+    return Runnable(mem, other, default, runnable)
+
+
+def largest_runnable_count(rt: Runnable, probs: np.ndarray) -> int:
+    """The largest GPU count at which some job type of the mix can run on the cluster."""
+    ok = (rt.runnable.any(axis=1) & (probs > 0)[:, None]).any(axis=0)
+    return int(np.array(GPU_COUNTS)[ok].max())
+
+
 def sample_jobs(
     tables: WorkloadTables,
     groups: tuple[NodeGroup, ...],
@@ -155,35 +195,31 @@ def sample_jobs(
     *,
     reference_gpu: str,
     default_memory_fraction: float,
+    multi_node: bool = False,
 ) -> SampledJobs:
-    """Combine drawn job types, gangs and durations into per-type job arrays (vectorised)."""
+    """Combine drawn gangs and durations with job types into per-type job arrays (vectorised).
+
+    The job type of a job is drawn from ``probs`` restricted to the job types runnable at its GPU
+    count (on some type of the cluster, on one node unless ``multi_node``), so the drawn gang sizes
+    are kept; a count no job type can run at is reduced to the largest runnable one below it.
+    """
     n = len(gang_draw)
-    T = len(tables.types)
-    kind = rng.choice(len(tables.keys), size=n, p=probs)
-    # largest node per type, and the GPU counts each type can host on one node
-    max_node = np.zeros(T, dtype=np.int64)
-    for g in groups:
-        t = tables.types.index(g.gpu_type)
-        max_node[t] = max(max_node[t], g.gpus_per_node)
     counts = np.array(GPU_COUNTS)
-    hostable = counts[None, :] <= max_node[:, None]  # (T, 4)
-    # memory per (kind, type): catalogue, else the job type's largest figure, else a fraction of the GPU
-    mem = tables.memory.copy()
+    rt = runnable_table(tables, groups, default_memory_fraction, multi_node)
+    mem, other, default, runnable = rt.memory, rt.other, rt.default, rt.runnable
     fallbacks = {"memory_from_other_gpu": 0, "memory_default_fraction": 0, "compute_share_default": 0}
-    row_max = np.nanmax(np.where(np.isnan(mem), -np.inf, mem), axis=1)
-    other = np.isnan(mem) & np.isfinite(row_max)[:, None]
-    mem = np.where(other, row_max[:, None], mem)
-    default = np.isnan(mem)
-    mem = np.where(default, default_memory_fraction * tables.gpu_memory[None, :], mem)
-    fits = mem <= tables.gpu_memory[None, :] + 1e-9  # (K, T)
-    runnable = ~np.isnan(tables.throughput) & hostable[None, :, :] & fits[:, :, None]  # (K, T, 4)
     any_type = runnable.any(axis=1)  # (K, 4)
-    # reduce each gang to the largest runnable count <= the draw (1 is always runnable)
+    # reduce each gang to the largest count <= the draw that some drawable job type runs at (1 always)
+    drawable = any_type & (probs > 0)[:, None]
+    count_ok = drawable.any(axis=0)
     cidx = np.clip(np.searchsorted(counts, gang_draw, side="right") - 1, 0, len(counts) - 1)
-    ok = any_type[kind, cidx]
-    while not ok.all():
-        cidx = np.where(ok, cidx, cidx - 1)
-        ok = any_type[kind, cidx]
+    while not count_ok[cidx].all():
+        cidx = np.where(count_ok[cidx], cidx, cidx - 1)
+    # job type drawn per GPU count from the mix restricted to the job types runnable at that count
+    u = rng.random(n)
+    cum = np.cumsum(probs[:, None] * drawable, axis=0)  # (K, 4)
+    cum = cum / np.where(cum[-1] > 0, cum[-1], 1.0)
+    kind = np.minimum((cum[:, cidx] <= u[None, :]).sum(axis=0), len(tables.keys) - 1)
     gang = counts[cidx].astype(np.int64)
     thr = tables.throughput[kind, :, cidx]  # (n, T)
     eligible = runnable[kind, :, cidx]

@@ -429,6 +429,71 @@ def fit_fractional(pods_path: str | Path, nodes_path: str | Path | None = None) 
             "source": src, "data": out["data"], "params": out["params"], "goodness": goodness}
 
 
+# --------------------------------------------------------------------------- (duration, GPUs) jointly
+
+
+def joint_params(durations: np.ndarray, gpus: np.ndarray) -> dict[str, Any]:
+    """Durations per GPU count: the joint distribution of (GPUs, duration) as the GPUs-per-job pmf
+    and, per GPU count, the empirical duration quantiles at :data:`QUANTILE_PROBS` (inverse-CDF
+    sampling, log-linear between them). Also per count: job share, GPU-time share
+    (``gpus x duration``), median and mean duration, so generated instances can be compared.
+    """
+    d = np.asarray(durations, dtype=np.float64)
+    g = np.asarray(gpus, dtype=np.int64)
+    if len(d) != len(g) or len(d) < 10 or (d <= 0).any() or (g < 1).any():
+        raise ValueError("a joint fit needs at least 10 (duration > 0, GPUs >= 1) pairs")
+    vals, inv, counts = np.unique(g, return_inverse=True, return_counts=True)
+    gt = np.bincount(inv, weights=d * g)
+    quantiles, medians, means = [], [], []
+    for k in range(len(vals)):
+        dk = d[inv == k]
+        quantiles.append(sigs(np.quantile(dk, QUANTILE_PROBS)))
+        medians.append(sig(np.median(dk)))
+        means.append(sig(dk.mean()))
+    params = {"values": vals.tolist(), "counts": counts.tolist(), "quantile_probs": list(QUANTILE_PROBS),
+              "quantiles": quantiles}
+    goodness = {"job_share": sigs(counts / counts.sum()), "gpu_time_share": sigs(gt / gt.sum()),
+                "median_s": medians, "mean_s": means,
+                "spearman_gpus_duration": sig(_spearman(g.astype(np.float64), d), 4)}
+    data = {"n": len(d), "mean_gpus": sig(g.mean()), "gpu_time_s": sig(gt.sum())}
+    return {"params": params, "goodness": goodness, "data": data}
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(x, y).statistic)
+
+
+def fit_joint(path: str | Path) -> dict[str, Any]:
+    """Joint (GPUs, duration) fit of a Philly job table or Gavel's sample (:func:`joint_params`)."""
+    fmt = readers.detect_format(path)
+    tr = _read_jobs(path, fmt)
+    return {"kind": "joint", "method": "GPUs-per-job pmf; per GPU count, empirical duration quantiles",
+            "source": source(fmt, tr.file, tr.sha256), **_order(joint_params(tr.duration, tr.num_gpus))}
+
+
+def arrival_counts_params(timestamps: np.ndarray) -> dict[str, Any]:
+    """Arrivals per clock hour from the first to the last submit (for trace replay: bursts kept),
+    with the variance-to-mean ratio of the counts (1 for a homogeneous Poisson process)."""
+    t = np.sort(np.asarray(timestamps, dtype=np.int64))
+    if len(t) < 2:
+        raise ValueError("arrival counts need at least two submit times")
+    hours = t // 3600
+    counts = np.bincount(hours - hours[0])
+    return {"params": {"start": _iso(int(hours[0]) * 3600), "hour_seconds": 3600, "counts": counts.tolist()},
+            "goodness": {"variance_to_mean": sig(counts.var() / counts.mean()),
+                         "zero_hours": sig(float(np.mean(counts == 0)))},
+            "data": {"n": len(t), "hours": len(counts), "max_per_hour": int(counts.max())}}
+
+
+def fit_arrival_counts(path: str | Path) -> dict[str, Any]:
+    """Hourly arrival counts of a Philly job table (:func:`arrival_counts_params`)."""
+    tr = readers.read_philly(path)
+    return {"kind": "arrival-counts", "method": "arrivals per clock hour, first to last submit (trace clock)",
+            "source": source("philly", tr.file, tr.sha256), **_order(arrival_counts_params(tr.timestamp))}
+
+
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -470,6 +535,8 @@ KINDS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...], str]] = {
     "fractional": (fit_fractional, ("alibaba-pods", "alibaba-nodes"),
                    "an Alibaba openb pod list, optionally with its node list"),
     "outcomes": (fit_outcomes, ("acme",), "the Acme cluster summary"),
+    "joint": (fit_joint, ("philly", "gavel"), "a Philly job table or Gavel's Philly sample"),
+    "arrival-counts": (fit_arrival_counts, ("philly",), "a Philly job table"),
 }
 
 
@@ -510,6 +577,9 @@ SHIPPED: dict[str, tuple[str, tuple[str, ...]]] = {
     "fractional/alibaba-openb": ("fractional", ("alibaba_openb_pod_list_default.csv",
                                                 "alibaba_openb_node_list_gpu_node.csv")),
     "outcomes/acme": ("outcomes", ("acme_cluster_summary.csv",)),
+    "joint/philly": ("joint", ("philly_jobs_adaptdl.csv",)),
+    "joint/gavel": ("joint", ("gavel_philly_job_distribution.csv",)),
+    "arrival-counts/philly": ("arrival-counts", ("philly_jobs_adaptdl.csv",)),
 }
 
 

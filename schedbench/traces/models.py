@@ -275,3 +275,118 @@ class ArrivalModel:
         frac = np.divide(r - cum[idx], lam[idx], out=np.zeros(n), where=lam[idx] > 0)
         hours = k * 168.0 + idx + np.minimum(frac, 1.0) - start_hour
         return hours * 3600.0
+
+
+@dataclass(frozen=True, eq=False)
+class JointModel:
+    """(GPUs, duration) drawn jointly: the GPUs-per-job pmf of a ``joint`` fit, then the duration by
+    inverse-CDF sampling of that GPU count's empirical quantiles (log seconds interpolated linearly).
+
+    ``max_gpus`` (optional) drops larger GPU counts and renormalises: the pairs a cluster can host,
+    as the trace has them (the reference figures of :meth:`gpu_time_share` use the same subset).
+    Contract: ``sample(rng, n)`` returns ``(gpus int64, durations float64 > 0)``, i.i.d. pairs.
+    """
+
+    values: np.ndarray
+    pmf: np.ndarray
+    probs: np.ndarray
+    log_quantiles: np.ndarray  # (len(values), len(probs))
+    mean_s: np.ndarray
+
+    @classmethod
+    def from_fit(cls, fit: dict[str, Any], max_gpus: int | None = None) -> JointModel:
+        p = _check_kind(fit, "joint")
+        values = np.asarray(p["values"], dtype=np.int64)
+        pmf = _pmf(p["counts"], None)
+        q = np.asarray(p["quantiles"], dtype=np.float64)
+        probs = np.asarray(p["quantile_probs"], dtype=np.float64)
+        if q.shape != (len(values), len(probs)) or (np.diff(q, axis=1) < 0).any() or (q <= 0).any():
+            raise ValueError("per GPU count, positive non-decreasing quantiles, one per probability")
+        mean_s = np.asarray(fit.get("goodness", {}).get("mean_s", np.full(len(values), np.nan)), dtype=np.float64)
+        if max_gpus is not None:
+            keep = values <= max_gpus
+            if not keep.any():
+                raise ValueError(f"no GPU count <= {max_gpus} in the fit")
+            values, pmf, q, mean_s = values[keep], pmf[keep] / pmf[keep].sum(), q[keep], mean_s[keep]
+        return cls(values, pmf, probs, np.log(q), mean_s)
+
+    @classmethod
+    def shipped(cls, source: str = "philly", max_gpus: int | None = None) -> JointModel:
+        """From the shipped fit ``joint/<source>`` (``philly`` or ``gavel``)."""
+        return cls.from_fit(shipped_fit(f"joint/{source}"), max_gpus)
+
+    def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` (GPUs, duration) pairs."""
+        n = _count(n)
+        k = rng.choice(len(self.values), size=n, p=self.pmf)
+        u = rng.random(n)
+        # per-row interpolation, vectorised: locate u in the shared probability grid
+        i = np.clip(np.searchsorted(self.probs, u, side="right") - 1, 0, len(self.probs) - 2)
+        p0, p1 = self.probs[i], self.probs[i + 1]
+        q0, q1 = self.log_quantiles[k, i], self.log_quantiles[k, i + 1]
+        w = np.where(p1 > p0, (u - p0) / np.where(p1 > p0, p1 - p0, 1.0), 0.0)
+        return self.values[k], np.exp(q0 + w * (q1 - q0))
+
+    def gpu_time_share(self) -> dict[int, float]:
+        """Expected share of GPU time per GPU count (``pmf x count x mean duration``), the reference
+        a generated instance is compared with."""
+        gt = self.pmf * self.values * self.mean_s
+        return {int(v): float(s) for v, s in zip(self.values, gt / gt.sum(), strict=True)}
+
+    def marginal_quantile(self, p: Any) -> np.ndarray:
+        """Quantiles of the duration over all GPU counts (the pmf-weighted mixture), by inverting its
+        CDF on a fine log grid."""
+        grid = np.linspace(self.log_quantiles.min(), self.log_quantiles.max(), 4001)
+        cdf = np.zeros_like(grid)
+        for k in range(len(self.values)):
+            lq = self.log_quantiles[k]
+            cdf += self.pmf[k] * np.interp(grid, lq, self.probs, left=0.0, right=1.0)
+        cdf = np.maximum.accumulate(cdf)
+        return np.exp(np.interp(np.asarray(p, dtype=np.float64), cdf, grid))
+
+    def duration_quantiles(self, p: Any, gpus: int) -> np.ndarray:
+        """Quantiles of the duration of jobs with ``gpus`` GPUs."""
+        k = int(np.flatnonzero(self.values == gpus)[0])
+        return np.exp(np.interp(np.asarray(p, dtype=np.float64), self.probs, self.log_quantiles[k]))
+
+
+@dataclass(frozen=True, eq=False)
+class ArrivalReplay:
+    """Trace replay of arrivals: the trace's arrivals per clock hour (an ``arrival-counts`` fit),
+    replayed from a random start hour (wrapping around at the end), each hour's arrivals placed
+    uniformly at random within it, then time scaled so that the mean rate is ``rate_per_hour``. Bursts
+    (hours with hundreds of submissions, idle hours) are kept as the trace has them, in trace time
+    scaled by the rate ratio.
+
+    Contract: ``sample(rng, n, rate_per_hour)`` returns ``n`` sorted arrival times (s, float64,
+    first >= 0) and the start hour used.
+    """
+
+    counts: np.ndarray
+
+    @classmethod
+    def shipped(cls, source: str = "philly") -> ArrivalReplay:
+        p = _check_kind(shipped_fit(f"arrival-counts/{source}"), "arrival-counts")
+        return cls(np.asarray(p["counts"], dtype=np.int64))
+
+    @property
+    def rate_per_hour(self) -> float:
+        return float(self.counts.sum() / len(self.counts))
+
+    def sample(self, rng: np.random.Generator, n: int, rate_per_hour: float) -> tuple[np.ndarray, int]:
+        n = _count(n)
+        if not np.isfinite(rate_per_hour) or rate_per_hour <= 0:
+            raise ValueError(f"rate_per_hour must be > 0, got {rate_per_hour!r}")
+        H = len(self.counts)
+        start = int(rng.integers(0, H))
+        total = int(self.counts.sum())
+        laps = n // total + 2
+        order = (start + np.arange(laps * H)) % H
+        c = self.counts[order]
+        cum = np.cumsum(c)
+        hours_needed = int(np.searchsorted(cum, n) + 1)
+        c = c[:hours_needed]
+        hour_of = np.repeat(np.arange(hours_needed), c)[:n]
+        t_trace = (hour_of + rng.random(n)) * 3600.0
+        t_trace.sort()
+        return t_trace * (self.rate_per_hour / rate_per_hour), start
