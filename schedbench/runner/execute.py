@@ -134,6 +134,10 @@ class Executor:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child, signal.SIGKILL)
         if proc is not None and proc.poll() is None:
+            with contextlib.suppress(Exception):  # stopped, it reports nothing while its run is killed
+                os.kill(proc.pid, signal.SIGSTOP)
+            with contextlib.suppress(Exception):  # whatever runs below the worker (new sessions too)
+                _w.sweep_descendants(proc.pid)
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         if proc is not None:
@@ -176,14 +180,16 @@ class Executor:
             started = False
             try:
                 self._wait_ready()
-                assert self._sock is not None
-                _w.send_msg(self._sock, ("run", task, self.registry, self.grace))
-                msg = _w.recv_msg(self._sock, time.monotonic() + LOAD_TIMEOUT_S)
+                sock = self._sock  # close() from another thread sets self._sock to None
+                if sock is None:
+                    raise EOFError("the executor was closed")
+                _w.send_msg(sock, ("run", task, self.registry, self.grace))
+                msg = _w.recv_msg(sock, time.monotonic() + LOAD_TIMEOUT_S)
                 if msg[0] == "started":
                     started = True
                     self._child = msg[1]
                     backstop = time.monotonic() + float(task.time_limit) + self.grace + BACKSTOP_S
-                    msg = _w.recv_msg(self._sock, backstop)
+                    msg = _w.recv_msg(sock, backstop)
                 self._child = None
                 if msg[0] != "done":
                     raise EOFError(f"unexpected message from the worker: {msg[0]!r}")
@@ -388,6 +394,22 @@ def grade(rec: RunRecord, inst: Instance, raw: dict[str, Any]) -> None:
     else:
         rec.status, rec.reason = "crashed", raw.get("reason") or "the run's process died"
     _check_claims(rec, inst, feasible_objs)
+    _note_supervision(rec, raw)
+
+
+def _note_supervision(rec: RunRecord, raw: dict[str, Any]) -> None:
+    """Flags for what the supervisor had to clean up or ignore: processes the run left behind
+    (killed; those that left the run's process group, e.g. with ``setsid``, counted apart) and
+    messages on the run's pipe that were not frames of the protocol (ignored: data only)."""
+    strays = int(raw.get("strays") or 0)
+    if strays:
+        rec.flags.append("stray_processes_killed")
+        escaped = int(raw.get("escaped") or 0)
+        _note(rec, f"{strays} process(es) the run left alive were killed"
+              + (f" ({escaped} had left its process group)" if escaped else ""))
+    if raw.get("protocol_error"):
+        rec.flags.append("unreadable_message")
+        _note(rec, f"ignored: {raw['protocol_error']}")
 
 
 def _last_line(text: str) -> str:

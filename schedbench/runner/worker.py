@@ -8,7 +8,9 @@ Process model::
         |  pre-imports numpy, scipy and whichever of highspy/pyomo/cvxpy/ortools/deap are
         |  installed, with BLAS/OpenMP thread caps set in its environment before those imports;
         |  caches the solver registry, solver classes and loaded instances
-        |  fork() per run; two pipes: messages (pickled frames) and output (fds 1 and 2)
+        |  fork() per run; two pipes: messages (data-only frames: a JSON head and raw JSON
+        |  blobs, never pickles: a run cannot make the zygote execute anything) and output
+        |  (fds 1 and 2)
     child   one run, then ``os._exit``                   own process group, limits, solve()
 
 Why this design: ``fork`` of a preloaded process costs about a millisecond, so the per-run
@@ -35,16 +37,20 @@ How the limits are enforced (by the zygote, which is the child's parent):
 * output: fds 1 and 2 of the child are the write end of a pipe that the zygote drains into a
   ring buffer keeping the last :data:`LOG_TAIL_BYTES`; nothing is written to disk, so a plugin
   printing gigabytes costs time, not disk or memory.
-* time and memory measures: wall and CPU seconds around ``solve`` measured in the child (CPU
-  includes reaped subprocesses); for a killed child, the zygote's wall clock and the ``wait4``
-  rusage. Peak memory is the child's ``ru_maxrss`` (as the kernel counts it after the fork).
-* cleanup: when the run ends, its process group gets SIGKILL, so subprocesses a solver left
-  behind die too (only a subprocess that made itself a new session escapes). A child that
-  answered in time is not waited for: its output is already in the pipe (it flushes before
-  answering), it is killed and reaped before the next fork, which saves the milliseconds of
-  tearing down its address space.
-* incumbents: the child sends each ``context.report`` as (seconds, bound, solution JSON); those
-  reported after the limit are dropped; beyond :data:`MAX_TRAJECTORY_POINTS` (or
+* time and memory measures, all taken by the zygote, never read from the child (a plugin may
+  overwrite anything in its own process): wall seconds from just before the fork to the
+  moment the answer is read (or the child's exit), CPU seconds and peak memory from the
+  child's ``wait4`` rusage (CPU includes the subprocesses it reaped; peak memory is
+  ``ru_maxrss`` as the kernel counts it after the fork). A child that answered in time is
+  killed at once (its output is already in the pipe: it flushes before answering) and reaped.
+* cleanup: the zygote is a child subreaper (``PR_SET_CHILD_SUBREAPER``), so a process a run
+  started in a new session (``setsid``, ``start_new_session=True``, a double fork) stays below
+  it. When the run ends, its process group gets SIGKILL and then every remaining descendant of
+  the zygote is killed and reaped (:func:`sweep_descendants`) before the next fork; the
+  outcome counts them (``strays``, ``escaped`` for those outside the run's group) and the
+  record gets the flag ``stray_processes_killed``.
+* incumbents: the child sends each ``context.report`` as (bound, solution JSON); the zygote
+  timestamps it when it reads it; those read after the limit are dropped; beyond :data:`MAX_TRAJECTORY_POINTS` (or
   :data:`MAX_TRAJECTORY_BYTES`) the kept ones are thinned evenly, the latest always kept, so the
   caller's validation of every kept incumbent stays bounded.
 """
@@ -55,6 +61,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import math
 import os
 import pickle
 import resource
@@ -92,6 +99,9 @@ EXIT_MEMOUT = 86
 DEFAULT_REGISTRY = "schedbench.registry:get_registry"
 
 _HEADER = struct.Struct("!Q")
+_HEAD = struct.Struct("!I")
+#: Most bytes of one child -> supervisor frame (a larger length prefix is garbage, not a frame).
+MAX_FRAME_BYTES = 1 << 31
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,9 +142,66 @@ def recv_msg(sock: socket.socket, deadline: float | None = None) -> Any:
     return pickle.loads(_recv_exact(sock, n, deadline))
 
 
-def _write_frame(fd: int, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
+def _num(value: float | None) -> float | str | None:
+    """A float for the JSON head of a frame: non-finite ones as their repr (``nan``, ``inf``)."""
+    if value is None or math.isfinite(value):
+        return value
+    return repr(value)
+
+
+def encode_frame(meta: dict[str, Any], blobs: tuple[bytes, ...] = ()) -> bytes:
+    """One child -> supervisor message: data only, never code.
+
+    Layout: ``!Q`` length of the rest, ``!I`` length of the head, the head (strict JSON object
+    with the kind ``k``, scalar fields and the blob lengths ``b``), then the blobs (solution and
+    info JSON bytes, passed through untouched)."""
+    head = json.dumps({**meta, "b": [len(b) for b in blobs]}, separators=(",", ":"), allow_nan=False).encode()
+    body = _HEAD.pack(len(head)) + head + b"".join(blobs)
+    return _HEADER.pack(len(body)) + body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_frame(body: bytes) -> tuple[dict[str, Any], list[bytes]]:
+    """The head and blobs of one frame body (see :func:`encode_frame`).
+
+    Raises:
+        ValueError: anything that is not such a frame (the supervisor notes it and goes on).
+    """
+    if len(body) < _HEAD.size:
+        raise ValueError("frame shorter than its head length")
+    (n,) = _HEAD.unpack_from(body)
+    if _HEAD.size + n > len(body):
+        raise ValueError("frame head longer than the frame")
+    meta = json.loads(body[_HEAD.size:_HEAD.size + n], parse_constant=_refuse_constant)
+    if not isinstance(meta, dict) or not isinstance(meta.get("k"), str):
+        raise ValueError("frame head is not an object with a kind")
+    lens = meta.get("b")
+    if (not isinstance(lens, list) or not all(type(x) is int and x >= 0 for x in lens)
+            or _HEAD.size + n + sum(lens) != len(body)):
+        raise ValueError("frame blob lengths do not add up")
+    blobs, pos = [], _HEAD.size + n
+    for x in lens:
+        blobs.append(body[pos:pos + x])
+        pos += x
+    return meta, blobs
+
+
+def _float_field(value: Any) -> float | None:
+    """A bound or time read from a frame head (non-finite ones arrive as strings)."""
+    if value is None:
+        return None
+    if type(value) in (int, float):
+        return float(value)
+    if value in ("nan", "inf", "-inf"):
+        return float(value)
+    raise ValueError(f"expected a number, found {value!r}")
+
+
+def _write_frame(fd: int, meta: dict[str, Any], blobs: tuple[bytes, ...] = ()) -> None:
+    view = memoryview(encode_frame(meta, blobs))
     while view:
         n = os.write(fd, view)
         view = view[n:]
@@ -209,17 +276,22 @@ def _prepare_fork() -> None:
     """Done once in the zygote so that each child starts fast: load libc for prctl, look for
     threadpoolctl once, and freeze the garbage collector's view of the preloaded objects (a
     collection in a child would otherwise walk, and copy-on-write, the whole heap: ~40 ms)."""
-    global _libc, _threadpoolctl
-    if _libc is None and sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            _libc = ctypes.CDLL(None, use_errno=True)
+    global _threadpoolctl
+    _prepare_libc()
     if _threadpoolctl is None:
         _threadpoolctl = importlib.util.find_spec("threadpoolctl") is not None
     import gc
 
     gc.freeze()
+
+
+def _prepare_libc() -> None:
+    global _libc
+    if _libc is None and sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _pdeathsig() -> None:
@@ -283,7 +355,7 @@ def _child(task: Any, cls: type, inst: Any, msg_w: int, log_w: int, close: tuple
     except BaseException:
         code = 70
         with contextlib.suppress(BaseException):
-            _write_frame(msg_w, ("error", traceback.format_exc()[-TRACEBACK_TAIL:], None, None))
+            _write_frame(msg_w, {"k": "error", "text": traceback.format_exc()[-TRACEBACK_TAIL:]})
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
@@ -310,21 +382,13 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
     if np is not None:
         np.random.seed(seed)
 
-    ctx: Context | None = None
-
     def reporter(solution: Any, bound: Any) -> None:
-        assert ctx is not None
-        t = ctx.elapsed()
-        _write_frame(msg_w, ("report", t, _bound(bound), to_json_bytes(solution)))
+        # the time of a report is taken by the supervisor when it reads it, never from here
+        _write_frame(msg_w, {"k": "report", "bound": _num(_bound(bound))}, (to_json_bytes(solution),))
 
-    w0 = time.monotonic()
-    c0 = time.process_time()
-    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = cpu = None
     try:
         ctx = Context(task.time_limit, seed, task.params, threads, reporter=reporter)
         out = cls().solve(inst, ctx)
-        wall, cpu = _measure(w0, c0, ch0)
         if isinstance(out, SolveResult):
             solution, status, bound, info = out.solution, out.status, out.bound, out.info
         elif isinstance(out, dict):
@@ -335,15 +399,13 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
             raise ValueError(f"solve() claimed status {status!r}; expected one of {SOLVER_STATUSES}")
         bound = _bound(bound)
     except MemoryError:
-        wall, cpu = _measure(w0, c0, ch0) if wall is None else (wall, cpu)
-        _write_frame(msg_w, ("memout", traceback.format_exc()[-TRACEBACK_TAIL:], wall, cpu))
+        _write_frame(msg_w, {"k": "memout", "text": traceback.format_exc()[-TRACEBACK_TAIL:]})
         return 0
     except BaseException as exc:
-        wall, cpu = _measure(w0, c0, ch0) if wall is None else (wall, cpu)
         text = traceback.format_exc()[-TRACEBACK_TAIL:]
         if isinstance(exc, SystemExit):
             text += f"\nsolve() called sys.exit({exc.code!r})"
-        _write_frame(msg_w, ("error", text, wall, cpu))
+        _write_frame(msg_w, {"k": "error", "text": text})
         return 0
     sol_bytes = sol_error = None
     if solution is not None:
@@ -358,17 +420,10 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
             stream.flush()
-    peak = _rss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    _write_frame(msg_w, ("result", {"status": status, "bound": bound, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak,
-                                    "solution": sol_bytes, "solution_error": sol_error, "info": info_bytes}))
+    _write_frame(msg_w, {"k": "result", "status": status, "bound": _num(bound), "solution_error": sol_error,
+                         "has_solution": sol_bytes is not None}, (sol_bytes or b"", info_bytes))
     del _limiter
     return 0
-
-
-def _measure(w0: float, c0: float, ch0: Any) -> tuple[float, float]:
-    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    children = (ch1.ru_utime - ch0.ru_utime) + (ch1.ru_stime - ch0.ru_stime)
-    return time.monotonic() - w0, time.process_time() - c0 + children
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,18 +485,83 @@ def _rss_mb(maxrss: float) -> float:
     return maxrss / (1 << 20) if sys.platform == "darwin" else maxrss / 1024.0
 
 
-#: Children that answered and were killed but not yet reaped (reaped before the next fork).
-_ZOMBIES: list[int] = []
-
-
-def _reap_zombies() -> None:
-    for pid in list(_ZOMBIES):
+def _descendants(root: int) -> list[int]:
+    """Every live descendant of ``root`` (children of all its threads, recursively), from
+    ``/proc/PID/task/TID/children``; [] where /proc does not list children."""
+    out: list[int] = []
+    stack = [root]
+    while stack:
+        pid = stack.pop()
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                    kids = fh.read().split()
+            except OSError:
+                continue
+            for kid in kids:
+                k = int(kid)
+                out.append(k)
+                stack.append(k)
+    return out
+
+
+def _state_and_pgid(pid: int) -> tuple[str, int] | None:
+    """(state letter, process group) of a process, None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _reap_children() -> None:
+    """Reap every exited child of this process (strays adopted as subreaper included)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            done = pid
-        if done == pid:
-            _ZOMBIES.remove(pid)
+            return
+        if pid == 0:
+            return
+
+
+def sweep_descendants(root: int, rounds: int = 20) -> int:
+    """SIGKILL every descendant of ``root`` until none is left (a process forking while it is
+    killed is caught on the next round); reap those that are ``root``'s children when ``root`` is
+    this process. Returns the number of processes killed."""
+    killed: set[int] = set()
+    for _ in range(rounds):
+        live = [p for p in _descendants(root) if (st := _state_and_pgid(p)) is not None and st[0] not in "ZX"]
+        if root == os.getpid():
+            _reap_children()
+        if not live:
+            break
+        for p in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, signal.SIGKILL)
+            killed.add(p)
+        time.sleep(0.001)
+    if root == os.getpid():
+        _reap_children()
+    return len(killed)
+
+
+def set_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux ``PR_SET_CHILD_SUBREAPER``),
+    so that a process a run started in a new session (``setsid``) or double-forked stays below it
+    and is found by :func:`sweep_descendants`. Returns whether it worked."""
+    _prepare_libc()
+    if _libc is None:
+        return False
+    try:
+        return _libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        return False
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -457,7 +577,12 @@ def _signame(sig: int) -> str:
 
 
 class _Supervisor:
-    """Forks the child for one task and watches it until it is gone; see the module docstring."""
+    """Forks the child for one task and watches it until it is gone; see the module docstring.
+
+    Everything recorded about the run's time and resources is measured here, outside the run:
+    wall from just before the fork to the answer (or to the exit), CPU and peak memory from the
+    child's ``wait4`` rusage. The child's messages are data-only frames (:func:`decode_frame`).
+    """
 
     def __init__(self, ctl: socket.socket, task: Any, cls: type, inst: Any, grace: float) -> None:
         self.ctl = ctl
@@ -467,11 +592,15 @@ class _Supervisor:
         self.grace = grace
         self.traj = _Trajectory()
         self.log = _Ring()
-        self.final: tuple | None = None  # ("result", payload) / ("error", text, wall, cpu) / ("memout", ...)
+        self.final: tuple | None = None  # ("result", payload) / ("error", text) / ("memout", text)
+        self.answered_at: float | None = None
+        self.started = 0.0
         self.msgbuf = bytearray()
         self.readbuf = bytearray(1 << 20)
         self.protocol_error: str | None = None
         self.control_lost = False
+        self.strays = 0
+        self.escaped = 0
 
     def run(self) -> dict[str, Any]:
         task = self.task
@@ -484,19 +613,18 @@ class _Supervisor:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        _reap_zombies()
         _prepare_fork()
+        self.started = time.monotonic()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child, measured by the tests through its effects
             _child(task, self.cls, self.inst, msg_w, log_w, (msg_r, log_r, self.ctl.fileno()))
-        started = time.monotonic()
         os.close(msg_w)
         os.close(log_w)
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         send_msg(self.ctl, ("started", pid))
         try:
-            return self._watch(pid, started, msg_r, log_r)
+            return self._watch(pid, self.started, msg_r, log_r)
         finally:
             os.close(msg_r)
             os.close(log_r)
@@ -545,10 +673,11 @@ class _Supervisor:
                         _killpg(pid, signal.SIGKILL)
                         killed = True
                 if (self.final is not None and self.final[0] == "result" and term_at is None
-                        and not self.control_lost and time.monotonic() <= deadline):
+                        and not self.control_lost and self.answered_at is not None
+                        and self.answered_at <= deadline):
                     # answered in time. The child flushed its output before sending the answer,
-                    # so all it wrote is in the pipe: take it and do not wait for its exit (the
-                    # teardown of its address space takes milliseconds); it is reaped later.
+                    # so all it wrote is in the pipe: take it, kill the child and reap it for
+                    # its rusage (its exit after the answer is not the run's time).
                     answered = True
                     break
                 if not exit_ready:
@@ -557,6 +686,7 @@ class _Supervisor:
                 if wpid == pid:
                     waited = (wpid, status, usage)
             ended = time.monotonic()
+            self._count_strays(pid)
             # stragglers (grandchildren) of the run's group die with it; then drain both pipes
             _killpg(pid, signal.SIGKILL)
             if answered:
@@ -569,8 +699,8 @@ class _Supervisor:
                     if not n:
                         break
                     self.log.feed(memoryview(self.readbuf)[:n])
-                _ZOMBIES.append(pid)
-                _reap_zombies()
+                _, status, usage = os.wait4(pid, 0)
+                waited = (pid, status, usage)
             else:
                 with contextlib.suppress(KeyError, ValueError):
                     sel.unregister(self.ctl)
@@ -586,10 +716,26 @@ class _Supervisor:
             sel.close()
             if pidfd is not None:
                 os.close(pidfd)
-        if answered:
-            return self._answered(ended - started)
+            # every process the run left below the zygote (a new session included: the zygote
+            # is their subreaper) is killed and reaped before the next run
+            sweep_descendants(os.getpid())
         assert waited is not None
+        if answered:
+            assert self.answered_at is not None
+            return self._answered(self.answered_at - started, waited[2])
         return self._outcome(waited[1], waited[2], ended - started, term_at is not None, killed)
+
+    def _count_strays(self, pid: int) -> None:
+        """Note the processes the run left alive (the run's own process excluded) and how many of
+        them left its process group."""
+        for p in _descendants(os.getpid()):
+            if p == pid:
+                continue
+            st = _state_and_pgid(p)
+            if st is None or st[0] in "ZX":
+                continue
+            self.strays += 1
+            self.escaped += st[1] != pid
 
     def _read_log(self, fd: int) -> bool:
         try:
@@ -608,55 +754,82 @@ class _Supervisor:
             return True
         if not chunk:
             return False
+        if self.protocol_error is not None and self.protocol_error.startswith("unframed"):
+            return True  # framing lost: nothing after it can be trusted to be a frame
         buf = self.msgbuf
         buf += chunk
         while len(buf) >= _HEADER.size:
             (n,) = _HEADER.unpack_from(buf)
+            if n > MAX_FRAME_BYTES:
+                self.protocol_error = f"unframed data on the message pipe (a length of {n} bytes)"
+                buf.clear()
+                return True
             if len(buf) < _HEADER.size + n:
                 break
-            data = bytes(buf[_HEADER.size:_HEADER.size + n])
+            body = bytes(buf[_HEADER.size:_HEADER.size + n])
             del buf[:_HEADER.size + n]
             try:
-                frame = pickle.loads(data)
-                kind = frame[0]
-            except Exception as exc:  # the solver wrote into our pipe: note it, keep going
+                self._frame(*decode_frame(body))
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                # the solver wrote into our pipe: note it, keep going (data only: nothing runs)
                 self.protocol_error = f"unreadable message from the run: {exc}"
-                continue
-            if kind == "report":
-                _, t, bound, sol = frame
-                if t <= float(self.task.time_limit):
-                    self.traj.add(float(t), bound, sol)
-            elif self.final is None:
-                self.final = frame
         return True
 
-    def _base(self, elapsed: float) -> dict[str, Any]:
+    def _frame(self, meta: dict[str, Any], blobs: list[bytes]) -> None:
+        from schedbench.solver import SOLVER_STATUSES
+
+        kind = meta["k"]
+        now = time.monotonic()
+        if kind == "report":
+            t = now - self.started  # when the supervisor read it
+            if t <= float(self.task.time_limit):
+                self.traj.add(t, _float_field(meta.get("bound")), blobs[0])
+            return
+        if self.final is not None:
+            return
+        if kind == "result":
+            status = meta["status"]
+            if status not in SOLVER_STATUSES:
+                raise ValueError(f"status {status!r}")
+            error = meta.get("solution_error")
+            self.final = ("result", {
+                "status": status, "bound": _float_field(meta.get("bound")),
+                "solution": blobs[0] if meta.get("has_solution") is True else None,
+                "solution_error": None if error is None else str(error), "info": blobs[1]})
+            self.answered_at = now
+        elif kind in ("error", "memout"):
+            self.final = (kind, str(meta["text"])[-TRACEBACK_TAIL:])
+        else:
+            raise ValueError(f"unknown message kind {kind!r}")
+
+    def _base(self, elapsed: float, usage: Any) -> dict[str, Any]:
         return {
             "kind": "crashed", "reason": "", "result": None, "error": None,
             "trajectory": self.traj.points, "reports": self.traj.reports, "thinned": self.traj.thinned,
             "last_bound": self.traj.last_bound, "log_tail": self.log.text(), "log_bytes": self.log.total,
-            "wall_s": elapsed, "cpu_s": None, "peak_rss_mb": None, "exit_code": None, "signal": None,
+            "wall_s": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": _rss_mb(usage.ru_maxrss),
+            "exit_code": None, "signal": None, "strays": self.strays, "escaped": self.escaped,
+            "protocol_error": self.protocol_error,
         }
 
-    def _answered(self, elapsed: float) -> dict[str, Any]:
+    def _answered(self, elapsed: float, usage: Any) -> dict[str, Any]:
         assert self.final is not None
-        out = self._base(elapsed)
-        payload = self.final[1]
-        out.update(kind="result", result=payload, wall_s=payload["wall_s"], cpu_s=payload["cpu_s"],
-                   peak_rss_mb=payload.get("peak_rss_mb"))
+        out = self._base(elapsed, usage)
+        out.update(kind="result", result=self.final[1])
         return out
 
     def _outcome(self, status: int, usage: Any, elapsed: float, limit_hit: bool, killed: bool) -> dict[str, Any]:
-        out = self._base(elapsed)
-        out.update(cpu_s=usage.ru_utime + usage.ru_stime, peak_rss_mb=_rss_mb(usage.ru_maxrss),
-                   exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        out = self._base(elapsed, usage)
+        out.update(exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
                    signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
         final = self.final
         limit = float(self.task.time_limit)
         if self.control_lost:
             out["kind"], out["reason"] = "crashed", "cancelled: the harness closed the worker during the run"
         elif final is not None and final[0] == "result" and not limit_hit:
-            out.update(kind="result", result=final[1], wall_s=final[1]["wall_s"], cpu_s=final[1]["cpu_s"])
+            out.update(kind="result", result=final[1])
+            if self.answered_at is not None:
+                out["wall_s"] = min(elapsed, self.answered_at - self.started)
         elif limit_hit:
             how = f"SIGKILL after a {self.grace:.3g} s grace" if killed else "SIGTERM"
             out["kind"] = "timeout"
@@ -664,8 +837,6 @@ class _Supervisor:
         elif final is not None and final[0] in ("error", "memout"):
             out["kind"] = final[0]
             out["error"] = final[1]
-            if final[2] is not None:
-                out["wall_s"], out["cpu_s"] = final[2], final[3]
         elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_MEMOUT:
             out["kind"], out["reason"] = "memout", "MemoryError (the run could not even report it)"
         elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
@@ -762,6 +933,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     ctl = socket.socket(fileno=int(args[0]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    set_subreaper()  # orphans of a run (setsid, double fork) stay below the zygote, found and killed
     modules = tuple(m for m in (args[1] if len(args) > 1 else "").split(",") if m)
     loaded = preload(modules)
     import schedbench.instances.io
