@@ -601,6 +601,41 @@ def plot(
     _guard(body)
 
 
+@app.command()
+def tables(
+    source: Annotated[Path, typer.Argument(help="Results store, or its parquet/CSV export.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or latex.")] = "table",
+    success_gap: Annotated[float, typer.Option(help="A run succeeds with a gap at most this.")] = 1e-6,
+    families: Annotated[bool, typer.Option("--families/--no-families", help="Rows per instance family too.")] = True,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="Keep every solver version.")] = False,
+) -> None:
+    """Per set and instance family: success rate, shifted geometric mean time (ratio to best), gaps, significance."""
+
+    def body() -> int:
+        from schedbench.publish.site import tables_command
+
+        return tables_command(source, fmt, success_gap=success_gap, families=families, all_versions=all_versions)
+
+    _guard(body)
+
+
+@app.command()
+def publish(
+    sources: Annotated[list[Path], typer.Argument(help="Results stores or parquet/CSV exports.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (the site).")],
+    success_gap: Annotated[float, typer.Option(help="A run succeeds with a gap at most this.")] = 1e-6,
+    all_versions: Annotated[bool, typer.Option("--all-versions", help="Keep every solver version.")] = False,
+) -> None:
+    """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and one self-contained HTML page per result set."""
+
+    def body() -> int:
+        from schedbench.publish.site import publish_command
+
+        return publish_command(sources, output, success_gap=success_gap, all_versions=all_versions)
+
+    _guard(body)
+
+
 def _mount_subapps() -> None:
     from schedbench.profiles.cli import app as catalogue_app
     from schedbench.solvers_cli import app as solvers_app

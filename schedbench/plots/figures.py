@@ -251,7 +251,7 @@ def save(fig: Figure, path: str | Path) -> Path:
     try:
         if fmt == "svg":
             plt.rcParams["svg.hashsalt"] = "schedbench"
-        fig.savefig(p, format=fmt, dpi=150, metadata=meta)
+        fig.savefig(p, format=fmt, dpi=110, metadata=meta)
     except OSError as exc:
         raise StoreError(str(p), "a writable output file", f"{type(exc).__name__}: {exc}", "-o") from None
     finally:
