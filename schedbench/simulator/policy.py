@@ -1,0 +1,470 @@
+"""Scheduling policies of the online simulator: the :class:`Policy` base (callbacks and the
+admission-control layer) and :class:`QueuePolicy`, one implementation of the priority-queue family
+(FCFS, EASY backfilling, SJF, SRPT, EDF, weighted priority, LAS, Tiresias' discretised 2D-LAS).
+
+A policy sees only the :class:`~schedbench.simulator.engine.View`. Writing one: subclass
+:class:`Policy` and override some of ``on_arrival``, ``on_finish``, ``on_timer`` and ``schedule``
+(docs/simulator.md has a complete example).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, insort
+from collections.abc import Mapping
+from heapq import heappop, heappush
+from typing import Any
+
+from schedbench.simulator.engine import RUNNING, WAITING, SimulationError, View
+
+ADMISSIONS = ("accept-all", "queue-length", "wait-deadline", "deadline-feasible")
+KEYS = ("fifo", "pred", "remaining", "deadline", "weight", "attained", "tiresias")
+
+
+def erlang_c_wait(c: int, a: float, mean_service: float) -> float:
+    """Mean wait in queue of M/M/c with offered load ``a = lambda / mu`` (Erlang C); inf when a >= c."""
+    if c < 1 or a >= c:
+        return math.inf
+    if a <= 0:
+        return 0.0
+    b = 1.0  # Erlang B by the stable recursion
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    p_wait = b / (1.0 - (a / c) * (1.0 - b))
+    return p_wait * mean_service / (c - a)
+
+
+class Policy:
+    """Base class of policies. The engine calls, at each event time: ``on_finish`` for each job that
+    completes, ``on_timer`` if the timer set with ``view.set_timer`` is due, ``admit`` then
+    ``on_arrival`` for each released job (a job not admitted is rejected), then ``schedule`` once.
+    Decisions go through the view: ``start``, ``preempt``, ``migrate``, ``reject``, ``set_timer``.
+
+    Admission control (composable with every policy): ``admission`` is ``accept-all``,
+    ``queue-length`` (reject when ``max_queue`` jobs already wait), ``wait-deadline`` (reject a job
+    whose deadline is before now + predicted wait + its predicted time; the wait is estimated by
+    ``wait_estimate``: ``backlog`` = predicted GPU-seconds of the running and waiting work over the
+    GPUs, or ``erlang-c`` = M/M/c with c = GPUs / mean gang and rates estimated from the jobs released
+    so far, refreshed every 64 arrivals) or ``deadline-feasible`` (reject when now + its predicted
+    time is past the deadline). Jobs without a deadline are only ever rejected by ``queue-length``.
+    """
+
+    def __init__(self, admission: str = "accept-all", max_queue: int = 100, wait_estimate: str = "backlog") -> None:
+        if admission not in ADMISSIONS:
+            raise ValueError(f"admission {admission!r}: expected one of {list(ADMISSIONS)}")
+        if wait_estimate not in ("backlog", "erlang-c"):
+            raise ValueError(f"wait_estimate {wait_estimate!r}: expected 'backlog' or 'erlang-c'")
+        self.admission = admission
+        self.max_queue = int(max_queue)
+        self.wait_estimate = wait_estimate
+        self._erlang: tuple[int, float] = (-1, 0.0)
+        self._seen = [0, 0.0, 0.0, math.inf]  # released jobs, sum of predictions, sum of gangs, first release
+
+    # ------------------------------------------------------------------ callbacks
+    def setup(self, view: View) -> None:
+        """Called once before the first event."""
+        if self.admission != "accept-all" and not view.allow_rejection:
+            raise SimulationError(f"admission {self.admission!r} rejects jobs but the instance sets "
+                                  f"allow_rejection to false")
+
+    def on_arrival(self, view: View, j: int) -> None:
+        """Job ``j`` was released and admitted; it waits."""
+
+    def on_finish(self, view: View, j: int) -> None:
+        """Job ``j`` finished; its GPUs are free."""
+
+    def on_timer(self, view: View) -> None:
+        """The timer set with ``view.set_timer`` is due."""
+
+    def schedule(self, view: View) -> None:
+        """Decide: start, preempt, migrate, reject; called once per event time."""
+
+    # ------------------------------------------------------------------ admission
+    def admit(self, view: View, j: int) -> bool:
+        """Whether to accept job ``j`` (just released); see the class docstring."""
+        s = self._seen
+        s[0] += 1
+        s[1] += view.pred[j]  # type: ignore[operator]
+        s[2] += view.gang[j]  # type: ignore[operator]
+        s[3] = min(s[3], view.release[j])  # type: ignore[type-var]
+        adm = self.admission
+        if adm == "accept-all":
+            return True
+        if adm == "queue-length":
+            return len(view.waiting) - 1 < self.max_queue
+        d = view.deadline[j]
+        if d is None:
+            return True
+        finish = view.now + view.pred[j]  # type: ignore[operator]
+        if adm == "deadline-feasible":
+            return finish <= d + 1e-6
+        return finish + self.predicted_wait(view, j) <= d + 1e-6
+
+    def predicted_wait(self, view: View, j: int) -> float:
+        """Predicted queueing delay of a job released now (``wait_estimate``)."""
+        if self.wait_estimate == "backlog":
+            work = sum(view.gang[k] * view.remaining(k) for k in view.running)  # type: ignore[operator]
+            work += sum(view.gang[k] * view.remaining(k) for k in view.waiting if k != j)  # type: ignore[operator]
+            free = sum(view.cluster.free)
+            if work == 0 or free >= view.gang[j]:  # type: ignore[operator]
+                return 0.0 if not view.waiting or len(view.waiting) == 1 else work / view.n_gpus
+            return work / view.n_gpus
+        s = self._seen
+        if s[0] % 64 == 1 or self._erlang[0] < 0:
+            span = view.now - s[3]
+            if span <= 0 or s[0] < 2:
+                self._erlang = (0, 0.0)
+            else:
+                lam = (s[0] - 1) / span
+                mean_p, mean_g = s[1] / s[0], s[2] / s[0]
+                c = max(1, int(view.n_gpus / mean_g))
+                self._erlang = (1, erlang_c_wait(c, lam * mean_p, mean_p))
+        return self._erlang[1]
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"tenant_weights: expected 'tenant=weight,...', got {part!r}") from None
+    return out
+
+
+class QueuePolicy(Policy):
+    """Priority-queue scheduling: waiting jobs in the order of a key, started in that order while the
+    head fits (strict: the head blocks the queue, as in FCFS), optionally with EASY backfilling
+    (``backfill='easy'``, FIFO key only) and preemption (``preemptive``).
+
+    Keys (smaller first): ``fifo`` release time; ``pred`` predicted processing time (SJF);
+    ``remaining`` predicted remaining time (SRPT); ``deadline`` (EDF; none = last); ``weight``
+    ``-(weight x tenant weight)`` (weighted priority); ``attained`` attained service (LAS; a waiting
+    job preempts a running one when their attained services differ by more than ``quantum`` seconds,
+    re-checked by a timer); ``tiresias`` discretised 2D-LAS: the queue index of the attained
+    GPU-service (gang x seconds) against ``thresholds``, FIFO by release within a queue, jobs
+    demoted by timers when they cross a threshold. Ties break by release order.
+
+    Preemption: when the head does not fit, the running jobs whose key is worse than the head's are
+    taken worst first until one node (one type with multi-node gangs) would have room for the head;
+    those on that node are preempted and the head starts. Checkpoint/restore overheads are charged by
+    the engine from the instance's cost model.
+
+    EASY backfilling: when the head does not fit, its reservation (shadow time) is the earliest
+    predicted time at which enough GPUs of one of its types free up; a later job may start now if it
+    fits and either ends (predicted) by the shadow time or uses GPUs the head will not need. Free
+    capacity is indexed: waiting jobs are bucketed by gang size and only buckets that fit the
+    largest free block are scanned; running jobs' predicted ends are kept sorted per type.
+    """
+
+    def __init__(self, key: str = "fifo", *, preemptive: bool = False, backfill: str = "none", quantum: float = 60.0,
+                 thresholds: str = "3600", tenant_weights: str = "", **admission: Any) -> None:
+        super().__init__(**admission)
+        if key not in KEYS:
+            raise ValueError(f"key {key!r}: expected one of {list(KEYS)}")
+        if backfill not in ("none", "easy"):
+            raise ValueError(f"backfill {backfill!r}: expected 'none' or 'easy'")
+        if backfill == "easy" and (key != "fifo" or preemptive):
+            raise ValueError("backfill 'easy' needs the fifo key without preemption")
+        if not quantum > 0:
+            raise ValueError(f"quantum must be > 0, got {quantum}")
+        self.key = key
+        self.preemptive = bool(preemptive) or key in ("remaining", "attained", "tiresias")
+        self.backfill = backfill
+        self.quantum = float(quantum)
+        try:
+            self.thresholds = sorted(float(x) for x in str(thresholds).split(",") if x.strip())
+        except ValueError:
+            raise ValueError(f"thresholds: expected comma-separated GPU-seconds, got {thresholds!r}") from None
+        self.tenant_weights = _parse_weights(tenant_weights)
+        self._wait: list[tuple[float, int, int]] = []  # (key, version, job)
+        self._ver: list[int] = []
+        self._run: list[tuple[float, int, int, float]] = []  # (-static, version, job, seg_start): worst on top
+        self._rver: list[int] = []
+        self._demote: list[tuple[float, int, float]] = []  # tiresias: (crossing time, job, seg_start)
+        self._by_gang: dict[int, dict[int, float]] = {}  # EASY: gang -> {job: key}, arrival order
+        self._gangs: list[int] = []
+        self._ends: list[list[tuple[float, int]]] = []  # EASY: per type, sorted (predicted end, job)
+        self._end_of: dict[int, tuple[float, int]] = {}
+        self._defer: list[int] | None = None
+        self._drift = {"remaining": -1.0, "attained": 1.0}.get(key, 0.0)
+
+    def setup(self, view: View) -> None:
+        super().setup(view)
+        n = len(view.state)
+        self._ver = [0] * n
+        self._rver = [0] * n
+        self._ends = [[] for _ in view.type_ids]
+
+    # ------------------------------------------------------------------ keys
+    def _level(self, view: View, j: int, attained: float) -> int:
+        return bisect_left(self.thresholds, view.gang[j] * attained * (1 + 1e-9) + 1e-9)  # type: ignore[operator]
+
+    def wkey(self, view: View, j: int) -> float:
+        """The key of waiting job ``j`` (smaller runs first)."""
+        k = self.key
+        if k == "fifo":
+            return view.release[j]  # type: ignore[return-value]
+        if k == "pred":
+            return view.pred[j]  # type: ignore[return-value]
+        if k == "remaining":
+            return view.remaining(j)
+        if k == "deadline":
+            d = view.deadline[j]
+            return math.inf if d is None else d
+        if k == "weight":
+            return -view.weight[j] * self.tenant_weights.get(view.tenant[j] or "", 1.0)  # type: ignore[operator]
+        if k == "attained":
+            return view.attained_now(j)
+        return self._level(view, j, view.attained_now(j)) * 1e12 + view.release[j]  # type: ignore[operator]
+
+    def _static(self, view: View, j: int) -> float:
+        """A running job's key at time 0 of a line with slope ``_drift``: orders running jobs by their key now."""
+        return self.wkey(view, j) - self._drift * view.now
+
+    # ------------------------------------------------------------------ queue upkeep
+    def _push_wait(self, view: View, j: int) -> None:
+        self._ver[j] += 1
+        key = self.wkey(view, j)
+        heappush(self._wait, (key, self._ver[j], j))
+        if self.backfill == "easy":
+            g = view.gang[j]
+            b = self._by_gang.get(g)  # type: ignore[arg-type]
+            if b is None:
+                b = self._by_gang[g] = {}  # type: ignore[index]
+                insort(self._gangs, g)  # type: ignore[arg-type]
+            b[j] = key
+
+    def _head(self, view: View) -> int:
+        w, state, ver = self._wait, view.state, self._ver
+        while w:
+            _, v, j = w[0]
+            if state[j] == WAITING and v == ver[j]:
+                return j
+            heappop(w)
+        return -1
+
+    def _started(self, view: View, j: int) -> None:
+        if self.preemptive:
+            self._rver[j] += 1
+            heappush(self._run, (-self._static(view, j), self._rver[j], j, view.seg_start[j]))
+            if self.key == "tiresias":
+                self._push_demotion(view, j)
+        if self.backfill == "easy":
+            if self._defer is None:
+                del self._by_gang[view.gang[j]][j]  # type: ignore[index]
+            else:
+                self._defer.append(j)
+            t = view.seg_type[j]
+            end = (view.seg_ready[j] + view.remaining(j) / view.seg_rate[j], j)
+            insort(self._ends[t], end)
+            self._end_of[j] = end
+
+    def _push_demotion(self, view: View, j: int) -> None:
+        a = view.attained_now(j)
+        gang = view.gang[j]
+        lvl = self._level(view, j, a)
+        if lvl < len(self.thresholds):
+            base = max(view.now, view.seg_ready[j])
+            t = base + (self.thresholds[lvl] / gang - a) / view.seg_rate[j]  # type: ignore[operator]
+            heappush(self._demote, (max(t, view.now + 1e-6), j, view.seg_start[j]))
+
+    def _start(self, view: View, j: int, t: int) -> None:
+        view.start(j, t)
+        self._started(view, j)
+
+    # ------------------------------------------------------------------ callbacks
+    def on_arrival(self, view: View, j: int) -> None:
+        self._push_wait(view, j)
+
+    def on_finish(self, view: View, j: int) -> None:
+        if self.backfill == "easy":
+            end = self._end_of.pop(j)
+            ends = self._ends[view.seg_type[j]]
+            del ends[bisect_left(ends, end)]
+
+    def on_timer(self, view: View) -> None:
+        if self.key != "tiresias":
+            return
+        dem, state, now = self._demote, view.state, view.now
+        while dem and dem[0][0] <= now:
+            _, j, s0 = heappop(dem)
+            if state[j] == RUNNING and view.seg_start[j] == s0:
+                self._rver[j] += 1
+                heappush(self._run, (-self._static(view, j), self._rver[j], j, s0))
+                self._push_demotion(view, j)
+
+    def schedule(self, view: View) -> None:
+        while True:
+            self._fill(view)
+            if not (self.preemptive and view.allow_preemption and self._preempt_for_head(view)):
+                break
+        if self.preemptive:
+            self._set_timer(view)
+
+    def _fill(self, view: View) -> None:
+        fit_type = view.fit_type
+        while True:
+            h = self._head(view)
+            if h < 0:
+                return
+            t = fit_type(h)
+            if t < 0:
+                break
+            heappop(self._wait)
+            self._start(view, h, t)
+        if self.backfill == "easy":
+            self._easy(view, h)
+
+    # ------------------------------------------------------------------ preemption
+    def _rkey(self, view: View, j: int) -> float:
+        return self.wkey(view, j)
+
+    def _preempt_for_head(self, view: View) -> bool:
+        h = self._head(view)
+        if h < 0:
+            return False
+        hkey = self._wait[0][0]
+        margin = self.quantum if self.key == "attained" else 0.0
+        gang, usable = view.gang[h], view.pred_types[h]
+        cl = view.cluster
+        multi = cl.multi_node
+        run, rver, state = self._run, self._rver, view.state
+        taken: list[tuple[float, int, int, float]] = []
+        freed: dict[int, int] = {}
+        victims: dict[int, list[int]] = {}
+        chosen = -1
+        while run:
+            entry = heappop(run)
+            _, v, j, s0 = entry
+            if state[j] != RUNNING or v != rver[j] or view.seg_start[j] != s0:
+                continue
+            taken.append(entry)
+            if not self._rkey(view, j) > hkey + margin:
+                break
+            gpus = view.gpus[j]
+            assert gpus is not None
+            if cl.gpu_type[gpus[0]] not in usable:  # type: ignore[operator]
+                continue
+            groups = {cl.gpu_type[gpus[0]]} if multi else {cl.gpu_node[g] for g in gpus}
+            for grp in groups:
+                n_here = len(gpus) if multi else sum(1 for g in gpus if cl.gpu_node[g] == grp)
+                if grp not in freed:
+                    freed[grp] = cl.free[grp] if multi else cl.node_free(grp)
+                freed[grp] += n_here
+                victims.setdefault(grp, []).append(j)
+                if freed[grp] >= gang:  # type: ignore[operator]
+                    chosen = grp
+                    break
+            if chosen >= 0:
+                break
+        if chosen < 0:
+            for e in taken:
+                heappush(run, e)
+            return False
+        out = set(victims[chosen])
+        for e in taken:
+            if e[2] not in out:
+                heappush(run, e)
+        for j in victims[chosen]:
+            view.preempt(j)
+            self._push_wait(view, j)
+        t = view.fit_type(h)
+        if t < 0:  # the freed node could not take the head after all (cannot happen with exclusive GPUs)
+            return True
+        # the head is still the top of the queue (victims have worse keys)
+        if self._head(view) == h:
+            heappop(self._wait)
+        self._start(view, h, t)
+        return True
+
+    def _set_timer(self, view: View) -> None:
+        if self.key == "tiresias":
+            dem = self._demote
+            while dem and not (view.state[dem[0][1]] == RUNNING and view.seg_start[dem[0][1]] == dem[0][2]):
+                heappop(dem)
+            if dem:
+                view.set_timer(max(dem[0][0], view.now + 1e-9))
+            return
+        if self.key != "attained" or not view.waiting or not view.running:
+            return
+        h = self._head(view)
+        run, rver, state = self._run, self._rver, view.state
+        while run:
+            _, v, j, s0 = run[0]
+            if state[j] == RUNNING and v == rver[j] and view.seg_start[j] == s0:
+                break
+            heappop(run)
+        if h < 0 or not run:
+            return
+        gap = self._wait[0][0] + self.quantum - self._rkey(view, run[0][2])
+        # gap <= 0: the head could not displace the worst running job (it did not fit); retry a quantum later
+        view.set_timer(view.now + (gap if gap > 1e-9 else self.quantum))
+
+    # ------------------------------------------------------------------ EASY backfilling
+    def _easy(self, view: View, h: int) -> None:
+        cl = view.cluster
+        gang = view.gang[h]
+        now = view.now
+        shadow, s_type, extra = math.inf, -1, 0
+        for t in view.pred_types[h]:  # type: ignore[union-attr]
+            need = gang - cl.free[t]  # type: ignore[operator]
+            got = 0
+            for end, j in self._ends[t]:
+                if got >= need:
+                    break
+                got += view.gang[j]  # type: ignore[operator]
+                when = max(end, now)
+                if got >= need and when < shadow:
+                    shadow, s_type, extra = when, t, cl.free[t] + got - gang  # type: ignore[operator]
+        largest = max(cl.largest_free_block(t) for t in range(len(cl.type_ids)))
+        sizes = [g for g in self._gangs if g <= largest and self._by_gang[g]]
+        if not sizes:
+            return
+        merged = heapq.merge(*[_items(self._by_gang[g]) for g in sizes])
+        smallest = sizes[0]
+        self._defer = []
+        try:
+            self._backfill(view, h, merged, s_type, shadow, extra, smallest)
+        finally:
+            for j in self._defer:
+                del self._by_gang[view.gang[j]][j]  # type: ignore[index]
+            self._defer = None
+
+    def _backfill(self, view: View, h: int, merged: Any, s_type: int, shadow: float, extra: int,
+                  smallest: int) -> None:
+        cl = view.cluster
+        now = view.now
+        for _, j in merged:
+            if j == h or view.state[j] != WAITING:
+                continue
+            t = view.fit_type(j)
+            if t < 0:
+                continue
+            g = view.gang[j]
+            if t != s_type or now + view.pred[j] <= shadow:  # type: ignore[operator]
+                self._start(view, j, t)
+            elif g <= extra:  # type: ignore[operator]
+                extra -= g  # type: ignore[operator]
+                self._start(view, j, t)
+            else:
+                continue
+            if max(cl.largest_free_block(t) for t in range(len(cl.type_ids))) < smallest:
+                break
+
+
+def _items(bucket: dict[int, float]) -> Any:
+    """(key, job) of a gang bucket, in arrival order, without copying it."""
+    for j, k in bucket.items():
+        yield k, j
+
+
+def policy_from_params(key: str, params: Mapping[str, Any], **fixed: Any) -> QueuePolicy:
+    """A :class:`QueuePolicy` from a solver's resolved parameters (unknown names are ignored)."""
+    names = ("preemptive", "backfill", "quantum", "thresholds", "tenant_weights")
+    kw = {k: params[k] for k in names if k in params}
+    adm = {k: params[k] for k in ("admission", "max_queue", "wait_estimate") if k in params}
+    kw.update(fixed)
+    return QueuePolicy(key, **kw, **adm)
