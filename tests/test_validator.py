@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from factories import feasible_allocation, feasible_batch, feasible_placement
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from schedbench import jsonio
@@ -71,8 +71,7 @@ def test_placement_over_capacity_is_named(seed, data):
     t = inst.gpu_type[inst.gpu_index[full]]
     movers = [j for j, gpus in asg.items() if full not in gpus and jobs.gang[jobs.index[j]] == 1
               and jobs.eligible[jobs.index[j], t]]
-    if not movers:
-        return
+    assume(movers)
     mover = data.draw(st.sampled_from(movers))
     bad = copy.deepcopy(sol)
     bad["assignment"][mover] = [full]
@@ -204,14 +203,12 @@ def test_batch_injected_violations_are_named(seed, data):
         g = sched[job]["gpus"][0]
         t = inst.gpu_type[inst.gpu_index[g]]
         others = [o for o in sched if o != job and jobs.gang[jobs.index[o]] == 1 and jobs.eligible[jobs.index[o], t]]
-        if not others:
-            return
+        assume(others)
         other = data.draw(st.sampled_from(others))
         mid = sched[job]["start"] + jobs.time[jobs.index[job], t] / 2
         bad["schedule"][other] = {"gpus": [g], "start": max(mid, float(jobs.release[jobs.index[other]]))}
         end = sched[job]["start"] + jobs.time[jobs.index[job], t]
-        if bad["schedule"][other]["start"] >= end:
-            return
+        assume(bad["schedule"][other]["start"] < end)
         expect = {"overlap"}
     elif kind == "missing":
         del bad["schedule"][job]
@@ -280,9 +277,8 @@ def test_allocation_injected_violations(seed, kind):
             j = inst.jobs.index[jid]
             if inst.jobs.eligible[j, inst.type_index[t]]:
                 bad["allocation"][jid] = {t: 1.0}
-        if sum(1 for jid in inst.jobs.ids if inst.jobs.eligible[inst.jobs.index[jid], inst.type_index[t]]) \
-                <= inst.gpus_per_type[inst.type_index[t]]:
-            return
+        assume(sum(1 for jid in inst.jobs.ids if inst.jobs.eligible[inst.jobs.index[jid], inst.type_index[t]])
+               > inst.gpus_per_type[inst.type_index[t]])
     elif kind == "negative":
         bad["allocation"][job] = {t: -0.5}
         kind = "negative-share"
