@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib.abc
 import importlib.util
 import json
@@ -61,6 +62,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VALIDATOR_TESTS = ("tests/test_validator.py",)
 TESTS: dict[str, tuple[str, ...]] = {
     "schedbench/validator/online.py": ("tests/test_online.py", "tests/test_validator.py"),
+    "schedbench/validator/overheads.py": ("tests/test_online.py", "tests/test_validator.py"),
     "schedbench/validator/common.py": ("tests/test_validator.py", "tests/test_online.py"),
     "schedbench/validator/result.py": ("tests/test_validator.py", "tests/test_online.py"),
     "schedbench/instances/io.py": ("tests/test_instances.py",),
@@ -248,9 +250,12 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
 def _install_from_environment() -> None:
     """Plugin mode (``-p mutate`` in the child pytest): install the mutant named by $MUTATE_SPEC."""
     spec = os.environ.get("MUTATE_SPEC")
-    if not spec:
-        return
-    info = json.loads(spec)
+    if spec:
+        _install(json.loads(spec))
+
+
+def _install(info: dict[str, Any]) -> None:
+    """Serve the mutant ``info["mutant"]`` of the snapshot ``info["snapshot"]`` to later imports."""
     source = Path(info["snapshot"]).read_text()
     m = Mutant(**info["mutant"])
     origin = str(ROOT / m.file)
@@ -302,10 +307,76 @@ def tests_for(rel: str) -> tuple[str, ...]:
     raise SystemExit(f"no focused tests known for {rel}; pass --tests")
 
 
+_PYTEST_ARGS = ("-x", "-q", "--no-header", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=")
+#: Imported once by the driver before forking (fork mode): the start-up cost a mutant run skips. Never
+#: anything that imports a target module.
+_PRELOAD = ("numpy", "scipy.sparse", "scipy.optimize", "hypothesis", "hypothesis.strategies", "pytest",
+            "jsonschema", "_pytest.python", "_pytest.assertion.rewrite")
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in _PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    for name in sys.modules:
+        if name == "schedbench" or name.startswith("schedbench."):
+            raise RuntimeError(f"mutate: preloading imported {name}; fork mode would test the original")
+
+
+def _forked(tests: tuple[str, ...], info: dict[str, Any] | None, timeout: float) -> tuple[str, float, str]:
+    """Fork mode: run pytest in a forked child of this (preloaded) process; same result as :func:`_pytest`."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - shared with the forked child, closed below
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 3
+        try:
+            os.setsid()
+            os.chdir(ROOT)
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            if info is not None:
+                _install(info)
+            import pytest
+
+            code = int(pytest.main([*_PYTEST_ARGS, *tests]))
+        except BaseException:  # report anything as an error of this run
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    deadline = t0 + timeout
+    status = None
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.perf_counter() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout", time.perf_counter() - t0, ""
+        time.sleep(0.02)
+    dt = time.perf_counter() - t0
+    log.seek(0)
+    tail = "\n".join(log.read().strip().splitlines()[-3:])
+    log.close()
+    rc = os.waitstatus_to_exitcode(status)
+    if rc == 0:
+        return "passed", dt, tail
+    if rc in (1, 2):
+        return "failed", dt, tail
+    return "error", dt, tail
+
+
 def _pytest(tests: tuple[str, ...], env: dict[str, str], timeout: float) -> tuple[str, float, str]:
     """Run pytest in a child process group; (``passed``|``failed``|``timeout``|``error``, seconds, tail)."""
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "-p", "no:cacheprovider", "-p", "no:randomly",
-           "-p", "mutate", "-o", "addopts=", *tests]
+    cmd = [sys.executable, "-m", "pytest", *_PYTEST_ARGS, "-p", "mutate", *tests]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
@@ -348,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout-factor", type=float, default=4.0,
                     help="per-mutant timeout = factor x the unmutated run's time + 10 s (default 4)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every mutant, not only survivors")
+    ap.add_argument("--subprocess", action="store_true",
+                    help="start a fresh python per mutant instead of forking a preloaded driver (slower)")
     args = ap.parse_args(argv)
 
     if args.files:
@@ -381,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     env_base = dict(os.environ)
     env_base["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tools"), env_base.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env_base.pop("MUTATE_SPEC", None)
+    fork = not args.subprocess and hasattr(os, "fork")
+    if fork:
+        _preload()
+        sys.path.insert(0, str(ROOT))
     outcomes: list[Outcome] = []
     baselines: dict[str, float] = {}
     t_start = time.perf_counter()
@@ -388,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
         if not ms:
             continue
         tests = tuple(t.strip() for t in args.tests.split(",")) if args.tests else tests_for(rel)
-        state, base_s, tail = _pytest(tests, env_base, timeout=900)
+        if fork:
+            state, base_s, tail = _forked(tests, None, timeout=900)
+        else:
+            state, base_s, tail = _pytest(tests, env_base, timeout=900)
         if state != "passed":
             print(f"{rel}: the unmutated tests do not pass ({state}):\n{tail}", file=sys.stderr)
             return 2
@@ -397,9 +477,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{rel}: {len(ms)} mutants, tests {' '.join(tests)} ({base_s:.1f} s unmutated, timeout {limit:.0f} s)",
               flush=True)
         for m in ms:
-            env = dict(env_base)
-            env["MUTATE_SPEC"] = json.dumps({"snapshot": str(snap), "mutant": asdict(m)})
-            state, dt, tail = _pytest(tests, env, timeout=limit)
+            info = {"snapshot": str(snap), "mutant": asdict(m)}
+            if fork:
+                state, dt, tail = _forked(tests, info, timeout=limit)
+            else:
+                env = dict(env_base)
+                env["MUTATE_SPEC"] = json.dumps(info)
+                state, dt, tail = _pytest(tests, env, timeout=limit)
             result = {"failed": "killed", "passed": "survived", "timeout": "timeout", "error": "error"}[state]
             reason = equivalents.get((m.file, m.change, m.source))
             if result == "survived" and reason is not None:
