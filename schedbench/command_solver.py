@@ -33,18 +33,37 @@ repeated keys kept visible to the validator) and returned as is. Its optional ``
 (``optimal``, ``feasible``, ``infeasible``, ``unbounded``, ``unknown``) becomes the claimed status
 (default ``feasible``), its ``bound`` the claimed bound. A solution without the class's body
 (e.g. ``{"status": "infeasible"}``) is returned as no solution. A non-zero exit raises
-:class:`CommandSolverError` with the tail of the program's stderr. The program's output is passed
-on to the worker's stdout/stderr (bounded).
+:class:`CommandSolverError` with the head and tail of the program's stderr.
+
+The run is over when the program exits: the program runs in its own process group, which is
+killed as soon as it exits (or at the time limit), so a child it left holding its output does not
+hold the answer back. Its stdout and stderr are streamed, chunk by chunk, to the run's own
+streams (in the harness: the supervisor's bounded log); only a bounded head and tail of stderr is
+kept for error messages, so a program printing gigabytes costs no memory. A program that fails
+under the run's memory limit (``RLIMIT_AS`` is inherited) with an out-of-memory message
+(``MemoryError``, ``std::bad_alloc``, ``Cannot allocate memory``, ``out of memory``) or is killed
+by a SIGKILL nobody here sent is a ``memout`` (a :class:`MemoryError` is raised).
+
+Shell templates: in ``["sh", "-c", "SCRIPT", ...]`` (also ``bash``, ``dash``, ``zsh``, ``ksh``)
+the placeholders of SCRIPT are replaced by shell-quoted values (``shlex.quote``), so a parameter
+value cannot inject commands; a placeholder written inside quotes in SCRIPT is refused when the
+TOML is loaded (the quoting would be undone).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import resource
+import selectors
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +80,9 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _SIMPLE = ("instance", "solution", "time_limit", "seed", "threads", "python")
 #: Characters of the program's output kept in an error message / passed on to the worker's streams.
 STDERR_TAIL = 4000
-OUTPUT_TAIL = 20000
+#: Interpreters whose ``-c`` script gets shell-quoted placeholder values.
+SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
+_OOM = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|std::length_error", re.I)
 
 
 class CommandSolverError(RuntimeError):
@@ -109,6 +130,7 @@ class CommandConfig:
     params: tuple[Param, ...]
     deterministic: bool
     cwd: Path
+    shell_args: tuple[int, ...] = ()  # indices of ``sh -c`` scripts (placeholder values shell-quoted)
 
     @property
     def origin(self) -> str:
@@ -152,7 +174,7 @@ class CommandConfig:
         values = {"instance": instance, "solution": solution, "time_limit": _fmt(float(time_limit)),
                   "seed": str(int(seed)), "threads": str(int(threads)), "python": sys.executable}
 
-        def sub(m: re.Match) -> str:
+        def value(m: re.Match) -> str:
             tok = m.group(0)
             if tok in ("{{", "}}"):
                 return tok[0]
@@ -161,7 +183,11 @@ class CommandConfig:
                 return _fmt(params[key[6:]])
             return values[key]
 
-        return [_PLACEHOLDER.sub(sub, a) for a in self.command]
+        def quoted(m: re.Match) -> str:
+            tok = m.group(0)
+            return tok[0] if tok in ("{{", "}}") else shlex.quote(value(m))
+
+        return [_PLACEHOLDER.sub(quoted if i in self.shell_args else value, a) for i, a in enumerate(self.command)]
 
 
 def load_config(path: str | Path) -> CommandConfig:
@@ -240,6 +266,13 @@ def load_config(path: str | Path) -> CommandConfig:
             elif key not in _SIMPLE:
                 raise _bad(file, f"command[{i}]", "placeholders among {" + "}, {".join(_SIMPLE) + "}, {param:NAME}",
                            f"{{{key}}}")
+    shell_args = tuple(i for i in range(2, len(command))
+                       if Path(command[0]).name in SHELLS and command[i - 1] == "-c")
+    for i in shell_args:
+        inside = _quoted_placeholder(command[i])
+        if inside is not None:
+            raise _bad(file, f"command[{i}]", "placeholders outside quotes in a shell script (schedbench quotes "
+                       "their values itself)", f"{{{inside}}} inside quotes")
     joined = " ".join(command)
     for needed in ("{instance}", "{solution}"):
         if needed not in joined:
@@ -265,7 +298,31 @@ def load_config(path: str | Path) -> CommandConfig:
     return CommandConfig(path=p.resolve(), name=decl["name"], family=decl["family"], version=decl["version"],
                          description=decl["description"] or f"command: {' '.join(command)}",
                          problems=decl["problems"], command=tuple(command), params=decl["params"],
-                         deterministic=decl["deterministic"], cwd=cwd)
+                         deterministic=decl["deterministic"], cwd=cwd, shell_args=shell_args)
+
+
+def _quoted_placeholder(script: str) -> str | None:
+    """The first placeholder written inside single or double quotes of a shell script, or None."""
+    quote: str | None = None
+    i = 0
+    while i < len(script):
+        ch = script[i]
+        if ch == "\\" and quote != "'":
+            i += 2
+            continue
+        if quote is None and ch in "'\"":
+            quote = ch
+        elif quote is not None and ch == quote:
+            quote = None
+        elif ch == "{" and script.startswith("{{", i):
+            i += 2
+            continue
+        elif ch == "{" and quote is not None:
+            m = _PLACEHOLDER.match(script, i)
+            if m is not None and m.group(1) is not None:
+                return m.group(1)
+        i += 1
+    return None
 
 
 class CommandSolver(Solver):
@@ -279,7 +336,7 @@ class CommandSolver(Solver):
         from schedbench.validator.common import BODY_KEY
 
         cfg = self.config
-        with tempfile.TemporaryDirectory(prefix="schedbench-cmd-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="schedbench-cmd-", ignore_cleanup_errors=True) as tmp:
             given = getattr(context, "instance_path", None)
             if given and Path(given).is_file():
                 inst_path = str(Path(given).resolve())
@@ -290,15 +347,16 @@ class CommandSolver(Solver):
             remaining = context.remaining()
             argv = cfg.argv(instance=inst_path, solution=str(sol_path), time_limit=max(0.0, remaining),
                             seed=context.seed, threads=context.threads, params=context.params)
-            code, out, err = _run(argv, cfg.cwd, max(0.1, remaining))
-            _pass_on(out, sys.stdout)
-            _pass_on(err, sys.stderr)
+            code, err = _run(argv, cfg.cwd, max(0.1, remaining))
             if code is None:
                 raise CommandSolverError(f"command {cfg.name!r} did not finish within {remaining:.3g} s "
-                                         f"(killed); stderr tail:\n{err[-STDERR_TAIL:]}")
+                                         f"(killed); stderr:\n{err}")
             if code != 0:
+                limited = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+                if _OOM.search(err) or (limited and code == -signal.SIGKILL):
+                    raise MemoryError(f"command {cfg.name!r} ran out of memory (exit status {code}); stderr:\n{err}")
                 raise CommandSolverError(f"command {cfg.name!r} exited with status {code}: {' '.join(argv)}\n"
-                                         f"stderr tail:\n{err[-STDERR_TAIL:] or '(empty)'}")
+                                         f"stderr:\n{err or '(empty)'}")
             if not sol_path.exists():
                 raise CommandSolverError(f"command {cfg.name!r} exited 0 but wrote no solution file at {{solution}}")
             doc = jsonio.load(sol_path, duplicates="record")
@@ -317,37 +375,103 @@ class CommandSolver(Solver):
                            info={"command": cfg.name, "returncode": code})
 
 
-def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str, str]:
-    """Run a command; kill it on timeout (returns code None).
+class _HeadTail:
+    """The first and last ``cap`` bytes of a stream (and how many were dropped between)."""
 
-    The program stays in the caller's process group, so the harness's kill of a run's process
-    group at its hard limit takes the program and anything it started down too.
+    def __init__(self, cap: int = STDERR_TAIL) -> None:
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk[-self.cap:]
+            del self.tail[:-self.cap]
+
+    def text(self) -> str:
+        dropped = self.total - len(self.head) - len(self.tail)
+        gap = f"\n[... {dropped} bytes dropped ...]\n" if dropped > 0 else ""
+        return (bytes(self.head).decode("utf-8", "replace") + gap + bytes(self.tail).decode("utf-8", "replace"))
+
+
+def _forward(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # our own output closed: the program's output is dropped
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+
+def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
+    """Run a command until it exits or ``timeout`` seconds pass; returns (exit status, negative
+    for a signal, or None when it was killed at the timeout; its stderr's head and tail).
+
+    The program runs in a process group of its own, killed as soon as the program exits (or at
+    the timeout), so that children it left holding its output neither outlive it nor hold the
+    run. Its stdout and stderr are forwarded chunk by chunk to this process's fds 1 and 2 (in the
+    harness, the supervisor's bounded log); nothing is accumulated beyond the stderr head/tail.
     """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
     try:
         proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, process_group=0)
     except OSError as exc:
         raise CommandSolverError(f"cannot start {argv[0]!r}: {exc}") from None
+    assert proc.stdout is not None and proc.stderr is not None
+    err = _HeadTail()
+    streams = {proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}
+    sel = selectors.DefaultSelector()
+    for fd in streams:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    code: int | None = None
+    deadline = time.monotonic() + timeout
+
+    def drain(fd: int) -> int:
+        """Forward one chunk: 1 when read, 0 at end of file, -1 when nothing is there now."""
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return -1
+        if not chunk:
+            return 0
+        _forward(streams[fd], chunk)
+        if streams[fd] == 2:
+            err.feed(chunk)
+        return 1
+
     try:
-        out, err = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        try:  # children of the program may still hold the pipes open
-            out, err = proc.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            out, err = b"", b"(output unavailable: the program's children kept running)"
-        code = None
-    except BaseException:  # e.g. KeyboardInterrupt: take the program down too
-        proc.kill()
-        raise
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
-def _pass_on(text: str, stream: Any) -> None:
-    if text:
-        stream.write(text[-OUTPUT_TAIL:])
-        stream.flush()
+        while True:
+            code = proc.poll()
+            if code is not None:
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            events = sel.select(min(left, 0.05)) if sel.get_map() else (time.sleep(min(left, 0.05)) or [])
+            for key, _ in events:
+                if drain(key.fd) == 0:
+                    sel.unregister(key.fd)
+        for key in list(sel.get_map().values()):  # what the program wrote before it exited
+            for _ in range(64):  # bounded: a child it left may keep writing
+                if drain(key.fd) != 1:
+                    break
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the program (at the timeout) and whatever it left
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        with contextlib.suppress(Exception):
+            proc.wait(5)
+    return code, err.text()
 
 
 _CLASSES: dict[tuple[Path, str, int], type[CommandSolver]] = {}

@@ -85,7 +85,16 @@ def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
         if size > cap_file:
             raise InputError(name, "$", f"a file of at most {cap_file} bytes", f"{size} bytes")
         with open(path, "rb") as handle:
-            raw = handle.read(cap_file + 1)
+            # in chunks, not read(cap + 1): that allocates the whole cap first (a MemoryError
+            # under a run's memory limit for a solution file of a few bytes)
+            parts, got = [], 0
+            while got <= cap_file:
+                part = handle.read(min(1 << 20, cap_file + 1 - got))
+                if not part:
+                    break
+                parts.append(part)
+                got += len(part)
+            raw = b"".join(parts)
     except FileNotFoundError:
         raise InputError(name, "$", "an existing file", "no such file") from None
     except IsADirectoryError:
