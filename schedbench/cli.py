@@ -499,6 +499,28 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool) -> int:
 
 
 @app.command()
+def simulate(
+    policy: Annotated[str, typer.Argument(help="Policy name (a solver of family policy, e.g. fcfs, srpt, las).")],
+    instance: Annotated[Path, typer.Argument(help="Online instance file.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable), e.g. "
+                                                    "predictor=noisy, sigma=1.0, admission=wait-deadline.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the event log (solution JSON).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The metrics as one JSON object.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the noisy predictor.")] = 0,
+    solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
+) -> None:
+    """Simulate one online policy on an instance; print the validated metrics (docs/simulator.md)."""
+
+    def body() -> int:
+        from schedbench.simulator.cli import simulate_command
+
+        return simulate_command(policy, instance, param=param, output=output, as_json=as_json, seed=seed,
+                                solvers_dir=solvers_dir, out=out, err=err)
+
+    _guard(body)
+
+
+@app.command()
 def solve(
     solver: Annotated[str, typer.Argument(help="Solver name (see `schedbench solvers list`).")],
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
