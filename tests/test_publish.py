@@ -167,3 +167,23 @@ def test_page_renders_in_headless_chromium(site: Path, tmp_path: Path) -> None:
     assert images == 4 and loaded == 4 and tables == 1 and errors == 0
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
     assert not console, console
+
+
+COMMITTED = ROOT / "results" / "published"
+
+
+@pytest.mark.skipif(not PUBLISHED.exists() or not COMMITTED.exists(),
+                    reason="results/published.parquet or results/published/ is not in this checkout")
+def test_committed_results_are_what_the_command_regenerates(tmp_path: Path) -> None:
+    """results/published/ is `schedbench publish results/published.parquet -o results/published`."""
+    res = CliRunner().invoke(app, ["publish", str(PUBLISHED), "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    for name in ("published-placement-min-cost", "published-batch-makespan"):
+        for ext in ("md", "csv", "tex"):
+            assert (tmp_path / f"{name}.{ext}").read_text() == (COMMITTED / f"{name}.{ext}").read_text(), (name, ext)
+        for kind in ("profile-time", "profile-gap", "ecdf-limit", "cd"):
+            for ext in ("png", "pdf"):
+                assert (COMMITTED / f"{name}.{kind}.{ext}").stat().st_size > 1000
+    gap = (COMMITTED / "published-placement-min-cost.md").read_text()
+    # the published comparison's headline numbers (results/published.md): 84 GAP runs per solver
+    assert "| all | ilp-highs | 84 |" in gap and "| all | cpsat | 84 |" in gap
