@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0"
 
-from schedbench.api import generate, load, runs, solve, validate
+from schedbench.api import generate, load, run, runs, solve, validate
 from schedbench.solver import Context, Param, Solver, SolveResult
 
-__all__ = ["Context", "Param", "SolveResult", "Solver", "__version__", "generate", "load", "runs", "solve",
-           "validate"]
+__all__ = ["Context", "Param", "SolveResult", "Solver", "__version__", "generate", "load", "run", "runs",
+           "solve", "validate"]

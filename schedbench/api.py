@@ -175,6 +175,22 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
     return ex.execute(task) if isolated else _execute(ex, task)
 
 
+def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.DataFrame:
+    """Run a campaign (a run-spec TOML file, or the same keys as a dict, paths relative to
+    ``base``), resuming as ``schedbench run`` does; returns the campaign's runs
+    (:func:`schedbench.results.runs` columns).
+
+    Raises:
+        InputError: a bad spec.
+    """
+    from schedbench import results
+    from schedbench.runner.campaign import load_spec, run_campaign, spec_from_dict
+
+    the_spec = load_spec(spec) if isinstance(spec, (str, Path)) else spec_from_dict(spec, base=Path(base))
+    result = run_campaign(the_spec)
+    return results.runs(result.store, campaign=the_spec.name)
+
+
 def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
     """The runs of a store (:func:`schedbench.results.runs` columns) or of a parquet/CSV export."""
     import pandas as pd
@@ -189,4 +205,4 @@ def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
     return results.runs(p, campaign=campaign)
 
 
-__all__ = ["generate", "load", "runs", "solve", "validate"]
+__all__ = ["generate", "load", "run", "runs", "solve", "validate"]
