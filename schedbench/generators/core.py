@@ -142,8 +142,10 @@ COMMON: tuple[S.ParamSpec, ...] = (
                 "(per-GPU-count duration quantiles of the trace) among the GPU counts the cluster can run",
                 _bool_param),
     S.ParamSpec("reference_gpu", "V100", "GPU type on which drawn durations are run times", str),
-    S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none",
-                S.positive_number),
+    S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none "
+                "and no formula applies (a fallback, counted in metadata.stats.figures)", S.positive_number),
+    S.ParamSpec("include_suspect", False, "use throughput figures the catalogue's plausibility checks marked "
+                "suspect (left out by default)", _bool_param),
     S.ParamSpec("weights", "one", "job weights: one, or {weight: probability}", S.weights_map),
     S.ParamSpec("tenants", 0, "number of tenants (0: none)", S.non_negative_int),
     S.ParamSpec("deadline_slack", None, "null, or [lo, hi]: deadline = release + U(lo, hi) x best time",
@@ -275,7 +277,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     if unknown:
         raise InputError(source, "params.cluster", f"GPU types of the catalogue {sorted(catalogue.gpus)}",
                          f"unknown GPU type(s) {unknown}")
-    tables = WorkloadTables.build(catalogue, types)
+    tables = WorkloadTables.build(catalogue, types, include_suspect=p["include_suspect"])
     if not tables.keys:
         raise InputError(source, "params.cluster", "GPU types on which some catalogued job has a throughput",
                          f"{list(types)}")
@@ -333,7 +335,16 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     notes = describe_fallbacks(jobs.fallbacks)
     from schedbench.generators.stats import job_stats
 
-    stats: dict[str, Any] = {"jobs": job_stats(
+    prov = jobs.fallbacks["provenance"]
+    pairs = int(jobs.eligible.sum())
+    fallback_figs = prov["memory"]["other GPU (fallback)"] + prov["memory"]["default fraction (fallback)"] \
+        + prov["compute"]["whole GPU (fallback)"]
+    figures = {"pairs": pairs, "memory": prov["memory"], "compute": prov["compute"],
+               "fallback_share": _r(fallback_figs / (2 * pairs), 6) if pairs else 0.0,
+               "suspect_throughputs_left_out": tables.suspect_left_out,
+               "definition": "over the (job, eligible GPU type) pairs: the provenance of each memory and compute "
+                             "demand figure; fallback_share = fallback figures / (2 x pairs)"}
+    stats: dict[str, Any] = {"figures": figures, "jobs": job_stats(
         jobs.gang, dur, joint, DurationModel.shipped(d) if joint is None and isinstance(d, str) else None,
         p["gang"] if joint is not None else None)}
     meta_extra: dict[str, Any] = {}

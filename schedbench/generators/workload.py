@@ -51,6 +51,10 @@ class WorkloadTables:
         memory: ``(K, T)`` GiB per GPU, NaN where unknown.
         share: ``(K, T)`` catalogue compute share (fraction of solo speed kept when sharing), NaN where unknown.
         gpu_memory: ``(T,)`` GiB.
+        memory_kind: ``(K, T)`` provenance class of each memory figure (:data:`MEMORY_KINDS`), ``""`` where none.
+        measured: ``(K, T)`` a source measured the job's throughput on the type (it ran there).
+        max_batch: ``(K,)`` the job runs the largest batch that fits each GPU (Lambda's job types).
+        suspect_left_out: throughput figures marked suspect and left out.
     """
 
     keys: tuple[str, ...]
@@ -61,10 +65,19 @@ class WorkloadTables:
     share: np.ndarray
     gpu_memory: np.ndarray
     dropped: tuple[str, ...] = field(default=())
+    memory_kind: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=object))
+    measured: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    max_batch: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    suspect_left_out: int = 0
+    job_demand: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
-    def build(cls, catalogue: Catalogue, types: tuple[str, ...]) -> WorkloadTables:
+    def build(cls, catalogue: Catalogue, types: tuple[str, ...], include_suspect: bool = False) -> WorkloadTables:
+        """Arrays for the GPU types ``types``; throughput figures marked suspect are left out unless
+        ``include_suspect``."""
         keys, fams, thr_rows, mem_rows, share_rows, dropped = [], [], [], [], [], []
+        kind_rows, meas_rows, maxb, job_u = [], [], [], []
+        suspect = 0
         for key in sorted(catalogue.job_types):
             jt = catalogue.job_types[key]
             thr = np.full((len(types), len(GPU_COUNTS)), np.nan)
@@ -72,6 +85,9 @@ class WorkloadTables:
                 for c, count in enumerate(GPU_COUNTS):
                     f = jt.throughput.get((gpu, count))
                     if f is not None and f.value > 0:
+                        if f.suspect is not None and not include_suspect:
+                            suspect += 1
+                            continue
                         thr[t, c] = f.value
             if np.isnan(thr[:, 0]).all():
                 dropped.append(key)
@@ -83,12 +99,40 @@ class WorkloadTables:
             thr_rows.append(thr)
             mem_rows.append(mem)
             share_rows.append(share)
+            kind_rows.append([memory_kind(jt.memory_gib[g]) if g in jt.memory_gib else "" for g in types])
+            meas_rows.append([any(f.kind == "measured" for (g2, _), f in jt.throughput.items() if g2 == g)
+                              for g in types])
+            maxb.append(jt.batch_size is None and bool(jt.max_batch))
+            us = [min(1.0, 0.5 / f.value) for f in jt.compute_share.values() if f.value > 0]
+            job_u.append(float(np.median(us)) if us else np.nan)
         gpu_memory = np.array([catalogue.gpu_memory_gib(g) for g in types], dtype=np.float64)
         T = len(types)
+        K = len(keys)
         return cls(tuple(keys), tuple(fams), types,
-                   np.array(thr_rows).reshape(len(keys), T, len(GPU_COUNTS)),
-                   np.array(mem_rows).reshape(len(keys), T), np.array(share_rows).reshape(len(keys), T),
-                   gpu_memory, tuple(dropped))
+                   np.array(thr_rows).reshape(K, T, len(GPU_COUNTS)),
+                   np.array(mem_rows).reshape(K, T), np.array(share_rows).reshape(K, T),
+                   gpu_memory, tuple(dropped), np.array(kind_rows, dtype=object).reshape(K, T),
+                   np.array(meas_rows, dtype=bool).reshape(K, T), np.array(maxb, dtype=bool), suspect,
+                   np.array(job_u, dtype=np.float64))
+
+
+#: Provenance classes of a memory figure in an instance; the last two are fallbacks.
+MEMORY_KINDS = ("measured", "bound (R1a)", "formula (R4)", "derived", "other GPU (fallback)",
+                "default fraction (fallback)")
+#: Provenance classes of a compute demand; the last one is a fallback.
+COMPUTE_KINDS = ("co-location (R3)", "same job, other GPU", "whole GPU (max-batch job)", "whole GPU (fallback)")
+
+
+def memory_kind(f: Any) -> str:
+    """Provenance class of a catalogue memory figure."""
+    if f.kind == "measured":
+        return "measured"
+    rule = f.provenance.rule or ""
+    if rule.startswith("R1a"):
+        return "bound (R1a)"
+    if rule.startswith("R4"):
+        return "formula (R4)"
+    return "derived"
 
 
 def mix_weights(tables: WorkloadTables, catalogue: Catalogue, mix: str | dict[str, float]) -> np.ndarray:
@@ -138,7 +182,7 @@ class SampledJobs:
     throughput: np.ndarray  # (n, T) at the job's gang size, NaN where ineligible
     memory: np.ndarray  # (n, T)
     share: np.ndarray  # (n, T) compute demand, 1.0 = a whole GPU
-    fallbacks: dict[str, int]
+    fallbacks: dict[str, Any]
 
 
 def _count_index(gang: np.ndarray) -> np.ndarray:
@@ -174,6 +218,9 @@ def runnable_table(tables: WorkloadTables, groups: tuple[NodeGroup, ...], defaul
     mem = np.where(other, row_max[:, None], mem)
     default = np.isnan(mem)
     mem = np.where(default, default_memory_fraction * tables.gpu_memory[None, :], mem)
+    # a fallback never removes a configuration a source measured: there the job fits by construction
+    if tables.measured.shape == mem.shape:
+        mem = np.where((other | default) & tables.measured, np.minimum(mem, tables.gpu_memory[None, :]), mem)
     fits = mem <= tables.gpu_memory[None, :] + 1e-9  # (K, T)
     runnable = ~np.isnan(tables.throughput) & hostable[None, :, :] & fits[:, :, None]  # (K, T, 4)
     return Runnable(mem, other, default, runnable)
@@ -207,7 +254,8 @@ def sample_jobs(
     counts = np.array(GPU_COUNTS)
     rt = runnable_table(tables, groups, default_memory_fraction, multi_node)
     mem, other, default, runnable = rt.memory, rt.other, rt.default, rt.runnable
-    fallbacks = {"memory_from_other_gpu": 0, "memory_default_fraction": 0, "compute_share_default": 0}
+    fallbacks: dict[str, Any] = {"memory_from_other_gpu": 0, "memory_default_fraction": 0,
+                                 "compute_share_default": 0}
     any_type = runnable.any(axis=1)  # (K, 4)
     # reduce each gang to the largest count <= the draw that some drawable job type runs at (1 always)
     drawable = any_type & (probs > 0)[:, None]
@@ -233,15 +281,28 @@ def sample_jobs(
     duration = duration_draw
     time = duration[:, None] * ref[:, None] / thr
     memory = np.where(eligible, mem[kind], np.nan)
-    keep = tables.share[kind]
-    no_share = eligible & np.isnan(keep)
+    # compute demand per (job type, GPU type): R3 share where measured; else the same job's demand on
+    # its other GPU types (median); else a whole GPU for max-batch jobs (they fill the memory); else 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.minimum(1.0, 0.5 / keep)
-    share = np.where(no_share, 1.0, share)
-    share = np.where(eligible, share, np.nan)
-    fallbacks["memory_from_other_gpu"] = int((other[kind] & eligible).sum())
-    fallbacks["memory_default_fraction"] = int((default[kind] & eligible).sum())
-    fallbacks["compute_share_default"] = int(no_share.sum())
+        u_known = np.minimum(1.0, 0.5 / tables.share)  # (K, T), NaN where no share
+    has = ~np.isnan(u_known)
+    med = tables.job_demand if len(tables.job_demand) == len(tables.keys) else np.full(len(tables.keys), np.nan)
+    any_u = ~np.isnan(med)
+    u_kt = np.where(has, u_known, med[:, None])
+    c_kind = np.where(has, 0, np.where(any_u[:, None], 1, np.where(tables.max_batch[:, None], 2, 3)))
+    u_kt = np.where(np.isnan(u_kt), 1.0, u_kt)
+    share = np.where(eligible, u_kt[kind], np.nan)
+    ck = c_kind[kind]
+    m_kind = np.where(other, MEMORY_KINDS[4], np.where(default, MEMORY_KINDS[5], tables.memory_kind))
+    mk = m_kind[kind]
+    provenance = {
+        "memory": {name: int(((mk == name) & eligible).sum()) for name in MEMORY_KINDS},
+        "compute": {name: int(((ck == i) & eligible).sum()) for i, name in enumerate(COMPUTE_KINDS)},
+    }
+    fallbacks["memory_from_other_gpu"] = provenance["memory"][MEMORY_KINDS[4]]
+    fallbacks["memory_default_fraction"] = provenance["memory"][MEMORY_KINDS[5]]
+    fallbacks["compute_share_default"] = provenance["compute"][COMPUTE_KINDS[3]]
+    fallbacks["provenance"] = provenance
     return SampledJobs(kind, gang, duration, eligible, time, thr, memory, share, fallbacks)
 
 

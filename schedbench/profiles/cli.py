@@ -100,7 +100,9 @@ def list_(
 
 def _figure_row(label: str, gpu: str, n: str, f: Figure) -> list[str]:
     p = f.provenance
-    return [label, gpu, n, _num(f.value), f.unit, p.kind, p.source, p.rule or p.detail]
+    kind = p.kind if f.suspect is None else f"{p.kind}, SUSPECT"
+    why = p.rule or p.detail
+    return [label, gpu, n, _num(f.value), f.unit, kind, p.source, why if f.suspect is None else f"{f.suspect}; {why}"]
 
 
 @app.command()

@@ -18,7 +18,14 @@ R1 memory per GPU (GiB at the job's batch size)
     fixed part (weights, optimizer state, workspaces) makes the true need higher for small ``B``,
     and ``b_max`` below the true largest batch makes the estimate high. An estimate, not a bound.
 
-    Other Gavel job types have no memory source and no same-model Lambda job: memory unknown.
+    Since catalogue 2.0.0 R1b is no longer applied: R4 gives the memory of every Gavel job type.
+
+R4 memory formula (Gavel's job types; :mod:`schedbench.profiles.memory`)
+    ``memory(B) = context + state_bytes x P + B x activation bytes per sample`` from the model's
+    parameters, optimiser and architecture, with cited constants: one figure for the job, the same
+    on every GPU type on which it has a throughput. Where a source measured the job on a GPU type
+    (it ran there) the figure is capped at that GPU's capacity, so the formula never removes a
+    measured configuration. An estimate.
 
 R2 speed-ratio (throughput of Gavel's job types on GPU types Gavel did not measure)
     ``T(job, G, n) = T_gavel(job, V100, n) x r`` where ``r`` is the measured speed ratio
@@ -202,20 +209,55 @@ def _throughput_by_ratio(cat: Catalogue, jt: JobType) -> dict[tuple[str, int], F
     candidates = _lambda_refs(cat, jt)
     measured_gpus = {g for g, _ in jt.throughput}
     for (g0, n), base in sorted(jt.throughput.items()):
-        if g0 != REFERENCE_GPU or base.value <= 0:
+        if g0 != REFERENCE_GPU or base.value <= 0 or base.suspect is not None:
             continue
         for gpu in sorted(set(cat.gpus) - measured_gpus):
             for scope, refs in candidates:
                 pairs = [(r.model, r.throughput[(gpu, n)], r.throughput[(REFERENCE_GPU, n)]) for r in refs
-                         if (gpu, n) in r.throughput and (REFERENCE_GPU, n) in r.throughput]
+                         if (gpu, n) in r.throughput and (REFERENCE_GPU, n) in r.throughput
+                         and r.throughput[(gpu, n)].suspect is None
+                         and r.throughput[(REFERENCE_GPU, n)].suspect is None]
                 if pairs:
                     out[(gpu, n)] = speed_ratio(base, gpu, n, pairs, scope=scope, job_label=_label(jt))
                     break
     return out
 
 
+def memory_formula(jt: JobType, gpu: str, capacity: Figure, measured_there: bool) -> Figure | None:
+    """R4 for one job type on one GPU type (None for a model without constants)."""
+    from schedbench.profiles import memory as mm
+
+    est = mm.estimate_gib(jt.model, jt.batch_size)
+    if est is None:
+        return None
+    model = mm.MODELS[jt.model]
+    b = model.default_batch if jt.batch_size is None else jt.batch_size
+    value = est
+    capped = measured_there and est > capacity.value
+    if capped:
+        value = capacity.value
+    rule = (f"R4 memory formula: {_label(jt)} = {_g(mm.CONTEXT_GIB)} GiB context + "
+            f"{mm.STATE_BYTES[model.optimiser]} B x {_g(model.params)} parameters ({model.optimiser}) + {b} x "
+            f"{_g(model.act_bytes / 2**20)} MiB activations per sample = {_g(est)} GiB ({model.basis})"
+            + (f"; capped at {gpu}'s {_g(capacity.value)} GiB: the source measured the job there" if capped else ""))
+    prov = Provenance(DERIVED, jt.source, f"model {jt.model!r}, batch size {b}; schedbench/profiles/memory.py",
+                      f"one {gpu} GPU", _METHOD, rule, (jt.source, mm.SOURCE_KEY))
+    return Figure(round(value, 6), "GiB", prov)
+
+
 def _memory(cat: Catalogue, jt: JobType) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
+    if jt.source != lambdalabs.SOURCE.key:
+        from schedbench.profiles import memory as mm
+
+        if mm.SOURCE_KEY not in cat.sources:
+            return out
+        measured = {g for (g, _), f in jt.throughput.items() if f.kind == "measured"}
+        for gpu in sorted({g for g, _ in jt.throughput} & set(cat.gpus)):
+            fig = memory_formula(jt, gpu, cat.gpus[gpu].memory_gib, gpu in measured)
+            if fig is not None:
+                out[gpu] = fig
+        return out
     if jt.source == lambdalabs.SOURCE.key:
         for gpu in sorted({g for g, _ in jt.max_batch}):
             found = _per_gpu_max(jt, gpu)
@@ -261,7 +303,7 @@ def apply_rules(cat: Catalogue) -> Catalogue:
         for k, f in _throughput_by_ratio(cat, jt).items():
             throughput.setdefault(k, f)
         memory = dict(jt.memory_gib)
-        for g, f in _memory(cat, jt).items():
+        for g, f in _memory(cat, replace(jt, throughput=throughput)).items():
             memory.setdefault(g, f)
         shares = dict(jt.compute_share)
         for g, f in _shares(jt).items():

@@ -22,9 +22,12 @@ given. ``fp32`` is the FP32 configuration of NVIDIA's examples (on Ampere and Ho
 run their matrix maths in TF32 unless disabled); ``fp16`` is automatic mixed precision.
 
 Several rows may describe the same GPU type and count: Lambda's own rows (no prefix, or
-``LambdaCloud``) and the same GPUs in partner vendors' servers (``Dell``, ``SMC``...). The
-catalogue keeps one figure per (GPU type, count): from the unprefixed row, else the
-``LambdaCloud`` row, else the alphabetically first system; the others are reported in the notes.
+``LambdaCloud``) and the same GPUs in partner vendors' servers (``Dell``, ``SMC``...). A
+*throughput* figure is the median over all those rows with a result (their lines are listed in the
+figure's detail): one outlying row cannot decide it (H100 SXM5 ResNet-50: 1,753 in Lambda's row
+against 1,893-1,898 in the five others; median 1,893). A *batch size* (a configuration, not a
+noisy measurement) comes from the unprefixed row, else the ``LambdaCloud`` row, else the
+alphabetically first system; the others are reported in the notes.
 
 Citation: Lambda, Inc. Deep Learning GPU Benchmarks (PyTorch training), https://lambdalabs.com/gpu-benchmarks;
 data and code https://github.com/lambdal/deeplearning-benchmark (``pytorch/``). No licence file:
@@ -37,6 +40,7 @@ import csv
 import io
 import math
 import re
+import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -193,6 +197,10 @@ def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
     return models, rows
 
 
+def _num(v: float) -> str:
+    return f"{v:g}" if abs(v) < 1e15 else f"{v:.6g}"
+
+
 def read_lambda_file(path: str | Path, table: str | None = None, precision: str | None = None) -> ImportResult:
     """Read one Lambda table into a catalogue fragment.
 
@@ -214,11 +222,13 @@ def read_lambda_file(path: str | Path, table: str | None = None, precision: str 
     name = Path(path).name
     chosen: dict[tuple[str, str, int], _Row] = {}
     skipped: list[str] = []
+    group: dict[tuple[str, str, int], list[_Row]] = {}
     for row in rows:
         for col in models:
             if row.values[col] == 0:
                 continue
             k = (col, row.gpu, row.count)
+            group.setdefault(k, []).append(row)
             best = chosen.get(k)
             if best is None or _rank(row.system) < _rank(best.system):
                 if best is not None:
@@ -237,10 +247,21 @@ def read_lambda_file(path: str | Path, table: str | None = None, precision: str 
                 continue
             aliases.setdefault(gpu, set()).add(row.name)
             system = "Lambda" if row.system is None else row.system
+            unit = m.unit if table == THROUGHPUT else "samples per step (all GPUs)"
+            same = group[(c, gpu, n)]
+            if table == THROUGHPUT and len(same) > 1:
+                vals = sorted(r.values[col] for r in same)
+                med = float(statistics.median(vals))
+                lines = ", ".join(f"{r.line} ({r.name!r}: {_num(r.values[col])})" for r in same)
+                hardware = (f"{n} x {gpu_table.gpu_spec(gpu).name} in one server ({len(same)} systems: "
+                            f"{', '.join(sorted({r.system or 'Lambda' for r in same}))})")
+                prov = Provenance(MEASURED, SOURCE.key, f"{name} lines {lines}, column {col!r}: median of "
+                                  f"{len(same)} rows", hardware, _METHOD_T)
+                figures[(gpu, n)] = Figure(med, unit, prov)
+                continue
             hardware = f"{n} x {gpu_table.gpu_spec(gpu).name} in one server ({system}; row {row.name!r})"
             prov = Provenance(MEASURED, SOURCE.key, f"{name} line {row.line} ({row.name!r}), column {col!r}",
                               hardware, _METHOD_T if table == THROUGHPUT else _METHOD_B)
-            unit = m.unit if table == THROUGHPUT else "samples per step (all GPUs)"
             figures[(gpu, n)] = Figure(row.values[col], unit, prov)
         if not figures:
             continue
@@ -257,7 +278,11 @@ def read_lambda_file(path: str | Path, table: str | None = None, precision: str 
             max_batch=figures if table == BATCH else {},
         )
     notes = []
-    if skipped:
+    if skipped and table == THROUGHPUT:
+        medians = sum(1 for v in group.values() if len(v) > 1)
+        notes.append(f"{name}: {medians} figures are medians over rows of several systems with the same GPU type "
+                     "and count")
+    elif skipped:
         systems = sorted({r.system or "Lambda" for r in rows if r.name in set(skipped)})
         notes.append(f"{name}: {len(skipped)} figures of other systems with the same GPU type and count not imported "
                      f"(systems: {', '.join(systems)})")

@@ -115,11 +115,17 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Figure:
-    """A number with its unit and provenance."""
+    """A number with its unit and provenance.
+
+    ``suspect``: None, or why the figure failed a plausibility check
+    (:mod:`schedbench.profiles.plausibility`): it is kept with its source, left out of the derivation
+    rules' inputs and, by default, of generated instances.
+    """
 
     value: float
     unit: str
     provenance: Provenance
+    suspect: str | None = None
 
     @property
     def kind(self) -> str:
@@ -131,7 +137,10 @@ class Figure:
         return self.provenance.kind == DERIVED
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "provenance": self.provenance.to_dict()}
+        out = {"value": self.value, "unit": self.unit, "provenance": self.provenance.to_dict()}
+        if self.suspect is not None:
+            out["suspect"] = self.suspect
+        return out
 
 
 @dataclass(frozen=True)
@@ -478,9 +487,11 @@ class _Reader:
                           self.string(d["method"], f"{path}.method"), rule, inputs)
 
     def figure(self, value: Any, path: str, sources: Mapping[str, Source]) -> Figure:
-        d = self.obj(value, path, ("value", "unit", "provenance"))
+        d = self.obj(value, path, ("value", "unit", "provenance", "suspect") if "suspect" in value
+                     else ("value", "unit", "provenance")) if isinstance(value, dict) else self.obj(value, path)
         return Figure(self.number(d["value"], f"{path}.value"), self.string(d["unit"], f"{path}.unit"),
-                      self.provenance(d["provenance"], f"{path}.provenance", sources))
+                      self.provenance(d["provenance"], f"{path}.provenance", sources),
+                      self.opt_string(d.get("suspect"), f"{path}.suspect"))
 
     def per_gpu(self, value: Any, path: str, sources: Mapping[str, Source],
                 gpus: Mapping[str, Any]) -> dict[str, Figure]:
