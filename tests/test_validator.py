@@ -756,3 +756,66 @@ def test_online_release_tolerance_is_pinned(start, ok):
     assert kinds(res) == (set() if ok else {"release"})
     res = run_log(inst, (start, "j0", "reject", None))
     assert kinds(res) == (set() if ok else {"release"})
+
+
+# ---------------------------------------------------------------- bounds, exact
+
+
+def test_bounds_placement_exact():
+    cost = np.array([[2.0, 5.0], [3.0, 1.0], [4.0, 6.0]])
+    # j1 cannot use B (demand above B's capacity), j2 is a gang of 2 and B has one GPU
+    demand = [[1.0, 10.0], [1.0, 10.0 * (1 + 5e-9)], [1.0, 1.0]]
+    inst = tiny("placement", "min-cost", demand, cost=cost, gang=np.array([1, 1, 2]))
+    assert bounds(inst) == {"lower_bound": 2.0 + 3.0 + 4.0}
+    inside = tiny("placement", "min-cost", [[1.0, 10.0], [1.0, 10.0 * (1 + 0.5e-9)], [1.0, 1.0]], cost=cost,
+                  gang=np.array([1, 1, 1]))
+    assert bounds(inside) == {"lower_bound": 2.0 + 1.0 + 4.0}  # within 1e-9 relative: j1 fits B
+    weight = tiny("placement", "max-weight", [[1.0, 1.0], [11.0, 11.0], [10.0, 10.0]], weight=np.array([1.0, 2.0, 4.0]))
+    assert bounds(weight) == {"upper_bound": 5.0}  # j1 fits nowhere; j2 exactly fills a GPU
+    # gangs of 2: A has exactly 2 GPUs, B one; j1's demand does not fit A, so j1 fits nowhere
+    gang = tiny("placement", "max-weight", [[1.0, 1.0], [11.0, 1.0]], weight=np.array([1.0, 2.0]),
+                gang=np.array([2, 2]))
+    assert bounds(gang) == {"upper_bound": 1.0}
+
+
+@pytest.mark.parametrize(("total", "count"), [(20.0, 2), (20.0 * (1 + 0.5e-9), 2), (20.0 * (1 + 5e-9), 3),
+                                              (21.0, 3), (5.0, 1)])
+def test_bounds_min_gpus_exact(total, count):
+    # four jobs whose demands sum to `total` on 10-unit GPUs: ceil(total / 10) GPUs (1e-9 tolerance)
+    inst = tiny("placement", "min-gpus", [[total / 4, total / 4]] * 4, caps=(10.0, 10.0))
+    assert bounds(inst) == {"lower_bound": float(count)}
+    priced = make_instance(resources=inst.resources, gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0),
+                                                                 GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
+                           nodes=inst.nodes, jobs=inst.jobs,
+                           problem=Problem("placement", "min-gpus", {"measure": "cost"}), metadata={"name": "p"})
+    assert bounds(priced) == {"lower_bound": 2.0 * count}
+    gang = tiny("placement", "min-gpus", [[1.0, 1.0]], gang=np.array([2]))
+    assert bounds(gang) == {"lower_bound": 2.0}  # a gang of 2 needs 2 GPUs however small
+    zero = tiny("placement", "min-gpus", [[0.0, 0.0]], caps=(0.0, 0.0))
+    assert bounds(zero) == {"lower_bound": 1.0}
+
+
+@pytest.mark.parametrize("cls", ["batch", "online"])
+def test_bounds_time_exact(cls):
+    # j0: best 4 (A), released 1; j1: best 3 (B only usable: gang 1, A ineligible), released 0;
+    # j2: gang 2, so only A (2 GPUs): 6, released 2
+    fields = dict(time=np.array([[4.0, 5.0], [9.0, 3.0], [6.0, 1.0]]), release=np.array([1.0, 0.0, 2.0]),
+                  gang=np.array([1, 1, 2]), eligible=np.array([[True, True], [False, True], [True, True]]),
+                  weight=np.array([1.0, 2.0, 3.0]), deadline=np.array([4.0, np.nan, 5.0]))
+    demand = [[1.0, 1.0]] * 3
+    earliest = np.array([5.0, 3.0, 8.0])
+    if cls == "online":
+        assert bounds(tiny("online", "mean-jct", demand, **fields)) == {"lower_bound": pytest.approx(13 / 3)}
+        assert bounds(tiny("online", "makespan", demand, **fields)) == {"lower_bound": 8.0}
+        assert bounds(tiny("online", "max-ftf", demand, **fields)) == {}
+        return
+    # makespan: max(earliest completion 8, first release 0 + work (4 + 3 + 2 x 6) / 3 GPUs)
+    assert bounds(tiny("batch", "makespan", demand, **fields)) == {"lower_bound": max(8.0, 19 / 3)}
+    wide = dict(fields, time=np.array([[40.0, 50.0], [90.0, 30.0], [60.0, 10.0]]))
+    assert bounds(tiny("batch", "makespan", demand, **wide)) == {"lower_bound": pytest.approx(190 / 3)}
+    assert bounds(tiny("batch", "weighted-completion", demand, **fields)) == {
+        "lower_bound": float(np.dot([1, 2, 3], earliest))}
+    assert bounds(tiny("batch", "weighted-tardiness", demand, **fields)) == {"lower_bound": 1 * 1.0 + 3 * 3.0}
+    no_deadline = dict(fields)
+    del no_deadline["deadline"]
+    assert bounds(tiny("batch", "weighted-tardiness", demand, **no_deadline)) == {"lower_bound": 0.0}
