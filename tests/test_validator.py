@@ -819,3 +819,25 @@ def test_bounds_time_exact(cls):
     no_deadline = dict(fields)
     del no_deadline["deadline"]
     assert bounds(tiny("batch", "weighted-tardiness", demand, **no_deadline)) == {"lower_bound": 0.0}
+
+
+def test_allocation_throughput_from_time_and_exact_type_capacity_edge():
+    # no throughput: the rate is 1 / time; j0 is 2x faster on A than j1
+    inst = tiny("allocation", "max-throughput", [[1.0, 1.0]] * 3, time=np.array([[2.0, 4.0], [4.0, 4.0], [4.0, 8.0]]))
+    # A has 2 GPUs; shares of A sum EXACTLY to the tolerance edge 2 (1 + 1e-6) + 1e-6 (feasible)
+    edge = 2 * (1 + SHARE_TOL) + SHARE_TOL
+    res = verdict(inst, {"j0": {"A": 1.0}, "j1": {"A": 0.5}, "j2": {"A": edge - 1.5}})
+    assert res.feasible, res.violations
+    # equal share: c = 1 (3 GPUs, 3 jobs), 2/3 of A and 1/3 of B each
+    eq = np.array([(2 / 3) / 2 + (1 / 3) / 4, (2 / 3) / 4 + (1 / 3) / 4, (2 / 3) / 4 + (1 / 3) / 8])
+    got = np.array([1.0 / 2, 0.5 / 4, (edge - 1.5) / 4])
+    assert res.objective == pytest.approx(float((got / eq).sum()))
+    assert res.metrics["type_utilisation"] == {"A": pytest.approx(edge / 2), "B": 0.0}
+
+
+def test_batch_gang_violation_hides_the_objective():
+    inst = tiny("batch", "makespan", [[1.0, 1.0], [1.0, 1.0]], time=np.full((2, 2), 5.0))
+    res = verdict(inst, {"j0": {"gpus": ["a0", "a1"], "start": 0}, "j1": {"gpus": ["b0"], "start": 0}})
+    assert kinds(res) == {"gang-size"} and res.objective is None and res.violations[0].job == "j0"
+    res = verdict(inst, {"j0": {"gpus": ["a0", "b0"], "start": 0}, "j1": {"gpus": ["a1"], "start": 0}})
+    assert kinds(res) == {"gang-size", "gang-mixed-types", "gang-multi-node"} and res.objective is None
