@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from schedbench import __version__
@@ -29,12 +30,14 @@ app = typer.Typer(
     add_completion=False,
 )
 # Piped output (CI logs, scripts) gets a fixed, wide table instead of an 80-column fallback.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+# markup off: file names, campaign names and messages are data ("[/]" would be a MarkupError);
+# the few styled lines pass markup=True and escape their data
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -96,12 +99,13 @@ def validate(
             _print_json(result.to_dict())
         else:
             verdict = "[green]feasible[/]" if result.feasible else "[red]infeasible[/]"
-            out.print(f"{solution}: {verdict}  {result.objective_name} = {_num(result.objective)} ({result.sense})")
+            out.print(f"{escape(str(solution))}: {verdict}  {result.objective_name} = {_num(result.objective)} "
+                      f"({result.sense})", markup=True)
             if result.claim_matches is False:
                 out.print(f"[yellow]claimed objective {result.claimed_objective!r} differs from the recomputed "
-                          f"{result.objective!r}[/]")
+                          f"{result.objective!r}[/]", markup=True)
             for v in result.violations:
-                out.print(f"  [red]{v.constraint}[/]: {v.message}", markup=True)
+                out.print(f"  [red]{escape(v.constraint)}[/]: {escape(v.message)}", markup=True)
             listed = len(result.violations)
             total = sum(result.violation_counts.values())
             if total > listed:
@@ -118,6 +122,9 @@ def validate(
 def show(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Also the reviewer's figures: fluid offered load, GPU "
+                                        "time by job size vs the trace, duration quantiles vs the fit, "
+                                        "figures by provenance (docs/generators.md).")] = False,
 ) -> None:
     """Print an instance's class, objective, sizes, content hash, bounds and known values."""
 
@@ -134,6 +141,10 @@ def show(
         info["known"] = inst.metadata.get("known", {})
         info["gpus_per_type"] = {t: int(c) for t, c in zip(inst.type_ids, inst.gpus_per_type, strict=True)}
         info["source"] = inst.metadata.get("source")
+        if stats:
+            from schedbench.generators.instance_stats import instance_stats
+
+            info["stats"] = instance_stats(inst)
         if as_json:
             _print_json(info)
             return 0
@@ -152,6 +163,10 @@ def show(
             table.add_row("source", json.dumps(info["source"], sort_keys=True))
         table.add_row("load time", f"{load_s * 1000:.1f} ms")
         out.print(table)
+        if stats:
+            from schedbench.generators.instance_stats import render
+
+            render(info["stats"], out)
         return 0
 
     _guard(body)
@@ -341,7 +356,7 @@ def _suite_run(name: str, directory: Path | None, out_dir: Path | None, strict: 
         msg += f", written to {out_dir}"
     out.print(f"{msg} ({time.perf_counter() - t0:.1f} s)")
     if report.missing:
-        out.print(f"[yellow]missing source files (skipped): {', '.join(report.missing)}[/]")
+        out.print(f"[yellow]missing source files (skipped): {escape(', '.join(report.missing))}[/]", markup=True)
         if strict:
             return 1
     return 0
@@ -487,7 +502,7 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool) -> int:
                   markup=False)
         for sname, reason in p.unavailable:
             err.print(f"solver {sname} is unavailable: {reason}", markup=False)
-        state["task"] = progress.add_task(cspec.name, total=len(p.tasks), counts="")
+        state["task"] = progress.add_task(escape(cspec.name), total=len(p.tasks), counts="")
 
     def on_record(record: Any, counts: Any) -> None:
         progress.update(state["task"], advance=1, counts=" ".join(f"{k}:{v}" for k, v in sorted(counts.items())))
@@ -589,6 +604,30 @@ def export(
         from schedbench.store.export import export_command
 
         return export_command(source, fmt, output, campaign=campaign)
+
+    _guard(body)
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="Baseline results: a store (SQLite) or its parquet/csv export.")],
+    candidate: Annotated[Path, typer.Argument(help="Candidate results of the same campaign (store or export).")],
+    tolerance: Annotated[list[str] | None, typer.Option(
+        "--tolerance", help="NAME=VALUE, repeatable: solved=RUNS, optimal=RUNS, gap=ABS (0.001 = 0.1 pp), "
+        "time=RATIO (defaults 0, 0, 0.001, 1.25).")] = None,
+    shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
+    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
+                                           "their time limit.")] = 10.0,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs (both sides).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Quality and speed gate: exit 1 when CANDIDATE is worse than BASELINE beyond the tolerances."""
+
+    def body() -> int:
+        from schedbench.compare import compare_command
+
+        return compare_command(baseline, candidate, tolerance, shift=shift, penalty=penalty, campaign=campaign,
+                               as_json=as_json)
 
     _guard(body)
 

@@ -113,6 +113,10 @@ class _Ctx:
             if bad_int.any():
                 i = int(np.flatnonzero(bad_int)[0])
                 raise self.fail(f"{path}[{i}]", what, items[i])
+            huge = finite & (np.abs(arr) >= 2.0**63)  # would wrap around in int64 (1e30 -> -2^63)
+            if huge.any():
+                i = int(np.flatnonzero(huge)[0])
+                raise self.fail(f"{path}[{i}]", "an integer within the 64-bit range (|n| < 2^63)", items[i])
         if minimum is not None and (arr[finite] < minimum).any():
             i = int(np.flatnonzero(finite & (arr < minimum))[0])
             raise self.fail(f"{path}[{i}]", f"a number >= {minimum}", items[i])

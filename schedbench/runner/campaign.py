@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from schedbench.errors import InputError
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 _SPEC_KEYS = {"name", "store", "suites", "instances", "seeds", "time_limit", "memory_limit_mb", "threads", "workers",
               "solvers_dirs", "solvers", "executor", "scheduler"}
@@ -129,17 +129,18 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path = Path("."), file: str 
     spec.instances = [base / s for s in inst]
     spec.seeds = parse_seeds(doc.get("seeds", 1), file)
     tl = doc.get("time_limit", 10.0)
-    if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not tl > 0:
-        raise _fail(file, "time_limit", "a positive number of seconds", tl)
+    if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not 0 < tl <= MAX_TIME_LIMIT_S:
+        raise _fail(file, "time_limit", f"a positive number of seconds <= {MAX_TIME_LIMIT_S:g} (30 days)", tl)
     spec.time_limit = float(tl)
     mem = doc.get("memory_limit_mb")
-    if mem is not None and (isinstance(mem, bool) or not isinstance(mem, int) or mem < 16):
-        raise _fail(file, "memory_limit_mb", "an integer number of MiB >= 16, or nothing", mem)
+    if mem is not None and (isinstance(mem, bool) or not isinstance(mem, int) or not 16 <= mem <= MAX_MEMORY_LIMIT_MB):
+        raise _fail(file, "memory_limit_mb", f"an integer number of MiB in [16, {MAX_MEMORY_LIMIT_MB}], or nothing",
+                    mem)
     spec.memory_limit_mb = mem
     for key in ("threads", "workers"):
         v = doc.get(key, 1)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise _fail(file, key, "a positive integer", v)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_THREADS:
+            raise _fail(file, key, f"a positive integer <= {MAX_THREADS}", v)
         setattr(spec, key, v)
     dirs = doc.get("solvers_dirs", [])
     if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):

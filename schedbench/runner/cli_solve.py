@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from schedbench.errors import InputError
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 
 class SolveInputError(InputError):
@@ -74,14 +74,16 @@ def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: i
     from schedbench.runner.execute import get_entry
     from schedbench.runner.worker import registry_spec
 
-    if not (time_limit > 0 and math.isfinite(time_limit)):
-        raise SolveInputError(f"--time-limit must be a positive number of seconds, got {time_limit!r}")
-    if seed < 0:
-        raise SolveInputError(f"--seed must be a non-negative integer, got {seed!r}")
-    if threads < 1:
-        raise SolveInputError(f"--threads must be >= 1, got {threads!r}")
-    if memory_limit_mb is not None and memory_limit_mb <= 0:
-        raise SolveInputError(f"--memory-limit must be a positive number of MB, got {memory_limit_mb!r}")
+    if not (0 < time_limit <= MAX_TIME_LIMIT_S and math.isfinite(time_limit)):
+        raise SolveInputError(f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} "
+                              f"(30 days), got {time_limit!r}")
+    if not 0 <= seed < 2**63:
+        raise SolveInputError(f"--seed must be a non-negative 64-bit integer, got {seed!r}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise SolveInputError(f"--threads must be in [1, {MAX_THREADS}], got {threads!r}")
+    if memory_limit_mb is not None and not 0 < memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
+        raise SolveInputError(f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, "
+                              f"got {memory_limit_mb!r}")
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or [])
     for d in dirs:
         if not Path(d).is_dir():
@@ -104,6 +106,13 @@ def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: i
                    instance_name=inst.name, solver=solver, solver_version=str(entry.version), params=params,
                    seed=int(seed), time_limit=float(time_limit), memory_limit_mb=memory_limit_mb,
                    threads=int(threads), solvers_dirs=dirs)
+
+
+def _plain(obj: Any) -> Any:
+    """Strict-JSON-ready copy (non-finite numbers -> null, unknown objects -> str)."""
+    from schedbench.store.core import _plain as plain
+
+    return plain(obj)
 
 
 def _fmt(value: float | None) -> str:
@@ -131,12 +140,12 @@ def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: i
     inst = load_instance(task.instance_path, task.instance_hash)
     g, ref = gap(record, known_values(inst))
     if output is not None and record.solution is not None:
-        Path(output).write_text(json.dumps(record.solution, sort_keys=True) + "\n")
+        Path(output).write_text(json.dumps(record.solution, sort_keys=True, allow_nan=False) + "\n")
     if as_json:
         doc = record.to_dict()
         doc["gap"], doc["gap_reference"] = g, ref
         doc["solution_file"] = str(output) if output is not None and record.solution is not None else None
-        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
+        sys.stdout.write(json.dumps(_plain(doc), indent=2, sort_keys=True, allow_nan=False) + "\n")
     else:
         lines = [
             f"solver     {task.solver} {task.solver_version}  (seed {task.seed}, solver seed {task.solver_seed})",

@@ -47,7 +47,7 @@ from schedbench.errors import DataError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.runner import worker as _w
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runner.record import MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 #: Seconds to wait for a worker to import its libraries, the registry and the instance.
 LOAD_TIMEOUT_S = 600.0
@@ -315,17 +315,22 @@ def _execute(ex: Executor, task: RunTask) -> RunRecord:
         return rec
     if str(getattr(entry, "version", task.solver_version)) != str(task.solver_version):
         rec.flags.append("version_mismatch")
-    if not (float(task.time_limit) > 0 and math.isfinite(float(task.time_limit))):
-        rec.reason = f"time limit must be a positive number of seconds, not {task.time_limit!r}"
+    if not (0 < float(task.time_limit) <= MAX_TIME_LIMIT_S and math.isfinite(float(task.time_limit))):
+        rec.reason = (f"time limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g}, "
+                      f"not {task.time_limit!r}")
         return rec
     raw = ex.run_raw(task)
-    grade(rec, inst, raw)
+    try:
+        grade(rec, inst, raw)
+    except _InstanceOverflowError as exc:
+        rec.status, rec.objective, rec.feasible = "error", None, None
+        rec.reason = f"the instance cannot be graded: {exc}"
     return rec
 
 
 def _validate(inst: Instance, data: bytes) -> tuple[Any, Any, str | None]:
     """(solution, ValidationResult or None, error text or None)."""
-    from schedbench.validator import validate
+    from schedbench.validator import ObjectiveOverflowError, validate
 
     try:
         sol = json.loads(data)
@@ -333,10 +338,16 @@ def _validate(inst: Instance, data: bytes) -> tuple[Any, Any, str | None]:
         return None, None, f"the solution is not JSON: {exc}"
     try:
         return sol, validate(inst, sol), None
+    except ObjectiveOverflowError as exc:
+        raise _InstanceOverflowError(str(exc)) from None
     except DataError as exc:
         return sol, None, f"malformed solution: {exc}"
     except Exception as exc:
         return sol, None, f"the validator failed on the solution: {type(exc).__name__}: {exc}"
+
+
+class _InstanceOverflowError(Exception):
+    """An answer's objective is not finite: the instance is at fault, the run is an ``error``."""
 
 
 def _kinds(counts: dict[str, int]) -> str:

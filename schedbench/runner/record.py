@@ -14,6 +14,14 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: Largest accepted time limit (seconds: 30 days); beyond it a limit is a mistake, and the
+#: supervisor's clocks and timeouts overflow near 1e308 (refused with exit 2).
+MAX_TIME_LIMIT_S = 30 * 86400.0
+#: Largest accepted memory limit (MiB: 1 PiB; RLIMIT_AS overflows far beyond).
+MAX_MEMORY_LIMIT_MB = 1 << 30
+#: Largest accepted thread count per run.
+MAX_THREADS = 4096
+
 
 def run_identity(instance_hash: str, solver: str, solver_version: str, params: dict[str, Any], seed: int,
                  time_limit: float, memory_limit_mb: int | None, threads: int) -> str:

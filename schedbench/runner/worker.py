@@ -208,12 +208,27 @@ def _write_frame(fd: int, meta: dict[str, Any], blobs: tuple[bytes, ...] = ()) -
 
 
 def to_json_bytes(obj: Any) -> bytes:
-    """JSON text of a solution or info dict; numpy scalars and arrays become plain numbers/lists.
+    """Strict JSON text of a solution or info dict; numpy scalars and arrays become plain numbers/lists.
 
     Raises:
-        TypeError: a value that is not JSON (a set, an object...).
+        TypeError: a value that is not JSON (a set, an object...); ValueError: NaN or infinity.
     """
-    return json.dumps(obj, default=_json_default, separators=(",", ":")).encode()
+    return json.dumps(obj, default=_json_default, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _finite(obj: Any) -> Any:
+    """A copy with non-finite floats replaced by None (numpy values converted first)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if not isinstance(obj, (str, int, float, bool, type(None))):
+        with contextlib.suppress(TypeError):
+            return _finite(_json_default(obj))
+        return obj
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _json_default(value: Any) -> Any:
@@ -415,7 +430,9 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
             sol_error = f"the returned solution is not JSON: {exc}"
     try:
         info_bytes = to_json_bytes(info if isinstance(info, dict) else {"info": info})
-    except (TypeError, ValueError):
+    except ValueError:  # NaN or infinity in the info: kept as null (strict JSON)
+        info_bytes = to_json_bytes(_finite(info if isinstance(info, dict) else {"info": info}))
+    except TypeError:
         info_bytes = to_json_bytes({"unserialisable_info": repr(info)[:2000]})
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):

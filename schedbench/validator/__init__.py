@@ -8,10 +8,14 @@ rules are documented in the modules :mod:`.placement`, :mod:`.batch`, :mod:`.all
 from __future__ import annotations
 
 import gc
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from schedbench import jsonio
+from schedbench.errors import DataError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.validator.allocation import validate_allocation
@@ -37,6 +41,11 @@ def load_solution(path: str | Path) -> Any:
     return jsonio.load(path, duplicates="record")
 
 
+class ObjectiveOverflowError(DataError):
+    """The objective of an answer is not a finite number: the instance's numbers overflow (bad
+    input of the instance, not of the answer)."""
+
+
 def validate(inst: Instance, solution: Any, file: str = "<solution>") -> ValidationResult:
     """Validate a parsed solution document against an instance.
 
@@ -58,12 +67,16 @@ def validate(inst: Instance, solution: Any, file: str = "<solution>") -> Validat
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the validators build large acyclic lists; GC passes over them only cost time
     try:
-        value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
+        with np.errstate(over="ignore"):  # an overflowing objective is refused below, not warned about
+            value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
     finally:
         if gc_was_enabled:
             gc.enable()
     objective = PROBLEM_CLASSES[inst.problem.cls].objective(inst.problem.objective)
     assert objective is not None
+    if value is not None and not math.isfinite(value):  # e.g. costs of 1e308 summing to inf
+        raise ObjectiveOverflowError(file, "$", f"a solution whose {objective.name} is a finite number",
+                                     f"{value!r}: the instance's numbers overflow double precision")
     return ValidationResult(
         feasible=not viol,
         objective=value,

@@ -55,6 +55,8 @@ def check_envelope(doc: Any, inst: Instance, file: str) -> tuple[Any, float | No
         raise DataError(file, "$.problem", f"{cls!r} (the instance's problem class)", describe(doc.get("problem")))
     if body_key not in doc:
         raise DataError(file, f"$.{body_key}", f"the {cls} answer (required field)", "nothing")
+    for dup in getattr(doc, "duplicates", ()):  # two top-level "assignment"s: never read last-wins
+        raise DataError(file, f"$.{dup}", "each top-level field once", f"the field {dup!r} repeated")
     allowed = {"problem", body_key, *ENVELOPE_FIELDS}
     for key in doc:
         if key not in allowed:
