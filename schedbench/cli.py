@@ -633,6 +633,30 @@ def compare(
 
 
 @app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="Baseline results: a store (SQLite) or its parquet/csv export.")],
+    candidate: Annotated[Path, typer.Argument(help="Candidate results of the same campaign (store or export).")],
+    tolerance: Annotated[list[str] | None, typer.Option(
+        "--tolerance", help="NAME=VALUE, repeatable: solved=RUNS, optimal=RUNS, gap=ABS (0.001 = 0.1 pp), "
+        "time=RATIO (defaults 0, 0, 0.001, 1.25).")] = None,
+    shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
+    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
+                                           "their time limit.")] = 10.0,
+    campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs (both sides).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Quality and speed gate: exit 1 when CANDIDATE is worse than BASELINE beyond the tolerances."""
+
+    def body() -> int:
+        from schedbench.compare import compare_command
+
+        return compare_command(baseline, candidate, tolerance, shift=shift, penalty=penalty, campaign=campaign,
+                               as_json=as_json)
+
+    _guard(body)
+
+
+@app.command()
 def plot(
     source: Annotated[Path, typer.Argument(help="Results store, or its parquet/CSV export; an instance file "
                                            "with --solution.")],
