@@ -70,10 +70,10 @@ def test_two_processes_agree(tmp_path):
 # Golden hashes: a change here means every published instance of that spec changed. Update them
 # only with a deliberate generator version bump, and relock the suites.
 GOLDEN = {
-    ("placement", "min-cost", 0): "74905c0bece5ff5f75c4ecdfed3bd2688a621156f2cfb127aec9fd0a17fcff20",
-    ("batch", "makespan", 0): "ed379f11cf7731319f963c369633ab9356bb726df3d0696d95f106194ebb3c12",
-    ("allocation", "max-min-fairness", 0): "c351ec0a3b5842bf819ff7c00f5fdf1dfd0d1c5d38b3cb7f704fc7988e1e4563",
-    ("online", "mean-jct", 0): "4d684eb820506b08c8dcaa677be2176f224a6b6d361e59db47f4b2beee6f61e3",
+    ("placement", "min-cost", 0): "6223f6698d9139e5cdcf2af8822c96aa57fc280bcfefb2723e69ce0362d88cda",
+    ("batch", "makespan", 0): "d424a89213f35ae90ac620c032f38dbea66bb76e8fbe05bb2233e682e972b56b",
+    ("allocation", "max-min-fairness", 0): "99b57062a606c9f6ee795ed5811be6d6abff735f81dc0f81820a3cafc3111c3a",
+    ("online", "mean-jct", 0): "56ea1f7f622bce8378a67bbb051ed2ecb57a49f18167e703b6a0b88cc1f2a9f2",
 }
 
 

@@ -89,20 +89,40 @@ def build_nodes(groups: tuple[NodeGroup, ...]) -> tuple[Node, ...]:
     return tuple(nodes)
 
 
-#: On-demand price per GPU-hour (USD) used for per-type job costs. K80, P100, V100 and T4 are
-#: Google Cloud's published on-demand GPU prices (us-central1) as quoted in public price
-#: catalogues; the other GPUs have no cited price here and are *derived*: the V100 price scaled by
-#: the ratio of datasheet peak FP32 TFLOP/s (an estimate; say so wherever costs matter).
-CITED_PRICES = {"K80": 0.45, "P100": 1.46, "V100": 2.48, "T4": 0.35}
-PRICE_SOURCE = ("Google Cloud on-demand GPU prices, us-central1 (cloud.google.com/compute/gpus-pricing), "
-                "as quoted in public price catalogues")
+@dataclass(frozen=True)
+class Price:
+    """A cited on-demand list price of one GPU (USD per GPU-hour, the GPU alone, no VM)."""
+
+    usd_per_hour: float
+    source: str
+    date: str
 
 
-def gpu_price(gpu: str, peak_tflops: float | None, v100_tflops: float) -> tuple[float | None, str]:
-    """(price per GPU-hour, provenance) for a GPU id: cited when known, else derived from TFLOP/s."""
-    if gpu in CITED_PRICES:
-        return CITED_PRICES[gpu], f"cited: {PRICE_SOURCE}"
-    if peak_tflops:
-        price = round(CITED_PRICES["V100"] * peak_tflops / v100_tflops, 4)
-        return price, f"derived: V100 price x peak FP32 TFLOP/s ratio ({peak_tflops} / {v100_tflops})"
-    return None, "unknown"
+_GCP_GAVEL = ("Google Cloud Compute Engine on-demand GPU price, us-central1 (cloud.google.com/compute/gpus-pricing), "
+              "as used by Gavel (Narayanan et al., OSDI 2020) for its cost policies")
+_GCP_SKY = ("Google Cloud Compute Engine on-demand GPU price (GPU SKU alone, without the VM), us-central1, as "
+            "listed in skypilot-org/skypilot-catalog catalogs/v5/gcp/vms.csv at commit 0129130f")
+
+#: Cited on-demand prices per GPU type. A GPU type missing here has **no price**: instances on a
+#: cluster with such a type carry no cost and the cost objectives (placement ``min-cost``, min-gpus
+#: with ``measure=cost``) are refused for it. Prices are never derived from peak FLOP/s (version 1
+#: did, and priced an A10 above an A100 while 3.2x slower). The GCP A100 40 GB is the SXM4 part and
+#: has no catalogue GPU type (the catalogue's 40 GB A100 is the PCIe card), so it is not used.
+CITED_PRICES: dict[str, Price] = {
+    "K80": Price(0.45, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
+    "P100": Price(1.46, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
+    "V100": Price(2.48, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
+    "T4": Price(0.35, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
+    "A100-SXM4-80GB": Price(3.92808, _GCP_SKY + " (GPU type A100-80GB, a2-ultragpu)",
+                            "catalogue snapshot read 2026-12-02"),
+    "H100-SXM5-80GB": Price(9.79655, _GCP_SKY + " (GPU type H100, a3-highgpu-8g: 78.3724 USD/h for 8 GPUs)",
+                            "catalogue snapshot read 2026-12-02"),
+}
+
+
+def gpu_price(gpu: str) -> tuple[float | None, str]:
+    """(price per GPU-hour, provenance text): a cited price, or (None, "none: ...")."""
+    p = CITED_PRICES.get(gpu)
+    if p is None:
+        return None, "none: no cited on-demand price for this GPU type (cost objectives are not offered)"
+    return p.usd_per_hour, f"cited: {p.source}; date: {p.date}"
