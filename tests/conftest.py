@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# A developer's own catalogue (`schedbench catalogue merge`, docs/profile.md) must not change what the tests
+# see: they read the shipped catalogue and the project's own measurements only (tests that need a user
+# catalogue point SCHEDBENCH_USER_CATALOGUE at a temporary file).
+os.environ["SCHEDBENCH_USER_CATALOGUE"] = "none"
 
 #: ``/work/main/../shared``: the folder of published data sets beside the project's root.
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"

@@ -50,7 +50,7 @@ def _shared() -> Path:
 
 @pytest.fixture(scope="module")
 def shipped() -> Catalogue:
-    return load_catalogue()
+    return load_catalogue(layers=False)  # the shipped file alone (the profiled layer: tests/test_profiler.py)
 
 
 @pytest.fixture(scope="module")

@@ -62,14 +62,23 @@ def _shipped() -> Catalogue:
     return Catalogue.from_dict(jsonio.load(path), str(path))
 
 
-def load_catalogue(path: str | Path | None = None) -> Catalogue:
+def load_catalogue(path: str | Path | None = None, *, layers: bool = True, user: bool = True) -> Catalogue:
     """The shipped catalogue (read once, then cached), or the catalogue file ``path`` (read strictly).
+
+    With no ``path`` and ``layers`` (the default), the shipped catalogue is extended by the project's
+    own ``schedbench profile`` measurements (``schedbench/data/profiled.json``) and, with ``user``,
+    the user's catalogue (``schedbench catalogue merge``; :mod:`schedbench.profiler.layers`,
+    docs/profile.md); ``layers=False`` gives the shipped file alone.
 
     Raises:
         InputError: ``path`` is missing or not a valid catalogue (names the file and the JSON path).
     """
     if path is None:
-        return _shipped()
+        if not layers:
+            return _shipped()
+        from schedbench.profiler.layers import with_layers
+
+        return with_layers(_shipped(), user=user)
     doc = jsonio.load(path)
     return Catalogue.from_dict(doc, str(path))
 
