@@ -428,6 +428,12 @@ def run(
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
     name: Annotated[str | None, typer.Option(help="Campaign name.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    fail_on: Annotated[list[str] | None, typer.Option("--fail-on", help="Exit 1 when a run of the campaign has "
+                                                      "one of these statuses (repeatable or comma-separated; "
+                                                      "'contradicted' = refuted claims; 'none'). Default: crashed, "
+                                                      "error, invalid, wrong, contradicted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status counts and the gate as JSON instead "
+                                          "of the report table.")] = False,
 ) -> None:
     """Run a campaign: instances x solvers x parameter grids x seeds, isolated, validated, stored, resumable."""
 
@@ -472,12 +478,15 @@ def run(
         if "instances" in doc and instances:
             doc["instances"] = [str(Path(p).resolve()) for p in doc["instances"]]
         cspec = spec_from_dict(doc, base=base, file=str(spec) if spec else "<flags>")
-        return _run_with_progress(cspec, rerun or [], quiet)
+        from schedbench.gate import parse_fail_on
+
+        return _run_with_progress(cspec, rerun or [], quiet, parse_fail_on(fail_on), as_json)
 
     _guard(body)
 
 
-def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool) -> int:
+def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple[str, ...] = (),
+                       as_json: bool = False) -> int:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -509,8 +518,17 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool) -> int:
 
     with progress:
         result = run_campaign(cspec, rerun=rerun, progress=on_record, on_plan=on_plan)
-    report_command(result.store, "table")
-    return 0
+    from schedbench.gate import summary
+
+    gate = summary(result.store, cspec.name, fail_on)
+    if as_json:
+        _print_json(gate)
+    else:
+        report_command(result.store, "table")
+        if gate["failing"]:
+            err.print("failing runs (--fail-on): " + ", ".join(f"{k} {v}" for k, v in gate["failing"].items()),
+                      markup=False)
+    return int(gate["exit_code"])
 
 
 @app.command()
@@ -633,30 +651,6 @@ def compare(
 
 
 @app.command()
-def compare(
-    baseline: Annotated[Path, typer.Argument(help="Baseline results: a store (SQLite) or its parquet/csv export.")],
-    candidate: Annotated[Path, typer.Argument(help="Candidate results of the same campaign (store or export).")],
-    tolerance: Annotated[list[str] | None, typer.Option(
-        "--tolerance", help="NAME=VALUE, repeatable: solved=RUNS, optimal=RUNS, gap=ABS (0.001 = 0.1 pp), "
-        "time=RATIO (defaults 0, 0, 0.001, 1.25).")] = None,
-    shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
-    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
-                                           "their time limit.")] = 10.0,
-    campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs (both sides).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Quality and speed gate: exit 1 when CANDIDATE is worse than BASELINE beyond the tolerances."""
-
-    def body() -> int:
-        from schedbench.compare import compare_command
-
-        return compare_command(baseline, candidate, tolerance, shift=shift, penalty=penalty, campaign=campaign,
-                               as_json=as_json)
-
-    _guard(body)
-
-
-@app.command()
 def plot(
     source: Annotated[Path, typer.Argument(help="Results store, or its parquet/CSV export; an instance file "
                                            "with --solution.")],
@@ -733,6 +727,9 @@ def _mount_subapps() -> None:
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(traces_app, name="traces")
     app.add_typer(solvers_app, name="solvers")
+    from schedbench.store.cli import app as store_app  # `schedbench store check|salvage` (docs/harness.md)
+
+    app.add_typer(store_app, name="store")
 
 
 _mount_subapps()
