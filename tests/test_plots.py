@@ -124,6 +124,8 @@ def test_colours_are_stable_and_distinct_for_builtins() -> None:
     assert solver_color("sa@2") != solver_color("sa")
     builtins = ["ilp-highs", "cpsat", "sa", "ga", "lp-round", "list-ect", "regret"]
     assert len({solver_color(s) for s in builtins}) == len(builtins)
+    policies = ["fcfs", "srpt", "las", "tiresias", "sjf", "fcfs-easy", "edf", "priority"]
+    assert len({solver_color(s) for s in policies}) == len(policies)
 
 
 # ------------------------------------------------------------------------------------------ rendering
