@@ -727,6 +727,9 @@ def _mount_subapps() -> None:
     app.add_typer(catalogue_app, name="catalogue")
     app.add_typer(traces_app, name="traces")
     app.add_typer(solvers_app, name="solvers")
+    from schedbench.store.cli import app as store_app  # `schedbench store check|salvage` (docs/harness.md)
+
+    app.add_typer(store_app, name="store")
 
 
 _mount_subapps()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -38,6 +39,8 @@ from typing import Any
 from schedbench.errors import InputError
 from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
+#: Seconds between two looks at runs another campaign holds (end of :func:`run_campaign`).
+CLAIM_POLL_S = 0.5
 _SPEC_KEYS = {"name", "store", "suites", "instances", "seeds", "time_limit", "memory_limit_mb", "threads", "workers",
               "solvers_dirs", "solvers", "executor", "scheduler"}
 
@@ -286,10 +289,17 @@ def run_campaign(spec: CampaignSpec, *, rerun: Iterable[str] = (), cache: Path |
 
     A campaign killed at any point loses only the runs in flight; calling this again with the same
     spec completes it, with no duplicates (runs are keyed by their identity).
+
+    Campaigns sharing a store (several processes or hosts) share the work: each run is claimed in
+    the store just before it is dispatched (:meth:`~schedbench.store.Store.claim`), the claims
+    are kept alive by a heartbeat, and a run claimed by another live campaign is skipped, then
+    waited for at the end (taken over if that campaign died: stale heartbeat, or its process is
+    gone). So no run is executed twice, and the call returns when every planned run is stored.
     """
     from schedbench.instances import load
     from schedbench.runner.env import environment
     from schedbench.store import Store
+    from schedbench.store.core import ClaimHeartbeat, claim_owner
 
     cache = cache or Path(".cache") / "suites"
     instances = collect_instances(spec, cache)
@@ -304,9 +314,34 @@ def run_campaign(spec: CampaignSpec, *, rerun: Iterable[str] = (), cache: Path |
         if on_plan is not None:
             on_plan(the_plan)
         counts: Counter = Counter()
-        for record in execute_tasks(the_plan.tasks, spec):
-            store.write_run(record, campaign_id, env_id)
-            counts[record.status] += 1
-            if progress is not None:
-                progress(record, counts)
+        owner = claim_owner()
+        skipped: list[RunTask] = []
+
+        def claimed(tasks: Iterable[RunTask]) -> Iterator[RunTask]:
+            for task in tasks:
+                if store.claim(task.run_id, owner, rerun=rerun_set):
+                    yield task
+                elif not store.finished([task.run_id], rerun=rerun_set):
+                    skipped.append(task)  # another campaign runs it now
+
+        def run(tasks: Iterable[RunTask]) -> None:
+            for record in execute_tasks(tasks, spec):
+                store.write_run(record, campaign_id, env_id)
+                counts[record.status] += 1
+                if progress is not None:
+                    progress(record, counts)
+
+        with ClaimHeartbeat(spec.store, owner):
+            try:
+                run(claimed(the_plan.tasks))
+                while skipped:  # runs other campaigns hold: wait for them, take over dead ones
+                    waiting = list(skipped)
+                    skipped.clear()
+                    ready = list(claimed(t for t in waiting if not store.finished([t.run_id])))
+                    if ready:
+                        run(ready)
+                    elif skipped:
+                        time.sleep(CLAIM_POLL_S)
+            finally:
+                store.release_claims(owner)
     return CampaignResult(spec.store, campaign_id, the_plan, counts)

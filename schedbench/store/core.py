@@ -10,8 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
+import socket
 import sqlite3
+import threading
+import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -40,6 +45,35 @@ GAP_FLOOR = 1e-9
 #: Relative tolerance deciding that a bound meets the best-known value (proven optimal).
 OPT_TOL = 1e-9
 _CHUNK = 500  # ids per ``IN (...)`` query, well under SQLite's variable limit
+#: Seconds between two heartbeats of a campaign's claims (:class:`ClaimHeartbeat`).
+HEARTBEAT_S = 5.0
+#: A claim whose heartbeat is older than this (seconds) is stale and may be taken over; so is one
+#: whose owner is a process of this host that no longer exists.
+STALE_S = 60.0
+#: Auxiliary table of the runs claimed by running campaigns (created when a store is opened for
+#: writing; not part of the versioned schema: readers never need it).
+CLAIMS_DDL = ("CREATE TABLE IF NOT EXISTS claims (run_id TEXT PRIMARY KEY, claimed_by TEXT NOT NULL, "
+              "heartbeat REAL NOT NULL)")
+
+
+def claim_owner() -> str:
+    """A unique owner id for one campaign process: ``host:pid:nonce``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """The owner is a process of this host that no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class StoreError(InputError):
@@ -272,8 +306,25 @@ class Store:
             c.execute("PRAGMA foreign_keys = ON")
             if not tables:
                 self._create()
+                self.conn.execute(CLAIMS_DDL)
                 return
         self._check_version(tables)
+        self._check_integrity()
+        if not self.readonly:
+            self.conn.execute(CLAIMS_DDL)
+
+    def _check_integrity(self) -> None:
+        """``PRAGMA quick_check``: a damaged file is refused (one line) before anything reads or
+        appends to it; ``schedbench store salvage`` recovers its intact runs."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(3)").fetchall()
+            problem = None if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows).replace("\n", " ")
+        except sqlite3.DatabaseError as exc:
+            problem = str(exc)
+        if problem is not None:
+            raise StoreError(str(self.path), "an intact results store",
+                             f"a damaged SQLite file ({problem[:200]}); recover its intact runs with "
+                             f"`schedbench store salvage {self.path} -o NEW.sqlite`")
 
     def _create(self) -> None:
         c = self.conn
@@ -459,7 +510,36 @@ class Store:
                        record.sense if record.sense in ("min", "max") else "min", task.instance_path))
             row[3] = self._solver_id(task.solver, task.solver_version, task.params)
             c.execute(_INSERT_RUN, row)
+            c.execute("DELETE FROM claims WHERE run_id = ?", (record.run_id,))
             self._refresh(task.instance_hash, run_id=record.run_id)
+
+    def claim(self, run_id: str, owner: str, *, rerun: Iterable[str] = (), stale_s: float = STALE_S) -> bool:
+        """Claim a run for ``owner`` before running it, so that campaigns sharing this store never
+        run it twice. True when ``owner`` may run it: it is not in the store (or has a status in
+        ``rerun``) and no other owner holds a live claim on it (one whose heartbeat is younger
+        than ``stale_s`` and whose process, on this host, still exists). One transaction."""
+        now = time.time()
+        with self._write():
+            c = self.conn
+            row = c.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is not None and row[0] not in set(rerun):
+                return False
+            held = c.execute("SELECT claimed_by, heartbeat FROM claims WHERE run_id = ?", (run_id,)).fetchone()
+            if held is not None and held[0] != owner and now - held[1] < stale_s and not _owner_gone(held[0]):
+                return False
+            c.execute("INSERT OR REPLACE INTO claims (run_id, claimed_by, heartbeat) VALUES (?, ?, ?)",
+                      (run_id, owner, now))
+            return True
+
+    def release_claims(self, owner: str) -> int:
+        """Drop ``owner``'s remaining claims (runs it did not finish); returns how many."""
+        with self._write():
+            return self.conn.execute("DELETE FROM claims WHERE claimed_by = ?", (owner,)).rowcount
+
+    def claims(self) -> list[tuple[str, str, float]]:
+        """(run_id, owner, heartbeat) of every claim held."""
+        return [tuple(r) for r in self.conn.execute("SELECT run_id, claimed_by, heartbeat FROM claims "
+                                                    "ORDER BY run_id")]
 
     def finished(self, run_ids: Iterable[str], rerun: Iterable[str] = frozenset()) -> set[str]:
         """The run ids among ``run_ids`` already in the store with a status not in ``rerun``.
@@ -673,3 +753,34 @@ class _Transaction:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
+
+
+class ClaimHeartbeat:
+    """Keeps ``owner``'s claims in a store alive from a background thread (its own connection),
+    every :data:`HEARTBEAT_S` seconds, until stopped (a context manager)."""
+
+    def __init__(self, path: str | Path, owner: str, interval: float = HEARTBEAT_S) -> None:
+        self.path = str(path)
+        self.owner = owner
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="schedbench-claims", daemon=True)
+
+    def _beat(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    conn.execute("UPDATE claims SET heartbeat = ? WHERE claimed_by = ?", (time.time(), self.owner))
+                except sqlite3.Error:
+                    continue  # busy or gone: the next beat tries again
+        finally:
+            conn.close()
+
+    def __enter__(self) -> ClaimHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)

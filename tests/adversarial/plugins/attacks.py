@@ -199,3 +199,18 @@ class KillParent(_Base):
         os.kill(os.getppid(), signal.SIGKILL)
         while True:
             time.sleep(10)
+
+
+class SlowGood(_Base):
+    """Answers feasibly after 0.3 s; appends "instance seed worker-pid" to ``$ADV_COUNT`` when set
+    (campaigns sharing a store: every execution is counted)."""
+
+    name = "adv-slow-good"
+
+    def solve(self, instance, context):
+        time.sleep(0.3)
+        log = os.environ.get("ADV_COUNT")
+        if log:
+            with open(log, "a") as fh:
+                fh.write(f"{instance.name} {context.seed} {os.getppid()}\n")
+        return SolveResult(dict(PACKED), status="feasible")
