@@ -399,14 +399,18 @@ def test_batch_release_tolerance_is_pinned(start, ok):
     (1e6, "edge", True), (100.0, -1.0, True),
 ])
 def test_batch_overlap_tolerance_is_pinned(p, gap, ok):
-    inst = tiny("batch", "makespan", [[1.0, 1.0], [1.0, 1.0]], time=np.full((2, 2), p))
+    inst = tiny("batch", "makespan", [[1.0, 1.0]] * 3, time=np.full((3, 2), p))
     start = p - (TIME_ATOL + RTOL * p) if gap == "edge" else p - gap
-    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": start}})
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": start},
+                         "j2": {"gpus": ["b0"], "start": 0}})
     assert kinds(res) == (set() if ok else {"overlap"})
     if not ok:
-        assert res.violations[0].gpu == "a0" and res.violations[0].job == "j1"
-    # the same two jobs on different GPUs never overlap
-    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a1"], "start": start}})
+        v = res.violations[0]
+        assert v.gpu == "a0" and v.job == "j1"
+        assert v.message == f"GPU 'a0': job 'j1' starts at {start:.9g} while job 'j0' runs until {p:.9g}"
+    # the same jobs on different GPUs never overlap
+    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a1"], "start": start},
+                         "j2": {"gpus": ["b0"], "start": 0}})
     assert res.feasible and res.objective == pytest.approx(start + p)
 
 
