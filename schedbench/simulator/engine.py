@@ -17,6 +17,7 @@ propagates as :class:`PolicyError`.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import time as _time
@@ -330,17 +331,21 @@ class Simulator:
         self._order = np.lexsort((np.arange(n), jobs.release)).tolist()
         self._usable = usable
         self._deadline = (jobs.deadline.tolist() if jobs.deadline is not None else [math.nan] * n)
+        self._ids, self._gang, self._weight = jobs.ids, jobs.gang.tolist(), jobs.weight.tolist()
+        self._release, self._tenant, self._job_type = jobs.release.tolist(), jobs.tenant, jobs.job_type
 
     def _reveal(self, j: int) -> None:
-        v, jobs = self.view, self.inst.jobs
-        v.job_id[j] = jobs.ids[j]
-        v.gang[j] = int(jobs.gang[j])
-        v.weight[j] = float(jobs.weight[j])
-        v.release[j] = float(jobs.release[j])
+        v = self.view
+        v.job_id[j] = self._ids[j]
+        v.gang[j] = self._gang[j]
+        v.weight[j] = self._weight[j]
+        v.release[j] = self._release[j]
         d = self._deadline[j]
         v.deadline[j] = None if d != d else d
-        v.tenant[j] = jobs.tenant[j] if jobs.tenant is not None else None
-        v.job_type[j] = jobs.job_type[j] if jobs.job_type is not None else None
+        if self._tenant is not None:
+            v.tenant[j] = self._tenant[j]
+        if self._job_type is not None:
+            v.job_type[j] = self._job_type[j]
         row = self._predict.predict(j)  # {type: predicted seconds}, fastest first
         v.pred_types[j] = row
         v.pred[j] = next(iter(row.values())) if row else None
@@ -365,6 +370,8 @@ class Simulator:
         timer_at = _INF
         last_tick = 0
         pol.setup(v)
+        gc_was = gc.isenabled()
+        gc.disable()  # the loop builds many small acyclic objects; collections only cost time
 
         def apply() -> None:
             nonlocal seq, wasted, timer_at
@@ -426,7 +433,8 @@ class Simulator:
                     if ops:
                         apply()
                 pol.schedule(v)
-                apply()
+                if ops or v._timer != timer_at:
+                    apply()
                 if progress is not None and done - last_tick >= 10000:
                     last_tick = done
                     progress(done, n)
@@ -435,6 +443,9 @@ class Simulator:
         except Exception as exc:  # the policy's fault
             raise PolicyError(f"policy {type(pol).__name__} raised at time {v.now:.9g}: "
                               f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if gc_was:
+                gc.enable()
         rejections = sum(1 for e in log if e[2] is REJECT)
         preemptions = sum(1 for e in log if e[2] is PREEMPT)
         migrations = sum(1 for e in log if e[2] is MIGRATE)

@@ -35,6 +35,8 @@ class Predictor:
     def predict(self, j: int) -> dict[int, float]:
         """``{type index: predicted seconds}`` over the usable types of job ``j``, fastest first."""
         ok, row = self._usable_l[j], self._times_l[j]
+        if len(row) == 1:
+            return {0: row[0]} if ok[0] else {}
         return {t: row[t] for t in self._rank[j] if ok[t]}
 
     def observe(self, j: int, ran_s: float) -> None:
