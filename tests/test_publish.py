@@ -187,3 +187,25 @@ def test_committed_results_are_what_the_command_regenerates(tmp_path: Path) -> N
     gap = (COMMITTED / "published-placement-min-cost.md").read_text()
     # the published comparison's headline numbers (results/published.md): 84 GAP runs per solver
     assert "| all | ilp-highs | 84 |" in gap and "| all | cpsat | 84 |" in gap
+
+
+def test_bootstrap_intervals_appear_with_several_seeds() -> None:
+    from schedbench.statistics import bootstrap_ci
+
+    one = _runs()
+    assert tb.set_tables(one)[0].intervals is None  # one seed: no interval
+    rng = np.random.default_rng(0)
+    more = pd.concat([one.assign(seed=s, run_id=one["run_id"] + f"s{s}",
+                                 gap=one["gap"] * (1 + 0.1 * s), wall_s=one["wall_s"] * rng.uniform(0.5, 1.5))
+                      for s in range(3)]).reset_index(drop=True)
+    (table,) = tb.set_tables(more)
+    ci = table.intervals.set_index("solver")
+    assert list(table.intervals.columns) == list(tb.CI_COLUMNS) and ci.loc["A", "runs"] == 18
+    b = more[more["solver"] == "B"]
+    expected = bootstrap_ci(100 * b["gap"].to_numpy(), "mean", n_boot=tb.CI_RESAMPLES, seed=0,
+                            groups=b["instance"].tolist())
+    assert (ci.loc["B", "mean gap %"], ci.loc["B", "gap low"], ci.loc["B", "gap high"]) == pytest.approx(
+        (expected.estimate, expected.low, expected.high))
+    assert ci.loc["B", "gap low"] < ci.loc["B", "mean gap %"] < ci.loc["B", "gap high"]
+    assert ci.loc["C", "SGM low"] <= ci.loc["C", "SGM time (s)"] <= ci.loc["C", "SGM high"]
+    assert "bootstrap" in tb.to_markdown(table) and tb.to_latex(table).count(r"\begin{table}") == 2

@@ -67,8 +67,18 @@ def _table_html(table: object) -> str:
             tds.append(f"<td{attr}>{html.escape(v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     caption = html.escape(table.caption())  # type: ignore[attr-defined]
-    return (f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    out = (f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+           f"<tbody>{''.join(rows)}</tbody></table>")
+    if table.intervals is not None:  # type: ignore[attr-defined]
+        from schedbench.publish.tables import CI_COLUMNS, _ci_text, ci_caption
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in CI_COLUMNS)
+        body = "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=num"}>{html.escape(v)}</td>'
+                                        for i, v in enumerate(r)) + "</tr>"
+                       for r in _ci_text(table.intervals))  # type: ignore[attr-defined]
+        out += (f"<table><caption>{html.escape(ci_caption())}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>")
+    return out
 
 
 def _environment_html(env: pd.DataFrame | None) -> str:
@@ -215,6 +225,9 @@ def tables_command(source: Path, fmt: str = "table", *, success_gap: float = 1e-
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 80)
         for t in tabs:
             console.print(tb.to_rich(t))
+            ci = tb.ci_rich(t)
+            if ci is not None:
+                console.print(ci)
         return 0
     render = {"markdown": tb.to_markdown, "csv": tb.to_csv, "latex": tb.to_latex}[fmt]
     parts = [render(t) for t in tabs]

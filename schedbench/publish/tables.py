@@ -48,6 +48,7 @@ class SetTable:
     frame: pd.DataFrame
     bold: pd.DataFrame
     success_gap: float
+    intervals: pd.DataFrame | None = None
 
     def caption(self) -> str:
         return (f"{self.name}: success = a counted answer within a gap of {self.success_gap:g} of the best known; "
@@ -103,8 +104,54 @@ def set_tables(runs: pd.DataFrame, *, success_gap: float = 1e-6, families: bool 
                 if vals.notna().any():
                     target = vals.max() if how == "max" else vals.min()
                     bold.loc[idx, col] = np.isclose(vals, target, rtol=1e-12, atol=1e-12)
-        out.append(SetTable(set_of(str(cls), str(obj)), frame, bold, success_gap))
+        out.append(SetTable(set_of(str(cls), str(obj)), frame, bold, success_gap, bootstrap_intervals(s, success_gap)))
     return out
+
+
+#: Columns of :func:`bootstrap_intervals`.
+CI_COLUMNS = ("solver", "runs", "mean gap %", "gap low", "gap high", "SGM time (s)", "SGM low", "SGM high")
+CI_RESAMPLES = 2000
+
+
+def bootstrap_intervals(runs: pd.DataFrame, success_gap: float = 1e-6, *, level: float = 0.95,
+                        seed: int = 0) -> pd.DataFrame | None:
+    """Percentile bootstrap intervals (:func:`schedbench.statistics.bootstrap_ci`, :data:`CI_RESAMPLES`
+    resamples, generator seed ``seed``) of each solver's mean gap (%) and SGM time (the table's
+    definitions) over a set, resampling instances with all their seeds. None unless some solver has
+    several seeds on an instance (one seed: the intervals would only reflect instance sampling)."""
+    from schedbench.statistics import bootstrap_ci
+
+    seeds = runs.groupby(["label", "instance"])["seed"].nunique()
+    if seeds.empty or seeds.max() < 2:
+        return None
+    rows = []
+    for label, g in runs.groupby("label", sort=True):
+        gap = g["gap"].astype(float)
+        ok = g["status"].isin(SOLVED_STATUSES) & gap.notna() & (gap <= success_gap) & g["wall_s"].notna()
+        times = np.where(ok, g["wall_s"].astype(float).fillna(0.0), g["time_limit"].astype(float))
+        t = bootstrap_ci(times, "sgm", level=level, n_boot=CI_RESAMPLES, seed=seed, groups=g["instance"].tolist())
+        has = gap.notna().to_numpy()
+        if has.any():
+            gi = bootstrap_ci(100.0 * gap.to_numpy()[has], "mean", level=level, n_boot=CI_RESAMPLES, seed=seed,
+                              groups=g["instance"].to_numpy()[has].tolist())
+            gcells = (gi.estimate, gi.low, gi.high)
+        else:
+            gcells = (np.nan, np.nan, np.nan)
+        rows.append((str(label), len(g), *gcells, t.estimate, t.low, t.high))
+    return pd.DataFrame(rows, columns=list(CI_COLUMNS))
+
+
+def _ci_text(frame: pd.DataFrame) -> list[list[str]]:
+    out = []
+    for r in frame.itertuples(index=False):
+        out.append([r[0], str(r[1]), *(("-" if np.isnan(v) else f"{v:.3f}") for v in r[2:5]),
+                    *(f"{v:.2f}" for v in r[5:8])])
+    return out
+
+
+def ci_caption() -> str:
+    return (f"95 % percentile bootstrap intervals ({CI_RESAMPLES} resamples of the instances, each with all "
+            "its seeds; generator seed 0) of the mean gap (%) and of the SGM time (s).")
 
 
 def _natural(name: str) -> tuple:
@@ -137,7 +184,12 @@ def to_markdown(table: SetTable) -> str:
     for i, cells in zip(table.frame.index, text_cells(table), strict=True):
         cells = [f"**{v}**" if table.bold.at[i, c] else v for c, v in zip(COLUMNS, cells, strict=True)]
         lines.append("| " + " | ".join(v.replace("|", "\\|") for v in cells) + " |")
-    return "\n".join(lines) + "\n\n*" + table.caption().replace("*", "\\*").replace("|", "\\|") + "*\n"
+    text = "\n".join(lines) + "\n\n*" + table.caption().replace("*", "\\*").replace("|", "\\|") + "*\n"
+    if table.intervals is not None:
+        ci = ["", "| " + " | ".join(CI_COLUMNS) + " |", "|:---|" + "---:|" * (len(CI_COLUMNS) - 1)]
+        ci += ["| " + " | ".join(row) + " |" for row in _ci_text(table.intervals)]
+        text += "\n".join(ci) + "\n\n*" + ci_caption() + "*\n"
+    return text
 
 
 def to_csv(table: SetTable) -> str:
@@ -161,8 +213,17 @@ def to_latex(table: SetTable) -> str:
     styler = styler.format({latex_escape(c): (lambda v, c=c: _cell(c, v)) for c in FORMATS_NUM})
     styler = styler.apply(lambda _: np.where(bold, "textbf:--rwrap;", ""), axis=None)
     caption = latex_escape(table.caption())
-    return styler.to_latex(hrules=True, caption=caption, position_float="centering",
+    text = styler.to_latex(hrules=True, caption=caption, position_float="centering",
                            column_format="ll" + "r" * (len(COLUMNS) - 3) + "c", environment="table") + "\n"
+    if table.intervals is not None:
+        ci = table.intervals.copy()
+        ci["solver"] = ci["solver"].map(latex_escape)
+        ci.columns = [latex_escape(c) for c in ci.columns]
+        cs = ci.style.hide(axis="index").format(precision=3).format(
+            {latex_escape(c): "{:.2f}" for c in ("SGM time (s)", "SGM low", "SGM high")})
+        text += cs.to_latex(hrules=True, caption=latex_escape(ci_caption()), position_float="centering",
+                            column_format="lr" + "r" * (len(CI_COLUMNS) - 2), environment="table") + "\n"
+    return text
 
 
 def to_rich(table: SetTable) -> object:
@@ -176,4 +237,20 @@ def to_rich(table: SetTable) -> object:
                      no_wrap=c not in ("group", "solver"), overflow="fold")
     for i, cells in zip(table.frame.index, text_cells(table), strict=True):
         t.add_row(*[f"[bold]{v}[/bold]" if table.bold.at[i, c] else v for c, v in zip(COLUMNS, cells, strict=True)])
+    return t
+
+
+def ci_rich(table: SetTable) -> object | None:
+    """The bootstrap intervals as a rich table (None without intervals)."""
+    from rich.table import Table
+
+    if table.intervals is None:
+        return None
+    short = {"mean gap %": "gap%", "SGM time (s)": "SGM s"}
+    t = Table(title=f"{table.name}: bootstrap intervals", caption=ci_caption(), caption_justify="left",
+              padding=(0, 1))
+    for c in CI_COLUMNS:
+        t.add_column(short.get(c, c), justify="left" if c == "solver" else "right", no_wrap=c != "solver")
+    for row in _ci_text(table.intervals):
+        t.add_row(*row)
     return t
