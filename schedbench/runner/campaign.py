@@ -256,14 +256,18 @@ def _resolve(entry: Any, combo: dict[str, Any]) -> dict[str, Any]:
     return resolve_params(entry.name, entry.params, combo)
 
 
-def execute_tasks(tasks: list[RunTask], spec: CampaignSpec) -> Iterator[RunRecord]:
-    """Run tasks on the chosen executor, yielding records as they finish (any order)."""
-    if not tasks:
+def execute_tasks(tasks: Iterable[RunTask], spec: CampaignSpec) -> Iterator[RunRecord]:
+    """Run tasks (a list or a lazy iterable: the local pool pulls them as it goes) on the chosen
+    executor, yielding records as they finish (any order); no executor starts when there are none."""
+    it = iter(tasks)
+    first = next(it, None)
+    if first is None:
         return
+    tasks = itertools.chain([first], it)
     if spec.executor == "dask":
         from schedbench.runner.dask_executor import run_on_dask
 
-        yield from run_on_dask(tasks, workers=spec.workers, scheduler=spec.scheduler)
+        yield from run_on_dask(list(tasks), workers=spec.workers, scheduler=spec.scheduler)
         return
     from schedbench.runner.pool import LocalPool
 
