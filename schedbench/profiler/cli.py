@@ -241,8 +241,8 @@ def merge_body(fragments: list[Path], into: Path | None, replace_measured: bool,
         return 0
     out.print(f"merged {len(fragments)} file(s) into {target}: {report.summary()}", markup=False)
     if active:
-        out.print("the catalogue (schedbench catalogue list/show/coverage) and the generators now include it",
-                  markup=False)
+        out.print("schedbench catalogue list/show/coverage now include it; the generators draw it with "
+                  "-p user_catalogue=true", markup=False)
     elif target.resolve() == layers.profiled_path().resolve():
         out.print("that is the project's shipped measurements layer (schedbench/data/profiled.json)", markup=False)
     else:
