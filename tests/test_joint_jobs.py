@@ -59,3 +59,14 @@ def test_trace_replay_keeps_bursts():
     assert counts.var() / counts.mean() > 20  # a Poisson process gives about 1
     t2, _ = rep.sample(np.random.default_rng(3), 20000, 2 * rep.rate_per_hour)
     assert t2 == pytest.approx(t / 2)
+
+
+def test_multi_node_lets_gavel_clusters_run_philly_sized_jobs():
+    plain = generate("online", {"jobs": 3000, "cluster": "gavel", "mix": "gavel"}, seed=1)
+    assert plain.jobs.gang.max() == 4  # 4-GPU nodes: the 8-GPU pairs are not drawn
+    assert plain.metadata["stats"]["jobs"]["reference"]["subset"].startswith("GPU counts <= 4")
+    multi = generate("online", {"jobs": 3000, "cluster": "gavel", "mix": "gavel",
+                                "problem_params": {"allow_multi_node": True}}, seed=1)
+    assert multi.jobs.gang.max() == 8 and multi.problem.params["allow_multi_node"] is True
+    ref = multi.metadata["stats"]["jobs"]["reference"]["gpu_time_share_by_gpus"]
+    assert set(ref) == {"1", "2", "4", "8"}

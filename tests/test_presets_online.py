@@ -97,3 +97,20 @@ def test_preset_errors(tmp_path):
         generate("online", {"load_basis": "model", "cluster": "tiny", "diurnal": False, "gang": {"1": 1},
                             "cluster_scale": 1.0, "mix": "gavel"} | {"cluster": [
                                 {"gpu_type": "V100", "nodes": 2, "gpus_per_node": 1}]})
+
+
+def test_suites_may_name_a_preset(tmp_path):
+    from schedbench.suites import build, load_suite
+
+    (tmp_path / "q.toml").write_text('[[generate]]\nid = "mmc"\nclass = "online"\npreset = "mmc"\nseeds = [0, 1]\n'
+                                     'params = { servers = 3, load = 0.5, jobs = 50 }\n')
+    suite = load_suite("q", tmp_path)
+    out = tmp_path / "out"
+    build(suite, out, check_lock=False)
+    files = sorted(out.glob("*.json"))
+    assert [f.name for f in files] == ["mmc-s0.json", "mmc-s1.json"]
+    inst = load(files[0])
+    assert inst.n_gpus == 3 and inst.metadata["stats"]["queueing"]["model"] == "M/M/3"
+    (tmp_path / "bad.toml").write_text('[[generate]]\nid = "x"\nclass = "online"\npreset = "nope"\nseeds = [0]\n')
+    with pytest.raises(InputError, match="preset"):
+        build(load_suite("bad", tmp_path), tmp_path / "o2", check_lock=False)

@@ -289,7 +289,9 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     except ValueError as exc:
         raise InputError(source, "params.mix", "job types runnable on the cluster", str(exc)) from None
     n = p["jobs"]
-    multi_node = bool(p["problem_params"].get("allow_multi_node", False))
+    # gangs larger than a node only where the problem allows multi-node jobs (the placement planter
+    # places a gang within one node, so planted placement instances keep node-sized gangs)
+    multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and cls != "placement"
     joint = None
     if p["joint"] and isinstance(p["gang"], str) and p["gang"] == p["duration"]:
         # (GPUs, duration) pairs as the trace has them, among the GPU counts the cluster can run

@@ -9,6 +9,7 @@ A manifest ``instances/<suite>.toml``::
     class = "placement"
     seeds = [0, 1, 2]
     params = { jobs = 20, cluster = "tiny", objective = "min-cost" }
+    # preset = "mmc"             # optional: a generator preset; params then holds its parameters
 
     [[import]]                   # published files through an importer
     format = "orlib-gap"
@@ -115,8 +116,9 @@ def load_suite(name: str, directory: str | Path | None = None) -> Suite:
     for i, g in enumerate(gens):
         where = f"generate[{i}]"
         _require(isinstance(g, dict), file, where, "a table", g)
-        _require(set(g) <= {"id", "class", "seeds", "params"} and {"id", "class", "seeds"} <= set(g), file, where,
-                 "the keys id, class, seeds and optionally params", sorted(g))
+        _require(set(g) <= {"id", "class", "seeds", "params", "preset"} and {"id", "class", "seeds"} <= set(g), file,
+                 where, "the keys id, class, seeds and optionally params and preset", sorted(g))
+        _require(isinstance(g.get("preset", ""), str), file, f"{where}.preset", "a preset name", g.get("preset"))
         _require(isinstance(g["id"], str) and g["id"] and g["id"] not in ids, file, f"{where}.id",
                  "a non-empty id unique in the suite", g["id"])
         ids.add(g["id"])
@@ -136,13 +138,15 @@ def load_suite(name: str, directory: str | Path | None = None) -> Suite:
 
 def _iter_instances(suite: Suite, *, missing: list[str]) -> Iterator[Instance]:
     from schedbench.generators import generate
+    from schedbench.generators.presets import resolve
     from schedbench.importers import IMPORTERS
 
     for entry in suite.generate:
-        params = dict(entry.get("params", {}))
+        source = f"{suite.path}: generate {entry['id']!r}"
+        params = resolve(entry["class"], entry.get("preset"), dict(entry.get("params", {})), source)
         for seed in entry["seeds"]:
             params["name"] = f"{entry['id']}-s{seed}"
-            yield generate(entry["class"], params, seed, source=f"{suite.path}: generate {entry['id']!r}")
+            yield generate(entry["class"], params, seed, source=source)
     for entry in suite.imports:
         importer = IMPORTERS.get(entry["format"])
         if importer is None:
