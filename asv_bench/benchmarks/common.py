@@ -10,6 +10,12 @@ Data: ``asv_bench/data/`` holds the fixed generated instances of the quality ben
 their proven optimum in ``metadata.known``; ``asv_bench/make_instances.py`` rebuilds them). The
 published sets are read from ``$SCHEDBENCH_EXTERNAL`` or ``../shared/external`` beside the
 repository (skipped when absent, like the tests marked ``external``).
+
+Smoke mode: with ``SCHEDBENCH_ASV_SMOKE=1`` in the environment every benchmark runs at a small
+size and budget (:func:`scaled`), so that ``asv run --python=same --quick`` exercises all of them
+in CI in well under two minutes. ``--quick`` results are not saved; never record history in
+smoke mode. In smoke mode this module also imports schedbench and its solver registry when asv
+imports it, so that with ``--launch-method forkserver`` every benchmark forks with them loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+#: True when ``SCHEDBENCH_ASV_SMOKE=1``: small sizes and budgets (CI smoke, see the module docstring).
+SMOKE = os.environ.get("SCHEDBENCH_ASV_SMOKE", "") == "1"
 #: asv_bench/ (this file is asv_bench/benchmarks/common.py).
 BENCH_ROOT = Path(__file__).resolve().parents[1]
 DATA = BENCH_ROOT / "data"
@@ -32,6 +40,11 @@ def external_dir() -> Path:
     if not path.is_dir():
         raise NotImplementedError(f"published instance sets not found at {path} (set SCHEDBENCH_EXTERNAL)")
     return path
+
+
+def scaled(full: int, smoke: int) -> int:
+    """``full``, or ``smoke`` in smoke mode."""
+    return smoke if SMOKE else full
 
 
 def need(module: str, *names: str) -> Any:
@@ -116,3 +129,22 @@ def gap(objective: float, best: float) -> float:
     store = need("schedbench.store", "gap")
     value = store.gap(objective, best)
     return float(value)
+
+
+def _preload() -> None:
+    """Import schedbench's modules and build the solver registry now (smoke mode only: it would
+    move the import cost and memory of history runs)."""
+    for module in ("schedbench.instances", "schedbench.validator", "schedbench.generators",
+                   "schedbench.runner.execute"):
+        try:
+            importlib.import_module(module)
+        except Exception:  # an older commit without it: the benchmark that needs it will skip
+            continue
+    try:
+        importlib.import_module("schedbench.registry").get_registry()
+    except Exception:
+        return
+
+
+if SMOKE:
+    _preload()

@@ -26,7 +26,19 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from .common import DATA, external_dir, gap, graded_objective, need, reference, solve, solver_class, supports
+from .common import (
+    DATA,
+    SMOKE,
+    external_dir,
+    gap,
+    graded_objective,
+    need,
+    reference,
+    scaled,
+    solve,
+    solver_class,
+    supports,
+)
 
 GENERATED = ("gen-gap-like-60", "gen-gap-d-60x6", "gen-rcmax-40x5")
 #: name -> (importer, file relative to the external folder, index of the problem in the file)
@@ -40,16 +52,16 @@ INSTANCES = (*GENERATED, *PUBLISHED)
 #: The deterministic budget of each tracked configuration: solver name and parameters.
 BUDGETS: dict[str, tuple[str, dict[str, Any]]] = {
     "sa": ("sa", {"max_moves": 200_000}),
-    "ga": ("ga", {"max_evals": 4_000, "pop_size": 50}),
+    "ga": ("ga", {"max_evals": scaled(4_000, 2_000), "pop_size": 50}),
     "ilp-highs": ("ilp-highs", {}),
-    "cpsat": ("cpsat", {"workers": 1, "deterministic_time": 0.5}),
+    "cpsat": ("cpsat", {"workers": 1, "deterministic_time": 0.05 if SMOKE else 0.5}),
     "greedy-bestfit": ("greedy-bestfit", {}),
     "regret": ("regret", {}),
     "list-ect": ("list-ect", {}),
     "lp-round": ("lp-round", {}),
 }
 #: HiGHS branch-and-bound nodes given to ``ilp-highs``.
-ILP_NODE_LIMIT = 50
+ILP_NODE_LIMIT = scaled(50, 1)
 #: (instance, solver) pairs not tracked: the best-fit and regret heuristics leave jobs unplaced on the
 #: tight OR-Library GAPs (capacity 0.8 of the load), at every commit so far; an answer that is never
 #: feasible carries no series.
@@ -147,8 +159,8 @@ class TrackOnlinePolicies:
         need("schedbench.simulator")
         self.cls = solver_class(policy)
         generate = need("schedbench.generators", "generate").generate
-        self.inst = generate("online", {"jobs": 2000, "cluster": "gavel", "load": 0.8, "objective": "mean-jct"},
-                             seed=0)
+        spec = {"jobs": scaled(2000, 200), "cluster": "gavel", "load": 0.8, "objective": "mean-jct"}
+        self.inst = generate("online", spec, seed=0)
         if self.inst.problem.objective != "mean-jct":
             raise NotImplementedError("this commit's online generator does not set the mean-jct objective")
         supports(self.cls, self.inst)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .common import need, solve, solver_class
+from .common import need, scaled, solve, solver_class
 
 
 def _batch_instance(n: int, seed: int = 0) -> tuple[Any, dict[str, Any]]:
@@ -65,7 +65,7 @@ class LoadValidate100k:
         # asv runs setup_cache in a temporary folder it removes afterwards (the benchmarks run there too)
         folder = str(Path.cwd() / "load-validate-100k")
         Path(folder).mkdir(exist_ok=True)
-        inst, solution = _batch_instance(100_000)
+        inst, solution = _batch_instance(scaled(100_000, 2_000))
         save(inst, Path(folder) / "inst.json")
         (Path(folder) / "sol.json").write_text(json.dumps(solution))
         return folder
@@ -101,6 +101,7 @@ class GenerateOnline1M:
 
     def setup(self, jobs: int) -> None:
         self.generate = need("schedbench.generators", "generate").generate
+        jobs = scaled(jobs, 10_000)
         self.spec = {"jobs": jobs, "cluster": "gavel", "cluster_scale": max(1, jobs // 10_000)}
 
     def time_generate(self, jobs: int) -> None:
@@ -172,7 +173,7 @@ class IlpBuildGap:
         self.hx = need("schedbench_solvers._highs", "build", "new_highs", "pass_model")
         gap_instance = need("schedbench.importers.gap", "gap_instance").gap_instance
         rng = np.random.default_rng(0)
-        n, m = 5000, 100
+        n, m = scaled(5000, 500), scaled(100, 20)
         cost = rng.integers(10, 50, (m, n)).astype(float)
         use = rng.integers(5, 25, (m, n)).astype(float)
         cap = np.full(m, float(use.sum() / m * 0.8))
@@ -218,7 +219,8 @@ class Metaheuristics:
     number = 1
     params: ClassVar[list[list[str]]] = [["sa", "ga"], ["gap-200x10", "rcmax-200x20"]]
     param_names: ClassVar[list[str]] = ["solver", "instance"]
-    BUDGET: ClassVar[dict[str, dict[str, int]]] = {"sa": {"max_moves": 200_000}, "ga": {"max_evals": 3_000}}
+    BUDGET: ClassVar[dict[str, dict[str, int]]] = {"sa": {"max_moves": scaled(200_000, 20_000)},
+                                                   "ga": {"max_evals": scaled(3_000, 300)}}
 
     def setup(self, solver: str, instance: str) -> None:
         self.cls = solver_class(solver)
@@ -247,7 +249,7 @@ class ConvexAllocationResolve:
         if "gavel-fairness" not in presets:
             raise NotImplementedError("no gavel-fairness preset at this commit")
         cls, params = presets["gavel-fairness"]
-        self.inst = generate(cls, {**params, "jobs": 10_000, "objective": "max-min-fairness"}, seed=0)
+        self.inst = generate(cls, {**params, "jobs": scaled(10_000, 300), "objective": "max-min-fairness"}, seed=0)
         self.allocation_program = convex.allocation_program
         self.program = convex.allocation_program(self.inst)
         self.program.solve("clarabel", time_limit=600)
@@ -283,8 +285,9 @@ class Simulator100k:
                 continue
         if self.cls is None:
             raise NotImplementedError("no FIFO policy solver at this commit")
-        self.inst = generate("online", {"jobs": 100_000, "cluster": "gavel", "cluster_scale": 10, "load": 0.8},
-                             seed=0)
+        jobs = scaled(100_000, 1_000)
+        self.inst = generate("online", {"jobs": jobs, "cluster": "gavel", "cluster_scale": max(1, jobs // 10_000),
+                                        "load": 0.8}, seed=0)
 
     def time_simulate(self) -> None:
         solve(self.cls, self.inst, {}, seed=0, time_limit=600)
