@@ -70,3 +70,23 @@ def test_multi_node_lets_gavel_clusters_run_philly_sized_jobs():
     assert multi.jobs.gang.max() == 8 and multi.problem.params["allow_multi_node"] is True
     ref = multi.metadata["stats"]["jobs"]["reference"]["gpu_time_share_by_gpus"]
     assert set(ref) == {"1", "2", "4", "8"}
+
+
+def test_completed_outcomes_drop_failed_and_killed_jobs():
+    from schedbench.errors import InputError
+
+    m = JointModel.shipped("philly", max_gpus=8)
+    a, b = m.completion_model(0.604, 0.321)
+    g, d, w = m.grid()
+    q = 1 / (1 + np.exp(a + b * np.log(d)))
+    assert (w * q).sum() == pytest.approx(0.604, abs=1e-6)
+    assert (w * q * g * d).sum() / (w * g * d).sum() == pytest.approx(0.321, abs=1e-6)
+    assert b > 0  # failed and killed jobs are the longer ones (Acme: 39.6 % of jobs, 67.9 % of GPU time)
+    run = generate("online", {"jobs": 4000, "cluster": "modern"}, seed=5)
+    done = generate("online", {"jobs": 4000, "cluster": "modern", "outcomes": "completed"}, seed=5)
+    q_run = run.metadata["stats"]["jobs"]["duration_quantiles"]["instance"]
+    q_done = done.metadata["stats"]["jobs"]["duration_quantiles"]["instance"]
+    assert q_done[2] < 0.8 * q_run[2]  # median
+    assert any(n.startswith("outcomes=completed") for n in done.metadata["notes"])
+    with pytest.raises(InputError, match="outcomes"):
+        generate("online", {"jobs": 10, "gang": {"1": 1}, "outcomes": "completed"})

@@ -54,7 +54,7 @@ from schedbench.instances.model import GpuType, Instance, Jobs, Node, Problem, R
 from schedbench.instances.problems import PROBLEM_CLASSES
 
 VERSION = "2"
-STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting")
+STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting", "outcomes")
 RESOURCES = (Resource("memory_gib", "GiB"), Resource("compute", "GPU"))
 
 
@@ -144,6 +144,9 @@ COMMON: tuple[S.ParamSpec, ...] = (
     S.ParamSpec("reference_gpu", "V100", "GPU type on which drawn durations are run times", str),
     S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none "
                 "and no formula applies (a fallback, counted in metadata.stats.figures)", S.positive_number),
+    S.ParamSpec("outcomes", "as-run", "as-run: trace durations as recorded, failed and killed jobs included; "
+                "completed: only jobs that completed, by Acme's Philly completion rates (joint draws only)",
+                S.one_of("as-run", "completed")),
     S.ParamSpec("include_suspect", False, "use throughput figures the catalogue's plausibility checks marked "
                 "suspect (left out by default)", _bool_param),
     S.ParamSpec("user_catalogue", False, "also draw from your own catalogue (`schedbench catalogue merge`, "
@@ -293,11 +296,25 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     # places a gang within one node, so planted placement instances keep node-sized gangs)
     multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and cls != "placement"
     joint = None
+    outcome_note = None
     if p["joint"] and isinstance(p["gang"], str) and p["gang"] == p["duration"]:
         # (GPUs, duration) pairs as the trace has them, among the GPU counts the cluster can run
         cap = largest_runnable_count(runnable_table(tables, groups, p["default_memory_fraction"], multi_node), probs)
         joint = JointModel.shipped(p["gang"], max_gpus=cap)
-        gang_draw, joint_dur = joint.sample(rng["gangs"], n)
+        if p["outcomes"] == "completed":
+            from schedbench.traces.models import shipped_fit
+
+            acme = shipped_fit("outcomes/acme")["params"]["clusters"]["Philly"]
+            ca, cb = joint.completion_model(acme["complete_rate_gpu"], acme["complete_rate_gpu_time"])
+            gang_draw, joint_dur = joint.sample_completed(rng["outcomes"], n, ca, cb)
+            outcome_note = (f"outcomes=completed: jobs kept with P(completed | d) = 1 / (1 + exp({ca:.6g} + {cb:.6g} "
+                            f"ln d)), calibrated so that {acme['complete_rate_gpu']:.3g} of the jobs and "
+                            f"{acme['complete_rate_gpu_time']:.3g} of the GPU time complete (Acme, Philly)")
+        else:
+            gang_draw, joint_dur = joint.sample(rng["gangs"], n)
+    elif p["outcomes"] == "completed":
+        raise InputError(source, "params.outcomes", "completed only with joint trace draws (gang and duration "
+                         "naming the same trace, joint=true)", "'completed'")
     elif isinstance(p["gang"], str):
         gang_draw = GangModel.shipped(p["gang"]).sample(rng["gangs"], n)
     else:
@@ -338,6 +355,8 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     if p["tenants"]:
         tenant = [f"tenant{k}" for k in rng["tenants"].integers(0, p["tenants"], n).tolist()]
     notes = describe_fallbacks(jobs.fallbacks)
+    if outcome_note:
+        notes.append(outcome_note)
     from schedbench.generators.stats import job_stats
 
     prov = jobs.fallbacks["provenance"]

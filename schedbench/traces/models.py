@@ -327,6 +327,52 @@ class JointModel:
         w = np.where(p1 > p0, (u - p0) / np.where(p1 > p0, p1 - p0, 1.0), 0.0)
         return self.values[k], np.exp(q0 + w * (q1 - q0))
 
+    def grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A discrete stand-in for the model: ``(gpus, duration, weight)`` at the midpoints of every
+        GPU count's quantile grid (for calibrations that need expectations over the model)."""
+        mid_p = (self.probs[:-1] + self.probs[1:]) / 2
+        w_p = np.diff(self.probs)
+        g = np.repeat(self.values, len(mid_p))
+        d = np.concatenate([np.exp(np.interp(mid_p, self.probs, lq)) for lq in self.log_quantiles])
+        w = np.concatenate([self.pmf[k] * w_p for k in range(len(self.values))])
+        return g, d, w
+
+    def completion_model(self, job_rate: float, gpu_time_rate: float) -> tuple[float, float]:
+        """``(a, b)`` of ``P(completed | duration d) = 1 / (1 + exp(a + b ln d))`` such that, over this
+        model, the completed jobs are ``job_rate`` of the jobs and hold ``gpu_time_rate`` of the GPU
+        time (Acme's published Philly rates: failed and killed jobs run longer than completed ones).
+        Solved by Newton's method from (0, 0); deterministic."""
+        g, d, w = self.grid()
+        x = np.log(d)
+        gt = w * g * d
+        a, b = 0.0, 0.0
+        for _ in range(100):
+            q = 1.0 / (1.0 + np.exp(np.clip(a + b * x, -50, 50)))  # P(completed)
+            f = np.array([(w * q).sum() - job_rate, (gt * q).sum() / gt.sum() - gpu_time_rate])
+            dq = -q * (1 - q)  # d q / d(a + b x)
+            jac = np.array([[(w * dq).sum(), (w * dq * x).sum()],
+                            [(gt * dq).sum() / gt.sum(), (gt * dq * x).sum() / gt.sum()]])
+            step = np.linalg.solve(jac, f)
+            a, b = a - step[0], b - step[1]
+            if np.abs(f).max() < 1e-12:
+                break
+        return float(f"{a:.9g}"), float(f"{b:.9g}")
+
+    def sample_completed(self, rng: np.random.Generator, n: int, a: float, b: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` pairs of jobs that completed: pairs drawn as :meth:`sample`, each kept with
+        probability ``1 / (1 + exp(a + b ln d))`` (rejection; batches until ``n`` are kept)."""
+        n = _count(n)
+        gs, ds = [], []
+        kept = 0
+        while kept < n:
+            g, d = self.sample(rng, max(2 * (n - kept), 64))
+            keep = rng.random(len(d)) < 1.0 / (1.0 + np.exp(np.clip(a + b * np.log(d), -50, 50)))
+            gs.append(g[keep])
+            ds.append(d[keep])
+            kept += int(keep.sum())
+        return np.concatenate(gs)[:n], np.concatenate(ds)[:n]
+
     def gpu_time_share(self) -> dict[int, float]:
         """Expected share of GPU time per GPU count (``pmf x count x mean duration``), the reference
         a generated instance is compared with."""
