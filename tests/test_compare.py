@@ -88,6 +88,15 @@ def test_slower_beyond_the_ratio_is_a_regression() -> None:
     assert not better.regressed and {r.solver: r for r in better.rows}["exact"].improvements == ("time",)
 
 
+def test_millisecond_noise_is_damped_by_the_shift() -> None:
+    fast = [dict(r, wall_s=0.01) for r in BASE]
+    slower = [dict(r, wall_s=0.03) for r in BASE]
+    result = compare_frames(_frame(fast), _frame(slower))  # default shift 10 s
+    assert not result.regressed
+    assert result.rows[0].time_ratio == pytest.approx(10.03 / 10.01)
+    assert compare_frames(_frame(fast), _frame(slower), shift=0.0).regressed
+
+
 def test_lost_solves_and_missing_solvers_regress() -> None:
     cand = [dict(r) for r in BASE]
     cand[0] = _run("a", "heur", 0, "timeout", None, 10.5, 100.0)
