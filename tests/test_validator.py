@@ -493,8 +493,13 @@ def test_gang_checks_exactly():
     assert kinds(verdict(inst, {"j0": ["a0", "a0"]})) == {"duplicate-gpu", "gang-size"}
     assert kinds(verdict(inst, {"j0": ["a0"]})) == {"gang-size"}
     assert kinds(verdict(inst, {"j0": ["a0", "a1", "a2"]})) == {"gang-size", "gang-multi-node"}
-    assert kinds(verdict(inst, {"j0": ["a0", "a2"]})) == {"gang-multi-node"}
-    assert kinds(verdict(inst, {"j0": ["a0", "b0"]})) == {"gang-mixed-types", "gang-multi-node"}
+    res = verdict(inst, {"j0": ["a0", "a2"]})
+    assert kinds(res) == {"gang-multi-node"}
+    assert res.violations[0].message == "job 'j0' spans nodes ['nA', 'nA2'] (allow_multi_node is false)"
+    res = verdict(inst, {"j0": ["a0", "b0"]})
+    assert kinds(res) == {"gang-mixed-types", "gang-multi-node"}
+    assert {v.message for v in res.violations} == {"job 'j0' spans GPU types ['A', 'B']",
+                                                   "job 'j0' spans nodes ['nA', 'nB'] (allow_multi_node is false)"}
     assert kinds(verdict(inst, {"j0": ["a0", "zz"]})) == {"unknown-gpu", "gang-size"}
     multi = tiny("placement", "max-weight", [[1.0, 1.0]], nodes=nodes, gang=np.array([2]),
                  params={"allow_multi_node": True})
