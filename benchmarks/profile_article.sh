@@ -14,7 +14,7 @@ mkdir -p "$out"
 if [[ "$device" == cpu ]]; then
   # On a shared machine torch's default of one thread per core collapses under load (its OpenMP
   # threads wait for each other); one thread measures the model, not the contention.
-  args=(--device cpu --threads 1 --steps 20 --warmup 5)
+  args=(--device cpu --threads 1 --steps 30 --warmup 5)
   sizes=(16 32 64)
 else
   args=(--device "$device" --steps 100 --warmup 20)
@@ -25,4 +25,5 @@ for b in "${sizes[@]}"; do bs+=(-b "$b"); done
 for model in cnn rnn lstm gan; do
   "$sb" profile "$model" "${args[@]}" "${bs[@]}" -o "$out/$model.json"
 done
-"$sb" catalogue merge "$out"/{cnn,rnn,lstm,gan}.json --into schedbench/data/profiled.json
+# --replace: a new run of the same model, batch size and device replaces the earlier figures
+"$sb" catalogue merge "$out"/{cnn,rnn,lstm,gan}.json --into schedbench/data/profiled.json --replace
