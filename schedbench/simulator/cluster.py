@@ -38,6 +38,7 @@ class Cluster:
         self.total: list[int] = inst.gpus_per_type.tolist()
         self.free: list[int] = list(self.total)
         self.multi_node = multi_node
+        self.version = 0  # bumped on every change: lets policies cache what they computed from the state
         self._busy = bytearray(len(self.gpu_ids))
         self._node_free: list[list[int]] = []
         self._bucket: list[dict[int, dict[int, None]]] = [{} for _ in range(T)]
@@ -94,6 +95,7 @@ class Cluster:
             del c[bisect_left(c, count)]
 
     def _take_from(self, k: int, m: int) -> list[int]:
+        self.version += 1
         t = self.node_type[k]
         nf = self._node_free[k]
         before = len(nf)
@@ -144,6 +146,7 @@ class Cluster:
 
     def _take_gpus(self, gpus: list[int]) -> None:
         """Take exactly these (checked, free) GPUs."""
+        self.version += 1
         by_node: dict[int, set[int]] = {}
         for g in gpus:
             by_node.setdefault(self.gpu_node[g], set()).add(g)
@@ -160,6 +163,7 @@ class Cluster:
 
     def _give(self, gpus: list[int]) -> None:
         """Free these GPUs."""
+        self.version += 1
         busy = self._busy
         node = self.gpu_node
         for g in gpus:

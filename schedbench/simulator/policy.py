@@ -189,6 +189,9 @@ class QueuePolicy(Policy):
         self._ends: list[list[tuple[float, int]]] = []  # EASY: per type, sorted (predicted end, job)
         self._end_of: dict[int, tuple[float, int]] = {}
         self._defer: list[int] | None = None
+        self._failed: tuple = ()
+        self._run_pushes = 0
+        self._timers = 0
         self._drift = {"remaining": -1.0, "attained": 1.0}.get(key, 0.0)
 
     def setup(self, view: View) -> None:
@@ -249,6 +252,7 @@ class QueuePolicy(Policy):
     def _started(self, view: View, j: int) -> None:
         if self.preemptive:
             self._rver[j] += 1
+            self._run_pushes += 1
             heappush(self._run, (-self._static(view, j), self._rver[j], j, view.seg_start[j]))
             if self.key == "tiresias":
                 self._push_demotion(view, j)
@@ -286,6 +290,7 @@ class QueuePolicy(Policy):
             del ends[bisect_left(ends, end)]
 
     def on_timer(self, view: View) -> None:
+        self._timers += 1
         if self.key != "tiresias":
             return
         dem, state, now = self._demote, view.state, view.now
@@ -293,6 +298,7 @@ class QueuePolicy(Policy):
             _, j, s0 = heappop(dem)
             if state[j] == RUNNING and view.seg_start[j] == s0:
                 self._rver[j] += 1
+                self._run_pushes += 1
                 heappush(self._run, (-self._static(view, j), self._rver[j], j, s0))
                 self._push_demotion(view, j)
 
@@ -327,6 +333,11 @@ class QueuePolicy(Policy):
         if h < 0:
             return False
         hkey = self._wait[0][0]
+        # a failed attempt stays failed while the head, the cluster and the running keys' order are unchanged
+        # (SRPT's running keys only fall over time; LAS's rise, so LAS retries after each of its timers)
+        stamp = (h, view.cluster.version, self._run_pushes, self._timers)
+        if stamp == self._failed:
+            return False
         # LAS: displace when ahead by the quantum (less a rounding slack, so that a timer set for it fires it)
         margin = self.quantum * (1 - 1e-9) if self.key == "attained" else 0.0
         gang, usable = view.gang[h], view.pred_types[h]
@@ -371,6 +382,7 @@ class QueuePolicy(Policy):
         if chosen < 0:
             for e in taken:
                 heappush(run, e)
+            self._failed = stamp
             return False
         out = set(victims[chosen])
         for e in taken:
