@@ -310,6 +310,35 @@ def broken_factory():
     raise RuntimeError("no weights here")
 
 
+def hungry_mlp():  # a model that "runs out of memory" above batch size 4
+    import torch
+
+    class Hungry(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(6, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[0] > 4:
+                raise MemoryError("simulated")
+            return self.lin(x)
+
+    return Hungry()
+
+
+@needs_torch
+def test_a_sweep_skips_batch_sizes_that_do_not_fit() -> None:
+    args = ["profile", f"{__name__}:hungry_mlp", "--input", "float32:6", "--loss", "mse", "--steps", "1", "--warmup",
+            "0", "--no-isolate"]
+    res = runner.invoke(app, [*args, "-b", "2", "-b", "8", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert [m["batch_size"] for m in doc["measurements"]] == [2] and doc["out_of_memory"] == [8]
+    assert "batch size 8 skipped" in res.stderr and list(doc["fragment"]["job_types"]) == [
+        f"{__name__}-hungry_mlp-bs2"]
+    assert "ran out of memory" in _one_error_line(runner.invoke(app, [*args, "-b", "8"]))
+
+
 @needs_torch
 def test_cli_profile_merge_generate_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(layers.USER_ENV, str(tmp_path / "user.json"))

@@ -33,6 +33,10 @@ class ProfileError(Exception):
     fails to run): the CLI prints it as one ``error:`` line and exits with status 2."""
 
 
+class OutOfMemoryError(ProfileError):
+    """A batch size that does not fit the device: a sweep skips it and goes on with the others."""
+
+
 def require_torch():  # -> the torch module
     """Import torch, or raise :class:`ProfileError` naming the ``profile`` extra."""
     try:
@@ -42,4 +46,4 @@ def require_torch():  # -> the torch module
     return torch
 
 
-__all__ = ["EXTRA", "MISSING_TORCH", "ProfileError", "require_torch"]
+__all__ = ["EXTRA", "MISSING_TORCH", "OutOfMemoryError", "ProfileError", "require_torch"]

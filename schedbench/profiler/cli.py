@@ -22,7 +22,7 @@ from rich.table import Table
 
 from schedbench.clitools import guard
 from schedbench.errors import InputError
-from schedbench.profiler import ProfileError, require_torch
+from schedbench.profiler import OutOfMemoryError, ProfileError, require_torch
 from schedbench.profiler.workloads import LOSSES, Workload, builtin_names, resolve
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -71,6 +71,7 @@ def _run_isolated(workload: Workload, batch: int, *, device: str, steps: int, wa
     proc.stdin.close()
     result: dict[str, Any] | None = None
     message: str | None = None
+    oom = False
     for line in proc.stdout:
         try:
             doc = json.loads(line)
@@ -82,10 +83,11 @@ def _run_isolated(workload: Workload, batch: int, *, device: str, steps: int, wa
             result = doc["measurement"]
         elif doc.get("event") == "error":
             message = doc["message"]
+            oom = bool(doc.get("out_of_memory"))
     stderr = proc.stderr.read()
     code = proc.wait()
     if message is not None:
-        raise ProfileError(message)
+        raise (OutOfMemoryError if oom else ProfileError)(message)
     if result is None or code != 0:
         tail = [ln for ln in stderr.strip().splitlines() if ln.strip()]
         raise ProfileError(f"the measurement process for batch size {batch} failed (exit status {code})"
@@ -130,6 +132,7 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
     from schedbench.profiler.measure import measure
 
     measurements = []
+    skipped: list[int] = []
     total = len(batch_sizes) * (steps + warmup)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as bar:
@@ -142,13 +145,22 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
                 bar.update(task_id, completed=done_before + n,
                            description=f"{model} bs {b} {'warm-up' if phase == 'warmup' else 'timed'}")
 
-            if isolate:
-                m = _run_isolated(workload, b, device=device, steps=steps, warmup=warmup, seed=seed, threads=threads,
-                                  progress=tick)
-            else:
-                m = measure(workload, b, device=device, steps=steps, warmup=warmup, seed=seed, threads=threads,
-                            progress=tick)
+            try:
+                if isolate:
+                    m = _run_isolated(workload, b, device=device, steps=steps, warmup=warmup, seed=seed,
+                                      threads=threads, progress=tick)
+                else:
+                    m = measure(workload, b, device=device, steps=steps, warmup=warmup, seed=seed, threads=threads,
+                                progress=tick)
+            except OutOfMemoryError as exc:
+                if len(batch_sizes) == 1:
+                    raise
+                skipped.append(b)  # a sweep goes on with the batch sizes that fit
+                err.print(f"note: {exc}; batch size {b} skipped", markup=False, soft_wrap=True)
+                continue
             measurements.append(m)
+    if not measurements:
+        raise ProfileError(f"model {model!r}: no batch size of {batch_sizes} fits on {device} (out of memory)")
     from schedbench.profiler.entry import build_fragment
 
     fragment = build_fragment(measurements, workload, cmd, gpu_type=gpu_type)
@@ -160,7 +172,7 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
         except OSError as exc:
             raise ProfileError(f"-o {output}: cannot write it: {exc.strerror}") from None
     if as_json:
-        _print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements],
+        _print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements], "out_of_memory": skipped,
                      "fragment": fragment.to_dict(), "written": None if output is None else str(output)})
         return 0
     gpu = next(iter(fragment.gpus))
@@ -176,6 +188,8 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
                       "-" if m.peak_memory_bytes is None else f"{m.peak_memory_bytes / 2**20:.1f}",
                       f"{m.flops_per_step / 1e9:.4g}", f"{m.params:,}")
     out.print(table)
+    if skipped:
+        out.print(f"out of memory, skipped: batch size {', '.join(map(str, skipped))}", markup=False)
     out.print(f"torch {info['torch']}; memory: {measurements[0].memory_method}", markup=False)
     if output is not None:
         out.print(f"wrote {output}: a catalogue fragment of {len(fragment.job_types)} job type(s) on {gpu}; add it "

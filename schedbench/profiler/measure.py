@@ -42,13 +42,13 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
 from torch import nn
 
-from schedbench.profiler import ProfileError
+from schedbench.profiler import OutOfMemoryError, ProfileError
 from schedbench.profiler.hardware import describe_device, utc_now
 from schedbench.profiler.workloads import TensorSpec, Workload
 
@@ -165,6 +165,9 @@ def _supervised(workload: Workload, model: Any, batch: int, device: torch.device
         with torch.no_grad():
             probe = model(*inputs)
     except Exception as exc:
+        if is_out_of_memory(exc):
+            raise OutOfMemoryError(f"model {workload.name!r} at batch size {batch} on {device}: the forward pass ran "
+                                   "out of memory") from None
         raise ProfileError(f"model {workload.name!r}: the forward pass failed on inputs "
                            f"{[s.text() for s in workload.inputs]} at batch size {batch}: {type(exc).__name__}: "
                            f"{_first_line(exc)}") from None
@@ -355,6 +358,15 @@ def is_out_of_memory(exc: BaseException) -> bool:
         any(s in str(exc).lower() for s in ("out of memory", "can't allocate memory"))
 
 
+def _fail(workload: Workload, batch_size: int, device: str, what: str, exc: BaseException) -> NoReturn:
+    where = f"model {workload.name!r} at batch size {batch_size} on {device}: {what}"
+    if is_out_of_memory(exc):
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        raise OutOfMemoryError(f"{where} ran out of memory") from None
+    raise ProfileError(f"{where} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
 def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: int = 20, warmup: int = 5,
             seed: int = 0, threads: int | None = None, progress: Progress | None = None,
             isolated: bool = False) -> Measurement:
@@ -384,7 +396,12 @@ def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: 
     info = describe_device(torch, "cpu" if not cuda else f"cuda:{dev.index}")
     date = utc_now()
     baseline = rss_bytes() if not cuda else None
-    trainer = build_trainer(workload, batch_size, dev, seed)
+    try:
+        trainer = build_trainer(workload, batch_size, dev, seed)
+    except ProfileError:
+        raise
+    except Exception as exc:  # moving a model or a batch to the device may fail (out of memory)
+        _fail(workload, batch_size, device, "building the model and the batch", exc)
     params, params_total = parameter_counts(trainer.modules)
     if cuda:
         torch.cuda.synchronize(dev)
@@ -430,9 +447,7 @@ def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: 
     except ProfileError:
         raise
     except Exception as exc:  # a user model may fail in any way
-        what = "ran out of memory" if is_out_of_memory(exc) else f"failed: {type(exc).__name__}: {_first_line(exc)}"
-        raise ProfileError(f"model {workload.name!r} at batch size {batch_size} on {device}: the training step "
-                           f"{what}") from None
+        _fail(workload, batch_size, device, "the training step", exc)
     extra: dict[str, Any] = {}
     with contextlib.suppress(OSError, AttributeError):
         extra["load_average_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine, for the record

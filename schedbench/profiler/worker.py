@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from schedbench.profiler import ProfileError
+from schedbench.profiler import OutOfMemoryError, ProfileError
 from schedbench.profiler.workloads import TensorSpec, Workload
 
 
@@ -52,7 +52,7 @@ def main() -> int:
                     progress=lambda phase, done, total: emit({"event": "progress", "phase": phase, "done": done,
                                                               "total": total}))
     except ProfileError as exc:
-        emit({"event": "error", "message": str(exc)})
+        emit({"event": "error", "message": str(exc), "out_of_memory": isinstance(exc, OutOfMemoryError)})
         return 1
     emit({"event": "result", "measurement": m.to_dict()})
     return 0
