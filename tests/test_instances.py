@@ -268,6 +268,9 @@ LOADER_CASES = [
     (_setp(("jobs", "deadline", 3), float("-inf")), "$.jobs.deadline[3]", "a finite number or null"),
     (_setp(("jobs", "gang", 2), 0.5), "$.jobs.gang[2]", "an integer"),
     (_setp(("jobs", "gang", 2), None), "$.jobs.gang[2]", "an integer"),
+    (_setp(("jobs", "gang", 3), 2**63), "$.jobs.gang[3]", "64-bit range"),  # exactly 2^63: wraps in int64
+    (_setp(("jobs", "gang", 3), -(2**63)), "$.jobs.gang[3]", "64-bit range"),
+    (_setp(("jobs", "release", 7), -1), "$.jobs.release[7]", ">= 0.0"),  # after a release of exactly 0 (job6)
     (_setp(("jobs", "per_type", "t2", "eligible", 0), 1), "$.jobs.per_type.t2.eligible[0]", "true or false"),
     (_setp(("jobs", "per_type", "t2", "time", 3), 0), "$.jobs.per_type.t2.time[3]", "a number > 0"),
     (_setp(("jobs", "per_type", "t2", "time", 3), -2.5), "$.jobs.per_type.t2.time[3]", "a number > 0"),
