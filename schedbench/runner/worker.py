@@ -800,7 +800,7 @@ class _Supervisor:
                 os.close(pidfd)
             # every process the run left below the zygote (a new session included: the zygote
             # is their subreaper) is killed and reaped before the next run
-            sweep_descendants(os.getpid(), exclude=(pid,))
+            sweep_descendants(os.getpid(), exclude=(pid, *_ZOMBIES))
         assert waited is not None
         if answered:
             assert self.answered_at is not None
@@ -811,7 +811,7 @@ class _Supervisor:
         """Note the processes the run left alive (the run's own process excluded) and how many of
         them left its process group."""
         for p in _descendants(os.getpid()):
-            if p == pid:
+            if p == pid or p in _ZOMBIES:  # the run itself, earlier runs killed and being torn down
                 continue
             st = _state_and_pgid(p)
             if st is None or st[0] in "ZX":
