@@ -391,3 +391,20 @@ def test_loader_errors_are_not_masked_by_later_checks():
     with pytest.raises(InputError) as exc:
         from_document(doc)
     assert exc.value.path == "$.jobs.per_type.t2.time[0]" and "a finite number or null" in str(exc.value)
+
+
+def test_canonical_document_writes_non_defaults_only_and_keeps_prices():
+    doc = _placement_doc(measure="cost")
+    for k, t in enumerate(doc["gpu_types"]):
+        t["cost_per_hour"] = 1.5 + k
+        t["peak_tflops"] = 100.0 + k
+    inst = from_document(doc)
+    out = to_document(inst)
+    assert out["problem"] == {"class": "placement", "objective": "min-gpus", "params": {"measure": "cost"}}
+    assert [t["cost_per_hour"] for t in out["gpu_types"]] == [1.5 + k for k in range(len(doc["gpu_types"]))]
+    assert [t["peak_tflops"] for t in out["gpu_types"]] == [100 + k for k in range(len(doc["gpu_types"]))]
+    again = from_document(out)
+    assert [t.cost_per_hour for t in again.gpu_types] == [t.cost_per_hour for t in inst.gpu_types]
+    plain = to_document(from_document(_placement_doc(measure="count", allow_multi_node=False)))
+    assert plain["problem"] == {"class": "placement", "objective": "min-gpus"}  # defaults are not written
+    assert all("cost_per_hour" not in t and "peak_tflops" not in t for t in plain["gpu_types"])

@@ -758,7 +758,8 @@ def test_online_finish_work_tolerance_is_pinned(p, early, ok):
     assert kinds(res) == (set() if ok else {"finish-before-work-done"})
 
 
-@pytest.mark.parametrize(("start", "ok"), [(5.0, True), (5.0 - 0.5e-6, True), (5.0 - 5e-6, False)])
+@pytest.mark.parametrize(("start", "ok"), [(5.0, True), (5.0 - 0.5e-6, True), (5.0 - TIME_ATOL, True),
+                                           (5.0 - 5e-6, False)])
 def test_online_release_tolerance_is_pinned(start, ok):
     inst = online(release=(5.0,))
     res = run_log(inst, (start, "j0", "start", ["a0"]), (start + 10, "j0", "finish", None))
@@ -850,3 +851,26 @@ def test_batch_gang_violation_hides_the_objective():
     assert kinds(res) == {"gang-size"} and res.objective is None and res.violations[0].job == "j0"
     res = verdict(inst, {"j0": {"gpus": ["a0", "b0"], "start": 0}, "j1": {"gpus": ["a1"], "start": 0}})
     assert kinds(res) == {"gang-size", "gang-mixed-types", "gang-multi-node"} and res.objective is None
+
+
+def test_online_well_formed_logs_take_the_fast_path(monkeypatch):
+    """The column-wise parser must accept every well-formed log by itself (the event-by-event parser
+    is only for naming the first malformed event); same verdict either way."""
+    import schedbench.validator.online as online_mod
+
+    inst = online(release=(0.0, 0.0, 0.0), time=((10.0, 10.0),) * 3)
+    events = [(0, "j0", "start", ["a0"]), (2, "j0", "preempt", None), (3, "j0", "resume", ["a1"]),
+              (5, "j0", "migrate", ["b0"]), (20, "j0", "finish", []), (0.5, "j1", "start", ["a0"]),
+              (10.5, "j1", "finish", None), (1, "j2", "reject", [])]
+    body = [{"time": t, "job": j, "event": e, **({"gpus": g} if g is not None else {})} for t, j, e, g in events]
+    slow = online_mod._parse_slow(body, "<log>")
+    fast = online_mod._parse(body, "<log>")
+    for a, b in zip(slow, fast, strict=True):
+        assert (np.asarray(a) == np.asarray(b)).all() if isinstance(a, np.ndarray) else a == b
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a well-formed log went through the event-by-event parser")
+
+    monkeypatch.setattr(online_mod, "_parse_slow", refuse)
+    res = run_log(inst, *events)
+    assert res.feasible, res.violations
