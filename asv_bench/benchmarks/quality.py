@@ -159,7 +159,7 @@ class TrackOnlinePolicies:
         need("schedbench.simulator")
         self.cls = solver_class(policy)
         generate = need("schedbench.generators", "generate").generate
-        spec = {"jobs": scaled(2000, 200), "cluster": "gavel", "load": 0.8, "objective": "mean-jct"}
+        spec = {"jobs": scaled(500, 200), "cluster": "gavel", "load": 0.8, "objective": "mean-jct"}
         self.inst = generate("online", spec, seed=0)
         if self.inst.problem.objective != "mean-jct":
             raise NotImplementedError("this commit's online generator does not set the mean-jct objective")
