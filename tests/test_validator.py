@@ -874,3 +874,13 @@ def test_online_well_formed_logs_take_the_fast_path(monkeypatch):
     monkeypatch.setattr(online_mod, "_parse_slow", refuse)
     res = run_log(inst, *events)
     assert res.feasible, res.violations
+
+
+def test_an_objective_overflowing_double_precision_is_refused():
+    from schedbench.validator import ObjectiveOverflowError
+
+    inst = tiny("placement", "min-cost", [[1.0, 1.0]] * 2, cost=np.full((2, 2), 1e308))
+    with pytest.raises(ObjectiveOverflowError) as exc:
+        verdict(inst, {"j0": ["a0"], "j1": ["a1"]})
+    assert exc.value.path == "$" and "inf" in str(exc.value)
+    assert verdict(inst, {"j0": ["a0"], "j1": None}).objective is None  # unplaced: no objective, no overflow

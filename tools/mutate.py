@@ -244,7 +244,14 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         if fullname != self.name:
             return None
-        return importlib.util.spec_from_loader(fullname, _MutantLoader(self.code), origin=self.origin)
+        package = self.origin.endswith("__init__.py")
+        spec = importlib.util.spec_from_loader(fullname, _MutantLoader(self.code), origin=self.origin,
+                                               is_package=package)
+        assert spec is not None
+        spec.has_location = True  # so the module gets __file__ (and a package its __path__)
+        if package:
+            spec.submodule_search_locations = [str(Path(self.origin).parent)]
+        return spec
 
 
 def _install_from_environment() -> None:
@@ -260,7 +267,7 @@ def _install(info: dict[str, Any]) -> None:
     m = Mutant(**info["mutant"])
     origin = str(ROOT / m.file)
     code = compile(mutated_tree(source, m), origin, "exec")
-    name = m.file[:-3].replace("/", ".")
+    name = m.file[:-3].replace("/", ".").removesuffix(".__init__")
     if name in sys.modules:  # imported before the plugin: the run would test the original
         raise RuntimeError(f"mutate: {name} was imported before the mutant could be installed")
     sys.meta_path.insert(0, _MutantFinder(name, origin, code))
