@@ -707,7 +707,8 @@ def test_online_finish_time_fairness_with_a_rejected_job(reject_at, ftf_j0):
     # j0: gang 2 on A, released at 10, runs 10 s. j1 (released 0) is rejected before or after 10:
     # only in the second case is it in the system at j0's release, so n_0 = 2 and
     # T_ideal = 10 * max(1, 2 * 2 / 3 GPUs) = 40/3 -> rho = 0.75; else n_0 = 1 and rho = 1.
-    inst = online("max-ftf", release=(10.0, 0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0), (5.0, 5.0)),
+    # (j0 would be faster on B, but B has 1 GPU: its best usable time is A's 10 s)
+    inst = online("max-ftf", release=(10.0, 0.0, 0.0), time=((10.0, 5.0), (10.0, 10.0), (5.0, 5.0)),
                   gang=(2, 1, 1))
     res = run_log(inst, (10, "j0", "start", ["a0", "a1"]), (20, "j0", "finish", None),
                   (reject_at, "j1", "reject", None), (0, "j2", "start", ["b0"]), (5, "j2", "finish", None))
@@ -751,10 +752,12 @@ def test_online_capacity_tolerance_is_pinned(demand, cap, ok):
 
 @pytest.mark.parametrize(("p", "early", "ok"), [
     (100.0, 0.0, True), (100.0, 0.5e-6, True), (100.0, 5e-6, False),  # TIME_ATOL / p
-    (1e6, 1e6 * 0.5e-9, True), (1e6, 1e6 * 5e-9, False)])  # RTOL dominates for long jobs
+    (1e6, 1e6 * 0.5e-9, True), (1e6, 1e6 * 5e-9, False),  # RTOL dominates for long jobs
+    (1.0, "edge", True)])  # work exactly 1 - RTOL - TIME_ATOL / p
 def test_online_finish_work_tolerance_is_pinned(p, early, ok):
     inst = online(time=((p, p),))
-    res = run_log(inst, (0, "j0", "start", ["a0"]), (p - early, "j0", "finish", None))
+    finish = 1.0 - RTOL - TIME_ATOL / 1.0 if early == "edge" else p - early
+    res = run_log(inst, (0, "j0", "start", ["a0"]), (finish, "j0", "finish", None))
     assert kinds(res) == (set() if ok else {"finish-before-work-done"})
 
 
@@ -766,6 +769,8 @@ def test_online_release_tolerance_is_pinned(start, ok):
     assert kinds(res) == (set() if ok else {"release"})
     res = run_log(inst, (start, "j0", "reject", None))
     assert kinds(res) == (set() if ok else {"release"})
+    if not ok:
+        assert res.violations[0].message.startswith(f"job 'j0' is rejected at time {start:.9g} before its release 5")
 
 
 # ---------------------------------------------------------------- bounds, exact
@@ -884,3 +889,13 @@ def test_an_objective_overflowing_double_precision_is_refused():
         verdict(inst, {"j0": ["a0"], "j1": ["a1"]})
     assert exc.value.path == "$" and "inf" in str(exc.value)
     assert verdict(inst, {"j0": ["a0"], "j1": None}).objective is None  # unplaced: no objective, no overflow
+
+
+def test_bounds_min_gpus_with_a_zero_capacity_resource():
+    # resource r0 has capacity 0 everywhere and nobody needs it; r1 needs 25.5 / 10 -> 3 GPUs
+    jobs = Jobs.build(["j0", "j1", "j2"], np.array([[[0.0, 8.5]] * 2] * 3))
+    inst = make_instance(resources=[Resource("r0"), Resource("r1")],
+                         gpu_types=[GpuType("A", {"r0": 0.0, "r1": 10.0}), GpuType("B", {"r0": 0.0, "r1": 10.0})],
+                         nodes=[Node("nA", "A", ("a0", "a1")), Node("nB", "B", ("b0",))], jobs=jobs,
+                         problem=Problem("placement", "min-gpus", {}), metadata={"name": "zero-r"})
+    assert bounds(inst) == {"lower_bound": 3.0}
