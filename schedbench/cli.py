@@ -730,6 +730,9 @@ def _mount_subapps() -> None:
     from schedbench.store.cli import app as store_app  # `schedbench store check|salvage` (docs/harness.md)
 
     app.add_typer(store_app, name="store")
+    from schedbench.rl.cli import app as rl_app  # `schedbench rl train|info` (docs/rl.md)
+
+    app.add_typer(rl_app, name="rl")
 
 
 _mount_subapps()
