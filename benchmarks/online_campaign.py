@@ -9,7 +9,8 @@ Steps::
 
 ``prepare`` writes seed 0 of every online entry of the medium suite (instances/medium.toml: the
 same parameters, so the same content hashes as the suite's) and a 100,000-job window of the
-Philly-fitted ``philly-1024`` preset at load 0.9. ``table`` re-validates every stored event log
+Philly-fitted ``philly-1024`` preset at load 0.9, twice: without checkpoint/restore overheads and
+with the ``helios`` preset (7/30/60 s per restore by gang size). ``table`` re-validates every stored event log
 (the validator, not the solver, gives the metrics) and prints one Markdown table per instance,
 oracle and noisy predictions side by side.
 """
@@ -45,9 +46,13 @@ def prepare() -> None:
         inst = generate("online", params, seed=entry["seeds"][0])
         save(inst, OUT / f"medium-{entry['id']}-s{entry['seeds'][0]}.json")
         print(f"wrote {entry['id']}: {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
-    inst = generate("online", resolve("online", "philly-1024", {"jobs": 100_000, "load": 0.9}), seed=0)
-    save(inst, OUT / "philly1024-100k-load90-s0.json")
-    print(f"wrote philly window: {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
+    for overheads, stem in (("fixed", "philly1024-100k-load90-s0"), ("helios", "philly1024-100k-load90-helios-s0")):
+        params = resolve("online", "philly-1024", {"jobs": 100_000, "load": 0.9})
+        if overheads != "fixed":  # the same jobs with Helios' checkpoint/restore costs
+            params["problem_params"] = {"overhead_model": overheads}
+        inst = generate("online", params, seed=0)
+        save(inst, OUT / f"{stem}.json")
+        print(f"wrote philly window ({overheads} overheads): {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
 
 
 def _fmt(value: object, fmt: str) -> str:
@@ -81,8 +86,9 @@ def table(parquet: Path, store: Path) -> None:
             inst = cache.get(path) or load(path)
             cache = {path: inst}
             metrics = validate(inst, db.solution(run.run_id)).metrics  # type: ignore[arg-type]
-        rows.append({"instance": run.instance, "n_jobs": run.n_jobs, "n_gpus": run.n_gpus, "policy": run.solver,
-                     "predictor": params.get("predictor"), "status": run.status, "wall_s": run.wall_s, **metrics})
+        rows.append({"instance": Path(paths[run.run_id]).stem, "n_jobs": run.n_jobs, "n_gpus": run.n_gpus,
+                     "policy": run.solver, "predictor": params.get("predictor"), "status": run.status,
+                     "wall_s": run.wall_s, **metrics})
     df = pd.DataFrame(rows)
     print("# Online policies: oracle vs noisy predictions\n")
     print("Every built-in policy (`schedbench solvers list`, family `policy`) on seed 0 of each online entry "
