@@ -48,6 +48,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "gavel-online": ("online", {"objective": "mean-jct", "cluster": "gavel", "mix": "gavel", "load": 0.8,
                                 "jobs": 1000}),
     "modern-online": ("online", {"objective": "mean-jct", "cluster": "modern", "load": 0.8, "jobs": 1000}),
+    # heterogeneous mix (issue #13): the five families in equal parts, per-type throughputs from the catalogue
+    "hetero-online": ("online", {"objective": "mean-jct", "cluster": "gavel", "load": 0.8, "jobs": 1000,
+                                 "mix": {"family:cnn": 1, "family:rnn": 1, "family:gan": 1, "family:transformer": 1,
+                                         "family:recommendation": 1}}),
 }
 
 #: Philly's job durations (82,247 jobs of philly_jobs_adaptdl.csv): mean seconds and squared
