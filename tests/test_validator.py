@@ -450,7 +450,7 @@ def test_placement_capacity_and_tolerance_are_pinned():
         big = tiny("placement", "max-weight", [[5e5, 1.0], [5e5 + extra, 1.0]], caps=(1e6, 1.0))
         res = verdict(big, {"j0": ["a0"], "j1": ["a0"]})
         assert kinds(res) == (set() if ok else {"capacity"}), extra
-    for d, ok in ((0.5e-9, True), (5e-9, False)):
+    for d, ok in ((0.5e-9, True), (1e-9, True), (5e-9, False)):  # (1e-9: exactly ATOL, the edge)
         zero = tiny("placement", "max-weight", [[d / 2, 1.0], [d / 2, 1.0]], caps=(0.0, 1.0))
         res = verdict(zero, {"j0": ["a0"], "j1": ["a0"]})
         assert kinds(res) == (set() if ok else {"capacity"}), d
@@ -479,6 +479,12 @@ def test_placement_objectives_need_every_job_placed():
     assert kinds(res) == {"unplaced"} and res.objective is None and res.violations[0].job == "j1"
     gpus = tiny("placement", "min-gpus", [[1.0, 1.0], [1.0, 1.0]])
     assert verdict(gpus, {"j0": ["a0"], "j1": ["a0"]}).objective == 1.0
+    priced = make_instance(resources=gpus.resources, gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0),
+                                                                 GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
+                           nodes=gpus.nodes, jobs=gpus.jobs,
+                           problem=Problem("placement", "min-gpus", {"measure": "cost"}), metadata={"name": "p"})
+    assert verdict(priced, {"j0": ["a0"], "j1": ["b0"]}).objective == 5.0
+    assert verdict(priced, {"j0": ["a0"], "j1": ["a1"]}).objective == 6.0
     res = verdict(gpus, {"j0": ["a0"], "j1": []})
     assert kinds(res) == {"unplaced"}
     weight = tiny("placement", "max-weight", [[1.0, 1.0], [1.0, 1.0]], weight=np.array([2.0, 3.0]))
@@ -575,6 +581,13 @@ def test_violation_to_dict_and_counts():
     v.add_count("x", 3)
     assert v.counts["x"] == 5 and v.total == 5
     assert not Violations()
+    from schedbench.validator.result import MAX_LISTED_PER_KIND
+
+    many = Violations()
+    many.add("y", "first")
+    many.add_many("y", list(range(MAX_LISTED_PER_KIND + 10)), lambda k: (f"m{k}", None, None))
+    assert many.counts["y"] == MAX_LISTED_PER_KIND + 11 and len(many.listed) == MAX_LISTED_PER_KIND
+    assert many.room("y") == 0 and many.room("z") == MAX_LISTED_PER_KIND
 
 
 # ---------------------------------------------------------------- allocation, exact
