@@ -949,3 +949,20 @@ def test_sia_restore_time_takes_the_longest_matching_prefix():
     assert sia_restore_s("transformerxl-large") == 75.0 and sia_restore_s("transformer-big") == 30.0
     assert sia_restore_s("bert-base-uncased") == 45.0
     assert sia_restore_s("unknown-model") == sia_restore_s(None) == sia_restore_s("") == SIA_DEFAULT_S
+
+
+def test_overhead_presets_per_job():
+    from schedbench.validator.overheads import SIA_DEFAULT_S, job_overheads
+
+    gang = np.array([1, 2, 8, 9])
+    expect = {"zero": [0, 0, 0, 0], "helios": [7, 30, 30, 60], "lucid": [40, 40, 40, 60], "pollux": [30] * 4}
+    for model, values in expect.items():
+        resume, migrate = job_overheads({"overhead_model": model}, gang, None)
+        assert resume.tolist() == values and migrate.tolist() == values, model
+    resume, migrate = job_overheads({"overhead_model": "sia"}, gang, ["resnet50", None, "bert-large", "x"])
+    assert resume.tolist() == migrate.tolist() == [25.0, SIA_DEFAULT_S, 75.0, SIA_DEFAULT_S]
+    assert job_overheads({"overhead_model": "sia"}, gang, None)[0].tolist() == [SIA_DEFAULT_S] * 4
+    resume, migrate = job_overheads({"preempt_overhead_s": 5.0, "migrate_overhead_s": 2.0}, gang, None)  # fixed
+    assert resume.tolist() == [5.0] * 4 and migrate.tolist() == [2.0] * 4
+    with pytest.raises(ValueError, match="unknown overhead_model 'nope'"):
+        job_overheads({"overhead_model": "nope"}, gang, None)
