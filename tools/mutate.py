@@ -26,7 +26,7 @@ change the mutants), under the original file name. Hypothesis runs derandomized 
 database, so a run is deterministic and one mutant's counterexample never leaks into another's run.
 
 Known survivors that are equivalent (no observable change) or change only a message are listed in
-``tools/mutation_equivalents.txt`` (``file | op | source line | reason``); they are reported as
+``tools/mutation_equivalents.txt`` (TAB-separated: file, change, source line, reason); they are reported as
 ``equivalent`` and left out of the score. Documentation: ``docs/testing.md``.
 
 Usage::
@@ -292,16 +292,18 @@ class Outcome:
 
 
 def load_equivalents(path: Path = EQUIVALENTS) -> dict[tuple[str, str, str], str]:
-    """``(file, change, source line) -> reason`` from the equivalents list (``#`` comments allowed)."""
+    """``(file, change, source line) -> reason`` from the equivalents list: four TAB-separated fields a
+    line (``|`` occurs in changes and source lines), ``#`` comments allowed."""
     out: dict[tuple[str, str, str], str] = {}
     if not path.exists():
         return out
     for raw in path.read_text().splitlines():
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        parts = [p.strip() for p in raw.split(" | ")]
+        parts = [p.strip() for p in raw.split("\t")]
         if len(parts) != 4:
-            raise SystemExit(f"{path}: expected 'file | change | source line | reason', got {raw!r}")
+            raise SystemExit(f"{path}: expected 4 TAB-separated fields (file, change, source line, reason), "
+                             f"got {raw!r}")
         out[(parts[0], parts[1], parts[2])] = parts[3]
     return out
 
