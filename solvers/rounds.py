@@ -93,6 +93,7 @@ class AllocationLP:
         self.scale = np.ones(0)
         self.rebuilds = 0
         self.solves = 0
+        self.warm_failures = 0
         self._build(max(8, slots))
 
     # ------------------------------------------------------------------ model
@@ -131,7 +132,7 @@ class AllocationLP:
         row_up = np.concatenate([np.ones(S), self.counts, np.full(S, np.inf)])
         self.h = hx.new_highs(time_limit=None, threads=1, seed=0)
         self.h.setOptionValue("solver", "simplex")
-        self.h.setOptionValue("simplex_strategy", 1)  # dual simplex: bound changes keep the basis dual feasible
+        self.h.setOptionValue("simplex_strategy", 4)  # primal: fastest from the previous basis (bench_rounds.py)
         self.h.setOptionValue("presolve", "off")  # presolve would discard the basis of the previous round
         hx.pass_arrays(self.h, -1, cost, np.zeros(K + 1), np.concatenate([col_up, [z_up]]), row_lo, row_up, A)
         self.rebuilds += 1
@@ -140,7 +141,7 @@ class AllocationLP:
         """Objective coefficients of the x columns of ``slots`` (``(len, T)``)."""
         den = self.d[slots] if self.mode == "maxmin" else self.e[slots]
         c = self.a[slots] / np.maximum(den, _TINY)[:, None]
-        occupied = np.asarray([self.job_at[s] >= 0 for s in slots.tolist()], dtype=bool)
+        occupied = np.asarray(self.job_at, dtype=np.int64)[slots] >= 0
         return np.where(occupied[:, None] & self.usable[slots], c, 0.0)
 
     def set_job(self, j: int, a: np.ndarray, gang: float, d: float, e: float = 1.0, lo: float = 0.0) -> None:
@@ -179,6 +180,27 @@ class AllocationLP:
             h.changeRowBounds(S + T + s, float(lo), math.inf)
             self.lo[s] = lo
 
+    def update(self, slots: np.ndarray, d: np.ndarray, e: np.ndarray, lo: np.ndarray) -> None:
+        """Scaled ``d``, ``e``, ``lo`` of occupied ``slots``: only the changed entries reach HiGHS."""
+        if len(slots) == 0:
+            return
+        S, T, h = self.S, self.T, self.h
+        dc = self.d[slots] != d
+        ec = self.e[slots] != e
+        if self.mode == "maxmin":
+            for s, v in zip(slots[dc].tolist(), d[dc].tolist(), strict=True):
+                h.changeCoeff(S + T + s, S * T, -v)
+        self.d[slots], self.e[slots] = d, e
+        cc = slots[dc | ec] if self.mode == "maxmin" else slots[ec]
+        if len(cc):
+            idx = (cc[:, None] * T + np.arange(T)[None, :]).ravel().astype(np.int32)
+            h.changeColsCost(len(idx), idx, self._cost_rows(cc).ravel())
+        lc = self.lo[slots] != lo
+        if lc.any():
+            ls = slots[lc].astype(np.int32)
+            self.lo[ls] = lo[lc]
+            h.changeRowsBounds(len(ls), S + T + ls, lo[lc].astype(np.float64), np.full(len(ls), math.inf))
+
     def set_lower(self, jobs: list[int], lo: np.ndarray) -> None:
         """Row lower bounds of the throughput rows of ``jobs`` (one vectorised call)."""
         slots = np.asarray([self.slot_of[j] for j in jobs], dtype=np.int32)
@@ -213,9 +235,91 @@ class AllocationLP:
     def solve(self) -> dict[int, np.ndarray]:
         """Re-solve and return the fractions; raises RuntimeError when HiGHS does not reach optimal."""
         st = self.run()
+        if st != "optimal":  # a warm start that went astray (rare): from scratch, then a fresh model
+            self.h.clearSolver()
+            st = self.run()
+        if st != "optimal":
+            self._build(self.S)
+            st = self.run()
+            self.warm_failures += 1
         if st != "optimal":
             raise RuntimeError(f"allocation LP not solved ({st})")
         return self.fractions()
+
+
+def maxmin_dw(a: np.ndarray, gang: np.ndarray, e: np.ndarray, counts: np.ndarray, *, tol: float = 1e-7,
+              max_iter: int = 200, lam0: np.ndarray | None = None, out: dict | None = None) -> np.ndarray | None:
+    """Max-min fairness ``max z: sum_t a[j,t] x[j,t] >= z e_j, sum_j gang_j x[j,t] <= counts[t], x >= 0``
+    by Dantzig-Wolfe decomposition over the ``T`` capacity rows (column generation, exact to ``tol``).
+
+    LP duality gives ``1 / z* = max F(lam)`` over ``lam >= 0, lam . counts = 1`` with the concave
+    ``F(lam) = sum_j e_j gang_j min_t lam_t / a[j,t]``: each job's cheapest type at prices ``lam``.
+    Every assignment ``sigma`` (job -> type) gives a cut ``F(lam) <= c_sigma . lam``; the master LP
+    (T + 1 variables) over the cuts so far gives ``lam`` and an upper bound, ``F(lam)`` a lower bound,
+    and its duals ``pi`` (a convex combination of the assignments) the primal: ``x[j,t] = z sum_{k:
+    sigma_k(j) = t} pi_k e_j / a[j,t]`` with ``z`` = 1 / the upper bound, which uses at most
+    ``counts[t]`` of each type and gives every job ``z e_j``. O(iterations x n T) numpy work.
+
+    ``lam0``: starting prices (the previous round's, a warm start); ``out`` receives ``lam`` and
+    ``iterations``. Returns ``(n, T)`` fractions, or None when they do not satisfy ``sum_t x[j,t] <= 1`` (few jobs:
+    the per-job limit binds and the caller solves the full LP) or the iteration limit is hit."""
+    n, T = a.shape
+    if n == 0:
+        return np.zeros((0, T))
+    w = (e * gang)[:, None]
+    usable = a > 0
+    inv = np.where(usable, w / np.where(usable, a, 1.0), 0.0)  # cost per unit price of serving j on t
+    lam = 1.0 / (T * counts) if lam0 is None or not (lam0 > 0).any() else lam0 / float(lam0 @ counts)
+    # master LP, kept and re-solved warm as cuts are added: max s, counts . lam = 1, s - c_k . lam <= 0
+    h = hx.new_highs(time_limit=None, threads=1, seed=0)
+    h.setOptionValue("presolve", "off")
+    hx.pass_arrays(h, -1, np.r_[np.zeros(T), 1.0], np.zeros(T + 1), np.full(T + 1, math.inf), np.ones(1),
+                   np.ones(1), sp.csc_matrix(np.r_[counts, 0.0][None, :]))
+    sigmas: list[np.ndarray] = []
+    ub, lb = math.inf, 0.0
+    rows = np.arange(n)
+    pi = np.zeros(0)
+    iterations = stall = 0
+    last_ub = math.inf
+    idx = np.arange(T + 1, dtype=np.int32)
+    for _ in range(max_iter):
+        iterations += 1
+        sig = np.argmin(np.where(usable, inv * lam[None, :], np.inf), axis=1)
+        c = np.bincount(sig, weights=inv[rows, sig], minlength=T)
+        lb = max(lb, float(c @ lam))
+        sigmas.append(sig)
+        h.addRow(-math.inf, 0.0, T + 1, idx, np.r_[-c, 1.0])
+        h.run()
+        if hx.model_status(h) != "optimal":
+            return None
+        sol = h.getSolution()
+        xv = np.asarray(sol.col_value)
+        lam = np.maximum(xv[:T], 0.0)
+        ub = float(xv[T])
+        pi = np.abs(np.asarray(sol.row_dual)[1:])
+        if ub - lb <= tol * ub:
+            break
+        stall = stall + 1 if ub >= last_ub * (1 - 1e-12) else 0
+        last_ub = ub
+        if stall >= 3 and ub - lb <= 1e-5 * ub:  # the master's tolerance reached: no cut moves it
+            break
+    else:
+        return None
+    if out is not None:
+        out.update(lam=lam, iterations=iterations, gap=(ub - lb) / ub)
+    if pi.sum() <= 0:
+        return None
+    pi = pi / pi.sum()
+    z = 1.0 / ub
+    x = np.zeros((n, T))
+    for k in np.flatnonzero(pi > 1e-15).tolist():
+        sig = sigmas[k]
+        x[rows, sig] += pi[k] * z * e / a[rows, sig]
+    use = gang @ x  # within the master LP's tolerance of counts: scale the few ulps away
+    x *= np.minimum(1.0, counts / np.maximum(use, 1e-300))[None, :]
+    if (x.sum(axis=1) > 1 + 1e-9).any():
+        return None
+    return x
 
 
 @dataclass
@@ -235,6 +339,10 @@ class Allocator:
     _last: tuple | None = None
     _cache: dict[int, np.ndarray] = field(default_factory=dict)
     _z_prev: float = -1.0
+    dw_min_jobs: int = 256
+    dw_warm: bool = False
+    _lam: np.ndarray | None = None
+    dw_calls: int = 0
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -271,13 +379,28 @@ class Allocator:
 
     def _sync(self, jobs: list[int], a: np.ndarray, gang: np.ndarray, d: np.ndarray, e: np.ndarray,
               lo: np.ndarray | None = None) -> None:
+        """Bring the kept LP to the active set: departed jobs dropped, new ones entered (a few per
+        round); for the jobs already in, only what changed is passed, in vectorised calls."""
         lp = self.lp
         assert lp is not None
         keep = set(jobs)
         for j in [j for j in lp.slot_of if j not in keep]:
             lp.drop_job(j)
-        for i, j in enumerate(jobs):
-            lp.set_job(j, a[i], float(gang[i]), float(d[i]), float(e[i]), 0.0 if lo is None else float(lo[i]))
+        lo = np.zeros(len(jobs)) if lo is None else lo
+        slot_of = lp.slot_of
+        old_i = [i for i, j in enumerate(jobs) if j in slot_of]
+        new_i = [i for i, j in enumerate(jobs) if j not in slot_of]
+        if old_i:
+            oi = np.asarray(old_i)
+            slots = np.asarray([slot_of[jobs[i]] for i in old_i])
+            sc = lp.scale[slots]
+            same = ((lp.a[slots] * sc[:, None] == a[oi]).all(axis=1) & (lp.gang[slots] == gang[oi]))
+            for i in oi[~same].tolist():  # throughputs changed (a new prediction): re-enter the row
+                lp.set_job(jobs[i], a[i], float(gang[i]), float(d[i]), float(e[i]), float(lo[i]))
+            oi, slots, sc = oi[same], slots[same], sc[same]
+            lp.update(slots, d[oi] / sc, e[oi] / sc, lo[oi] / sc)
+        for i in new_i:
+            lp.set_job(jobs[i], a[i], float(gang[i]), float(d[i]), float(e[i]), float(lo[i]))
 
     def _allocate(self, now: float, jobs: list[int], a: np.ndarray, gang: np.ndarray, frac_left: np.ndarray,
                   since: np.ndarray) -> dict[int, np.ndarray]:
@@ -291,9 +414,19 @@ class Allocator:
             key = ("las", tuple(jobs))
             if key == self._last:  # same active set: same LP, same answer
                 return self._cache
-            self._sync(jobs, a, gang, eq, eq)
-            self._last, self._cache = key, self.lp.solve()  # type: ignore[union-attr]
-            return self._cache
+            x = None
+            if len(jobs) >= self.dw_min_jobs:
+                info: dict[str, Any] = {}
+                x = maxmin_dw(a, gang, eq, self.counts, lam0=self._lam if self.dw_warm else None, out=info)
+                self._lam = info.get("lam")
+                self.dw_calls += x is not None
+            if x is None:
+                self._sync(jobs, a, gang, eq, eq)
+                out = self.lp.solve()  # type: ignore[union-attr]
+            else:
+                out = dict(zip(jobs, x, strict=True))
+            self._last, self._cache = key, out
+            return out
         if obj == "makespan":
             self._sync(jobs, a, gang, np.maximum(frac_left, 1e-3), eq)
             return self.lp.solve()  # type: ignore[union-attr]
