@@ -30,7 +30,8 @@ def run_policy(name: str, inst, seed: int = 0, **params):
 def test_policies_are_registered_as_policy_family() -> None:
     reg = get_registry()
     family = sorted(e.name for e in reg.entries() if e.family == "policy")
-    assert family == sorted(POLICIES)
+    # the round-based and hybrid policies of issue #13 (solvers/rounds.py, hybrid.py) are tested in their own files
+    assert [n for n in family if not n.startswith(("gavel-", "hybrid"))] == sorted(POLICIES)
 
 
 @pytest.mark.parametrize("name", POLICIES)
