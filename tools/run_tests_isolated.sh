@@ -23,7 +23,8 @@ for f in $FILES; do
     echo "FAIL $f (exit $rc, $((SECONDS - t0)) s)"
     tail -n 30 "${TMPDIR:-/tmp}/isolated.$$.log"
   else
-    echo "ok   $f ($((SECONDS - t0)) s): $(tail -n 1 "${TMPDIR:-/tmp}/isolated.$$.log")"
+    summary=$(grep -E "passed|failed|skipped|no tests ran|error" "${TMPDIR:-/tmp}/isolated.$$.log" | tail -n 1)
+    echo "ok   $f ($((SECONDS - t0)) s): ${summary:-$(tail -n 1 "${TMPDIR:-/tmp}/isolated.$$.log")}"
   fi
 done
 rm -f "${TMPDIR:-/tmp}/isolated.$$.log"
