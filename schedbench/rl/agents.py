@@ -215,6 +215,7 @@ class PlacementAgentPolicy(_Base):
                              f"{self.K} (max_types)")
         self._order = np.zeros((len(view.state), self.K), dtype=np.int64)
         self._nty = np.zeros(len(view.state), dtype=np.int64)
+        self._types: list[list[int]] = [[] for _ in view.state]
 
     def on_arrival(self, view: View, j: int) -> None:
         super().on_arrival(view, j)
@@ -223,6 +224,7 @@ class PlacementAgentPolicy(_Base):
         types = list(row)  # fastest first
         self._nty[j] = len(types)
         self._order[j, : len(types)] = types
+        self._types[j] = types
 
     def observe(self, view: View, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(observation, mask, type index per slot) for waiting job ``j``, or None if it fits nowhere now."""
@@ -258,8 +260,14 @@ class PlacementAgentPolicy(_Base):
         return obs, mask, types
 
     def schedule(self, view: View) -> None:
+        cl = view.cluster
+        block = cl.largest_free_block
+        gang = view.gang
         for j in list(view.waiting):
             if not view.waiting or j not in view.waiting:
+                continue
+            g = gang[j]
+            if not any(block(t) >= g for t in self._types[j]):  # cheap test before building features
                 continue
             got = self.observe(view, j)
             if got is None:
