@@ -966,3 +966,10 @@ def test_overhead_presets_per_job():
     assert resume.tolist() == [5.0] * 4 and migrate.tolist() == [2.0] * 4
     with pytest.raises(ValueError, match="unknown overhead_model 'nope'"):
         job_overheads({"overhead_model": "nope"}, gang, None)
+
+
+@pytest.mark.parametrize(("d", "fits"), [(0.5e-9, True), (1e-9, True), (5e-9, False)])
+def test_bounds_usable_absolute_tolerance_is_pinned(d, fits):
+    # type A has capacity 0: a demand within 1e-9 (absolute) still fits it, making the cheap A usable
+    inst = tiny("placement", "min-cost", [[d, 1.0]], caps=(0.0, 10.0), cost=np.array([[1.0, 5.0]]))
+    assert bounds(inst) == {"lower_bound": 1.0 if fits else 5.0}
