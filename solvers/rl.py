@@ -59,7 +59,7 @@ class _RlSolver(PolicySolver):
         meta, decide = load_agent(path)
         kw = meta.get("env_kwargs", {})
         return make_agent_policy(meta["env"], decide, window=int(kw.get("window", 128)),
-                                 max_types=int(kw.get("max_types", 4)))
+                                 max_types=int(kw.get("max_types", 4)), wait=bool(kw.get("wait", True)))
 
 
 class RlPpo(_RlSolver):

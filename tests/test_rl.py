@@ -77,6 +77,24 @@ def test_queue_mask_is_exactly_what_can_start_now() -> None:
 
 
 @needs_rl
+def test_no_wait_queue_env_is_work_conserving() -> None:
+    """With wait=False the wait action is never allowed: whenever a window job fits, one starts."""
+    from schedbench.rl.envs import QueueEnv
+
+    env = QueueEnv(SMALL, window=8, wait=False)
+    seen = 0
+
+    def pick(obs, mask):
+        nonlocal seen
+        assert not mask[8] and mask[:8].any()
+        seen += 1
+        return 8  # asks to wait: replaced by the first allowed start
+
+    infos = _walk(env, pick)
+    assert infos[-1]["invalid_actions"] == seen and infos[-1]["metrics"]["feasible"]
+
+
+@needs_rl
 def test_placement_mask_and_type_slots() -> None:
     from schedbench.rl.envs import PlacementEnv
 

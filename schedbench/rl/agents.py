@@ -21,8 +21,9 @@ a masked Q-network can read it from the observation):
   cluster features (free GPU fraction, running jobs / GPUs, log(1 + waiting jobs), waiting jobs
   beyond the window / W, largest free block / largest node), then the mask of ``W + 1`` actions:
   start slot ``i`` (the job fits now), or wait (allowed while some job runs, so an idle cluster
-  always starts something and no run starves). ``s`` is the mean predicted time of the jobs
-  released so far (non-clairvoyant scale, the same rule everywhere).
+  always starts something and no run starves; never allowed when the policy is built with
+  ``wait=False``, which makes the agent a work-conserving orderer as in RLScheduler). ``s`` is the
+  mean predicted time of the jobs released so far (non-clairvoyant scale, the same rule everywhere).
 * :class:`PlacementAgentPolicy` (``placement`` env): one waiting job at a time (arrival order,
   each job offered at most once per event time): ``JOB_F`` job features (log(1 + predicted time /
   s), log(1 + wait / s), gang / largest node, log(1 + waiting jobs), free GPU fraction, running
@@ -140,11 +141,12 @@ class _Base(Policy):
 class QueueAgentPolicy(_Base):
     """Pick one of the first ``window`` waiting jobs to start, or wait (see the module docstring)."""
 
-    def __init__(self, window: int = 128, decide: Decide | None = None) -> None:
+    def __init__(self, window: int = 128, decide: Decide | None = None, wait: bool = True) -> None:
         super().__init__(decide)
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         self.W = int(window)
+        self.wait = bool(wait)
         self.n_actions = self.W + 1
         self.obs_dim = self.W * SLOT_F + CLUSTER_F + self.n_actions
 
@@ -181,7 +183,7 @@ class QueueAgentPolicy(_Base):
         obs[c + 4] = L.max() / self.node_max
         mask = np.zeros(self.n_actions, dtype=bool)
         mask[:w] = can
-        mask[W] = bool(view.running)
+        mask[W] = self.wait and bool(view.running)
         obs[-self.n_actions:] = mask
         return obs, mask, idx
 
@@ -281,10 +283,12 @@ class PlacementAgentPolicy(_Base):
 POLICIES = {"queue": QueueAgentPolicy, "placement": PlacementAgentPolicy}
 
 
-def make_agent_policy(env: str, decide: Decide | None = None, *, window: int = 128, max_types: int = 4) -> _Base:
-    """The decision-point policy of environment kind ``env`` (``queue`` or ``placement``)."""
+def make_agent_policy(env: str, decide: Decide | None = None, *, window: int = 128, max_types: int = 4,
+                      wait: bool = True) -> _Base:
+    """The decision-point policy of environment kind ``env`` (``queue`` or ``placement``); ``wait``
+    (queue only) False removes the wait action from the allowed ones (work-conserving ordering)."""
     if env == "queue":
-        return QueueAgentPolicy(window, decide)
+        return QueueAgentPolicy(window, decide, wait)
     if env == "placement":
         return PlacementAgentPolicy(max_types, decide)
     raise ValueError(f"env {env!r}: expected 'queue' or 'placement'")

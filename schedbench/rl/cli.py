@@ -36,7 +36,7 @@ def _need_extra() -> None:
 
 
 def env_kwargs_from(window: int, reward: str, predictor: str, sigma: float, preset: str | None,
-                    params: list[str] | None, instance: Path | None) -> dict[str, Any]:
+                    params: list[str] | None, instance: Path | None, wait: bool = True) -> dict[str, Any]:
     """The environment keyword arguments of the command-line options."""
     from schedbench.generators.spec import parse_cli_value
     from schedbench.rl.envs import DEFAULT_SOURCE
@@ -45,7 +45,7 @@ def env_kwargs_from(window: int, reward: str, predictor: str, sigma: float, pres
         raise RlUsageError(f"--reward: expected dense or sparse, got {reward!r}")
     if window < 1:
         raise RlUsageError(f"--window: expected a positive integer, got {window}")
-    kw: dict[str, Any] = {"window": window, "reward": reward, "predictor": predictor, "sigma": sigma}
+    kw: dict[str, Any] = {"window": window, "reward": reward, "predictor": predictor, "sigma": sigma, "wait": wait}
     if instance is not None:
         if preset is not None or params:
             raise RlUsageError("--instance excludes --preset and --param")
@@ -85,6 +85,7 @@ def train_command(algo: str, env: str, timesteps: int, seed: int, output: Path, 
     output.parent.mkdir(parents=True, exist_ok=True)
     if env == "placement":
         kw.pop("window", None)
+        kw.pop("wait", None)
     try:  # the source is checked before training: a bad preset or parameter is one line
         from schedbench.rl.train import make_env
 
@@ -115,12 +116,14 @@ def train_cmd(
     preset: Annotated[str | None, typer.Option(help="Online generator preset of the episodes (mmc, mg1...).")] = None,
     param: Annotated[list[str] | None, typer.Option("-p", "--param", help="Generator parameter key=value.")] = None,
     instance: Annotated[Path | None, typer.Option(help="Train on this online instance instead.")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="queue env: offer the wait action (--no-wait: "
+                                       "work-conserving, the agent only orders).")] = True,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> None:
     """Train an agent; episodes are fresh generated instances (default: 200 Philly-like jobs, load 0.9)."""
 
     def body() -> int:
-        kw = env_kwargs_from(window, reward, predictor, sigma, preset, param, instance)
+        kw = env_kwargs_from(window, reward, predictor, sigma, preset, param, instance, wait)
         return train_command(algo, env, timesteps, seed, output, kw, progress=not no_progress)
 
     guard(body, _err, (InputError, RlUsageError))

@@ -83,13 +83,15 @@ class SchedulingEnv(gym.Env):
         predictor, sigma: what the agent is told about sizes (as every policy).
         seeds: episode seeds to cycle through (default: drawn from ``np_random``).
         reward_scale: multiplies the dense reward.
+        wait: queue env, whether the wait action exists (False: the agent only orders; the action
+            index W stays in the action space but is always masked).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
 
     def __init__(self, source: Any = None, *, kind: str = "queue", window: int = 128, max_types: int = 4,
                  reward: str = "dense", predictor: str = "noisy", sigma: float = 0.5,
-                 seeds: list[int] | None = None, reward_scale: float = 0.01) -> None:
+                 seeds: list[int] | None = None, reward_scale: float = 0.01, wait: bool = True) -> None:
         if reward not in ("dense", "sparse"):
             raise ValueError(f"reward {reward!r}: expected 'dense' or 'sparse'")
         self.source = load_source(DEFAULT_SOURCE if source is None else source)
@@ -99,6 +101,7 @@ class SchedulingEnv(gym.Env):
         self.predictor, self.sigma = predictor, float(sigma)
         self.seeds = list(seeds) if seeds else None
         self.reward_scale = float(reward_scale)
+        self.wait = bool(wait)
         probe = make_agent_policy(kind, window=self.window, max_types=self.max_types)
         self.n_actions = probe.n_actions
         self.observation_space = gym.spaces.Box(0.0, 1e4, shape=(probe.obs_dim,), dtype=np.float32)
@@ -136,7 +139,8 @@ class SchedulingEnv(gym.Env):
         src = self.source
         inst = src if isinstance(src, Instance) else make_instance(src, seed)
         self.instance, self.episode_seed = inst, seed
-        self.policy = make_agent_policy(self.kind, self._decide, window=self.window, max_types=self.max_types)
+        self.policy = make_agent_policy(self.kind, self._decide, window=self.window, max_types=self.max_types,
+                                        wait=self.wait)
         sim = Simulator(inst, self.policy, predictor=self.predictor, sigma=self.sigma, seed=seed)
         self._g = greenlet(sim.run)
         self._prev_area = 0.0
@@ -224,6 +228,7 @@ class PlacementEnv(SchedulingEnv):
 
     def __init__(self, source: Any = None, **kwargs: Any) -> None:
         kwargs.pop("window", None)
+        kwargs.pop("wait", None)
         super().__init__(source, kind="placement", **kwargs)
 
 

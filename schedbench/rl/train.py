@@ -42,6 +42,7 @@ def make_env(kind: str, env_kwargs: dict[str, Any] | None = None) -> SchedulingE
         return QueueEnv(**kw)
     if kind == "placement":
         kw.pop("window", None)
+        kw.pop("wait", None)
         return PlacementEnv(**kw)
     raise ValueError(f"env {kind!r}: expected 'queue' or 'placement'")
 
