@@ -973,3 +973,11 @@ def test_bounds_usable_absolute_tolerance_is_pinned(d, fits):
     # type A has capacity 0: a demand within 1e-9 (absolute) still fits it, making the cheap A usable
     inst = tiny("placement", "min-cost", [[d, 1.0]], caps=(0.0, 10.0), cost=np.array([[1.0, 5.0]]))
     assert bounds(inst) == {"lower_bound": 1.0 if fits else 5.0}
+
+
+def test_a_repeated_top_level_field_is_a_data_error():
+    inst = tiny("placement", "max-weight", [[1.0, 1.0]])
+    doc = jsonio.loads('{"problem": "placement", "assignment": {}, "assignment": {"j0": ["a0"]}}', duplicates="record")
+    with pytest.raises(DataError) as exc:
+        validate(inst, doc, "s.json")
+    assert exc.value.path == "$.assignment" and "repeated" in str(exc.value)
