@@ -271,6 +271,25 @@ def test_plugin_runs_a_given_model_and_every_log_validates(small_model: Path) ->
 
 
 @needs_rl
+def test_plugin_replays_the_greedy_episode_of_the_environment(small_model: Path) -> None:
+    """The plugin and the environment driven by the same model greedily produce the same event log."""
+    from schedbench.generators import generate
+    from schedbench.registry import get_registry
+    from schedbench.rl.envs import QueueEnv
+    from schedbench.rl.train import load_agent
+    from schedbench.simulator import Simulator
+
+    inst = generate("online", {"jobs": 60, "load": 1.2}, 9)
+    meta, decide = load_agent(small_model)
+    env = QueueEnv(inst, window=meta["env_kwargs"]["window"], predictor="noisy", seeds=[21])
+    _walk(env, decide)
+    cls = get_registry().get("rl-pg").load()
+    pol = cls.make_policy(cls.resolve_params({"model": str(small_model)}))
+    ref = Simulator(inst, pol, predictor="noisy", sigma=0.5, seed=21).run()
+    assert env.result is not None and env.result.events == ref.events
+
+
+@needs_rl
 @pytest.mark.parametrize("name", ["rl-ppo", "rl-dqn", "rl-pg", "rl-ppo-placement"])
 def test_shipped_models_pass_the_plugin_contract(name: str) -> None:
     from schedbench.registry import get_registry
