@@ -558,7 +558,7 @@ def test_claim_tolerance_is_pinned():
         res = validate(inst, {"problem": "placement", "assignment": body, "objective": claim})
         assert res.claim_matches is match, claim
     small = tiny("placement", "max-weight", [[1.0, 1.0]], weight=np.array([0.0]))  # scale max(1, |0|) = 1
-    for claim, match in ((0.5e-6, True), (5e-6, False)):
+    for claim, match in ((0.5e-6, True), (1e-6, True), (5e-6, False)):  # 1e-6: exactly at the edge
         res = validate(small, {"problem": "placement", "assignment": {"j0": ["a0"]}, "objective": claim})
         assert res.claim_matches is match
     res = validate(small, {"problem": "placement", "assignment": {"j0": ["a0"]}})
