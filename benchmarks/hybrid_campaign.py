@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "hybrid"
 LOADS = (0.5, 0.8, 1.0, 1.2)
 JOBS = 2000
-PLANNER_JOBS = 300
+PLANNER_JOBS = 400
+PLANNER_LOAD = 1.2
 GAVEL_LAS_RATIO = 3.5  # Narayanan et al., OSDI 2020: up to 3.5x lower average JCT (LAS, heterogeneity-aware)
 PAI_SJF_PENALTY = 4.8  # Alibaba PAI simulator: SJF with estimated runtimes 4.8 % worse than with true ones
 
@@ -47,8 +48,11 @@ def prepare() -> None:
         print(f"wrote {path.name}: {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
         if load == 0.8:
             shutil.copy(path, OUT / "prediction" / path.name)
-    inst = generate("online", resolve("online", "hetero-online", {"jobs": PLANNER_JOBS}), seed=0)
-    save(inst, OUT / "planners" / f"hetero-online-{PLANNER_JOBS}-s0.json")
+        if load == PLANNER_LOAD:
+            shutil.copy(path, OUT / "planners" / path.name)
+    params = resolve("online", "hetero-online", {"jobs": PLANNER_JOBS, "load": PLANNER_LOAD})
+    inst = generate("online", params, seed=0)
+    save(inst, OUT / "planners" / f"hetero-online-{PLANNER_JOBS}-load{int(PLANNER_LOAD * 100)}-s0.json")
     print(f"wrote hetero-online: {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
 
 
@@ -68,6 +72,8 @@ def collect(store_path: Path):
     cache: dict[str, object] = {}
     for rec in db.records():
         path = rec.task.instance_path
+        if not Path(path).exists():  # an instance no longer prepared (an earlier size): not reported
+            continue
         inst = cache.get(path) or load(path)
         cache[path] = inst
         metrics: dict = {}
@@ -87,12 +93,29 @@ def collect(store_path: Path):
     return pd.DataFrame(rows)
 
 
+def _quiet_highs() -> None:
+    """HiGHS prints its banner on stdout (C level) at the first model: take it before the table starts."""
+    import os
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def table(store_path: Path, parquet: Path) -> None:
-    import numpy as np
     from schedbench_solvers.rounds import ideal_run
 
     from schedbench.instances import load
 
+    _quiet_highs()
     df = collect(store_path)
     df.to_parquet(parquet, index=False)
     p = df["params"].map(json.loads)
@@ -134,7 +157,7 @@ def table(store_path: Path, parquet: Path) -> None:
             print(f"| {solver} | {_h(a['jct_mean'])} | {_h(bb['jct_mean']) if bb is not None else '-'} | "
                   f"{'-' if ratio is None else f'{ratio:.2f}x'} | {_h(a['makespan'])} | "
                   f"{_h(bb['makespan']) if bb is not None else '-'} | {a['ftf_max']:.3g} | "
-                  f"{bb['ftf_max'] if bb is not None else float('nan'):.3g} | {a['preemptions']} | "
+                  f"{format(bb['ftf_max'], '.3g') if bb is not None else '-'} | {a['preemptions']} | "
                   f"{a['compute_s'] if a['compute_s'] == a['compute_s'] and a['compute_s'] is not None else 0:.2f} |")
         inst = load(str(ROOT / "build" / "hybrid" / "rounds" / f"{inst_name}.json"))
         ideal = {aw: ideal_run(inst, "las", aware=aw) for aw in (True, False)}
@@ -151,40 +174,55 @@ def table(store_path: Path, parquet: Path) -> None:
         print("`hybrid` re-plans a snapshot of the queue with the named batch solver every 3,600 s or every 16 "
               "arrivals under a 0.5 s budget per decision; `latency` = the planner's wall time charged as "
               "decision latency in simulated time. Compute = planner (or allocation) seconds inside the run; "
-              "wall = the whole run.\n")
-        print("| policy | planner | latency | mean JCT | p99 JCT | makespan | max FTF | compute s | plans | wall s |")
-        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
-        for r in pl.sort_values(["jct_mean"]).itertuples():
-            comp = "-" if r.compute_s is None or r.compute_s != r.compute_s else f"{r.compute_s:.2f}"
-            plans = "-" if r.plans is None or r.plans != r.plans else str(int(r.plans))
-            print(f"| {r.solver} | {r.planner or '-'} | {'yes' if r.latency else 'no'} | {_h(r.jct_mean)} | "
-                  f"{_h(r.jct_p99)} | {_h(r.makespan)} | {r.ftf_max:.3g} | {comp} | {plans} | {r.wall_s:.1f} |")
-        print()
+              "wall = the whole run. Sorted by mean JCT.\n")
+        for inst_name, g in pl.groupby("instance", sort=True):
+            print(f"### {inst_name} ({int(g['n_jobs'].iloc[0])} jobs)\n")
+            _planner_rows(g)
 
-    # ---------------------------------------------------------------- 3. prediction error
+    _prediction(df)
+
+
+def _planner_rows(pl) -> None:
+    print("| policy | planner | latency | mean JCT | p99 JCT | makespan | max FTF | compute s | plans | wall s |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in pl.sort_values(["jct_mean"]).itertuples():
+        comp = "-" if r.compute_s is None or r.compute_s != r.compute_s else f"{r.compute_s:.2f}"
+        plans = "-" if r.plans is None or r.plans != r.plans else str(int(r.plans))
+        planner = r.planner if isinstance(r.planner, str) else "-"
+        print(f"| {r.solver} | {planner} | {'yes' if r.latency else 'no'} | {_h(r.jct_mean)} | "
+              f"{_h(r.jct_p99)} | {_h(r.makespan)} | {r.ftf_max:.3g} | {comp} | {plans} | {r.wall_s:.1f} |")
+    print()
+
+
+def _prediction(df) -> None:
+    import numpy as np
+
     pr = df[df["group"] == "prediction"].copy()
-    if not pr.empty:
-        print("## 3. Prediction error\n")
-        print(f"Mean JCT (h) with noisy predictions (true time x exp(sigma z)) and the `history` predictor, and "
-              f"the change against sigma = 0 (true times). For reference, Alibaba's PAI simulator reports SJF with "
-              f"estimated runtimes {PAI_SJF_PENALTY} % worse than with true runtimes.\n")
-        cols = [("noisy", 0.0), ("noisy", 0.25), ("noisy", 0.5), ("noisy", 1.0), ("history", None)]
-        print("| policy | sigma 0 | 0.25 | 0.5 | 1.0 | history |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for (solver, planner), s in pr.groupby(["solver", pr["planner"].fillna("")], sort=True):
-            base = s[(s["predictor"] == "noisy") & (s["sigma"] == 0.0)]
-            b = float(base["jct_mean"].iloc[0]) if not base.empty else np.nan
-            cells = []
-            for pred, sig in cols:
-                m = s[(s["predictor"] == pred) & ((s["sigma"] == sig) if sig is not None else True)]
-                if m.empty:
-                    cells.append("-")
-                    continue
-                v = float(m["jct_mean"].iloc[0])
-                cells.append(_h(v) + ("" if sig == 0.0 else f" ({(v / b - 1) * 100:+.1f} %)"))
-            label = f"{solver} ({planner})" if planner else solver
-            print(f"| {label} | " + " | ".join(cells) + " |")
-        print()
+    if pr.empty:
+        return
+    print("## 3. Prediction error\n")
+    print(f"Mean JCT (h) with noisy predictions (true time x exp(sigma z), one factor per job for all its "
+          f"types) and the `history` predictor (the mean run time of finished jobs of the same job type, the "
+          f"same figure for every GPU type: it carries no per-type speed, so heterogeneity-aware choices "
+          f"become blind), and the change against sigma = 0 (true times). For reference, Alibaba's PAI "
+          f"simulator reports SJF with estimated runtimes {PAI_SJF_PENALTY} % worse than with true runtimes.\n")
+    cols = [("noisy", 0.0), ("noisy", 0.25), ("noisy", 0.5), ("noisy", 1.0), ("history", None)]
+    print("| policy | sigma 0 | 0.25 | 0.5 | 1.0 | history |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for (solver, planner), s in pr.groupby(["solver", pr["planner"].fillna("")], sort=True):
+        base = s[(s["predictor"] == "noisy") & (s["sigma"] == 0.0)]
+        b = float(base["jct_mean"].iloc[0]) if not base.empty else np.nan
+        cells = []
+        for pred, sig in cols:
+            m = s[(s["predictor"] == pred) & ((s["sigma"] == sig) if sig is not None else True)]
+            if m.empty:
+                cells.append("-")
+                continue
+            v = float(m["jct_mean"].iloc[0])
+            cells.append(_h(v) + ("" if sig == 0.0 else f" ({(v / b - 1) * 100:+.1f} %)"))
+        label = f"{solver} ({planner})" if planner else solver
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
 
 
 def main() -> None:
