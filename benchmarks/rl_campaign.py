@@ -1,0 +1,210 @@
+"""The RL comparison (campaigns/rl.toml -> results/rl.md), run from the repository root.
+
+Steps::
+
+    python benchmarks/rl_campaign.py prepare                  # held-out instances into build/rl/
+    schedbench run campaigns/rl.toml                          # heuristics and agents, noisy predictions
+    schedbench export results/rl.sqlite --format parquet -o results/rl.parquet
+    python benchmarks/rl_campaign.py table results/rl.parquet > results/rl.md
+
+The agents were trained (``schedbench rl train``, default source) on episodes of 200 jobs of the
+online generator (Philly-fitted jobs on its default K80/P100/V100 cluster) at load 0.9, with
+episode seeds drawn from the training seed. ``prepare`` writes *held-out* instances of the same
+generator: other loads (0.7, 0.8, 1.0) and other seeds (100 and up), 200 jobs (the training
+length), and episodes ten times longer (2,000 jobs) at loads 0.8 and 1.0. ``table`` re-validates
+every stored event log (the validator gives the metrics), averages each agent over its training
+seeds per instance, and compares it with each heuristic by paired two-sided Wilcoxon signed-rank
+tests over the instances of a setting, Holm-adjusted over all the comparisons of the table
+(:func:`schedbench.statistics.wilcoxon_holm`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "build" / "rl"
+SHORT_LOADS = (0.7, 0.8, 1.0)
+LONG_LOADS = (0.8, 1.0)
+SHORT_SEEDS = range(100, 104)
+LONG_SEEDS = range(100, 102)
+HEURISTICS = ("fcfs", "fcfs-easy", "sjf", "srpt", "tiresias")
+METRICS = (("bounded_slowdown_mean", "mean bounded slowdown"), ("jct_mean", "mean JCT (h)"))
+
+
+def prepare() -> None:
+    from schedbench.generators import generate
+    from schedbench.instances import save
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for jobs, loads, seeds in ((200, SHORT_LOADS, SHORT_SEEDS), (2000, LONG_LOADS, LONG_SEEDS)):
+        for load in loads:
+            for seed in seeds:
+                inst = generate("online", {"jobs": jobs, "load": load}, seed)
+                path = OUT / f"online-j{jobs}-load{int(load * 100):03d}-s{seed}.json"
+                save(inst, path)
+                print(f"wrote {path.name}: {inst.n_jobs} jobs, {inst.n_gpus} GPUs", file=sys.stderr)
+
+
+def _setting(stem: str) -> str:
+    _, jobs, load, _ = stem.split("-")
+    return f"{int(jobs[1:])} jobs, load {int(load[4:]) / 100:.1f}"
+
+
+def _agent(solver: str, params: dict) -> tuple[str, str]:
+    """(agent name, training seed label) of an RL run. The shipped model is training seed 0 of the
+    work-conserving agent; models named ``*-wait-s<k>`` were trained with the wait action and are
+    the agent ``<solver>+wait``."""
+    model = params.get("model") or ""
+    if not model:
+        return solver, "s0"
+    stem = Path(model).stem
+    return (f"{solver}+wait" if "-wait-" in stem else solver), stem.rsplit("-", 1)[-1]
+
+
+def collect(parquet: Path, store: Path) -> object:
+    import pandas as pd
+
+    from schedbench.instances import load
+    from schedbench.store import Store
+    from schedbench.validator import validate
+
+    runs = pd.read_parquet(parquet)
+    db = Store(store, readonly=True)
+    paths = {r.run_id: r.task.instance_path for r in db.records(campaign="rl")}
+    rows, cache = [], {}
+    for run in runs.itertuples():
+        if run.run_id not in paths:
+            continue
+        params = json.loads(run.params)
+        path = paths[run.run_id]
+        metrics: dict = {}
+        if run.status in ("feasible", "optimal"):
+            inst = cache.get(path) or load(path)
+            cache = {path: inst}
+            metrics = validate(inst, db.solution(run.run_id)).metrics  # type: ignore[arg-type]
+        agent, tseed = _agent(run.solver, params) if run.solver.startswith("rl-") else (run.solver, "")
+        stem = Path(path).stem
+        rows.append({"instance": stem, "setting": _setting(stem), "solver": agent, "train_seed": tseed,
+                     "status": run.status, "wall_s": run.wall_s,
+                     "bounded_slowdown_mean": metrics.get("bounded_slowdown_mean"),
+                     "jct_mean": metrics.get("jct_mean")})
+    return pd.DataFrame(rows)
+
+
+def table(parquet: Path, store: Path) -> None:
+    import numpy as np
+
+    from schedbench.statistics import wilcoxon_holm
+
+    df = collect(parquet, store)
+    bad = df[~df.status.isin(["feasible", "optimal"])]
+    ok = df[df.status.isin(["feasible", "optimal"])]
+    agents = sorted(s for s in ok.solver.unique() if s.startswith("rl-"))
+    heur = [h for h in HEURISTICS if h in set(ok.solver)]
+    seeds = ok[ok.solver.isin(agents)].groupby("solver").train_seed.nunique().to_dict()
+    # per instance: an agent's metric averaged over its training seeds
+    per = ok.groupby(["setting", "instance", "solver"])[[m for m, _ in METRICS]].mean().reset_index()
+    settings = sorted(per.setting.unique(), key=lambda s: (int(s.split()[0]), s))
+    print("# RL agents against the heuristics (held-out instances)\n")
+    print("Agents, each trained by `schedbench rl train` for 15,000 steps per training seed on 200-job episodes "
+          "of the online generator at load 0.9 with the dense reward (docs/rl.md): `rl-ppo`, `rl-dqn`, `rl-pg` are "
+          "the work-conserving queue agents (`--no-wait`: they choose which waiting job starts, never idle a "
+          "GPU a window job could use); seed 0 is the shipped model (`schedbench/data/rl/`), further seeds are "
+          "in `results/rl-models/`. `rl-ppo+wait`, `rl-dqn+wait`, `rl-pg+wait` were trained with the wait action "
+          "(`results/rl-models/*-wait-s*.zip`). `rl-ppo-placement` is the shipped placement agent. Each agent's "
+          "figures are the mean over its training seeds on each instance. Held-out instances: the same "
+          "generator at other loads and seeds, 200 jobs and 10x longer (2,000 jobs). Every policy and agent sees "
+          "`noisy` predictions (log-normal, sigma 0.5; each run draws its own errors from its run seed). Metrics "
+          "are recomputed by the validator from each stored event log. Campaign `campaigns/rl.toml`, runs "
+          "`results/rl.parquet`; regenerate with the steps in `benchmarks/rl_campaign.py`.\n")
+    print("Training seeds per agent: " + ", ".join(f"{a} {seeds.get(a, 0)}" for a in agents)
+          + " (the issue asks for >= 10; see docs/rl.md for why fewer).\n")
+    if len(bad):
+        print(f"Runs that did not finish: {len(bad)} ({bad.groupby('solver').size().to_dict()}).\n")
+    tests = []
+    for metric, _ in METRICS:
+        for setting in settings:
+            sub = per[per.setting == setting].pivot(index="instance", columns="solver", values=metric)
+            pairs = [(a, h) for a in agents for h in heur if a in sub and h in sub]
+            if len(sub) < 2 or not pairs:
+                continue
+            for t in wilcoxon_holm(sub, pairs=pairs):
+                tests.append((metric, setting, t))
+    # one Holm correction over every comparison of the document
+    from schedbench.statistics import holm
+
+    adj = holm([t.p for _, _, t in tests]) if tests else np.empty(0)
+    sig = {(m, s, t.a, t.b): (t, float(p)) for (m, s, t), p in zip(tests, adj, strict=True)}
+    for metric, label in METRICS:
+        scale = 3600.0 if metric == "jct_mean" else 1.0
+        print(f"## {label} (mean over instances; lower is better)\n")
+        cols = heur + agents
+        print("| setting | instances | " + " | ".join(cols) + " | best heuristic | best agent |")
+        print("|---|---:|" + "---:|" * (len(cols) + 2))
+        for setting in settings:
+            sub = per[per.setting == setting].pivot(index="instance", columns="solver", values=metric) / scale
+            means = sub.mean()
+            bh = min(heur, key=lambda h: means.get(h, np.inf))
+            ba = min(agents, key=lambda a: means.get(a, np.inf)) if agents else "-"
+            cells = [f"{means[c]:.3g}" if c in means else "-" for c in cols]
+            print(f"| {setting} | {len(sub)} | " + " | ".join(cells) + f" | {bh} | {ba} |")
+        print()
+    print("## Paired tests: agent vs heuristic (Wilcoxon signed-rank, Holm over all rows)\n")
+    print("Median difference = agent - heuristic over instances (negative: the agent is better). "
+          "`winner` names the better side when the Holm-adjusted p-value is at most 0.05.\n")
+    print("| metric | setting | agent | heuristic | n | median diff. | p | p (Holm) | winner |")
+    print("|---|---|---|---|---:|---:|---:|---:|---|")
+    wins = []
+    for metric, label in METRICS:
+        scale = 3600.0 if metric == "jct_mean" else 1.0
+        for setting in settings:
+            sub = per[per.setting == setting].pivot(index="instance", columns="solver", values=metric)
+            for a in agents:
+                for h in heur:
+                    key = (metric, setting, a, h)
+                    if key not in sig:
+                        continue
+                    t, ph = sig[key]
+                    d = (sub[a] - sub[h]).dropna()
+                    med = float(d.median()) / scale
+                    winner = "-" if ph > 0.05 or med == 0 else (a if med < 0 else h)
+                    if d.mean() > 0:
+                        wins.append((label, setting, h, a, ph))
+                    print(f"| {label} | {setting} | {a} | {h} | {t.n} | {med:.3g} | {t.p:.3g} | {ph:.3g} | "
+                          f"{winner} |")
+    print()
+    print("## Every setting where a heuristic beats an agent (mean over instances)\n")
+    if not wins:
+        print("None.\n")
+    for label, setting, h, a, ph in wins:
+        note = "significant" if ph <= 0.05 else "not significant"
+        print(f"- {label}, {setting}: {h} beats {a} ({note}, Holm p = {ph:.3g})")
+    print()
+    print("## Per training seed (mean over all instances of each setting)\n")
+    rl = ok[ok.solver.isin(agents)]
+    by = rl.groupby(["solver", "train_seed", "setting"]).bounded_slowdown_mean.mean().unstack("setting")
+    print("| agent | training seed | " + " | ".join(settings) + " |")
+    print("|---|---|" + "---:|" * len(settings))
+    for (a, s), row in by.iterrows():
+        print(f"| {a} | {s} | " + " | ".join(f"{row.get(c, float('nan')):.3g}" for c in settings) + " |")
+    print("\n(mean bounded slowdown)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("step", choices=("prepare", "table"))
+    ap.add_argument("parquet", nargs="?", type=Path, default=ROOT / "results" / "rl.parquet")
+    ap.add_argument("--store", type=Path, default=ROOT / "results" / "rl.sqlite")
+    a = ap.parse_args()
+    if a.step == "prepare":
+        prepare()
+    else:
+        table(a.parquet, a.store)
+
+
+if __name__ == "__main__":
+    main()
