@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from schedbench import __version__
+from schedbench.cli_choices import Executor, ExportFormat, ReportFormat
 from schedbench.clitools import guard
 from schedbench.errors import InputError
 
@@ -27,7 +28,7 @@ app = typer.Typer(
     help="Benchmark suite and solver-comparison harness for scheduling DL training jobs on GPU clusters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
 )
 # Piped output (CI logs, scripts) gets a fixed, wide table instead of an 80-column fallback.
 # markup off: file names, campaign names and messages are data ("[/]" would be a MarkupError);
@@ -423,7 +424,8 @@ def run(
     store: Annotated[Path | None, typer.Option(help="Results store (SQLite); resumes when it exists.")] = None,
     rerun: Annotated[list[str] | None, typer.Option("--rerun", help="Redo finished runs with this status "
                                                     "(repeatable).")] = None,
-    executor: Annotated[str | None, typer.Option(help="local (default) or dask.")] = None,
+    executor: Annotated[Executor | None, typer.Option(help="Where runs execute (default: the spec's, else "
+                                                      "local).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address (default: a local cluster).")] = None,
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
     name: Annotated[str | None, typer.Option(help="Campaign name.")] = None,
@@ -455,7 +457,8 @@ def run(
             base = spec.parent
         overrides: dict[str, Any] = {"suites": suite, "instances": instances, "seeds": seeds,
                                      "time_limit": time_limit, "memory_limit_mb": memory_limit, "threads": threads,
-                                     "workers": workers, "executor": executor, "scheduler": scheduler, "name": name}
+                                     "workers": workers, "executor": executor.value if executor else None,
+                                     "scheduler": scheduler, "name": name}
         for key, value in overrides.items():
             if value:
                 doc[key] = value
@@ -587,8 +590,9 @@ def solve(
 
 @app.command()
 def report(
-    store: Annotated[Path, typer.Argument(help="Results store (SQLite).")],
-    fmt: Annotated[str, typer.Option("--format", help="table, markdown, csv or latex.")] = "table",
+    store: Annotated[Path, typer.Argument(help="Results store (SQLite), or its parquet/CSV export.")],
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format (json: strict, null for a missing "
+                                              "value).")] = ReportFormat.table,
     shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
     penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
                                            "their time limit.")] = 10.0,
@@ -599,29 +603,32 @@ def report(
     def body() -> int:
         from schedbench.report import report_command
 
-        return report_command(store, fmt, shift, penalty, campaign)
+        return report_command(store, fmt.value, shift, penalty, campaign)
 
     _guard(body)
 
 
 @app.command()
 def export(
-    source: Annotated[Path, typer.Argument(help="Results store (SQLite) for parquet/csv; an instance for mps/lp.")],
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv (a store's runs); mps or lp (an "
-                                     "instance's ILP model, as ilp-highs builds it).")] = "parquet",
+    source: Annotated[Path, typer.Argument(help="Results store (SQLite) or its parquet/CSV export for parquet/csv; "
+                                           "an instance for mps/lp.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="parquet or csv (a result set: runs, trajectories, "
+                                              "environments, instances); mps or lp (an instance's ILP model, as "
+                                              "ilp-highs builds it).")] = ExportFormat.parquet,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
 ) -> None:
     """Export a store's runs as parquet or CSV, or an instance's ILP model as MPS or LP."""
 
     def body() -> int:
-        if fmt in ("mps", "lp"):
+        kind = fmt.value
+        if kind in ("mps", "lp"):
             from schedbench.export_model import export_model_command
 
-            return export_model_command(source, fmt, output or source.with_suffix(f".{fmt}"))
+            return export_model_command(source, kind, output or source.with_suffix(f".{kind}"))
         from schedbench.store.export import export_command
 
-        return export_command(source, fmt, output, campaign=campaign)
+        return export_command(source, kind, output, campaign=campaign)
 
     _guard(body)
 

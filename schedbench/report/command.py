@@ -1,4 +1,4 @@
-"""Body of ``schedbench report STORE [--format table|markdown|csv|latex] [--shift S] [--timeout-penalty P]``."""
+"""Body of ``schedbench report STORE [--format table|markdown|csv|latex|json] [--shift S] [--timeout-penalty P]``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from schedbench.report.render import to_csv, to_latex, to_markdown, to_rich
+from schedbench.cli_choices import REPORT_FORMATS as FORMATS
+from schedbench.report.render import to_csv, to_json, to_latex, to_markdown, to_rich
 from schedbench.report.stats import DEFAULT_PENALTY, DEFAULT_SHIFT
 from schedbench.report.summary import Summary, summarize
 from schedbench.store.core import StoreError
-
-FORMATS = ("table", "markdown", "csv", "latex")
 
 
 def build_report(store: str | Path, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY,
@@ -40,7 +39,9 @@ def _check_parameters(shift: float, penalty: float) -> None:
 
 
 def render(summary: Summary, fmt: str) -> str:
-    """The summary as Markdown, CSV or LaTeX text (``table`` is printed by :func:`report_command`)."""
+    """The summary as Markdown, CSV, LaTeX or strict JSON text (``table`` is printed by :func:`report_command`)."""
+    if fmt == "json":
+        return to_json(summary)
     if fmt == "markdown":
         return to_markdown(summary)
     if fmt == "csv":
@@ -64,6 +65,8 @@ def report_command(store: Path, fmt: str = "table", shift: float = DEFAULT_SHIFT
         scope = f" for campaign {campaign!r}" if campaign else ""
         err.print(f"no runs in {store}{scope}: nothing to report (run a campaign into it first: schedbench run SPEC)",
                   markup=False)
+        if fmt == "json":  # a consumer still gets one valid document
+            sys.stdout.write(render(summary, fmt))
         return 1
     if fmt == "table":
         console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)

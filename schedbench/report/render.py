@@ -1,9 +1,12 @@
-"""The summary in four formats: a rich table (terminal), Markdown, CSV and LaTeX (booktabs)."""
+"""The summary in five formats: a rich table (terminal), Markdown, CSV, LaTeX (booktabs) and JSON."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
@@ -86,3 +89,25 @@ def to_latex(summary: Summary) -> str:
     lines += [" & ".join(latex_escape(c) for c in _cells(row)) + r" \\" for row in summary.rows]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def to_json_doc(summary: Summary) -> dict[str, Any]:
+    """The summary as a JSON-ready dict: ``shift_s``, ``timeout_penalty``, ``campaign``, ``caption``
+    and ``rows`` (one object per row, keys as :data:`CSV_COLUMNS` less the two parameters); a missing
+    or non-finite number is ``None``."""
+    rows = [{"solver": r.solver, "class": r.problem_class, "runs": r.runs, "feasible": r.feasible,
+             "optimal": r.optimal, "timeouts": r.timeouts, "failures": r.failures, "wrong": r.wrong,
+             "declined": r.declined, "gap_runs": r.gap_runs, "mean_gap": _finite(r.mean_gap),
+             "median_gap": _finite(r.median_gap), "solved": r.solved, "sgm_time_s": _finite(r.sgm_time),
+             "flags": r.flags} for r in summary.rows]
+    return {"campaign": summary.campaign, "shift_s": _finite(summary.shift),
+            "timeout_penalty": _finite(summary.penalty), "caption": summary.caption(), "rows": rows}
+
+
+def to_json(summary: Summary) -> str:
+    """Strict JSON (RFC 8259: no NaN or Infinity, ``null`` for a missing value), one document and a newline."""
+    return json.dumps(to_json_doc(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"

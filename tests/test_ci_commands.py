@@ -1,0 +1,130 @@
+"""CI-grade commands (issue #15): ``report --format json``, ``report``/``export`` on an export,
+exports that carry trajectories and instances, choices in ``--help``, shell completion, progress."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from schedbench.cli import app
+from schedbench.instances.io import load
+from schedbench.runner.record import RunRecord, RunTask
+from schedbench.store import Store
+
+SMOKE = Path(__file__).resolve().parents[1] / "instances" / "smoke"
+LIMIT = 5.0
+runner = CliRunner()
+
+
+def _records(path: Path, digest: str, name: str) -> list[RunRecord]:
+    """Two solvers on one instance: ``good`` reaches 100 at 1 s, ``slow`` 120 then 110; ``bad`` crashes."""
+    out = []
+    for solver, status, objective, wall, traj in (
+            ("good", "feasible", 100.0, 1.0, [[0.1, 130.0, None], [1.0, 100.0, None]]),
+            ("slow", "timeout", 110.0, LIMIT, [[0.5, 120.0, None], [4.0, 110.0, None]]),
+            ("bad", "crashed", None, 0.2, [])):
+        task = RunTask(str(path), digest, name, solver, "1", {}, 0, LIMIT)
+        out.append(RunRecord(run_id=task.run_id, task=task, status=status, problem_class="batch",
+                             objective_name="makespan", sense="min", objective=objective,
+                             feasible=None if objective is None else True, wall_s=wall, cpu_s=wall,
+                             trajectory=traj))
+    return out
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    """A store with two real instance files (copied into tmp_path/inst) and three runs on each."""
+    inst_dir = tmp_path / "inst"
+    inst_dir.mkdir()
+    path = tmp_path / "set.sqlite"
+    with Store(path) as store:
+        cid = store.begin_campaign("ci", {})
+        for name in ("batch-makespan-s0.json", "batch-makespan-s1.json"):
+            file = inst_dir / name
+            shutil.copy(SMOKE / name, file)
+            inst = load(file)
+            digest = store.add_instance(inst, file)
+            for record in _records(file, digest, inst.name):
+                store.write_run(record, cid)
+    return path
+
+
+# -- 1. report --format json ----------------------------------------------------------------------------
+
+
+def test_report_json_is_strict_and_complete(store_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(store_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert doc["shift_s"] == 10.0 and doc["timeout_penalty"] == 10.0 and "shifted geometric mean" in doc["caption"]
+    rows = {r["solver"]: r for r in doc["rows"]}
+    assert set(rows) == {"good", "slow", "bad"}
+    assert rows["good"]["runs"] == 2 and rows["good"]["mean_gap"] == 0.0 and rows["good"]["solved"] == 2
+    assert rows["slow"]["timeouts"] == 2 and rows["slow"]["mean_gap"] == pytest.approx(0.1)
+    # no feasible answer: the gaps are missing, written as null (never NaN)
+    assert rows["bad"]["failures"] == 2 and rows["bad"]["mean_gap"] is None and rows["bad"]["median_gap"] is None
+    # shifted geometric mean of (1 + 10, 1 + 10) - 10 = 1 s for good
+    assert rows["good"]["sgm_time_s"] == pytest.approx(1.0)
+
+
+def test_report_json_of_an_empty_store_is_still_a_document(tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite"
+    Store(path).close()
+    result = runner.invoke(app, ["report", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["rows"] == []
+    assert "nothing to report" in result.stderr
+
+
+def test_report_json_never_writes_nan() -> None:
+    from schedbench.report.render import to_json
+    from schedbench.report.summary import Summary, SummaryRow
+
+    row = SummaryRow(solver="x", problem_class="batch", runs=1, feasible=0, optimal=0, timeouts=0, failures=1,
+                     gap_runs=0, mean_gap=float("nan"), median_gap=None, solved=0, sgm_time=float("inf"))
+    doc = json.loads(to_json(Summary((row,))))
+    assert doc["rows"][0]["mean_gap"] is None and doc["rows"][0]["sgm_time_s"] is None
+
+
+# -- 4. choices in --help, shell completion -------------------------------------------------------------
+
+
+def _help(*args: str) -> str:
+    result = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "200", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_choices_are_listed_in_help() -> None:
+    assert "table|markdown|csv|latex|json" in _help("report")
+    assert "parquet|csv|mps|lp" in _help("export")
+    assert "local|dask" in _help("run")
+
+
+def test_choice_enums_match_what_the_commands_accept() -> None:
+    from schedbench import cli_choices
+    from schedbench.export_model import FORMATS as MODEL_FORMATS
+    from schedbench.report.command import FORMATS as REPORT_FORMATS
+    from schedbench.store.export import FORMATS as EXPORT_FORMATS
+
+    assert tuple(f.value for f in cli_choices.ReportFormat) == REPORT_FORMATS
+    assert tuple(f.value for f in cli_choices.ExportFormat) == EXPORT_FORMATS + MODEL_FORMATS
+    assert {e.value for e in cli_choices.Executor} == {"local", "dask"}
+
+
+def test_a_choice_outside_the_list_is_a_usage_error(store_path: Path) -> None:
+    result = runner.invoke(app, ["report", str(store_path), "--format", "html"])
+    assert result.exit_code == 2 and "html" in result.output
+    result = runner.invoke(app, ["run", "--executor", "slurm", "--solver", "edd"])
+    assert result.exit_code == 2 and "slurm" in result.output
+
+
+def test_shell_completion_is_on() -> None:
+    text = _help()
+    assert "--install-completion" in text and "--show-completion" in text
+    result = runner.invoke(app, ["--show-completion", "bash"])
+    assert result.exit_code == 0 and "complete" in result.stdout
