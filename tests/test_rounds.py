@@ -222,3 +222,18 @@ def test_contract(name: str) -> None:
     out = CliRunner().invoke(app, ["solvers", "test", name, "--time-limit", "30"])
     assert out.exit_code == 0, out.output
     assert "all 6 checks passed" in out.output
+
+
+def test_hetero_online_preset_mixes_the_five_families() -> None:
+    from schedbench.generators import generate
+    from schedbench.generators.presets import resolve
+    from schedbench.profiles.build import load_catalogue
+
+    inst = generate("online", resolve("online", "hetero-online", {"jobs": 300}), seed=1)
+    cat = load_catalogue()
+    families = {cat.job_types[t].family for t in inst.jobs.job_type}
+    assert families == {"cnn", "rnn", "gan", "transformer", "recommendation"}
+    assert inst.type_ids == ("K80", "P100", "V100") and inst.n_gpus == 108
+    t = inst.jobs.time
+    both = np.isfinite(t[:, 0]) & np.isfinite(t[:, 2])  # some jobs do not fit a K80's memory
+    assert both.any() and (t[both, 2] < t[both, 0]).all()  # per-type throughputs: V100 faster than K80
