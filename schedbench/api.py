@@ -192,17 +192,11 @@ def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.D
 
 
 def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
-    """The runs of a store (:func:`schedbench.results.runs` columns) or of a parquet/CSV export."""
-    import pandas as pd
+    """The runs of a store (:func:`schedbench.results.runs` columns) or of a parquet/CSV export
+    (of one campaign), read by :func:`schedbench.plots.source.read_runs`."""
+    from schedbench.plots.source import read_runs
 
-    from schedbench import results
-
-    p = Path(source)
-    if p.suffix == ".parquet":
-        return pd.read_parquet(p)
-    if p.suffix == ".csv":
-        return pd.read_csv(p)
-    return results.runs(p, campaign=campaign)
+    return read_runs(source, campaign=campaign)
 
 
 __all__ = ["generate", "load", "run", "runs", "solve", "validate"]

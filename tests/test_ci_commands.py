@@ -128,3 +128,42 @@ def test_shell_completion_is_on() -> None:
     assert "--install-completion" in text and "--show-completion" in text
     result = runner.invoke(app, ["--show-completion", "bash"])
     assert result.exit_code == 0 and "complete" in result.stdout
+
+
+# -- 2. report and export read an export -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_report_of_an_export_equals_the_report_of_its_store(store_path: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / "pub" / f"set.{fmt}"
+    assert runner.invoke(app, ["export", str(store_path), "--format", fmt, "-o", str(out)]).exit_code == 0
+    for report_fmt in ("json", "csv", "markdown"):
+        from_store = runner.invoke(app, ["report", str(store_path), "--format", report_fmt])
+        from_export = runner.invoke(app, ["report", str(out), "--format", report_fmt])
+        assert from_store.exit_code == from_export.exit_code == 0, from_export.output
+        assert from_export.stdout == from_store.stdout
+    one = runner.invoke(app, ["report", str(out), "--format", "json", "--campaign", "ci"])
+    assert one.exit_code == 0 and len(json.loads(one.stdout)["rows"]) == 3
+    bad = runner.invoke(app, ["report", str(out), "--campaign", "nope"])
+    assert bad.exit_code == 2 and "nope" in bad.stderr and "ci" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_a_csv_export_keeps_text_columns_as_text(tmp_path: Path) -> None:
+    from schedbench.plots.source import read_runs
+
+    path = tmp_path / "runs.csv"
+    path.write_text("run_id,instance,class,objective_name,solver,solver_version,params,seed,status,gap,wall_s,"
+                    "time_limit,flags\nr1,i,batch,makespan,x,1.10,{},0,feasible,0.0,1.0,5.0,\n")
+    runs = read_runs(path)
+    assert runs.loc[0, "solver_version"] == "1.10" and runs.loc[0, "flags"] == ""
+
+
+def test_an_export_that_is_not_one_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.parquet"
+    bad.write_text("not parquet")
+    result = runner.invoke(app, ["report", str(bad)])
+    assert result.exit_code == 2 and "x.parquet" in result.stderr and "Traceback" not in result.output
+    short = tmp_path / "y.csv"
+    short.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["report", str(short)])
+    assert result.exit_code == 2 and "missing" in result.stderr

@@ -1,9 +1,14 @@
-"""Where a figure's, table's or page's numbers come from: a results store or its parquet/CSV export.
+"""Where a figure's, table's, page's or report's numbers come from: a results store or its
+parquet/CSV export (``schedbench export``). The one loader of result sets: ``plot``, ``tables``,
+``publish``, ``report`` and ``export`` all read through :func:`read_set`.
 
-:func:`load` returns a :class:`Source`: the runs frame (:func:`schedbench.results.runs` columns),
-the anytime trajectories and environments when available, and the store path (needed for stored
-solutions: Gantt charts, online event logs). An export ``NAME.parquet`` is read with
-``NAME.environments.parquet`` and ``NAME.trajectories.parquet`` beside it when those exist.
+:func:`read_set` returns the raw :class:`ResultSet` (runs, trajectories, environments, instances,
+exactly as stored, optionally one campaign's); :func:`load` returns a :class:`Source` for plotting:
+the runs frame (:func:`schedbench.results.runs` columns) with labels, the anytime trajectories and
+environments when available, and the store path (needed for stored solutions: Gantt charts, online
+event logs). An export ``NAME.parquet`` is read with ``NAME.environments.parquet``,
+``NAME.trajectories.parquet`` and ``NAME.instances.parquet`` beside it when those exist; a CSV
+export likewise, its text columns read as text (a version ``1.10`` stays ``1.10``).
 
 By default only each solver's latest version is kept (a store resumed after a solver changed keeps
 the older runs; ``benchmarks/published.py`` tabulates the same way); ``all_versions=True`` keeps all.
@@ -84,44 +89,126 @@ def _sibling(path: Path, what: str) -> Path:
     return path.with_name(f"{path.name.removesuffix(ext)}.{what}{ext}")
 
 
+EXPORT_SUFFIXES = (".parquet", ".csv")
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether ``path`` names a parquet/CSV export (by its suffix) rather than a store."""
+    return Path(path).suffix in EXPORT_SUFFIXES
+
+
+def sibling(path: str | Path, what: str) -> Path:
+    """The file ``what`` beside an export: ``NAME.trajectories.parquet`` for ``NAME.parquet``."""
+    p = Path(path)
+    ext = p.suffix
+    return p.with_name(f"{p.name.removesuffix(ext)}.{what}{ext}")
+
+
+
+def _text_columns() -> dict[str, type]:
+    from schedbench import results
+
+    columns = (*results.RUN_COLUMNS, *results.INSTANCE_COLUMNS, *results.TRAJECTORY_COLUMNS,
+               *results.ENVIRONMENT_COLUMNS, ("file", "str"))
+    return {name: str for name, kind in columns if kind == "str"}
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=_text_columns())
     except (OSError, ValueError) as exc:
         raise StoreError(str(path), "a readable parquet or CSV export", f"{type(exc).__name__}: {exc}") from None
+    text = [c for c in frame.columns if c in _text_columns()]
+    for column in text:  # missing text is None, as in a store's frame; no flags is ''
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    if "flags" in frame.columns:
+        frame["flags"] = frame["flags"].fillna("")
+    return frame
 
 
-def load(path: str | Path, *, all_versions: bool = False) -> Source:
-    """Load a store (``.sqlite``/``.db`` or any SQLite file) or an export (``.parquet``, ``.csv``).
+@dataclass
+class ResultSet:
+    """A result set as stored, before any filtering for plots.
+
+    Attributes:
+        path: the file it came from.
+        runs: :func:`schedbench.results.runs` columns, one row per run.
+        trajectories: ``run_id, t, objective, bound`` of those runs (None when an export has none).
+        environments: :func:`schedbench.results.environments` (None when an export has none).
+        instances: :func:`schedbench.results.instances` of those runs' instances (an export's adds
+            ``file``, the copied instance file relative to the export's folder; None when absent).
+        store: the SQLite store path, or None for an export.
+    """
+
+    path: Path
+    runs: pd.DataFrame
+    trajectories: pd.DataFrame | None
+    environments: pd.DataFrame | None
+    instances: pd.DataFrame | None
+    store: Path | None
+
+
+def read_set(path: str | Path, *, campaign: str | int | None = None) -> ResultSet:
+    """Read a store (``.sqlite``/``.db`` or any SQLite file) or an export (``.parquet``, ``.csv``),
+    optionally only one campaign's runs (and their trajectories).
 
     Raises:
-        StoreError: the file is missing, unreadable, not a store, or lacks required columns.
+        StoreError: the file is missing, unreadable, not a store, lacks required columns, or the
+            campaign is not in it.
     """
     from schedbench import results
 
     p = Path(path)
     if not p.exists():
         raise StoreError(str(p), "an existing results store or parquet/CSV export", "no such file")
-    store: Path | None = None
-    if p.suffix in (".parquet", ".csv"):
+    if is_export(p):
         runs = _read_table(p)
-        traj_path, env_path = _sibling(p, "trajectories"), _sibling(p, "environments")
+        missing = [c for c in REQUIRED if c not in runs.columns]
+        if missing:
+            raise StoreError(str(p), f"a runs table with the columns {list(REQUIRED)}", f"missing {missing}")
+        traj_path, env_path, inst_path = sibling(p, "trajectories"), sibling(p, "environments"), sibling(p, "instances")
         trajectories = _read_table(traj_path) if traj_path.exists() else None
         environments = _read_table(env_path) if env_path.exists() else None
-    else:
-        runs = results.runs(p)
-        trajectories = results.trajectories(p)
-        environments = results.environments(p)
-        store = p
+        instances = _read_table(inst_path) if inst_path.exists() else None
+        if campaign is not None:
+            names = runs["campaign"] if "campaign" in runs.columns else pd.Series([], dtype=object)
+            keep = names.astype(str) == str(campaign)
+            if not keep.any():
+                known = sorted({str(n) for n in names.dropna()})
+                raise StoreError(str(p), f"a campaign of the export (one of {known})", repr(campaign), "--campaign")
+            runs = runs[keep.to_numpy()].reset_index(drop=True)
+            if trajectories is not None:
+                trajectories = trajectories[trajectories["run_id"].isin(runs["run_id"])].reset_index(drop=True)
+        return ResultSet(p, runs, trajectories, environments, instances, None)
+    runs = results.runs(p, campaign=campaign)
+    instances = results.instances(p)
+    instances = instances[instances["instance_hash"].isin(runs["instance_hash"])].reset_index(drop=True)
+    return ResultSet(p, runs, results.trajectories(p, campaign=campaign), results.environments(p), instances, p)
+
+
+def read_runs(path: str | Path, *, campaign: str | int | None = None) -> pd.DataFrame:
+    """The runs frame of a store or an export (of one campaign): :func:`read_set`'s ``runs``."""
+    return read_set(path, campaign=campaign).runs
+
+
+def load(path: str | Path, *, all_versions: bool = False) -> Source:
+    """Load a store (``.sqlite``/``.db`` or any SQLite file) or an export (``.parquet``, ``.csv``)
+    for plotting: every run (of each solver's latest version unless ``all_versions``), labelled.
+
+    Raises:
+        StoreError: the file is missing, unreadable, not a store, or lacks required columns.
+    """
+    rs = read_set(path)
+    runs = rs.runs
     missing = [c for c in REQUIRED if c not in runs.columns]
     if missing:
-        raise StoreError(str(p), f"a runs table with the columns {list(REQUIRED)}", f"missing {missing}")
+        raise StoreError(str(rs.path), f"a runs table with the columns {list(REQUIRED)}", f"missing {missing}")
     if not all_versions:
         runs = latest_versions(runs)
     runs = add_labels(runs.reset_index(drop=True))
-    return Source(p, runs, trajectories, environments, store)
+    return Source(rs.path, runs, rs.trajectories, rs.environments, rs.store)
 
 
 def trajectory_gaps(runs: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFrame:

@@ -16,15 +16,15 @@ from schedbench.store.core import StoreError
 
 def build_report(store: str | Path, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY,
                  campaign: str | None = None) -> Summary:
-    """The summary of a store (of one campaign).
+    """The summary of a store or of its parquet/CSV export (of one campaign).
 
     Raises:
-        StoreError: a missing file, not a store, an unknown campaign, or a bad shift or penalty.
+        StoreError: a missing file, not a store or export, an unknown campaign, or a bad shift or penalty.
     """
-    from schedbench import results
+    from schedbench.plots.source import read_runs
 
     _check_parameters(shift, penalty)
-    frame = results.runs(store, campaign=campaign)
+    frame = read_runs(store, campaign=campaign)
     try:
         return summarize(frame, shift=shift, penalty=penalty, campaign=campaign)
     except ValueError as exc:  # e.g. a non-positive time limit stored by hand
