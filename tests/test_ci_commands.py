@@ -7,11 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from schedbench.cli import app
-from schedbench.instances.io import load
+from schedbench.instances.io import content_hash, load
 from schedbench.runner.record import RunRecord, RunTask
 from schedbench.store import Store
 
@@ -167,3 +168,61 @@ def test_an_export_that_is_not_one_is_a_one_line_error(tmp_path: Path) -> None:
     short.write_text("a,b\n1,2\n")
     result = runner.invoke(app, ["report", str(short)])
     assert result.exit_code == 2 and "missing" in result.stderr
+
+
+# -- 3. an export stands alone: trajectories and instances beside the runs --------------------------------
+
+
+def test_an_export_is_replotted_and_rereported_from_its_files_alone(store_path: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "pub" / "set.parquet"
+    result = runner.invoke(app, ["export", str(store_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 instance files" in result.stdout
+    expected = runner.invoke(app, ["report", str(store_path), "--format", "json"]).stdout
+    # the published set alone: no store, no original instance files
+    store_path.unlink()
+    shutil.rmtree(tmp_path / "inst")
+    figure = tmp_path / "ecdf.png"
+    result = runner.invoke(app, ["plot", str(out), "ecdf-time", "-o", str(figure)])
+    assert result.exit_code == 0, result.output
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 5000
+    result = runner.invoke(app, ["report", str(out), "--format", "json"])
+    assert result.exit_code == 0 and result.stdout == expected
+    # trajectories: every incumbent of every run, as stored
+    traj = pd.read_parquet(out.with_name("set.trajectories.parquet"))
+    assert len(traj) == 8 and sorted(traj["objective"].unique()) == [100.0, 110.0, 120.0, 130.0]
+    # instances: the table names the copied files, and each still hashes to the runs' instance_hash
+    instances = pd.read_parquet(out.with_name("set.instances.parquet"))
+    runs = pd.read_parquet(out)
+    assert set(instances["instance_hash"]) == set(runs["instance_hash"])
+    for rel, digest in zip(instances["file"], instances["instance_hash"], strict=True):
+        assert rel.startswith("set.instances/")
+        assert content_hash(load(out.parent / rel)) == digest
+
+
+def test_an_export_of_an_export_carries_everything(store_path: Path, tmp_path: Path) -> None:
+    first = tmp_path / "a" / "set.parquet"
+    assert runner.invoke(app, ["export", str(store_path), "-o", str(first)]).exit_code == 0
+    shutil.rmtree(tmp_path / "inst")
+    second = tmp_path / "b" / "set.csv"
+    result = runner.invoke(app, ["export", str(first), "--format", "csv", "-o", str(second)])
+    assert result.exit_code == 0, result.output
+    for what in ("environments", "trajectories", "instances"):
+        assert (tmp_path / "b" / f"set.{what}.csv").exists()
+    instances = pd.read_csv(tmp_path / "b" / "set.instances.csv")
+    assert instances["file"].notna().all()
+    assert all((tmp_path / "b" / f).is_file() for f in instances["file"])
+    assert len(pd.read_csv(tmp_path / "b" / "set.trajectories.csv")) == 8
+
+
+def test_a_changed_or_missing_instance_file_is_not_copied(store_path: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "inst" / "batch-makespan-s0.json"
+    changed.write_text((SMOKE / "batch-makespan-s1.json").read_text())  # another instance under that name
+    (tmp_path / "inst" / "batch-makespan-s1.json").unlink()
+    out = tmp_path / "pub" / "set.parquet"
+    result = runner.invoke(app, ["export", str(store_path), "-o", str(out)])
+    assert result.exit_code == 0
+    assert "2 instance file(s) missing or changed" in result.stderr
+    assert pd.read_parquet(out.with_name("set.instances.parquet"))["file"].isna().all()
+    assert not (tmp_path / "pub" / "set.instances").exists()

@@ -456,7 +456,8 @@ def test_export_parquet_round_trip(tmp_path: Path) -> None:
     _campaign_store(path)
     out = tmp_path / "out" / "runs.parquet"
     written = export(path, out, "parquet")
-    assert written == [out, tmp_path / "out" / "runs.environments.parquet"]
+    assert written == [out, *(tmp_path / "out" / f"runs.{what}.parquet"
+                              for what in ("environments", "trajectories", "instances"))]
     back = pd.read_parquet(out)
     pd.testing.assert_frame_equal(back, results.runs(path), check_dtype=False)
     assert len(pd.read_parquet(written[1])) == 1
