@@ -221,7 +221,8 @@ def test_csv_parses_through_pandas(store_path: Path) -> None:
 
 def test_latex_is_a_booktabs_table(store_path: Path) -> None:
     text = render(_summary(store_path), "latex")
-    for token in (r"\begin{tabular}{ll" + "r" * (len(HEADERS) - 3) + "l}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{table}"):
+    tabular = r"\begin{tabular}{ll" + "r" * (len(HEADERS) - 3) + "l}"
+    for token in (tabular, r"\toprule", r"\midrule", r"\bottomrule", r"\end{table}"):
         assert token in text
     body = text[text.index(r"\midrule") + len(r"\midrule"):text.index(r"\bottomrule")].strip().splitlines()
     assert len(body) == 4 and all(line.count("&") == len(HEADERS) - 1 and line.endswith(r"\\") for line in body)
