@@ -193,6 +193,8 @@ class QueuePolicy(Policy):
         self._run_pushes = 0
         self._timers = 0
         self._drift = {"remaining": -1.0, "attained": 1.0}.get(key, 0.0)
+        self._kf = self.wkey
+        self._rk = self._rkey
 
     def setup(self, view: View) -> None:
         super().setup(view)
@@ -200,6 +202,52 @@ class QueuePolicy(Policy):
         self._ver = [0] * n
         self._rver = [0] * n
         self._ends = [[] for _ in view.type_ids]
+        # the hot paths call the key through ``_kf``: a closure specialised to this key (same arithmetic as
+        # ``wkey``, without its dispatch and the view's method calls), unless a subclass overrides ``wkey``
+        self._kf = self._key_fn(view) if type(self).wkey is QueuePolicy.wkey else self.wkey
+        self._rk = self._kf if type(self)._rkey is QueuePolicy._rkey else self._rkey
+
+    def _key_fn(self, view: View) -> Any:
+        """``wkey`` for this policy's key as a closure over the view's lists (identical results)."""
+        k = self.key
+        attained, state, seg_ready, seg_rate = view.attained, view.state, view.seg_ready, view.seg_rate
+        pred, release, gang, thr = view.pred, view.release, view.gang, self.thresholds
+
+        def att(view: View, j: int) -> float:
+            a = attained[j]
+            if state[j] == RUNNING:
+                now, r = view.now, seg_ready[j]
+                if now > r:
+                    a += (now - r) * seg_rate[j]
+            return a
+
+        def remaining(view: View, j: int) -> float:
+            a = attained[j]
+            if state[j] == RUNNING:
+                now, r = view.now, seg_ready[j]
+                if now > r:
+                    a += (now - r) * seg_rate[j]
+            return max(0.0, pred[j] - a)  # type: ignore[operator]
+
+        def tiresias(view: View, j: int) -> float:
+            a = attained[j]
+            if state[j] == RUNNING:
+                now, r = view.now, seg_ready[j]
+                if now > r:
+                    a += (now - r) * seg_rate[j]
+            return bisect_left(thr, gang[j] * a * (1 + 1e-9) + 1e-9) * 1e12 + release[j]  # type: ignore[operator]
+
+        if k == "fifo":
+            return lambda view, j: release[j]
+        if k == "pred":
+            return lambda view, j: pred[j]
+        if k == "remaining":
+            return remaining
+        if k == "attained":
+            return att
+        if k == "tiresias":
+            return tiresias
+        return self.wkey
 
     # ------------------------------------------------------------------ keys
     def _level(self, view: View, j: int, attained: float) -> int:
@@ -225,12 +273,12 @@ class QueuePolicy(Policy):
 
     def _static(self, view: View, j: int) -> float:
         """A running job's key at time 0 of a line with slope ``_drift``: orders running jobs by their key now."""
-        return self.wkey(view, j) - self._drift * view.now
+        return self._kf(view, j) - self._drift * view.now
 
     # ------------------------------------------------------------------ queue upkeep
     def _push_wait(self, view: View, j: int) -> None:
         self._ver[j] += 1
-        key = self.wkey(view, j)
+        key = self._kf(view, j)
         heappush(self._wait, (key, self._ver[j], j))
         if self.backfill == "easy":
             g = view.gang[j]
@@ -343,11 +391,11 @@ class QueuePolicy(Policy):
         gang, usable = view.gang[h], view.pred_types[h]
         cl = view.cluster
         multi = cl.multi_node
-        run, rver, state = self._run, self._rver, view.state
+        run, rver, state, rk = self._run, self._rver, view.state, self._rk
         while run:  # quick exit: the worst running job is not worse than the head
             _, v, j, s0 = run[0]
             if state[j] == RUNNING and v == rver[j] and view.seg_start[j] == s0:
-                if not self._rkey(view, j) > hkey + margin:
+                if not rk(view, j) > hkey + margin:
                     return False
                 break
             heappop(run)
@@ -361,7 +409,7 @@ class QueuePolicy(Policy):
             if state[j] != RUNNING or v != rver[j] or view.seg_start[j] != s0:
                 continue
             taken.append(entry)
-            if not self._rkey(view, j) > hkey + margin:
+            if not rk(view, j) > hkey + margin:
                 break
             gpus = view.gpus[j]
             assert gpus is not None
@@ -419,7 +467,7 @@ class QueuePolicy(Policy):
             heappop(run)
         if h < 0 or not run:
             return
-        gap = self._wait[0][0] + self.quantum - self._rkey(view, run[0][2])
+        gap = self._wait[0][0] + self.quantum - self._rk(view, run[0][2])
         # gap <= 0: the head could not displace the worst running job (it did not fit); retry a quantum later
         view.set_timer(view.now + (gap if gap > 1e-9 else self.quantum))
 
