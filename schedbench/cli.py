@@ -342,13 +342,15 @@ def suite_list(directory: Annotated[Path | None, _SUITE_DIR] = None) -> None:
     _guard(body)
 
 
-def _suite_run(name: str, directory: Path | None, out_dir: Path | None, strict: bool) -> int:
-    from schedbench.suites import LockMismatchError, build, load_suite
+def _suite_run(name: str, directory: Path | None, out_dir: Path | None, strict: bool, quiet: bool = False) -> int:
+    from schedbench.cliprogress import suite_progress
+    from schedbench.suites import LockMismatchError, build, expected_count, load_suite
 
     suite = load_suite(name, directory)
     t0 = time.perf_counter()
     try:
-        report = build(suite, out_dir)
+        with suite_progress(err, name, expected_count(suite), disable=quiet) as advance:
+            report = build(suite, out_dir, progress=advance)
     except LockMismatchError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         return 1
@@ -370,9 +372,10 @@ def suite_build(
                                                 "(default: .cache/suites/NAME).")] = None,
     directory: Annotated[Path | None, _SUITE_DIR] = None,
     strict: Annotated[bool, typer.Option(help="Fail when imported source files are missing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar (on stderr).")] = False,
 ) -> None:
     """Materialise a suite deterministically and check every hash against its lock (exit 1 on a mismatch)."""
-    _guard(lambda: _suite_run(name, directory, output or Path(".cache") / "suites" / name, strict))
+    _guard(lambda: _suite_run(name, directory, output or Path(".cache") / "suites" / name, strict, quiet))
 
 
 @suite_app.command("verify")
@@ -380,9 +383,10 @@ def suite_verify(
     name: Annotated[str, typer.Argument(help="Suite name.")],
     directory: Annotated[Path | None, _SUITE_DIR] = None,
     strict: Annotated[bool, typer.Option(help="Fail when imported source files are missing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar (on stderr).")] = False,
 ) -> None:
     """Rebuild a suite in memory and check every hash against its lock (exit 1 naming each mismatch)."""
-    _guard(lambda: _suite_run(name, directory, None, strict))
+    _guard(lambda: _suite_run(name, directory, None, strict, quiet))
 
 
 @suite_app.command("lock")
@@ -499,6 +503,7 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple
         TimeRemainingColumn,
     )
 
+    from schedbench.cliprogress import Startup
     from schedbench.report import report_command
     from schedbench.runner.campaign import run_campaign
 
@@ -507,6 +512,7 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple
                         TextColumn("{task.fields[counts]}"),
                         console=err, disable=quiet, transient=False)
     state: dict[str, Any] = {}
+    startup = Startup(err, progress, disable=quiet)  # a spinner until the first run finishes
 
     def on_plan(p: Any) -> None:
         err.print(f"campaign {cspec.name}: {p.total} runs planned, {p.already_done} already in {cspec.store}, "
@@ -515,11 +521,13 @@ def _run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple
         for sname, reason in p.unavailable:
             err.print(f"solver {sname} is unavailable: {reason}", markup=False)
         state["task"] = progress.add_task(escape(cspec.name), total=len(p.tasks), counts="")
+        startup.planned(len(p.tasks), cspec.workers, cspec.executor)
 
     def on_record(record: Any, counts: Any) -> None:
+        startup.first_record()
         progress.update(state["task"], advance=1, counts=" ".join(f"{k}:{v}" for k, v in sorted(counts.items())))
 
-    with progress:
+    with startup:
         result = run_campaign(cspec, rerun=rerun, progress=on_record, on_plan=on_plan)
     from schedbench.gate import summary
 
@@ -723,11 +731,10 @@ def publish(
 
 
 def _mount_subapps() -> None:
+    from schedbench.profiler import cli as profiler_cli  # `schedbench profile`, `catalogue merge` (docs/profile.md)
     from schedbench.profiles.cli import app as catalogue_app
     from schedbench.solvers_cli import app as solvers_app
     from schedbench.traces.cli import app as traces_app
-
-    from schedbench.profiler import cli as profiler_cli  # `schedbench profile`, `catalogue merge` (docs/profile.md)
 
     catalogue_app.command("merge")(profiler_cli.merge)
     app.command("profile")(profiler_cli.profile)

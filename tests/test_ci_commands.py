@@ -226,3 +226,71 @@ def test_a_changed_or_missing_instance_file_is_not_copied(store_path: Path, tmp_
     assert "2 instance file(s) missing or changed" in result.stderr
     assert pd.read_parquet(out.with_name("set.instances.parquet"))["file"].isna().all()
     assert not (tmp_path / "pub" / "set.instances").exists()
+
+
+# -- 5. progress on stderr: run's start-up spinner, suite build/verify bars ---------------------------------
+
+
+def _terminal() -> tuple[object, object]:
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    return buf, Console(file=buf, force_terminal=True, width=100)
+
+
+def test_run_startup_spinner_then_progress() -> None:
+    from rich.progress import Progress
+
+    from schedbench.cliprogress import Startup
+
+    buf, console = _terminal()
+    progress = Progress(console=console)
+    with Startup(console, progress) as startup:
+        assert startup.status is not None and "loading the instances" in str(startup.status.status)
+        task = progress.add_task("camp", total=3)
+        startup.planned(3, 2, "local")
+        assert str(startup.status.status) == "starting 2 local worker(s) (preloading solver libraries), 3 runs to do"
+        assert not progress.live.is_started
+        startup.first_record()
+        startup.first_record()  # idempotent
+        progress.update(task, advance=1)
+        assert progress.live.is_started
+    text = buf.getvalue()
+    assert "preloading solver libraries" in text  # the spinner's last text is drawn when it stops
+    assert "camp" in text and not progress.live.is_started
+    quiet_buf, quiet_console = _terminal()
+    with Startup(quiet_console, Progress(console=quiet_console, disable=True), disable=True) as startup:
+        startup.planned(3, 2, "local")
+        startup.first_record()
+    assert startup.status is None and quiet_buf.getvalue() == ""
+
+
+def test_suite_progress_counts_every_instance() -> None:
+    from schedbench.cliprogress import suite_progress
+
+    buf, console = _terminal()
+    with suite_progress(console, "tiny", 2) as advance:
+        for name in ("a", "b", "c"):  # an imported third instance raises the total
+            advance(name)
+    assert "suite tiny" in buf.getvalue() and "3/3" in buf.getvalue()
+    quiet_buf, quiet_console = _terminal()
+    with suite_progress(quiet_console, "tiny", 2, disable=True) as advance:
+        advance("a")
+    assert quiet_buf.getvalue() == ""
+
+
+def test_suite_build_reports_each_instance(tmp_path: Path) -> None:
+    from schedbench.suites import build, expected_count, load_suite
+
+    suite = load_suite("smoke")
+    seen: list[str] = []
+    report = build(suite, tmp_path / "out", progress=seen.append)
+    assert seen == list(report.hashes) and len(seen) >= expected_count(suite)
+
+
+def test_suite_verify_keeps_stdout_for_the_result() -> None:
+    result = runner.invoke(app, ["suite", "verify", "smoke", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("suite smoke:") and result.stderr == ""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import glob
 import json
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,11 @@ def _iter_instances(suite: Suite, *, missing: list[str]) -> Iterator[Instance]:
                 yield from importer.read(f, **entry.get("options", {}))
 
 
+def expected_count(suite: Suite) -> int:
+    """Instances the suite's ``generate`` entries make (imports add theirs as their files are read)."""
+    return sum(len(entry["seeds"]) for entry in suite.generate)
+
+
 def read_lock(suite: Suite) -> dict[str, str] | None:
     """The lock's name -> hash map, or None when there is no lock file."""
     if not suite.lock_path.exists():
@@ -187,8 +192,10 @@ class BuildReport:
     written: list[Path]
 
 
-def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = True) -> BuildReport:
+def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = True,
+          progress: Callable[[str], None] | None = None) -> BuildReport:
     """Materialise a suite (into ``out`` when given) and compare every hash with the lock.
+    ``progress`` is called with each instance's name once it is hashed (or written).
 
     Raises:
         LockMismatchError: an instance's hash differs from the lock, or an instance is in one and not
@@ -212,6 +219,8 @@ def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = Tru
             written.append(target)
         else:
             hashes[inst.name] = content_hash(inst)
+        if progress is not None:
+            progress(inst.name)
     if lock is not None:
         bad = [(n, lock.get(n), hashes.get(n)) for n in sorted(set(lock) | set(hashes))
                if lock.get(n) != hashes.get(n) and not (n not in hashes and missing)]
