@@ -625,8 +625,12 @@ def export(
                                               "ilp-highs builds it).")] = ExportFormat.parquet,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file.")] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
+    instance_files: Annotated[bool, typer.Option("--instance-files/--no-instance-files",
+                                                 help="Copy the instance files into NAME.instances/ (off: the "
+                                                 "instance table only, paths and hashes).")] = True,
 ) -> None:
-    """Export a store's runs as parquet or CSV, or an instance's ILP model as MPS or LP."""
+    """Export a result set (runs, trajectories, environments, instances) as parquet or CSV, or an
+    instance's ILP model as MPS or LP."""
 
     def body() -> int:
         kind = fmt.value
@@ -636,7 +640,7 @@ def export(
             return export_model_command(source, kind, output or source.with_suffix(f".{kind}"))
         from schedbench.store.export import export_command
 
-        return export_command(source, kind, output, campaign=campaign)
+        return export_command(source, kind, output, campaign=campaign, copy_instances=instance_files)
 
     _guard(body)
 

@@ -294,3 +294,13 @@ def test_suite_verify_keeps_stdout_for_the_result() -> None:
     result = runner.invoke(app, ["suite", "verify", "smoke", "--quiet"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("suite smoke:") and result.stderr == ""
+
+
+def test_no_instance_files_writes_paths_and_hashes_only(store_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pub" / "set.parquet"
+    result = runner.invoke(app, ["export", str(store_path), "-o", str(out), "--no-instance-files"])
+    assert result.exit_code == 0 and result.stderr == ""
+    instances = pd.read_parquet(out.with_name("set.instances.parquet"))
+    assert instances["file"].isna().all() and len(instances) == 2
+    assert all(Path(p).is_file() for p in instances["path"]) and instances["instance_hash"].str.len().min() == 64
+    assert not (tmp_path / "pub" / "set.instances").exists()

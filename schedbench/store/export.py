@@ -107,9 +107,10 @@ def _copy_instances(instances: pd.DataFrame, origin: Path, out: Path, fmt: str) 
 
 
 def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *,
-           campaign: str | int | None = None) -> list[Path]:
+           campaign: str | int | None = None, copy_instances: bool = True) -> list[Path]:
     """Write the runs (of one campaign), environments, trajectories and instances (files copied
-    into ``NAME.instances/``) of a store or an export; returns the table files written (runs first).
+    into ``NAME.instances/`` unless ``copy_instances`` is False: then the table alone, paths and
+    hashes, ``file`` empty) of a store or an export; returns the table files written (runs first).
 
     Raises:
         StoreError: the source is missing, not a store or export, or the campaign is unknown.
@@ -135,7 +136,10 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     out.parent.mkdir(parents=True, exist_ok=True)
     if rs.instances is not None:
         origin = rs.path.parent
-        instances, _ = _copy_instances(rs.instances, origin, out, fmt)
+        if copy_instances:
+            instances, _ = _copy_instances(rs.instances, origin, out, fmt)
+        else:
+            instances = rs.instances.assign(file=pd.Series([None] * len(rs.instances), dtype=object))
         frames.append((side_path(out, fmt, "instances"), instances))
     for path, frame in frames:
         try:
@@ -149,7 +153,7 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
 
 
 def export_command(store: Path, fmt: str, output: Path | None = None, *, campaign: str | None = None,
-                   console: Console | None = None) -> int:
+                   console: Console | None = None, copy_instances: bool = True) -> int:
     """Body of ``schedbench export``: ``output`` defaults to the store's path with the format's
     suffix. Prints the files written; returns the exit code (0). Bad input raises StoreError (an InputError)."""
     if fmt not in FORMATS:
@@ -157,12 +161,12 @@ def export_command(store: Path, fmt: str, output: Path | None = None, *, campaig
     out = output if output is not None else Path(store).with_suffix(f".{fmt}")
     if out.resolve() == Path(store).resolve():
         raise StoreError(str(out), "an output path other than the store itself", "the store's path", "-o")
-    written = export(store, out, fmt, campaign=campaign)
+    written = export(store, out, fmt, campaign=campaign, copy_instances=copy_instances)
     console = console or Console(highlight=False, soft_wrap=True)
     for path in written:
         console.print(f"wrote {path}", markup=False)
     table = side_path(out, fmt, "instances")
-    if table in written:
+    if table in written and copy_instances:
         from schedbench.plots.source import _read_table
 
         files = _read_table(table)["file"]
