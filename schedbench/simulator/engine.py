@@ -310,6 +310,16 @@ class Simulator:
                  seed: int = 0, history_prior_s: float | None = None) -> None:
         if inst.problem.cls != "online":
             raise ValueError(f"the simulator runs online instances, not {inst.problem.cls!r}")
+        gc_was = gc.isenabled()
+        gc.disable()  # building the per-job lists triggers full collections over the instance's objects
+        try:
+            self._init(inst, policy, predictor, sigma, seed, history_prior_s)
+        finally:
+            if gc_was:
+                gc.enable()
+
+    def _init(self, inst: Instance, policy: Policy, predictor: str, sigma: float, seed: int,
+              history_prior_s: float | None) -> None:
         self.inst = inst
         self.policy = policy
         jobs = inst.jobs
@@ -372,7 +382,7 @@ class Simulator:
         timer_at = _INF
         last_tick = 0
         pol.setup(v)
-        gc_was = gc.isenabled()
+        gc_was, failed = gc.isenabled(), True
         gc.disable()  # the loop builds many small acyclic objects; collections only cost time
 
         def apply() -> None:
@@ -440,14 +450,24 @@ class Simulator:
                 if progress is not None and done - last_tick >= 10000:
                     last_tick = done
                     progress(done, n)
+            failed = False
         except SimulationError:
             raise
         except Exception as exc:  # the policy's fault
             raise PolicyError(f"policy {type(pol).__name__} raised at time {v.now:.9g}: "
                               f"{type(exc).__name__}: {exc}") from exc
         finally:
+            if gc_was and failed:
+                gc.enable()
+        try:  # the collector stays off while the log is converted (many small dicts)
+            return self._result(log, done, n, steps, wasted, t_wall, progress)
+        finally:
             if gc_was:
                 gc.enable()
+
+    def _result(self, log: list, done: int, n: int, steps: int, wasted: float, t_wall: float,
+                progress: Callable[[int, int], None] | None) -> SimulationResult:
+        v = self.view
         loop_seconds = _time.perf_counter() - t_wall
         rejections = sum(1 for e in log if e[2] is REJECT)
         preemptions = sum(1 for e in log if e[2] is PREEMPT)
