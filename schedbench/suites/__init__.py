@@ -163,8 +163,15 @@ def _iter_instances(suite: Suite, *, missing: list[str]) -> Iterator[Instance]:
 
 
 def expected_count(suite: Suite) -> int:
-    """Instances the suite's ``generate`` entries make (imports add theirs as their files are read)."""
-    return sum(len(entry["seeds"]) for entry in suite.generate)
+    """A lower bound on the suite's instances, for a progress bar: those its ``generate`` entries
+    make plus one per existing imported file (a file may hold several)."""
+    files = 0
+    for entry in suite.imports:
+        for rel in entry["paths"]:
+            pattern = str(suite.path.parent / rel)
+            found = glob.glob(pattern) if glob.has_magic(rel) else [pattern]
+            files += sum(1 for f in found if Path(f).is_file())
+    return sum(len(entry["seeds"]) for entry in suite.generate) + files
 
 
 def read_lock(suite: Suite) -> dict[str, str] | None:
