@@ -166,13 +166,19 @@ class Cluster:
         self.version += 1
         busy = self._busy
         node = self.gpu_node
-        for g in gpus:
-            k = node[g]
+        i, m = 0, len(gpus)
+        while i < m:  # one bucket move per run of GPUs on the same node (same end state as one per GPU)
+            k = node[gpus[i]]
+            e = i + 1
+            while e < m and node[gpus[e]] == k:
+                e += 1
             t = self.node_type[k]
             nf = self._node_free[k]
             before = len(nf)
             self._remove(t, before, k)
-            nf.append(g)
-            self._add(t, before + 1, k)
-            busy[g] = 0
-            self.free[t] += 1
+            for g in gpus[i:e]:
+                nf.append(g)
+                busy[g] = 0
+            self._add(t, before + e - i, k)
+            self.free[t] += e - i
+            i = e
