@@ -29,3 +29,30 @@ def require_shared(*parts: str) -> Path:
 def shared_dir() -> Path:
     """The ``../shared`` folder (skips the test when absent)."""
     return require_shared()
+
+
+# Order dependence must not hide (a test passing only because another file ran first in the same process):
+# with --shuffle-files SEED (or SCHEDBENCH_SHUFFLE_FILES=SEED) the test files run in an order drawn from SEED,
+# each file's own tests keeping theirs. CI passes the git revision, so every commit runs in its own order and
+# a failure is reproduced with the seed printed in the header. tools/run_tests_isolated.sh runs each file in
+# a process of its own instead.
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--shuffle-files", metavar="SEED", default=os.environ.get("SCHEDBENCH_SHUFFLE_FILES") or None,
+                     help="run the test files in an order drawn from SEED (tests within a file keep their order)")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("--shuffle-files")
+    return f"test files shuffled with seed {seed!r} (--shuffle-files)" if seed else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seed = config.getoption("--shuffle-files")
+    if not seed:
+        return
+    import random
+
+    files = sorted({str(item.path) for item in items})
+    random.Random(str(seed)).shuffle(files)
+    rank = {path: i for i, path in enumerate(files)}
+    items.sort(key=lambda item: rank[str(item.path)])  # a stable sort: each file keeps its own order
