@@ -412,12 +412,13 @@ class Simulator:
                 if now == _INF:
                     break
                 v.now = now
-                steps += 1
+                live = False  # a time with only stale entries (superseded timers, ended segments) is no event
                 while heap and heap[0][0] <= now:
                     _, kind, _, j, tok = pop(heap)
                     if kind == _FINISH_EV:
                         if seg[j] != tok or v.state[j] != RUNNING:
                             continue
+                        live = True
                         t0 = v.seg_start[j]
                         o = v.seg_ready[j] - t0
                         gpus = v._close(j)
@@ -429,11 +430,15 @@ class Simulator:
                         self._predict.observe(j, v.ran[j])
                         pol.on_finish(v, j)
                     elif tok == timer_at:
+                        live = True
                         timer_at = _INF
                         v._timer = _INF
                         pol.on_timer(v)
                     if ops:
                         apply()
+                if not live and now < t_a:
+                    continue
+                steps += 1
                 while i < n and rel[order[i]] <= now:
                     j = order[i]
                     i += 1
