@@ -352,32 +352,34 @@ class QueuePolicy(Policy):
 
     def schedule(self, view: View) -> None:
         while True:
-            self._fill(view)
-            if not (self.preemptive and view.allow_preemption and self._preempt_for_head(view)):
+            h = self._fill(view)
+            if not (self.preemptive and view.allow_preemption and self._preempt_for_head(view, h)):
                 break
         if self.preemptive:
-            self._set_timer(view)
+            self._set_timer(view, h)
 
-    def _fill(self, view: View) -> None:
+    def _fill(self, view: View) -> int:
+        """Start heads while they fit; returns the head left waiting (still the top of the queue) or -1."""
         fit_type = view.fit_type
         while True:
             h = self._head(view)
             if h < 0:
-                return
+                return -1
             t = fit_type(h)
             if t < 0:
                 break
             heappop(self._wait)
             self._start(view, h, t)
         if self.backfill == "easy":
-            self._easy(view, h)
+            self._easy(view, h)  # starts later jobs only: h stays the head
+        return h
 
     # ------------------------------------------------------------------ preemption
     def _rkey(self, view: View, j: int) -> float:
         return self.wkey(view, j)
 
-    def _preempt_for_head(self, view: View) -> bool:
-        h = self._head(view)
+    def _preempt_for_head(self, view: View, h: int) -> bool:
+        """Preempt for head ``h`` (the top of the queue, -1: none) if worse-keyed running jobs free room."""
         if h < 0:
             return False
         hkey = self._wait[0][0]
@@ -390,7 +392,7 @@ class QueuePolicy(Policy):
         margin = self.quantum * (1 - 1e-9) if self.key == "attained" else 0.0
         gang, usable = view.gang[h], view.pred_types[h]
         cl = view.cluster
-        multi = cl.multi_node
+        multi, gpu_type, gpu_node = cl.multi_node, cl.gpu_type, cl.gpu_node
         run, rver, state, rk = self._run, self._rver, view.state, self._rk
         while run:  # quick exit: the worst running job is not worse than the head
             _, v, j, s0 = run[0]
@@ -413,19 +415,21 @@ class QueuePolicy(Policy):
                 break
             gpus = view.gpus[j]
             assert gpus is not None
-            if cl.gpu_type[gpus[0]] not in usable:  # type: ignore[operator]
+            g0 = gpus[0]
+            if gpu_type[g0] not in usable:  # type: ignore[operator]
                 continue
-            groups = {cl.gpu_type[gpus[0]]} if multi else {cl.gpu_node[g] for g in gpus}
-            for grp in groups:
-                n_here = len(gpus) if multi else sum(1 for g in gpus if cl.gpu_node[g] == grp)
-                if grp not in freed:
-                    freed[grp] = cl.free[grp] if multi else cl.node_free(grp)
-                freed[grp] += n_here
-                victims.setdefault(grp, []).append(j)
-                if freed[grp] >= gang:  # type: ignore[operator]
-                    chosen = grp
-                    break
-            if chosen >= 0:
+            # one group per job: its type with multi-node gangs, else its node (a gang then holds one node's GPUs)
+            grp = gpu_type[g0] if multi else gpu_node[g0]
+            f = freed.get(grp)
+            if f is None:
+                f = cl.free[grp] if multi else cl.node_free(grp)
+                victims[grp] = [j]
+            else:
+                victims[grp].append(j)
+            f += len(gpus)
+            freed[grp] = f
+            if f >= gang:  # type: ignore[operator]
+                chosen = grp
                 break
         if chosen < 0:
             for e in taken:
@@ -448,7 +452,7 @@ class QueuePolicy(Policy):
         self._start(view, h, t)
         return True
 
-    def _set_timer(self, view: View) -> None:
+    def _set_timer(self, view: View, h: int) -> None:
         if self.key == "tiresias":
             dem = self._demote
             while dem and not (view.state[dem[0][1]] == RUNNING and view.seg_start[dem[0][1]] == dem[0][2]):
@@ -458,7 +462,6 @@ class QueuePolicy(Policy):
             return
         if self.key != "attained" or not view.waiting or not view.running:
             return
-        h = self._head(view)
         run, rver, state = self._run, self._rver, view.state
         while run:
             _, v, j, s0 = run[0]
@@ -467,9 +470,12 @@ class QueuePolicy(Policy):
             heappop(run)
         if h < 0 or not run:
             return
-        gap = self._wait[0][0] + self.quantum - self._rk(view, run[0][2])
-        # gap <= 0: the head could not displace the worst running job (it did not fit); retry a quantum later
-        view.set_timer(view.now + (gap if gap > 1e-9 else self.quantum))
+        w = run[0][2]
+        gap = self._wait[0][0] + self.quantum - self._rk(view, w)
+        if gap > 1e-9:  # when the worst running job will be ahead by the quantum: after its restore, at its rate
+            view.set_timer(max(view.now, view.seg_ready[w]) + gap / view.seg_rate[w])
+        else:  # the head could not displace the worst running job (it did not fit); retry a quantum later
+            view.set_timer(view.now + self.quantum)
 
     # ------------------------------------------------------------------ EASY backfilling
     def _easy(self, view: View, h: int) -> None:
