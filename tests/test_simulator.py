@@ -216,6 +216,40 @@ def test_policy_exception_is_policy_error() -> None:
     assert isinstance(info.value.__cause__, KeyError)
 
 
+def test_superseded_timers_and_ended_segments_are_no_events() -> None:
+    """A replaced timer and the completion of a preempted segment wake nobody: ``schedule`` runs
+    only at arrivals, real completions and the timer in force."""
+    inst = from_arrays([0.0, 1.0, 2.0], [10.0, 3.0, 3.0], gpus=1)
+
+    class Retimer(Policy):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[float] = []
+            self.timers: list[float] = []
+
+        def on_timer(self, view: View) -> None:
+            self.timers.append(view.now)
+
+        def schedule(self, view: View) -> None:
+            self.calls.append(view.now)
+            if view.now == 0.0:
+                view.start(0)
+            if view.now == 1.0:  # preempt job 0 (its completion at 10 goes stale), run job 1
+                view.preempt(0)
+                view.start(1)
+            if view.now < 2.0:
+                view.set_timer(view.now + 5.0)  # set at 0 (for 5), replaced at 1 (for 6)
+            if not view.running and view.waiting:
+                view.start(min(view.waiting))
+
+    pol = Retimer()
+    res = Simulator(inst, pol).run()
+    assert res.status == "complete" and validate(inst, res.solution()).feasible
+    assert pol.timers == [6.0]
+    assert 5.0 not in pol.calls and 10.0 not in pol.calls
+    assert pol.calls == sorted(set(pol.calls)) and res.event_times == len(pol.calls)
+
+
 def test_jobs_that_never_fit_are_refused_or_rejected() -> None:
     inst = from_arrays([0.0, 1.0], [5.0, 5.0], gpus=8, node_size=4, gang=np.array([1, 6]),
                        params={"allow_rejection": False})
