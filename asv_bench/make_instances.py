@@ -30,8 +30,8 @@ from schedbench.generators import generate
 from schedbench.generators.presets import PRESETS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance, save
-from schedbench.registry import get_registry
-from schedbench.solver import Context
+from schedbench.plugins.registry import get_registry
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -22,7 +22,7 @@ from schedbench_solvers.annealing import SimulatedAnnealing
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"

@@ -29,7 +29,7 @@ from schedbench_solvers.lp import LpAllocation
 
 from schedbench.generators import generate
 from schedbench.generators.presets import PRESETS
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from schedbench_solvers.cpsat import CpSat
 
 from schedbench.importers import IMPORTERS
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "external"

@@ -35,7 +35,7 @@ from schedbench.runner.worker import DEFAULT_PRELOAD
 ROOT = Path(__file__).resolve().parents[1]
 
 PLUGIN = textwrap.dedent('''
-    from schedbench.solver import Solver, SolveResult
+    from schedbench.plugins.solver import Solver, SolveResult
 
     ANSWER = {"problem": "placement", "assignment": {
         "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}
@@ -53,7 +53,7 @@ PLUGIN = textwrap.dedent('''
 BASELINE = textwrap.dedent('''
     import importlib.util, sys
     from schedbench.instances import load
-    from schedbench.solver import Context
+    from schedbench.plugins.solver import Context
     from schedbench.validator import validate
     spec = importlib.util.spec_from_file_location("plugin", sys.argv[1])
     mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
@@ -65,7 +65,7 @@ BASELINE = textwrap.dedent('''
 
 def _registry() -> str | None:
     try:
-        import schedbench.registry  # noqa: F401
+        import schedbench.plugins.registry  # noqa: F401
 
         return None
     except ImportError:

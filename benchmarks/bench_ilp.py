@@ -11,7 +11,7 @@ Usage::
    200,000-column budget.
 2. Solves every problem of ``../shared/external/gap_orlib/gap<k>.txt`` with ``ilp-highs`` under a
    ``--limit`` second limit and prints value, bound, proven optimality, known optimum and time,
-   plus ``lp-round``'s LP bound and rounded value. (``benchmarks/external_ilp.py`` covers gapa-d,
+   plus ``lp-round``'s LP bound and rounded value. (``experiments/external_ilp.py`` covers gapa-d,
    R||Cmax and vector packing.)
 """
 
@@ -28,7 +28,7 @@ from schedbench_solvers.lp import LpRound
 
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "external" / "gap_orlib"

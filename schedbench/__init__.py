@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from schedbench.api import generate, load, run, runs, solve, validate
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 __all__ = ["Context", "Param", "SolveResult", "Solver", "__version__", "generate", "load", "run", "runs",
            "solve", "validate"]

@@ -9,7 +9,7 @@
 
 Every function is a thin layer over the CLI's own code paths: ``solve`` builds the same run task
 as ``schedbench solve`` (same run identity, derived seed and grading by the validator in this
-process), ``runs`` is :func:`schedbench.results.runs` (or a parquet/CSV export read back).
+process), ``runs`` is :func:`schedbench.store.views.runs` (or a parquet/CSV export read back).
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ class _InProcess:
         import resource
 
         from schedbench.instances import io
+        from schedbench.plugins.solver import Context
         from schedbench.runner.execute import get_entry
-        from schedbench.solver import Context
 
         cls = get_entry(self.registry, tuple(task.solvers_dirs), task.solver).load()
         inst = io.load(task.instance_path)
@@ -146,8 +146,8 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
     Raises:
         InputError: a bad option, an unknown solver or a bad parameter.
     """
+    from schedbench.cli.solve import SolveInputError
     from schedbench.instances.io import content_hash
-    from schedbench.runner.cli_solve import SolveInputError
     from schedbench.runner.execute import _execute, default_executor, get_entry
     from schedbench.runner.record import RunTask
 
@@ -178,13 +178,13 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
 def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.DataFrame:
     """Run a campaign (a run-spec TOML file, or the same keys as a dict, paths relative to
     ``base``), resuming as ``schedbench run`` does; returns the campaign's runs
-    (:func:`schedbench.results.runs` columns).
+    (:func:`schedbench.store.views.runs` columns).
 
     Raises:
         InputError: a bad spec.
     """
-    from schedbench import results
     from schedbench.runner.campaign import load_spec, run_campaign, spec_from_dict
+    from schedbench.store import views as results
 
     the_spec = load_spec(spec) if isinstance(spec, (str, Path)) else spec_from_dict(spec, base=Path(base))
     result = run_campaign(the_spec)
@@ -192,7 +192,7 @@ def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.D
 
 
 def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
-    """The runs of a store (:func:`schedbench.results.runs` columns) or of a parquet/CSV export
+    """The runs of a store (:func:`schedbench.store.views.runs` columns) or of a parquet/CSV export
     (of one campaign), read by :func:`schedbench.plots.source.read_runs`."""
     from schedbench.plots.source import read_runs
 

@@ -59,7 +59,7 @@ from schedbench.store import gap as project_gap
 
 #: Default tolerances: counts of runs (solved, optimal), gap units (gap), ratio (time).
 DEFAULT_TOLERANCE: dict[str, float] = {"solved": 0.0, "optimal": 0.0, "gap": 1e-3, "time": 1.25}
-#: Columns of the runs frame (:func:`schedbench.results.runs`, or an export of it) compare reads.
+#: Columns of the runs frame (:func:`schedbench.store.views.runs`, or an export of it) compare reads.
 REQUIRED_COLUMNS = ("campaign", "instance", "instance_hash", "class", "sense", "solver", "params", "seed",
                     "time_limit", "memory_limit_mb", "threads", "status", "objective", "feasible", "best_known",
                     "wall_s")
@@ -105,7 +105,7 @@ def read_runs(path: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
                 raise CompareError(str(p), "a campaign present in the export", repr(campaign), "--campaign")
             frame = frame[frame["campaign"].astype(str) == campaign]
         return frame.reset_index(drop=True)
-    from schedbench import results
+    from schedbench.store import views as results
 
     return results.runs(p, campaign=campaign)
 

@@ -1,6 +1,6 @@
 """CI gate of ``schedbench run``: which finished runs make the command exit non-zero.
 
-``--fail-on`` takes run statuses (:data:`schedbench.solver.RUN_STATUSES`) and the pseudo-status
+``--fail-on`` takes run statuses (:data:`schedbench.plugins.solver.RUN_STATUSES`) and the pseudo-status
 ``contradicted`` (a run flagged ``optimal_claim_contradicted``, ``infeasible_claim_contradicted`` or
 ``bound_contradicted``: the solver claimed something the known values refute); ``none`` disables the
 gate. Default: :data:`DEFAULT_FAIL_ON`. Every run of the campaign in the store counts, resumed ones
@@ -26,7 +26,7 @@ def parse_fail_on(values: list[str] | None) -> tuple[str, ...]:
     Raises:
         InputError: an unknown status.
     """
-    from schedbench.solver import RUN_STATUSES
+    from schedbench.plugins.solver import RUN_STATUSES
 
     if not values:
         return DEFAULT_FAIL_ON
@@ -42,7 +42,7 @@ def parse_fail_on(values: list[str] | None) -> tuple[str, ...]:
 
 def failing(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> Counter:
     """Per gate status, how many runs of ``campaign`` in ``store`` hit it."""
-    from schedbench import results
+    from schedbench.store import views as results
 
     frame = results.runs(store, campaign=campaign)
     out: Counter = Counter()
@@ -56,7 +56,7 @@ def failing(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> Count
 
 def summary(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> dict[str, Any]:
     """What ``run --json`` prints: the campaign's status counts, the gate and its exit code."""
-    from schedbench import results
+    from schedbench.store import views as results
 
     frame = results.runs(store, campaign=campaign)
     bad = failing(store, campaign, fail_on)

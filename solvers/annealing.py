@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._common import FIT_ATOL, FIT_RTOL, placement_doc, usable_types
 from ._moves import anneal_cmax, anneal_cmax_target, anneal_gap

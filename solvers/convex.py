@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import allocation_objective, equal_share_throughput, throughput_matrix
 
 from . import _cvx

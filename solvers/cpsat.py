@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._common import ALL_JOBS_OBJECTIVES, FIT_ATOL, FIT_RTOL, gang_groups, placement_doc, usable_types
 

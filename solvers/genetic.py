@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 #: Declared parameters (operators, rates, stopping).
 GA_PARAMS = (

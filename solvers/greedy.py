@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._common import (
     ALL_JOBS_OBJECTIVES,

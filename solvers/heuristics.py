@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Solver, SolveResult
+from schedbench.plugins.solver import Context, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
 from ._common import (

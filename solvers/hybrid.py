@@ -37,10 +37,10 @@ import numpy as np
 
 from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import Context, Param, SolveResult
 from schedbench.simulator import Policy, View
 from schedbench.simulator.engine import RUNNING, WAITING, Simulator
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
-from schedbench.solver import Context, Param, SolveResult
 
 
 class HybridPolicy(Policy):
@@ -49,7 +49,7 @@ class HybridPolicy(Policy):
     def __init__(self, planner: str = "list-ect", *, period_s: float = 3600.0, every_k: int = 16,
                  budget_s: float = 1.0, charge_latency: bool = False, seed: int = 0, **admission: Any) -> None:
         super().__init__(**admission)
-        from schedbench.registry import get_registry
+        from schedbench.plugins.registry import get_registry
 
         entry = get_registry().get(planner)
         if not entry.available:

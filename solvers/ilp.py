@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from . import _highs as hx
 from ._common import finite_or_none, solve_margin

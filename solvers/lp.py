@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from schedbench.instances.model import Instance
-from schedbench.solver import Context, Param, Solver, SolveResult
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
 from . import _highs as hx

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from schedbench.plugins.solver import Param
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
-from schedbench.solver import Param
 
 
 class Fcfs(PolicySolver):

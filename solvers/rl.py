@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import Param
 from schedbench.simulator.policy import Policy
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
-from schedbench.solver import Param
 
 SHIPPED = Path(__file__).resolve().parent.parent / "schedbench" / "data" / "rl"
 _PARAMS = (

@@ -49,10 +49,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import Context, Param, SolveResult
 from schedbench.simulator import Policy, View
 from schedbench.simulator.engine import RUNNING, WAITING, Simulator
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
-from schedbench.solver import Context, Param, SolveResult
 
 from . import _highs as hx
 

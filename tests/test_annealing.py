@@ -14,7 +14,7 @@ from schedbench_solvers.heuristics import ListECT
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, load, make_instance
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 ROOT = Path(__file__).resolve().parents[1]

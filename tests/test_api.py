@@ -28,7 +28,7 @@ def test_load_and_short_reprs() -> None:
 def test_generate_is_the_cli_generator(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from schedbench.cli import app
+    from schedbench.cli.app import app
 
     a = sb.generate("placement", preset="gap-like", seed=3)
     out = tmp_path / "g.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.errors import InputError
 from schedbench.runner.campaign import load_spec, run_campaign, spec_from_dict
 from schedbench.store import Store
@@ -60,7 +60,7 @@ def test_every_record_is_validated_and_stored(tmp_path):
     spec = spec_from_dict(smoke_spec(tmp_path))
     result = run_campaign(spec, cache=tmp_path / "cache")
     assert result.plan.tasks
-    import schedbench.results as results
+    import schedbench.store.views as results
 
     df = results.runs(spec.store)
     assert len(df) == len(result.plan.tasks)
@@ -119,7 +119,7 @@ def test_killed_campaign_loses_only_runs_in_flight_and_resumes(tmp_path):
     assert done.returncode == 0, done.stderr
     with Store(store, readonly=True) as s:
         assert s.count() == total
-    import schedbench.results as results
+    import schedbench.store.views as results
 
     df = results.runs(store)
     assert df["run_id"].is_unique and len(df) == total
@@ -134,7 +134,7 @@ def test_dask_executor_matches_local(tmp_path):
                                           solvers=[{"name": "greedy-bestfit"}]))
     result = run_campaign(dask_spec, cache=tmp_path / "cache")
     assert sum(result.counts.values()) == 4
-    import schedbench.results as results
+    import schedbench.store.views as results
 
     a = results.runs(local.store).set_index("run_id")["objective"].sort_index()
     b = results.runs(dask_spec.store).set_index("run_id")["objective"].sort_index()

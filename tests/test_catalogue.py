@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schedbench import jsonio
-from schedbench.errors import InputError
-from schedbench.profiles import (
+from schedbench.catalogue import (
     DERIVED,
     FAMILIES,
     MEASURED,
@@ -25,11 +24,12 @@ from schedbench.profiles import (
     gpus,
     load_catalogue,
 )
-from schedbench.profiles import cli as profiles_cli
-from schedbench.profiles.build import dumps, shipped_path
-from schedbench.profiles.gavel import read_gavel
-from schedbench.profiles.lambdalabs import find_tables, read_lambda, read_lambda_file
-from schedbench.profiles.model import Colocation, Figure, Provenance
+from schedbench.catalogue.build import dumps, shipped_path
+from schedbench.catalogue.gavel import read_gavel
+from schedbench.catalogue.lambdalabs import find_tables, read_lambda, read_lambda_file
+from schedbench.catalogue.model import Colocation, Figure, Provenance
+from schedbench.cli import catalogue as profiles_cli
+from schedbench.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "catalogue"
 GAVEL_SAMPLE = DATA / "gavel_sample.json"
@@ -293,7 +293,7 @@ def test_build_on_the_samples_applies_the_rules(sample: Catalogue) -> None:
     assert ("A100-SXM4-80GB", 2) not in jt.throughput  # no Lambda figure at 2 GPUs
     assert jt.throughput[("V100", 1)].kind == MEASURED
     # R4: the job's memory is one figure on every GPU type (context + 12 B x parameters + 64 x activations)
-    from schedbench.profiles.memory import MODELS
+    from schedbench.catalogue.memory import MODELS
 
     r4 = MODELS["ResNet-50"].gib(64)
     assert jt.memory_gib["V100"].value == pytest.approx(r4, rel=1e-6) == jt.memory_gib["A100-SXM4-80GB"].value

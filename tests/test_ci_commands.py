@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.instances.io import content_hash, load
 from schedbench.runner.record import RunRecord, RunTask
 from schedbench.store import Store
@@ -107,8 +107,8 @@ def test_choices_are_listed_in_help() -> None:
 
 
 def test_choice_enums_match_what_the_commands_accept() -> None:
-    from schedbench import cli_choices
-    from schedbench.export_model import FORMATS as MODEL_FORMATS
+    from schedbench.cli import choices as cli_choices
+    from schedbench.plugins.export_model import FORMATS as MODEL_FORMATS
     from schedbench.report.command import FORMATS as REPORT_FORMATS
     from schedbench.store.export import FORMATS as EXPORT_FORMATS
 
@@ -243,7 +243,7 @@ def _terminal() -> tuple[object, object]:
 def test_run_startup_spinner_then_progress() -> None:
     from rich.progress import Progress
 
-    from schedbench.cliprogress import Startup
+    from schedbench.cli.progress import Startup
 
     buf, console = _terminal()
     progress = Progress(console=console)
@@ -268,7 +268,7 @@ def test_run_startup_spinner_then_progress() -> None:
 
 
 def test_suite_progress_counts_every_instance() -> None:
-    from schedbench.cliprogress import suite_progress
+    from schedbench.cli.progress import suite_progress
 
     buf, console = _terminal()
     with suite_progress(console, "tiny", 2) as advance:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from schedbench import __version__
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.errors import InputError
 from schedbench.examples import examples
 from schedbench.instances import content_hash, load, save

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.compare import (
     DEFAULT_TOLERANCE,
     CompareError,
@@ -138,7 +138,7 @@ PROBE = textwrap.dedent('''
     """A test plugin: best fit, or (DEGRADED) the seeded random baseline's answer under the same name."""
     from schedbench_solvers.baseline import RandomFeasible
     from schedbench_solvers.greedy import GreedyBestFit
-    from schedbench.solver import Solver
+    from schedbench.plugins.solver import Solver
 
     DEGRADED = {degraded}
 

@@ -22,7 +22,7 @@ from schedbench_solvers.lp import LpAllocation
 
 from schedbench.generators import generate
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, load, make_instance
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 cp = pytest.importorskip("cvxpy")

@@ -19,9 +19,9 @@ from schedbench_solvers.cpsat import CpSat, assign_gpus
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, make_instance, save
+from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
 from schedbench.runner.record import RunTask
-from schedbench.solver import Context
 from schedbench.validator import validate
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.examples import examples
 from schedbench.gate import DEFAULT_FAIL_ON, parse_fail_on
 from schedbench.instances import make_instance, save

@@ -19,7 +19,7 @@ from schedbench_solvers.heuristics import EDD, WSPT, BestFitDecreasing, FirstFit
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import load
-from schedbench.solver import Context
+from schedbench.plugins.solver import Context
 from schedbench.validator import validate
 
 ROOT = Path(__file__).resolve().parents[1]

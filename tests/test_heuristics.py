@@ -22,7 +22,7 @@ from schedbench_solvers.heuristics import (
 from schedbench.generators import generate, generate_planted
 from schedbench.importers import IMPORTERS
 from schedbench.instances import load
-from schedbench.solver import Context, SolveResult
+from schedbench.plugins.solver import Context, SolveResult
 from schedbench.validator import validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,10 +8,10 @@ import pytest
 from test_simulator import hetero
 from typer.testing import CliRunner
 
-from schedbench.cli import app
-from schedbench.registry import get_registry
+from schedbench.cli.app import app
+from schedbench.plugins.registry import get_registry
+from schedbench.plugins.solver import Context
 from schedbench.simulator import Simulator
-from schedbench.solver import Context
 from schedbench.validator import validate
 
 pytest.importorskip("highspy")

@@ -21,9 +21,9 @@ from schedbench_solvers.ilp_pyomo import IlpPyomo, availability, pyomo_model
 
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, load, make_instance, save
+from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
 from schedbench.runner.record import RunTask
-from schedbench.solver import Context
 from schedbench.validator import validate
 
 SMOKE = Path(__file__).resolve().parents[1] / "instances" / "smoke"

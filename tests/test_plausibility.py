@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from schedbench.catalogue.build import _shipped
+from schedbench.catalogue.memory import MODELS, resnet_conv_outputs
+from schedbench.catalogue.model import MEASURED, Figure, JobType, Provenance
+from schedbench.catalogue.plausibility import NEWER_THAN, check_job, suspect_figures
 from schedbench.generators import generate
 from schedbench.generators.presets import resolve
 from schedbench.generators.workload import WorkloadTables
-from schedbench.profiles.build import _shipped
-from schedbench.profiles.memory import MODELS, resnet_conv_outputs
-from schedbench.profiles.model import MEASURED, Figure, JobType, Provenance
-from schedbench.profiles.plausibility import NEWER_THAN, check_job, suspect_figures
 
 
 def _fig(v: float) -> Figure:

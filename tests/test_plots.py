@@ -13,10 +13,10 @@ pytest.importorskip("matplotlib", reason="figures need the [plot] extra (matplot
 
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
+from schedbench.cli.plot import PlotOptions, make_figure
 from schedbench.plots import data as pdata
 from schedbench.plots.colors import PALETTE, solver_color
-from schedbench.plots.command import PlotOptions, make_figure
 from schedbench.plots.figures import KINDS
 from schedbench.plots.source import family_of, latest_versions, load
 

@@ -9,8 +9,8 @@ import pytest
 from test_simulator import hetero
 from typer.testing import CliRunner
 
-from schedbench.cli import app
-from schedbench.registry import get_registry
+from schedbench.cli.app import app
+from schedbench.plugins.registry import get_registry
 from schedbench.simulator import QueuePolicy, Simulator
 from schedbench.simulator.build import from_arrays
 from schedbench.simulator.policy import erlang_c_wait

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.errors import InputError
 from schedbench.generators import generate
 from schedbench.generators.presets import PHILLY_SCV, resolve

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.catalogue.build import _shipped
+from schedbench.cli.app import app
 from schedbench.errors import InputError
 from schedbench.generators import generate
 from schedbench.generators.clusters import CITED_PRICES, gpu_price
 from schedbench.generators.presets import resolve
 from schedbench.instances import save
-from schedbench.profiles.build import _shipped
 
 runner = CliRunner()
 SMOKE = Path(__file__).resolve().parents[1] / "instances" / "smoke"

@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from schedbench import jsonio
-from schedbench.cli import app
+from schedbench.catalogue import load_catalogue
+from schedbench.catalogue.model import DERIVED, MEASURED, Catalogue, Figure, GpuSpec, JobType, Provenance, Source
+from schedbench.cli.app import app
 from schedbench.errors import InputError
 from schedbench.profiler import MISSING_TORCH, ProfileError, layers, require_torch
 from schedbench.profiler.workloads import BUILTIN, TensorSpec, resolve
-from schedbench.profiles import load_catalogue
-from schedbench.profiles.model import DERIVED, MEASURED, Catalogue, Figure, GpuSpec, JobType, Provenance, Source
 
 runner = CliRunner()
 HAVE_TORCH = importlib.util.find_spec("torch") is not None

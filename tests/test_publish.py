@@ -17,7 +17,7 @@ pytest.importorskip("matplotlib", reason="the site needs the [plot] extra (matpl
 from rich.console import Console
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.plots.source import add_labels
 from schedbench.publish import tables as tb
 from schedbench.report.stats import shifted_geometric_mean

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from schedbench.registry import get_registry
+from schedbench.plugins.registry import get_registry
 from schedbench.simulator import QueuePolicy, Simulator
 from schedbench.simulator.build import from_arrays, mg1_arrays, mmc_arrays
 from schedbench.validator import validate

@@ -14,7 +14,7 @@ from schedbench import jsonio
 from schedbench.generators import generate
 from schedbench.instances import GpuType, Jobs, Node, Problem, content_hash, load, make_instance
 from schedbench.instances.problems import PROBLEM_CLASSES
-from schedbench.solver import Context, SolveResult
+from schedbench.plugins.solver import Context, SolveResult
 from schedbench.validator import validate
 
 SMOKE = sorted((Path(__file__).resolve().parents[1] / "instances" / "smoke").glob("*.json"))

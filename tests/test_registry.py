@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from schedbench import solvers_cli
-from schedbench.command_solver import CommandSolverError, load_config
+from schedbench.cli import solvers as solvers_cli
 from schedbench.instances import content_hash, load
-from schedbench.registry import (
+from schedbench.plugins.command import CommandSolverError, load_config
+from schedbench.plugins.registry import (
     ENTRY_POINT_GROUP,
     Registry,
     RegistryError,
@@ -27,7 +27,7 @@ from schedbench.registry import (
     clear_cache,
     get_registry,
 )
-from schedbench.solver import Context, Param, Solver
+from schedbench.plugins.solver import Context, Param, Solver
 from schedbench.validator import validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ CMD_DIR = ROOT / "tests" / "data" / "command_solver"
 runner = CliRunner()
 
 GOOD_PLUGIN = '''
-from schedbench.solver import Param, Solver, SolveResult
+from schedbench.plugins.solver import Param, Solver, SolveResult
 
 
 class {cls}(Solver):
@@ -464,7 +464,7 @@ def test_pyproject_lists_every_package():
 def test_embedded_smoke_manifest_matches_the_suite():
     real = tomllib.loads((ROOT / "instances" / "smoke.toml").read_text(encoding="utf-8"))
     embedded = tomllib.loads(solvers_cli.SMOKE_MANIFEST)
-    assert embedded["generate"] == real["generate"], "update SMOKE_MANIFEST in schedbench/solvers_cli.py"
+    assert embedded["generate"] == real["generate"], "update SMOKE_MANIFEST in schedbench/cli/solvers.py"
 
 
 def test_smoke_instances_generated_without_the_checkout(tmp_path, monkeypatch):
@@ -534,7 +534,7 @@ def test_cli_contract_tests_of_the_command_solver():
 BAD_PLUGINS = '''
 import os
 
-from schedbench.solver import Solver, SolveResult
+from schedbench.plugins.solver import Solver, SolveResult
 
 
 class Cheater(Solver):

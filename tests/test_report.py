@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from schedbench import results
 from schedbench.errors import InputError
 from schedbench.report import (
     FORMATS,
@@ -29,6 +28,7 @@ from schedbench.report.render import CSV_COLUMNS, HEADERS, to_rich
 from schedbench.report.summary import solver_labels
 from schedbench.runner.record import RunRecord, RunTask
 from schedbench.store import Store
+from schedbench.store import views as results
 
 LIMIT = 10.0
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 
 HAVE_RL = all(importlib.util.find_spec(m) is not None
               for m in ("gymnasium", "stable_baselines3", "sb3_contrib", "torch", "greenlet"))
@@ -121,7 +121,7 @@ def test_queue_env_steps_the_same_engine_as_the_policies() -> None:
     """An agent that starts the head when it fits and waits otherwise is strict FCFS: the event log is
     the fcfs policy's, event for event."""
     from schedbench.generators import generate
-    from schedbench.registry import get_registry
+    from schedbench.plugins.registry import get_registry
     from schedbench.rl.envs import QueueEnv
     from schedbench.simulator import Simulator
 
@@ -257,7 +257,7 @@ def small_model(tmp_path_factory) -> Path:
 def test_plugin_runs_a_given_model_and_every_log_validates(small_model: Path) -> None:
     from test_simulator import hetero
 
-    from schedbench.registry import get_registry
+    from schedbench.plugins.registry import get_registry
     from schedbench.simulator import Simulator
     from schedbench.validator import validate
 
@@ -274,7 +274,7 @@ def test_plugin_runs_a_given_model_and_every_log_validates(small_model: Path) ->
 def test_plugin_replays_the_greedy_episode_of_the_environment(small_model: Path) -> None:
     """The plugin and the environment driven by the same model greedily produce the same event log."""
     from schedbench.generators import generate
-    from schedbench.registry import get_registry
+    from schedbench.plugins.registry import get_registry
     from schedbench.rl.envs import QueueEnv
     from schedbench.rl.train import load_agent
     from schedbench.simulator import Simulator
@@ -292,7 +292,7 @@ def test_plugin_replays_the_greedy_episode_of_the_environment(small_model: Path)
 @needs_rl
 @pytest.mark.parametrize("name", ["rl-ppo", "rl-dqn", "rl-pg", "rl-ppo-placement"])
 def test_shipped_models_pass_the_plugin_contract(name: str) -> None:
-    from schedbench.registry import get_registry
+    from schedbench.plugins.registry import get_registry
 
     entry = get_registry().get(name)
     assert entry.family == "rl" and entry.available
@@ -304,7 +304,7 @@ def test_shipped_models_pass_the_plugin_contract(name: str) -> None:
 def test_missing_extra_lists_the_plugins_unavailable_with_the_reason(monkeypatch) -> None:
     from schedbench_solvers import rl as plugins
 
-    import schedbench.registry as registry
+    import schedbench.plugins.registry as registry
     import schedbench.rl as rl
 
     real = importlib.util.find_spec
@@ -321,7 +321,7 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import schedbench_solvers.rl, schedbench.rl.cli; "
+    code = ("import sys; import schedbench_solvers.rl, schedbench.cli.rl; "
             "print(sorted(m for m in ('torch', 'gymnasium', 'stable_baselines3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -10,8 +10,8 @@ import pytest
 from test_simulator import hetero
 from typer.testing import CliRunner
 
-from schedbench.cli import app
-from schedbench.registry import get_registry
+from schedbench.cli.app import app
+from schedbench.plugins.registry import get_registry
 from schedbench.simulator import Simulator
 from schedbench.validator import validate
 
@@ -86,7 +86,7 @@ def test_las_matches_the_lp_allocation_solver_objective() -> None:
 
 
 def _ctx():
-    from schedbench.solver import Context
+    from schedbench.plugins.solver import Context
 
     return Context(time_limit=30.0, seed=0, threads=1, params={})
 
@@ -225,9 +225,9 @@ def test_contract(name: str) -> None:
 
 
 def test_hetero_online_preset_mixes_the_five_families() -> None:
+    from schedbench.catalogue.build import load_catalogue
     from schedbench.generators import generate
     from schedbench.generators.presets import resolve
-    from schedbench.profiles.build import load_catalogue
 
     inst = generate("online", resolve("online", "hetero-online", {"jobs": 300}), seed=1)
     cat = load_catalogue()

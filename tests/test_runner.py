@@ -1,7 +1,7 @@
 """The isolated runner: limits, statuses, validation of answers, and a pool that survives its plugins.
 
 The plugins live in tests/plugins/ (most misbehave on purpose). They are found through the solver
-registry with ``solvers_dirs=(tests/plugins,)``; while ``schedbench.registry`` does not exist the
+registry with ``solvers_dirs=(tests/plugins,)``; while ``schedbench.plugins.registry`` does not exist the
 tests inject tests/plugins/_support/standin_registry.py instead (``registry=`` / the
 ``SCHEDBENCH_RUNNER_REGISTRY`` environment variable).
 """
@@ -31,7 +31,7 @@ from misbehaving import OVERPACKED, PACKED, PACKED_COST  # noqa: E402
 
 STANDIN = f"{PLUGINS / '_support' / 'standin_registry.py'}:get_registry"
 try:
-    import schedbench.registry  # noqa: F401
+    import schedbench.plugins.registry  # noqa: F401
 
     REGISTRY: str | None = STANDIN if os.environ.get("SCHEDBENCH_TEST_STANDIN_REGISTRY") else None
 except ImportError:
@@ -408,8 +408,8 @@ def test_environment_is_deterministic_and_complete():
 
 
 def test_solve_command(files, tmp_path, monkeypatch, capsys):
+    from schedbench.cli.solve import solve_command
     from schedbench.errors import InputError
-    from schedbench.runner.cli_solve import solve_command
 
     if REGISTRY:
         monkeypatch.setenv("SCHEDBENCH_RUNNER_REGISTRY", REGISTRY)

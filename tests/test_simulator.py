@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from schedbench.cli import app
+from schedbench.cli.app import app
 from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance, save
 from schedbench.instances.model import Instance
 from schedbench.simulator import (

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from schedbench import results
 from schedbench.errors import InputError
 from schedbench.examples import examples
 from schedbench.instances import Problem, content_hash
+from schedbench.plugins.solver import RUN_STATUSES
 from schedbench.runner.record import RunRecord, RunTask
-from schedbench.solver import RUN_STATUSES
 from schedbench.store import SCHEMA_VERSION, Store, StoreError, combine_best, export, export_command
+from schedbench.store import views as results
 from schedbench.store.export import environments_path
 
 HASH_A = "a" * 64

@@ -19,13 +19,13 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from schedbench import jsonio
+from schedbench.cli.traces import app
 from schedbench.errors import InputError
 from schedbench.importers import Importer
 from schedbench.instances import load, save
 from schedbench.instances.model import Instance
 from schedbench.traces import ArrivalModel, DurationModel, FractionModel, GangModel, load_fits, readers
 from schedbench.traces import fit as fitmod
-from schedbench.traces.cli import app
 from schedbench.traces.models import shipped_fit
 from schedbench.traces.replay import TRACE_IMPORTERS, read_alibaba_openb, read_philly_window
 from schedbench.validator import validate

@@ -69,7 +69,7 @@ def need(module: str, *names: str) -> Any:
 def solver_class(name: str) -> type:
     """The registered solver class ``name``; skip when this commit has no such solver or it is
     unavailable here (a missing optional library)."""
-    registry = need("schedbench.registry", "get_registry").get_registry()
+    registry = need("schedbench.plugins.registry", "get_registry").get_registry()
     try:
         entry = registry.get(name)
     except (KeyError, ValueError) as exc:
@@ -96,7 +96,7 @@ def supports(cls: type, inst: Any) -> None:
 def solve(cls: type, inst: Any, params: dict[str, Any], *, seed: int = 0, time_limit: float = 600.0) -> Any:
     """Run ``cls`` on ``inst`` in this process and return its ``SolveResult`` (a plain solution dict
     is wrapped by the caller's checks). Unknown parameters at this commit skip the benchmark."""
-    Context = need("schedbench.solver", "Context").Context
+    Context = need("schedbench.plugins.solver", "Context").Context
     try:
         resolved = cls.resolve_params(params)
     except ValueError as exc:
@@ -146,7 +146,7 @@ def _preload() -> None:
         except Exception:  # an older commit without it: the benchmark that needs it will skip
             continue
     try:
-        importlib.import_module("schedbench.registry").get_registry()
+        importlib.import_module("schedbench.plugins.registry").get_registry()
     except Exception:
         return
 

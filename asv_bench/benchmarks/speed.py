@@ -112,7 +112,7 @@ class GenerateOnline1M:
 
 
 _TRIVIAL_PLUGIN = textwrap.dedent('''
-    from schedbench.solver import Solver, SolveResult
+    from schedbench.plugins.solver import Solver, SolveResult
 
     class AsvTrivial(Solver):
         name = "asv-trivial"

@@ -212,7 +212,7 @@ def _alibaba_groups() -> tuple[NodeGroup, ...]:
     its node count and its mean GPUs per node (rounded). V100M16 and V100M32 both map to the
     catalogue's V100 (16 GB; the 32 GB variant's extra memory is not modelled); models the
     catalogue does not know (T4, and the undisclosed G2 and G3) are left out."""
-    from schedbench.profiles.gpus import GPU_IDS
+    from schedbench.catalogue.gpus import GPU_IDS
     from schedbench.traces.models import shipped_fit
 
     models = shipped_fit("fractional/alibaba-openb")["params"]["nodes"]["models"]
@@ -269,7 +269,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     rng = S.streams(root, STREAMS)
     # the shipped catalogue and the project's own measurements (schedbench/data/profiled.json: CPU types only,
     # so GPU-cluster bytes do not change); a user's catalogue only when asked: it must not change bytes unasked
-    from schedbench.profiles.build import load_catalogue
+    from schedbench.catalogue.build import load_catalogue
     from schedbench.traces.models import DurationModel, GangModel, JointModel
 
     catalogue = load_catalogue(user=p["user_catalogue"])

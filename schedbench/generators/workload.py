@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from schedbench.catalogue.model import Catalogue
 from schedbench.generators.clusters import NodeGroup
-from schedbench.profiles.model import Catalogue
 
 GPU_COUNTS = (1, 2, 4, 8)
 

@@ -4,14 +4,14 @@ parquet/CSV export (``schedbench export``). The one loader of result sets: ``plo
 
 :func:`read_set` returns the raw :class:`ResultSet` (runs, trajectories, environments, instances,
 exactly as stored, optionally one campaign's); :func:`load` returns a :class:`Source` for plotting:
-the runs frame (:func:`schedbench.results.runs` columns) with labels, the anytime trajectories and
+the runs frame (:func:`schedbench.store.views.runs` columns) with labels, the anytime trajectories and
 environments when available, and the store path (needed for stored solutions: Gantt charts, online
 event logs). An export ``NAME.parquet`` is read with ``NAME.environments.parquet``,
 ``NAME.trajectories.parquet`` and ``NAME.instances.parquet`` beside it when those exist; a CSV
 export likewise, its text columns read as text (a version ``1.10`` stays ``1.10``).
 
 By default only each solver's latest version is kept (a store resumed after a solver changed keeps
-the older runs; ``benchmarks/published.py`` tabulates the same way); ``all_versions=True`` keeps all.
+the older runs; ``experiments/published.py`` tabulates the same way); ``all_versions=True`` keeps all.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Source:
         path: the file it came from.
         runs: one row per run, with an added ``label`` column (unique per solver configuration).
         trajectories: ``run_id, t, objective, bound`` (None when the source has none).
-        environments: :func:`schedbench.results.environments` (None when absent).
+        environments: :func:`schedbench.store.views.environments` (None when absent).
         store: the SQLite store path, or None for an export (no stored solutions).
     """
 
@@ -106,7 +106,7 @@ def sibling(path: str | Path, what: str) -> Path:
 
 
 def _text_columns() -> dict[str, type]:
-    from schedbench import results
+    from schedbench.store import views as results
 
     columns = (*results.RUN_COLUMNS, *results.INSTANCE_COLUMNS, *results.TRAJECTORY_COLUMNS,
                *results.ENVIRONMENT_COLUMNS, ("file", "str"))
@@ -134,10 +134,10 @@ class ResultSet:
 
     Attributes:
         path: the file it came from.
-        runs: :func:`schedbench.results.runs` columns, one row per run.
+        runs: :func:`schedbench.store.views.runs` columns, one row per run.
         trajectories: ``run_id, t, objective, bound`` of those runs (None when an export has none).
-        environments: :func:`schedbench.results.environments` (None when an export has none).
-        instances: :func:`schedbench.results.instances` of those runs' instances (an export's adds
+        environments: :func:`schedbench.store.views.environments` (None when an export has none).
+        instances: :func:`schedbench.store.views.instances` of those runs' instances (an export's adds
             ``file``, the copied instance file relative to the export's folder; None when absent).
         store: the SQLite store path, or None for an export.
     """
@@ -158,7 +158,7 @@ def read_set(path: str | Path, *, campaign: str | int | None = None) -> ResultSe
         StoreError: the file is missing, unreadable, not a store, lacks required columns, or the
             campaign is not in it.
     """
-    from schedbench import results
+    from schedbench.store import views as results
 
     p = Path(path)
     if not p.exists():

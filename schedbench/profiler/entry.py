@@ -1,7 +1,7 @@
 """Measurements -> a catalogue fragment in the catalogue's own format, with full provenance.
 
 A fragment is a complete ``schedbench/catalogue/1`` document (readable by
-:meth:`schedbench.profiles.model.Catalogue.from_dict` and ``schedbench catalogue list --catalogue``)
+:meth:`schedbench.catalogue.model.Catalogue.from_dict` and ``schedbench catalogue list --catalogue``)
 holding: the source ``schedbench-profile``; the device as a GPU type; one job type per
 (workload, batch size), keyed ``<stem>-bs<B>`` (``article-cnn-bs32``), with one measured throughput
 figure (1 device) and one measured memory figure for that device type.
@@ -29,9 +29,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from schedbench.catalogue.model import MEASURED, Catalogue, Figure, GpuSpec, JobType, Provenance, Source
 from schedbench.profiler import ProfileError
 from schedbench.profiler.hardware import DeviceInfo, cpu_slug, slug
-from schedbench.profiles.model import MEASURED, Catalogue, Figure, GpuSpec, JobType, Provenance, Source
 
 SOURCE_KEY = "schedbench-profile"
 METHOD = "measured by schedbench profile"
@@ -166,7 +166,7 @@ def build_fragment(measurements: Sequence[Any], workload: Any, command: str, cat
         spec, spec_sources = _cpu_spec(info), {}
     else:
         if catalogue is None:
-            from schedbench.profiles.build import load_catalogue
+            from schedbench.catalogue.build import load_catalogue
 
             catalogue = load_catalogue()
         spec, spec_sources = _cuda_spec(info, catalogue, gpu_type)

@@ -1,6 +1,6 @@
 """Catalogue layers and the figure-level merge behind ``schedbench catalogue merge``.
 
-The catalogue everyone uses (:func:`schedbench.profiles.load_catalogue` with no path: the CLI's
+The catalogue everyone uses (:func:`schedbench.catalogue.load_catalogue` with no path: the CLI's
 ``catalogue`` commands, the instance generators) is three layers, later ones extending earlier ones:
 
 1. ``schedbench/data/catalogue.json``: the published sources and the derivation rules (rebuilt
@@ -38,8 +38,8 @@ from importlib import resources
 from pathlib import Path
 
 from schedbench import jsonio
+from schedbench.catalogue.model import DERIVED, MEASURED, Catalogue, Figure, JobType
 from schedbench.errors import InputError
-from schedbench.profiles.model import DERIVED, MEASURED, Catalogue, Figure, JobType
 
 USER_ENV = "SCHEDBENCH_USER_CATALOGUE"
 _OFF = ("", "none", "off", "0")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from schedbench.cli_choices import REPORT_FORMATS as FORMATS
+from schedbench.cli.choices import REPORT_FORMATS as FORMATS
 from schedbench.report.render import to_csv, to_json, to_latex, to_markdown, to_rich
 from schedbench.report.stats import DEFAULT_PENALTY, DEFAULT_SHIFT
 from schedbench.report.summary import Summary, summarize

@@ -21,7 +21,7 @@ from schedbench.report.stats import (
     shifted_geometric_mean,
 )
 
-#: Columns of the runs frame (:func:`schedbench.results.runs`) the summary reads.
+#: Columns of the runs frame (:func:`schedbench.store.views.runs`) the summary reads.
 REQUIRED_COLUMNS = ("solver", "solver_version", "params", "class", "status", "feasible", "gap", "wall_s",
                     "time_limit")
 
@@ -121,7 +121,7 @@ def _short(value: Any) -> str:
 
 def summarize(frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY,
               campaign: str | None = None) -> Summary:
-    """The summary of a runs frame (:func:`schedbench.results.runs`).
+    """The summary of a runs frame (:func:`schedbench.store.views.runs`).
 
     A solved run without a measured wall time counts as not solved for the time statistic.
 

@@ -4,7 +4,7 @@ Importing :mod:`schedbench.rl.envs` (which the agents and plugins do) registers 
 environments, ``schedbench/Queue-v0`` (pick one of W waiting jobs to start, or wait) and
 ``schedbench/Placement-v0`` (place each waiting job on a GPU type, or hold it); both step the
 simulator's own event engine. Agents (MaskablePPO, masked DQN, REINFORCE with a baseline) live in
-:mod:`schedbench.rl.train`, the ``schedbench rl`` commands in :mod:`schedbench.rl.cli`, and
+:mod:`schedbench.rl.train`, the ``schedbench rl`` commands in :mod:`schedbench.cli.rl`, and
 solvers/rl.py makes a trained model an online policy plugin (family ``rl``).
 
 This package itself imports nothing heavy, so the main CLI can mount ``schedbench rl`` at no cost

@@ -217,7 +217,7 @@ class Plan:
 
 def plan(spec: CampaignSpec, instances: list[InstanceRef], finished: Callable[[list[str]], set[str]]) -> Plan:
     """Expand instances x solver grids x seeds into tasks, dropping finished runs."""
-    from schedbench.registry import get_registry
+    from schedbench.plugins.registry import get_registry
 
     registry = get_registry(tuple(str(d) for d in spec.solvers_dirs))
     tasks: list[RunTask] = []
@@ -251,7 +251,7 @@ def plan(spec: CampaignSpec, instances: list[InstanceRef], finished: Callable[[l
 
 
 def _resolve(entry: Any, combo: dict[str, Any]) -> dict[str, Any]:
-    from schedbench.solver import resolve_params
+    from schedbench.plugins.solver import resolve_params
 
     return resolve_params(entry.name, entry.params, combo)
 

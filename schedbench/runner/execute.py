@@ -20,7 +20,7 @@ reported before the limit is kept, else the last one), ``memout`` (same), ``unsu
 subset, the latest included, is kept and validated), ``version_mismatch`` (the registry's
 solver version is not the task's).
 
-The solver registry is :func:`schedbench.registry.get_registry`; a different factory
+The solver registry is :func:`schedbench.plugins.registry.get_registry`; a different factory
 (``module:function`` or ``/path/file.py:function``, called with ``extra_dirs=[...]``) can be
 injected with ``Executor(registry=...)``, ``LocalPool(registry=...)`` or the environment
 variable ``SCHEDBENCH_RUNNER_REGISTRY``, which worker processes inherit.

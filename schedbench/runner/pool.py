@@ -33,7 +33,7 @@ class LocalPool:
         workers: number of concurrent runs (default: the CPU count).
         preload: modules each worker imports once (missing ones are skipped).
         registry: registry factory override (``module:function``); default
-            :func:`schedbench.registry.get_registry` (or ``$SCHEDBENCH_RUNNER_REGISTRY``).
+            :func:`schedbench.plugins.registry.get_registry` (or ``$SCHEDBENCH_RUNNER_REGISTRY``).
         threads: thread count the workers start with (a task with another count restarts its worker).
         grace: seconds between SIGTERM and SIGKILL at a run's time limit.
     """

@@ -82,7 +82,7 @@ class RunRecord:
 
     Attributes:
         run_id, task: identity and the task that ran.
-        status: one of :data:`schedbench.solver.RUN_STATUSES`.
+        status: one of :data:`schedbench.plugins.solver.RUN_STATUSES`.
         reason: why, for every status other than optimal/feasible (timeout after 10.0 s, the
             violations of an invalid answer, the traceback tail of an error...).
         problem_class, objective_name, sense: the instance's.

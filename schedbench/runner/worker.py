@@ -99,7 +99,7 @@ DEFAULT_PRELOAD = ("numpy", "scipy", "scipy.optimize", "scipy.sparse", "threadpo
 EXIT_MEMOUT = 86
 #: Default registry factory: ``module:function`` (or ``/path/file.py:function``) called with
 #: ``extra_dirs=[...]``. ``SCHEDBENCH_RUNNER_REGISTRY`` overrides it (tests use this).
-DEFAULT_REGISTRY = "schedbench.registry:get_registry"
+DEFAULT_REGISTRY = "schedbench.plugins.registry:get_registry"
 
 _HEADER = struct.Struct("!Q")
 _HEAD = struct.Struct("!I")
@@ -382,7 +382,7 @@ def _child(task: Any, cls: type, inst: Any, msg_w: int, log_w: int, close: tuple
 
 
 def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
-    from schedbench.solver import SOLVER_STATUSES, Context, SolveResult
+    from schedbench.plugins.solver import SOLVER_STATUSES, Context, SolveResult
 
     threads = max(1, int(task.threads))
     _limiter = limit_threads(threads)
@@ -858,7 +858,7 @@ class _Supervisor:
         return True
 
     def _frame(self, meta: dict[str, Any], blobs: list[bytes]) -> None:
-        from schedbench.solver import SOLVER_STATUSES
+        from schedbench.plugins.solver import SOLVER_STATUSES
 
         kind = meta["k"]
         now = time.monotonic()
@@ -1019,7 +1019,7 @@ def main(argv: list[str] | None = None) -> None:
     modules = tuple(m for m in (args[1] if len(args) > 1 else "").split(",") if m)
     loaded = preload(modules)
     import schedbench.instances.io
-    import schedbench.solver  # noqa: F401
+    import schedbench.plugins.solver  # noqa: F401
 
     send_msg(ctl, ("ready", os.getpid(), loaded))
     _Zygote(ctl).serve()

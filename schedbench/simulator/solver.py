@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.simulator.engine import Simulator
 from schedbench.simulator.policy import ADMISSIONS, Policy, policy_from_params
 from schedbench.simulator.predictors import PREDICTORS
-from schedbench.solver import Context, Param, Solver, SolveResult
 
 ONLINE_OBJECTIVES = ("mean-jct", "p99-jct", "makespan", "mean-bounded-slowdown", "deadline-miss-rate", "max-ftf")
 COMMON_PARAMS = (

@@ -3,10 +3,10 @@
 ``SOURCE`` is a store or an earlier export (read by :func:`schedbench.plots.source.read_set`). For
 ``OUT = NAME.parquet`` (or ``.csv``) it writes, beside each other:
 
-- ``NAME.parquet``: the runs (:func:`schedbench.results.runs` columns);
+- ``NAME.parquet``: the runs (:func:`schedbench.store.views.runs` columns);
 - ``NAME.environments.parquet``: the environments the runs ran in;
 - ``NAME.trajectories.parquet``: the anytime incumbents (``run_id, t, objective, bound``);
-- ``NAME.instances.parquet``: the runs' instances (:func:`schedbench.results.instances` columns,
+- ``NAME.instances.parquet``: the runs' instances (:func:`schedbench.store.views.instances` columns,
   ``path`` as stored, plus ``file``: the instance file copied into the folder ``NAME.instances/``,
   relative to ``OUT``'s folder, or empty when the file was missing or no longer hashes to the
   stored ``instance_hash``);
@@ -118,8 +118,8 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     """
     import pandas as pd
 
-    from schedbench import results
     from schedbench.plots.source import read_set
+    from schedbench.store import views as results
 
     if fmt not in FORMATS:
         raise StoreError("--format", f"one of {list(FORMATS)}", repr(fmt))

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import adv_task
 
-from schedbench import results
 from schedbench.report.command import build_report, render
 from schedbench.runner.record import RunRecord, RunTask
 from schedbench.store import Store
+from schedbench.store import views as results
 
 
 def test_false_infeasible_with_nothing_known_is_taken_at_its_word(adv_executor, adv_files):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import adv_task
 
-from schedbench.command_solver import load_config
-from schedbench.registry import RegistryError
+from schedbench.plugins.command import load_config
+from schedbench.plugins.registry import RegistryError
 
 
 def test_child_holding_stdout_does_not_hold_the_answer(adv_executor, adv_files):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from schedbench.solver import Param, Solver, SolveResult
+from schedbench.plugins.solver import Param, Solver, SolveResult
 
 PLACEMENT = {"placement": ("min-cost",)}
 PACKED = {"problem": "placement", "assignment": {

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from schedbench.solver import Param, Solver, SolveResult
+from schedbench.plugins.solver import Param, Solver, SolveResult
 
 PACKED = {"problem": "placement", "assignment": {
     "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}

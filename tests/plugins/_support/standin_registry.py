@@ -1,4 +1,4 @@
-"""A stand-in for ``schedbench.registry.get_registry``, used by tests/test_runner.py only while the
+"""A stand-in for ``schedbench.plugins.registry.get_registry``, used by tests/test_runner.py only while the
 real registry module does not exist yet.
 
 It implements just the calls the runner makes: ``get_registry(extra_dirs=[...])`` loads every
@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from schedbench.solver import Solver
+from schedbench.plugins.solver import Solver
 
 
 @dataclass

@@ -1,0 +1,168 @@
+"""``schedbench solve SOLVER INSTANCE``: one run with the harness's isolation, limits and validation.
+
+:func:`solve_command` is the command's body; ``schedbench.cli.app`` registers it. Exit code: 0 when
+the run ends ``optimal`` or ``feasible``, 1 otherwise; bad input (an unreadable instance, an
+unknown solver, a bad ``--param``) raises :class:`~schedbench.errors.InputError`, which the CLI
+prints as one line and turns into exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from schedbench.errors import InputError
+from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
+
+
+class SolveInputError(InputError):
+    """Bad command-line input to ``solve`` (an InputError, so the CLI exits 2)."""
+
+    def __init__(self, message: str) -> None:
+        self.file, self.path, self.expected, self.found = "<command line>", "", "", ""
+        ValueError.__init__(self, message)
+
+
+def gap(record: RunRecord, known: dict[str, float]) -> tuple[float | None, str | None]:
+    """Relative gap of the run's objective and what it is measured against.
+
+    The reference is the instance's known optimum, else its best known value, else its known
+    bound (lower for min, upper for max), else the solver's own bound. The gap is
+    ``(objective - ref) / |ref|`` for minimisation and ``(ref - objective) / |ref|`` for
+    maximisation (``|objective|`` as denominator when ``ref`` is 0, and 0 when both are).
+    """
+    if record.objective is None:
+        return None, None
+    bound_key = "lower_bound" if record.sense == "min" else "upper_bound"
+    ref = ref_name = None
+    for key in ("optimum", "best_known", bound_key):
+        if key in known:
+            ref, ref_name = known[key], f"known {key}"
+            break
+    if ref is None and record.bound is not None and math.isfinite(record.bound):
+        ref, ref_name = record.bound, "solver bound"
+    if ref is None:
+        return None, None
+    diff = record.objective - ref if record.sense == "min" else ref - record.objective
+    denom = abs(ref) or abs(record.objective)
+    return (0.0 if denom == 0 else diff / denom), ref_name
+
+
+def parse_params(items: list[str] | None) -> dict[str, str]:
+    """``key=value`` strings into a dict (values stay strings; the solver's Params convert them)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise SolveInputError(f"--param expects key=value, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: int = 0,
+               param: list[str] | None = None, memory_limit_mb: int | None = None, threads: int = 1,
+               solvers_dir: list[Path] | None = None, registry: str | None = None) -> RunTask:
+    """Check the command's input and build its task.
+
+    Raises:
+        InputError: a bad option, an unreadable instance, an unknown solver or a bad parameter.
+    """
+    from schedbench.instances.io import content_hash, load
+    from schedbench.runner.execute import get_entry
+    from schedbench.runner.worker import registry_spec
+
+    if not (0 < time_limit <= MAX_TIME_LIMIT_S and math.isfinite(time_limit)):
+        raise SolveInputError(f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} "
+                              f"(30 days), got {time_limit!r}")
+    if not 0 <= seed < 2**63:
+        raise SolveInputError(f"--seed must be a non-negative 64-bit integer, got {seed!r}")
+    if not 1 <= threads <= MAX_THREADS:
+        raise SolveInputError(f"--threads must be in [1, {MAX_THREADS}], got {threads!r}")
+    if memory_limit_mb is not None and not 0 < memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
+        raise SolveInputError(f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, "
+                              f"got {memory_limit_mb!r}")
+    dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or [])
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise SolveInputError(f"--solvers-dir {d!r} is not a directory")
+    given = parse_params(param)
+    inst = load(instance)
+    try:
+        entry = get_entry(registry_spec(registry), dirs, solver)
+    except KeyError as exc:
+        known = str(exc.args[0]) if exc.args else ""
+        raise SolveInputError(known if "unknown solver" in known else
+                              f"unknown solver {solver!r} (see `schedbench solvers list`)") from None
+    params: dict[str, Any] = dict(given)
+    if entry.available:
+        try:
+            params = entry.load().resolve_params(given)
+        except ValueError as exc:
+            raise SolveInputError(str(exc)) from None
+    return RunTask(instance_path=str(Path(instance).resolve()), instance_hash=content_hash(inst),
+                   instance_name=inst.name, solver=solver, solver_version=str(entry.version), params=params,
+                   seed=int(seed), time_limit=float(time_limit), memory_limit_mb=memory_limit_mb,
+                   threads=int(threads), solvers_dirs=dirs)
+
+
+def _plain(obj: Any) -> Any:
+    """Strict-JSON-ready copy (non-finite numbers -> null, unknown objects -> str)."""
+    from schedbench.store.core import _plain as plain
+
+    return plain(obj)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.10g}"
+
+
+def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: int = 0,
+                  param: list[str] | None = None, output: Path | None = None, as_json: bool = False,
+                  memory_limit_mb: int | None = None, threads: int = 1,
+                  solvers_dir: list[Path] | None = None) -> int:
+    """Run ``solver`` once on ``instance`` in an isolated worker; print the graded outcome.
+
+    Returns:
+        0 for ``optimal``/``feasible``, 1 for any other status.
+
+    Raises:
+        InputError: bad input (exit 2 in the CLI).
+    """
+    from schedbench.runner.execute import Executor, known_values, load_instance
+
+    task = build_task(solver, instance, time_limit=time_limit, seed=seed, param=param,
+                      memory_limit_mb=memory_limit_mb, threads=threads, solvers_dir=solvers_dir)
+    with Executor(preload=("numpy", "scipy")) as ex:
+        record = ex.execute(task)
+    inst = load_instance(task.instance_path, task.instance_hash)
+    g, ref = gap(record, known_values(inst))
+    if output is not None and record.solution is not None:
+        Path(output).write_text(json.dumps(record.solution, sort_keys=True, allow_nan=False) + "\n")
+    if as_json:
+        doc = record.to_dict()
+        doc["gap"], doc["gap_reference"] = g, ref
+        doc["solution_file"] = str(output) if output is not None and record.solution is not None else None
+        sys.stdout.write(json.dumps(_plain(doc), indent=2, sort_keys=True, allow_nan=False) + "\n")
+    else:
+        lines = [
+            f"solver     {task.solver} {task.solver_version}  (seed {task.seed}, solver seed {task.solver_seed})",
+            f"instance   {task.instance_name}  {record.problem_class}/{record.objective_name} ({record.sense})",
+            f"status     {record.status}" + (f"  (claimed {record.claimed_status})"
+                                              if record.claimed_status and record.claimed_status != record.status
+                                              else ""),
+            f"objective  {_fmt(record.objective)}",
+            f"bound      {_fmt(record.bound)}",
+            f"gap        {'-' if g is None else f'{100 * g:.4g} %'}" + (f"  (vs {ref})" if ref else ""),
+            f"wall       {_fmt(record.wall_s)} s   cpu {_fmt(record.cpu_s)} s   peak rss {_fmt(record.peak_rss_mb)} MB",
+        ]
+        if record.flags:
+            lines.append(f"flags      {', '.join(record.flags)}")
+        if record.reason:
+            lines.append(f"reason     {record.reason.strip()}")
+        if output is not None:
+            lines.append(f"solution   {'written to ' + str(output) if record.solution is not None else 'none'}")
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if record.status in ("optimal", "feasible") else 1
