@@ -20,7 +20,7 @@ from pathlib import Path
 from schedbench.examples import examples
 from schedbench.instances import save
 from schedbench.runner.execute import Executor
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "tests" / "adversarial" / "plugins"

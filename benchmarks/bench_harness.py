@@ -29,7 +29,7 @@ from schedbench.examples import examples
 from schedbench.instances import save
 from schedbench.runner.execute import Executor
 from schedbench.runner.pool import LocalPool
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 from schedbench.runner.worker import DEFAULT_PRELOAD
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import Store
 
 ENV = {"python": "3", "platform": "bench"}

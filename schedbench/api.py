@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from schedbench.instances.model import Instance
-    from schedbench.runner.record import RunRecord
+    from schedbench.runs import RunRecord
     from schedbench.validator import ValidationResult
 
 _TMP: Path | None = None
@@ -149,7 +149,7 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
     from schedbench.cli.solve import SolveInputError
     from schedbench.instances.io import content_hash
     from schedbench.runner.execute import _execute, default_executor, get_entry
-    from schedbench.runner.record import RunTask
+    from schedbench.runs import RunTask
 
     if not (time_limit > 0 and math.isfinite(time_limit)):
         raise SolveInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")

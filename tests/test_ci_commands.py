@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from schedbench.cli.app import app
 from schedbench.instances.io import content_hash, load
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import Store
 
 SMOKE = Path(__file__).resolve().parents[1] / "instances" / "smoke"

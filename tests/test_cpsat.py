@@ -21,7 +21,7 @@ from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, make_instance, save
 from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 from schedbench.validator import validate
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"

@@ -20,7 +20,7 @@ from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resourc
 from schedbench.plugins.export_model import export_model, export_model_command
 from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 from schedbench.validator import validate
 
 VERSIONS = {c.name: c.version for c in (IlpHighs, LpRound, LpAllocation)}

@@ -23,7 +23,7 @@ from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, load, make_instance, save
 from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 from schedbench.validator import validate
 
 SMOKE = Path(__file__).resolve().parents[1] / "instances" / "smoke"

@@ -301,7 +301,7 @@ def test_command_solver_end_to_end():
 
 def test_command_solver_through_the_harness():
     from schedbench.runner.execute import execute
-    from schedbench.runner.record import RunTask
+    from schedbench.runs import RunTask
 
     path = SMOKE / "placement-gpus-s0.json"
     inst = load(path)

@@ -26,7 +26,7 @@ from schedbench.report import (
 )
 from schedbench.report.render import CSV_COLUMNS, HEADERS, to_rich
 from schedbench.report.summary import solver_labels
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import Store
 from schedbench.store import views as results
 

@@ -22,7 +22,7 @@ from schedbench.examples import examples
 from schedbench.instances import make_instance, save
 from schedbench.runner.execute import Executor, execute
 from schedbench.runner.pool import LocalPool
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 from schedbench.runner.worker import GRACE_S, LOG_TAIL_BYTES, MAX_TRAJECTORY_POINTS, THREAD_VARS
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"

@@ -17,7 +17,7 @@ from schedbench.errors import InputError
 from schedbench.examples import examples
 from schedbench.instances import Problem, content_hash
 from schedbench.plugins.solver import RUN_STATUSES
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import SCHEMA_VERSION, Store, StoreError, combine_best, export, export_command
 from schedbench.store import views as results
 from schedbench.store.export import environments_path

@@ -136,7 +136,10 @@ class HarnessOverhead:
 
     def setup(self) -> None:
         execute = need("schedbench.runner.execute", "Executor")
-        record = need("schedbench.runner.record", "RunTask")
+        try:  # schedbench.runs since the restructure of issue 10; runner.record before
+            record = need("schedbench.runs", "RunTask")
+        except NotImplementedError:
+            record = need("schedbench.runner.record", "RunTask")
         examples = need("schedbench.examples", "examples").examples
         save = need("schedbench.instances", "save").save
         self.tmp = tempfile.mkdtemp(prefix="asv-harness-")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from schedbench.errors import InputError
-from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
+from schedbench.runs import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 
 class SolveInputError(InputError):

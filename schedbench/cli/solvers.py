@@ -248,7 +248,7 @@ def contract_checks(name: str, dirs: tuple[str, ...], time_limit: float, params:
     from schedbench.instances import content_hash, load, save
     from schedbench.plugins.registry import check_declarations, get_registry
     from schedbench.runner.execute import Executor, execute
-    from schedbench.runner.record import RunTask
+    from schedbench.runs import RunTask
 
     checks: list[Check] = []
 

@@ -19,7 +19,7 @@ A run spec (TOML, mirrored by ``schedbench run`` flags)::
 
 Expansion: instances x solver parameter combinations x seeds, with the limits; a solver is paired
 only with instances whose class and objective it declares (the others are counted and skipped).
-Each run's identity (:func:`schedbench.runner.record.run_identity`) decides resume: runs already
+Each run's identity (:func:`schedbench.runs.run_identity`) decides resume: runs already
 in the store are skipped unless their status is in ``rerun``.
 """
 
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from schedbench.errors import InputError
-from schedbench.runner.record import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
+from schedbench.runs import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 #: Seconds between two looks at runs another campaign holds (end of :func:`run_campaign`).
 CLAIM_POLL_S = 0.5

@@ -47,7 +47,7 @@ from schedbench.errors import DataError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.runner import worker as _w
-from schedbench.runner.record import MAX_TIME_LIMIT_S, RunRecord, RunTask
+from schedbench.runs import MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 #: Seconds to wait for a worker to import its libraries, the registry and the instance.
 LOAD_TIMEOUT_S = 600.0

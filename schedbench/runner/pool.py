@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from schedbench.runner.execute import Executor
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.runner.worker import DEFAULT_PRELOAD, GRACE_S
 
 

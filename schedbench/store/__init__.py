@@ -13,7 +13,7 @@ Tables (schema version :data:`SCHEMA_VERSION`, see :mod:`schedbench.store.schema
 - ``campaigns(id, name, spec_json, created_at, updated_at)``: ``name`` is unique; a resumed
   campaign finds its row and records the spec it was resumed with.
 - ``runs(run_id, campaign_id, instance_hash, solver_id, env_id, ...)``: one row per run identity,
-  every field of :class:`~schedbench.runner.record.RunRecord` (trajectory, flags, violations and
+  every field of :class:`~schedbench.runs.RunRecord` (trajectory, flags, violations and
   info as JSON, the solution as zlib-compressed canonical JSON, the log tail), its ``gap`` and the
   UTC ``finished_at`` of the write (informational: never part of an identity).
 

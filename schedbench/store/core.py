@@ -31,7 +31,7 @@ from schedbench.errors import InputError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.plugins.solver import RUN_STATUSES
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store.schema import APPLICATION, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION
 
 #: Runs whose proven bound is not trusted for the instance's best bound (the run went wrong).

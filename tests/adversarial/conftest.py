@@ -15,7 +15,7 @@ import pytest
 from schedbench.examples import examples
 from schedbench.instances import make_instance, save
 from schedbench.runner.execute import Executor
-from schedbench.runner.record import RunTask
+from schedbench.runs import RunTask
 
 HERE = Path(__file__).resolve().parent
 ADV_PLUGINS = HERE / "plugins"

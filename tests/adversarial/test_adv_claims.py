@@ -9,7 +9,7 @@ import pytest
 from conftest import adv_task
 
 from schedbench.report.command import build_report, render
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import Store
 from schedbench.store import views as results
 

@@ -18,7 +18,7 @@ from conftest import ADV_PLUGINS
 
 from schedbench.examples import examples
 from schedbench.instances import make_instance, save
-from schedbench.runner.record import RunRecord, RunTask
+from schedbench.runs import RunRecord, RunTask
 from schedbench.store import Store, StoreError
 from schedbench.store.salvage import salvage
 
