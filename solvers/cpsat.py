@@ -849,7 +849,7 @@ class CpSat(Solver):
               minimum=0.0),
         Param("report_incumbents", bool, True, "report each improving solution through context.report"),
     )
-    requires = ("ortools",)
+    requires = ("ortools.sat.python.cp_model",)
     deterministic = False
     description = "OR-Tools CP-SAT: placement (GAP/knapsack/bin packing) and batch scheduling, gangs and releases"
 

@@ -102,7 +102,7 @@ class GeneticAlgorithm(Solver):
         "batch": ("makespan", "weighted-completion", "weighted-tardiness"),
     }
     params: ClassVar[tuple[Param, ...]] = GA_PARAMS
-    requires = ("deap",)
+    requires = ("deap.base", "deap.tools")
     deterministic = True
     description = "genetic algorithm (DEAP toolbox, numpy populations, adaptive penalty, memetic shift search)"
 

@@ -201,7 +201,7 @@ class IlpPyomo(Solver):
         Param("mip_solver", str, "highs", "MIP solver Pyomo calls", choices=MIP_SOLVERS),
         Param("mip_rel_gap", float, 1e-6, "relative MIP gap at which the solver stops", minimum=0.0),
     )
-    requires = ("pyomo", "highspy")
+    requires = ("pyomo.environ", "highspy")
     deterministic = False  # stopped by the clock on hard instances
     description = "ilp-highs's models built in Pyomo; MIP solver as a parameter (highs, cbc, glpk, scip, gurobi, cplex)"
 

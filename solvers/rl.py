@@ -45,6 +45,7 @@ class _RlSolver(PolicySolver):
     version = "1"
     params = _PARAMS
     requires = ("gymnasium", "stable_baselines3", "sb3_contrib", "torch", "greenlet")
+    preload = False  # torch is too large to keep in every worker: an RL run imports it itself
     deterministic = True
     shipped: ClassVar[str] = ""
 
