@@ -1,6 +1,14 @@
-"""Simulated-annealing kernels (pure Python over lists; numpy only draws the random numbers).
+"""Simulated annealing: one loop skeleton (:func:`anneal`) and its kernels (pure Python over lists;
+numpy only draws the random numbers).
 
-Both kernels share one schedule (see ``docs/solvers-heuristics.md``): the initial temperature
+A *kernel* (:class:`Kernel`) holds the state of one neighbourhood (an assignment with its loads)
+and runs a chunk of moves in its own tight loop; :func:`anneal` owns everything around it: the
+calibration of ``T0``, the chunked cooling :class:`Schedule`, the budget / deadline checks, the
+``on_best`` reports and the restarts from the best answer. The kernels: :class:`GapKernel`
+(min-cost GAP with a penalty for overload), :class:`CmaxKernel` (R||Cmax, ``Cmax`` energy) and
+:class:`CmaxTargetKernel` (R||Cmax, excess over a falling makespan target).
+
+Every kernel shares one schedule (see ``docs/solvers-heuristics.md``): the initial temperature
 ``T0`` makes a sampled uphill move's mean delta accepted with probability 1/2
 (``T0 = mean_uphill / ln 2``); within a *cycle* of ``cycle`` moves the temperature falls
 geometrically from ``T0`` to ``T0 * 1e-3`` (updated every chunk of ``CHUNK`` moves); a cycle
@@ -94,65 +102,153 @@ def calibrate(deltas: list[float]) -> float:
     return (sum(up) / len(up)) / math.log(2.0)
 
 
-# ---------------------------------------------------------------------------------------- GAP
-def anneal_gap(assign: list[int], cost: list[list[float]], dem: list[list[float]], cap: list[float],
-               allowed: list[list[int]], rng: np.random.Generator, *, budget: int, deadline: float,
-               clock: Callable[[], float], cycle: int, on_best: Callable[[list[int], float], None],
-               p_shift: float = 0.5) -> dict[str, Any]:
-    """Min-cost generalised assignment with one resource; shift and swap moves.
+# ---------------------------------------------------------------------------------------- the loop
+class Kernel:
+    """The moves of one annealing neighbourhood; :func:`anneal` drives it.
 
-    ``cost[j][g]`` is inf where job j may not use GPU g; ``dem[j][g]`` its demand (0 where not
-    allowed), ``cap[g]`` the GPU's capacity *limit* (tolerance included). Capacity is relaxed with
-    the penalty ``w * sum_g max(0, load_g - cap_g) / cap_g`` (normalised overload); ``w`` adapts
-    every chunk: x1.1 when the current answer is infeasible, /1.05 when it is feasible (bounded
-    below by its start value ``w0``). O(1) per move: per-GPU loads and overloads are kept.
-    ``on_best(assign, cost)`` is called (once per chunk at most) when the best *feasible* answer
-    improves. Returns statistics and the best feasible assignment (None if none was found).
+    Contract: after ``__init__`` the kernel holds its start answer, ``best`` (the best *feasible*
+    assignment so far, None while there is none), ``best_cost`` (its objective, inf when None)
+    and ``accepted`` (accepted moves). :meth:`calibration_deltas` samples move deltas from the
+    start answer (the only random draws before the first chunk); :meth:`chunk` runs ``k`` moves
+    at temperature ``temp`` and returns whether ``best`` improved; :meth:`restart` resets the
+    current answer to ``best`` (a new cycle); :meth:`settle` runs after every other chunk.
+    Kernels never call ``on_best`` nor read the clock: the loop does.
     """
-    n, G = len(cost), len(cap)
-    a = list(assign)
-    icap = [1.0 / c if c > 0 else 1e12 for c in cap]
-    load = [0.0] * G
-    for j in range(n):
-        load[a[j]] += dem[j][a[j]]
-    exc = [max(0.0, load[g] - cap[g]) * icap[g] for g in range(G)]
-    tot_cost = sum(cost[j][a[j]] for j in range(n))
-    tot_ex = sum(exc)
-    finite = [c for row in cost for c in row if math.isfinite(c)]
-    spread = (max(finite) - min(finite)) if finite else 1.0
-    w0 = max(spread, 1e-9) * 2.0
-    w = w0
-    feas_tol = 1e-12
 
-    best: list[int] | None = list(a) if tot_ex <= feas_tol else None
-    best_cost = tot_cost if best is not None else math.inf
-    if best is not None:
-        on_best(best, best_cost)
-    # calibration: deltas of random shift moves from the initial answer
-    deltas = []
-    for j, u in zip(rng.integers(0, n, 2000).tolist(), rng.random(2000).tolist(), strict=True):
-        opts = allowed[j]
-        g2 = opts[int(u * len(opts))]
-        g1 = a[j]
-        if g2 == g1:
-            continue
-        n1 = load[g1] - dem[j][g1]
-        n2 = load[g2] + dem[j][g2]
-        e1 = (n1 - cap[g1]) * icap[g1] if n1 > cap[g1] else 0.0
-        e2 = (n2 - cap[g2]) * icap[g2] if n2 > cap[g2] else 0.0
-        deltas.append(cost[j][g2] - cost[j][a[j]] + w * (e1 + e2 - exc[g1] - exc[g2]))
-    sched = Schedule(calibrate(deltas), cycle, budget, deadline, clock)
-    accepted = 0
+    best: list[int] | None = None
+    best_cost: float = math.inf
+    accepted: int = 0
+
+    def extra_stats(self) -> dict[str, Any]:
+        """Kernel-specific statistics added to :func:`anneal`'s answer."""
+        return {}
+
+    def calibration_deltas(self) -> list[float]:
+        """Deltas of sampled moves from the start answer (for :func:`calibrate`)."""
+        raise NotImplementedError
+
+    def chunk(self, k: int, temp: float) -> bool:
+        """Run ``k`` moves at temperature ``temp``; True when ``best`` improved."""
+        raise NotImplementedError
+
+    def restart(self) -> None:
+        """A new cycle begins: continue from ``best``."""
+
+    def settle(self) -> None:
+        """A chunk ended without a restart (refresh running sums against drift)."""
+
+
+def anneal(kernel: Kernel, *, budget: int, deadline: float, clock: Callable[[], float], cycle: int,
+           on_best: Callable[[list[int], float], None]) -> dict[str, Any]:
+    """Run ``kernel`` under the shared schedule (see the module docstring) until ``budget`` moves
+    (when > 0) or ``deadline`` on ``clock``.
+
+    ``on_best(assign, cost)`` is called with the start answer when it is feasible, then at most
+    once per chunk when the best feasible answer improves. Returns ``best`` (None if no feasible
+    answer was found), ``best_cost``, ``moves``, ``accepted``, ``cycles``, ``t0`` and the kernel's
+    :meth:`Kernel.extra_stats`.
+    """
+    if kernel.best is not None:
+        on_best(kernel.best, kernel.best_cost)
+    sched = Schedule(calibrate(kernel.calibration_deltas()), cycle, budget, deadline, clock)
     while True:
         k = sched.next_chunk()
         if k == 0:
             break
+        improved = kernel.chunk(k, sched.T)
+        if improved:
+            assert kernel.best is not None
+            on_best(kernel.best, kernel.best_cost)
+        if sched.after_chunk(k, improved):
+            kernel.restart()
+        else:
+            kernel.settle()
+    out = {"best": kernel.best, "best_cost": kernel.best_cost, "moves": sched.moves, "accepted": kernel.accepted,
+           "cycles": sched.cycles, "t0": sched.t0}
+    out.update(kernel.extra_stats())
+    return out
+
+
+# ---------------------------------------------------------------------------------------- GAP
+#: A GAP answer whose normalised overload sum is at most this is feasible.
+GAP_FEAS_TOL = 1e-12
+
+
+class GapKernel(Kernel):
+    """Min-cost generalised assignment with one resource; shift and swap moves.
+
+    ``cost[j][g]`` is inf where job j may not use GPU g; ``dem[j][g]`` its demand (0 where not
+    allowed), ``cap[g]`` the GPU's capacity *limit* (tolerance included); ``allowed[j]`` the GPUs
+    job j may use. Capacity is relaxed with the penalty ``w * sum_g max(0, load_g - cap_g) / cap_g``
+    (normalised overload); ``w`` adapts every chunk: x1.1 when the current answer is infeasible,
+    /1.05 when it is feasible (bounded below by its start value ``w0``). O(1) per move: per-GPU
+    loads and overloads are kept. ``best`` is the best *feasible* assignment (None until one is
+    found); the statistics add ``final_weight`` (``w`` at the end).
+    """
+
+    def __init__(self, assign: list[int], cost: list[list[float]], dem: list[list[float]], cap: list[float],
+                 allowed: list[list[int]], rng: np.random.Generator, *, p_shift: float = 0.5) -> None:
+        self.cost, self.dem, self.cap, self.allowed, self.rng, self.p_shift = cost, dem, cap, allowed, rng, p_shift
+        self.n, self.G = len(cost), len(cap)
+        self.icap = [1.0 / c if c > 0 else 1e12 for c in cap]
+        self._set(list(assign))
+        finite = [c for row in cost for c in row if math.isfinite(c)]
+        spread = (max(finite) - min(finite)) if finite else 1.0
+        self.w0 = max(spread, 1e-9) * 2.0
+        self.w = self.w0
+        self.moves = 0
+        self.accepted = 0
+        self.best = list(self.a) if self.tot_ex <= GAP_FEAS_TOL else None
+        self.best_cost = self.tot_cost if self.best is not None else math.inf
+
+    def _set(self, a: list[int]) -> None:
+        """Make ``a`` the current answer: loads, overloads and running sums recomputed."""
+        cost, dem, cap, icap = self.cost, self.dem, self.cap, self.icap
+        load = [0.0] * self.G
+        for j in range(self.n):
+            load[a[j]] += dem[j][a[j]]
+        self.a = a
+        self.load = load
+        self.exc = [max(0.0, load[g] - cap[g]) * icap[g] for g in range(self.G)]
+        self.tot_cost = sum(cost[j][a[j]] for j in range(self.n))
+        self.tot_ex = sum(self.exc)
+
+    def extra_stats(self) -> dict[str, Any]:
+        return {"final_weight": self.w}
+
+    def calibration_deltas(self) -> list[float]:
+        """Deltas of 2000 random shift moves from the start answer."""
+        a, load, exc, cost, dem, cap, icap, allowed = (self.a, self.load, self.exc, self.cost, self.dem, self.cap,
+                                                       self.icap, self.allowed)
+        w = self.w
+        deltas = []
+        for j, u in zip(self.rng.integers(0, self.n, 2000).tolist(), self.rng.random(2000).tolist(), strict=True):
+            opts = allowed[j]
+            g2 = opts[int(u * len(opts))]
+            g1 = a[j]
+            if g2 == g1:
+                continue
+            n1 = load[g1] - dem[j][g1]
+            n2 = load[g2] + dem[j][g2]
+            e1 = (n1 - cap[g1]) * icap[g1] if n1 > cap[g1] else 0.0
+            e2 = (n2 - cap[g2]) * icap[g2] if n2 > cap[g2] else 0.0
+            deltas.append(cost[j][g2] - cost[j][a[j]] + w * (e1 + e2 - exc[g1] - exc[g2]))
+        return deltas
+
+    def chunk(self, k: int, temp: float) -> bool:
+        """``k`` shift / swap moves, then the penalty weight adapts and the running sums are refreshed."""
+        rng, n = self.rng, self.n
         J1 = rng.integers(0, n, k).tolist()
         J2 = rng.integers(0, n, k).tolist()
         U = rng.random(k).tolist()
         V = rng.random(k).tolist()
         E = rng.standard_exponential(k).tolist()
-        T = sched.T
+        T = temp
+        a, load, exc, cost, dem, cap, icap, allowed = (self.a, self.load, self.exc, self.cost, self.dem, self.cap,
+                                                       self.icap, self.allowed)
+        p_shift, w, feas_tol = self.p_shift, self.w, GAP_FEAS_TOL
+        tot_cost, tot_ex, accepted = self.tot_cost, self.tot_ex, self.accepted
+        best, best_cost = self.best, self.best_cost
         improved = False
         for i in range(k):
             j = J1[i]
@@ -215,21 +311,16 @@ def anneal_gap(assign: list[int], cost: list[list[float]], dem: list[list[float]
                     improved = True
         # adapt the penalty weight; refresh the running sums
         tot_ex = sum(exc)
-        tot_cost = sum(cost[j][a[j]] for j in range(n)) if sched.moves % (64 * CHUNK) == 0 else tot_cost
-        w = w * 1.1 if tot_ex > feas_tol else max(w0, w / 1.05)
-        if improved:
-            assert best is not None
-            on_best(best, best_cost)
-        if sched.after_chunk(k, improved) and best is not None:
-            a = list(best)
-            load = [0.0] * G
-            for j in range(n):
-                load[a[j]] += dem[j][a[j]]
-            exc = [max(0.0, load[g] - cap[g]) * icap[g] for g in range(G)]
-            tot_cost = sum(cost[j][a[j]] for j in range(n))
-            tot_ex = sum(exc)
-    return {"best": best, "best_cost": best_cost, "moves": sched.moves, "accepted": accepted,
-            "cycles": sched.cycles, "t0": sched.t0, "final_weight": w}
+        tot_cost = sum(cost[j][a[j]] for j in range(n)) if self.moves % (64 * CHUNK) == 0 else tot_cost
+        self.w = w * 1.1 if tot_ex > feas_tol else max(self.w0, w / 1.05)
+        self.moves += k
+        self.tot_cost, self.tot_ex, self.accepted = tot_cost, tot_ex, accepted
+        self.best, self.best_cost = best, best_cost
+        return improved
+
+    def restart(self) -> None:
+        if self.best is not None:
+            self._set(list(self.best))
 
 
 # ---------------------------------------------------------------------------------------- R||Cmax
@@ -264,58 +355,74 @@ def _relocate(j: int, g: int, a: list[int], on: list[list[int]], pos: list[int])
     a[j] = g
 
 
-def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]], rng: np.random.Generator, *,
-                budget: int, deadline: float, clock: Callable[[], float], cycle: int,
-                on_best: Callable[[list[int], float], None], p_shift: float = 0.5,
-                p_crit: float = 0.8) -> dict[str, Any]:
+class _MachinesKernel(Kernel):
+    """R||Cmax state shared by both makespan kernels: ``a`` (machine per job), per machine its load
+    ``L`` and job list ``on``, per job its index ``pos`` in that list, and per job its allowed
+    machines sorted by its processing time (``fast``: targets are drawn at index
+    ``floor(u^3 * count)``, u uniform, biased towards the machines where the job is fast)."""
+
+    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
+                 rng: np.random.Generator, *, p_shift: float, p_crit: float) -> None:
+        self.p, self.allowed, self.rng, self.p_shift, self.p_crit = p, allowed, rng, p_shift, p_crit
+        self.n, self.G = len(p), len(p[0]) if p else 0
+        self.a = list(assign)
+        self.L, self.on, self.pos = _machines(self.a, p, self.G)
+        self.fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(self.n)]
+        self.accepted = 0
+
+    def _set(self, a: list[int]) -> None:
+        self.a = a
+        self.L, self.on, self.pos = _machines(a, self.p, self.G)
+
+
+class CmaxKernel(_MachinesKernel):
     """Makespan on unrelated machines (R||Cmax, no releases); shift and swap moves.
 
     Objective ``Cmax + beta * sum_g load_g^2`` (the small second term breaks the plateaus of
     ``Cmax``; ``beta = 1 / (2 G Cmax0)``). With probability ``p_crit`` the moved job is taken
     from a critical (most loaded) machine. The target machine (shift), or the machine whose job
-    is swapped in, is drawn from the job's allowed machines sorted by its processing time, at
-    index ``floor(u^3 * count)`` (u uniform): biased towards the machines where the job is fast.
-    The delta needs the largest load of the machines the move leaves alone: the three largest
-    loads are kept and recomputed (``O(G)``) only after an accepted move that touches one of
-    them or passes the third, so evaluation is ``O(1)``.
+    is swapped in, is drawn from ``fast``. The delta needs the largest load of the machines the
+    move leaves alone: the three largest loads are kept and recomputed (``O(G)``) only after an
+    accepted move that touches one of them or passes the third, so evaluation is ``O(1)``.
     """
-    n, G = len(p), len(p[0]) if p else 0
-    a = list(assign)
-    L, on, pos = _machines(a, p, G)
-    top = _top3(L)
-    fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(n)]
-    C0 = max(top[0][0], 1e-12)
-    beta = 1.0 / (2.0 * G * C0)
-    best = list(a)
-    best_c = top[0][0]
-    on_best(best, best_c)
 
-    def delta(g1: int, g2: int, n1: float, n2: float) -> tuple[float, float]:
-        C, crit = top[0]
-        if crit != g1 and crit != g2:
-            newc = C if n1 <= C and n2 <= C else (n1 if n1 >= n2 else n2)
-        else:
-            other = 0.0
-            for v, g in top:
-                if g != g1 and g != g2:
-                    other = v
-                    break
-            newc = max(other, n1, n2)
-        o1, o2 = L[g1], L[g2]
-        return newc - C + beta * (n1 * n1 + n2 * n2 - o1 * o1 - o2 * o2), newc
+    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
+                 rng: np.random.Generator, *, p_shift: float = 0.5, p_crit: float = 0.8) -> None:
+        super().__init__(assign, p, allowed, rng, p_shift=p_shift, p_crit=p_crit)
+        self.top = _top3(self.L)
+        C0 = max(self.top[0][0], 1e-12)
+        self.beta = 1.0 / (2.0 * self.G * C0)
+        self.best = list(self.a)
+        self.best_cost = self.top[0][0]
 
-    deltas = []
-    for j, u in zip(rng.integers(0, n, 2000).tolist(), rng.random(2000).tolist(), strict=True):
-        g2 = allowed[j][int(u * len(allowed[j]))]
-        g1 = a[j]
-        if g2 != g1:
-            deltas.append(delta(g1, g2, L[g1] - p[j][g1], L[g2] + p[j][g2])[0])
-    sched = Schedule(calibrate(deltas), cycle, budget, deadline, clock)
-    accepted = 0
-    while True:
-        k = sched.next_chunk()
-        if k == 0:
-            break
+    def calibration_deltas(self) -> list[float]:
+        """Deltas of 2000 random shift moves (uniform over the allowed machines) from the start answer."""
+        a, p, L, top, beta = self.a, self.p, self.L, self.top, self.beta
+
+        def delta(g1: int, g2: int, n1: float, n2: float) -> float:
+            C, crit = top[0]
+            if crit != g1 and crit != g2:
+                newc = C if n1 <= C and n2 <= C else (n1 if n1 >= n2 else n2)
+            else:
+                other = 0.0
+                for v, g in top:
+                    if g != g1 and g != g2:
+                        other = v
+                        break
+                newc = max(other, n1, n2)
+            o1, o2 = L[g1], L[g2]
+            return newc - C + beta * (n1 * n1 + n2 * n2 - o1 * o1 - o2 * o2)
+
+        deltas = []
+        for j, u in zip(self.rng.integers(0, self.n, 2000).tolist(), self.rng.random(2000).tolist(), strict=True):
+            g2 = self.allowed[j][int(u * len(self.allowed[j]))]
+            g1 = a[j]
+            if g2 != g1:
+                deltas.append(delta(g1, g2, L[g1] - p[j][g1], L[g2] + p[j][g2]))
+        return deltas
+
+    def chunk(self, k: int, temp: float) -> bool:
+        rng, n = self.rng, self.n
         J1 = rng.integers(0, n, k).tolist()
         U = rng.random(k).tolist()
         V = rng.random(k).tolist()
@@ -323,7 +430,10 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
         X = rng.random(k).tolist()
         J2f = rng.random(k).tolist()
         E = rng.standard_exponential(k).tolist()
-        T = sched.T
+        T = temp
+        a, p, L, on, pos, fast, top, beta = self.a, self.p, self.L, self.on, self.pos, self.fast, self.top, self.beta
+        p_shift, p_crit = self.p_shift, self.p_crit
+        best, best_c, accepted = self.best, self.best_cost, self.accepted
         improved = False
         for i in range(k):
             if Wc[i] < p_crit:
@@ -392,20 +502,16 @@ def anneal_cmax(assign: list[int], p: list[list[float]], allowed: list[list[int]
                 best_c = top[0][0]
                 best = list(a)
                 improved = True
-        if improved:
-            on_best(best, best_c)
-        if sched.after_chunk(k, improved):
-            a = list(best)
-            L, on, pos = _machines(a, p, G)
-            top = _top3(L)
-    return {"best": best, "best_cost": best_c, "moves": sched.moves, "accepted": accepted,
-            "cycles": sched.cycles, "t0": sched.t0}
+        self.top, self.best, self.best_cost, self.accepted = top, best, best_c, accepted
+        return improved
+
+    def restart(self) -> None:
+        assert self.best is not None
+        self._set(list(self.best))
+        self.top = _top3(self.L)
 
 
-def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[list[int]], rng: np.random.Generator,
-                       *, budget: int, deadline: float, clock: Callable[[], float], cycle: int,
-                       on_best: Callable[[list[int], float], None], p_shift: float = 0.5,
-                       p_crit: float = 0.8, p_chain: float = 0.5) -> dict[str, Any]:
+class CmaxTargetKernel(_MachinesKernel):
     """Makespan on unrelated machines by annealing a sequence of *decision* problems ``Cmax <= T``.
 
     The energy is the total excess ``F = sum_g max(0, load_g - T)`` over a target ``T`` (plus
@@ -417,32 +523,35 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
     ``Cmax - step`` (``step`` 1 when every time is an integer, else ``1e-4 * Cmax``).
 
     With probability ``p_crit`` the moved job comes from an overloaded machine (a list of them is
-    kept with O(1) updates); targets are drawn as in :func:`anneal_cmax`. Moves: shift; swap; and,
+    kept with O(1) updates); targets are drawn as in :class:`CmaxKernel`. Moves: shift; swap; and,
     in a fraction ``p_chain`` of the non-shift moves, a two-link ejection chain (j to machine g2,
     a job of g2 on to a third machine). O(1) per move.
     """
-    n, G = len(p), len(p[0]) if p else 0
-    a = list(assign)
-    L, on, pos = _machines(a, p, G)
-    fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(n)]
-    integral = all(float(v).is_integer() for row in p for v in row if math.isfinite(v))
-    best = list(a)
-    best_c = max(L)
-    on_best(best, best_c)
-    C0 = max(best_c, 1e-12)
-    beta = 1.0 / (8.0 * G * C0)
 
-    def step_of(c: float) -> float:
-        return 1.0 if integral else max(1e-4 * c, 1e-9)
+    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
+                 rng: np.random.Generator, *, p_shift: float = 0.5, p_crit: float = 0.8,
+                 p_chain: float = 0.5) -> None:
+        super().__init__(assign, p, allowed, rng, p_shift=p_shift, p_crit=p_crit)
+        self.p_chain = p_chain
+        self.integral = all(float(v).is_integer() for row in p for v in row if math.isfinite(v))
+        self.best = list(self.a)
+        self.best_cost = max(self.L)
+        C0 = max(self.best_cost, 1e-12)
+        self.beta = 1.0 / (8.0 * self.G * C0)
+        self.target = self.best_cost - self._step(self.best_cost)
+        self.over: list[int] = []
+        self.opos = [-1] * self.G
+        self.F = self._reset_over()
 
-    T = best_c - step_of(best_c)
-    over: list[int] = []
-    opos = [-1] * G
+    def _step(self, c: float) -> float:
+        return 1.0 if self.integral else max(1e-4 * c, 1e-9)
 
-    def reset_over() -> float:
+    def _reset_over(self) -> float:
+        """Rebuild the list of machines over the target; return the total excess ``F``."""
+        over, opos, L, T = self.over, self.opos, self.L, self.target
         over.clear()
         F = 0.0
-        for g in range(G):
+        for g in range(self.G):
             if L[g] > T:
                 opos[g] = len(over)
                 over.append(g)
@@ -451,32 +560,20 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
                 opos[g] = -1
         return F
 
-    def set_over(g: int, v: float) -> None:
-        if v > T:
-            if opos[g] < 0:
-                opos[g] = len(over)
-                over.append(g)
-        elif opos[g] >= 0:
-            last = over.pop()
-            if last != g:
-                over[opos[g]] = last
-                opos[last] = opos[g]
-            opos[g] = -1
+    def calibration_deltas(self) -> list[float]:
+        """Excess deltas of 2000 random shift moves (uniform over the allowed machines) from the start."""
+        a, p, L, T = self.a, self.p, self.L, self.target
+        deltas = []
+        for j, u in zip(self.rng.integers(0, self.n, 2000).tolist(), self.rng.random(2000).tolist(), strict=True):
+            g2 = self.allowed[j][int(u * len(self.allowed[j]))]
+            g1 = a[j]
+            if g2 != g1:
+                n1, n2 = L[g1] - p[j][g1], L[g2] + p[j][g2]
+                deltas.append(max(0.0, n1 - T) + max(0.0, n2 - T) - max(0.0, L[g1] - T) - max(0.0, L[g2] - T))
+        return deltas
 
-    F = reset_over()
-    deltas = []
-    for j, u in zip(rng.integers(0, n, 2000).tolist(), rng.random(2000).tolist(), strict=True):
-        g2 = allowed[j][int(u * len(allowed[j]))]
-        g1 = a[j]
-        if g2 != g1:
-            n1, n2 = L[g1] - p[j][g1], L[g2] + p[j][g2]
-            deltas.append(max(0.0, n1 - T) + max(0.0, n2 - T) - max(0.0, L[g1] - T) - max(0.0, L[g2] - T))
-    sched = Schedule(calibrate(deltas), cycle, budget, deadline, clock)
-    accepted = 0
-    while True:
-        k = sched.next_chunk()
-        if k == 0:
-            break
+    def chunk(self, k: int, temp: float) -> bool:
+        rng, n = self.rng, self.n
         J1 = rng.integers(0, n, k).tolist()
         U = rng.random(k).tolist()
         V = rng.random(k).tolist()
@@ -486,7 +583,24 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
         E = rng.standard_exponential(k).tolist()
         Y = rng.random(k).tolist()
         Z = rng.random(k).tolist()
-        temp = sched.T
+        a, p, L, on, pos, fast, beta = self.a, self.p, self.L, self.on, self.pos, self.fast, self.beta
+        p_shift, p_crit, p_chain = self.p_shift, self.p_crit, self.p_chain
+        best, best_c, accepted, F = self.best, self.best_cost, self.accepted, self.F
+        over, opos = self.over, self.opos
+        T = self.target
+
+        def set_over(g: int, v: float) -> None:
+            if v > T:
+                if opos[g] < 0:
+                    opos[g] = len(over)
+                    over.append(g)
+            elif opos[g] >= 0:
+                last = over.pop()
+                if last != g:
+                    over[opos[g]] = last
+                    opos[last] = opos[g]
+                opos[g] = -1
+
         improved = False
         for i in range(k):
             if over and Wc[i] < p_crit:
@@ -546,8 +660,8 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
                                 best_c = c
                                 best = list(a)
                                 improved = True
-                            T = best_c - step_of(best_c)
-                            F = reset_over()
+                            T = self.target = best_c - self._step(best_c)
+                            F = self._reset_over()
                         continue
                 if pj2[g1] == math.inf:
                     continue
@@ -583,15 +697,15 @@ def anneal_cmax_target(assign: list[int], p: list[list[float]], allowed: list[li
                     best_c = c
                     best = list(a)
                     improved = True
-                T = best_c - step_of(best_c)
-                F = reset_over()
-        if improved:
-            on_best(best, best_c)
-        if sched.after_chunk(k, improved):
-            a = list(best)
-            L, on, pos = _machines(a, p, G)
-            F = reset_over()
-        elif k:
-            F = reset_over()  # against drift
-    return {"best": best, "best_cost": best_c, "moves": sched.moves, "accepted": accepted,
-            "cycles": sched.cycles, "t0": sched.t0}
+                T = self.target = best_c - self._step(best_c)
+                F = self._reset_over()
+        self.best, self.best_cost, self.accepted, self.F = best, best_c, accepted, F
+        return improved
+
+    def restart(self) -> None:
+        assert self.best is not None
+        self._set(list(self.best))
+        self.F = self._reset_over()
+
+    def settle(self) -> None:
+        self.F = self._reset_over()  # against drift

@@ -14,7 +14,7 @@ constructive heuristic's answer; called directly, ``solve`` still returns ``regr
   for R||Cmax also two-link ejection chains.
 * GAP: capacity relaxed by an adaptive penalty on normalised overload; the best *feasible* answer
   is kept. R||Cmax (``energy="target"``, the default): the total excess of the loads over a
-  makespan target that drops each time it is met (``_moves.anneal_cmax_target``); with
+  makespan target that drops each time it is met (``_moves.CmaxTargetKernel``); with
   ``energy="cmax"``: ``Cmax`` plus a small sum-of-squared-loads term. Most moves take a job off an
   overloaded (critical) machine. Details and the temperature schedule: ``_moves.py``.
 * Stopping: ``max_moves`` moves (when > 0; deterministic for a seed) or the time limit (less a
@@ -33,7 +33,7 @@ from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._common import FIT_ATOL, FIT_RTOL, placement_doc, usable_types
-from ._moves import anneal_cmax, anneal_cmax_target, anneal_gap
+from ._moves import CmaxKernel, CmaxTargetKernel, GapKernel, anneal
 from .heuristics import ListECT, Regret, batch_order, list_schedule, regret_assign
 
 
@@ -116,9 +116,10 @@ class SimulatedAnnealing(Solver):
         def on_best(a: list[int], value: float) -> None:
             context.report(doc(a))
 
-        out = anneal_gap(start, cost.tolist(), np.where(ok, dem, 0.0).tolist(), limit.tolist(), allowed, rng,
-                         budget=p["max_moves"], deadline=deadline, clock=time.monotonic, cycle=cycle,
-                         on_best=on_best, p_shift=p["p_shift"])
+        kernel = GapKernel(start, cost.tolist(), np.where(ok, dem, 0.0).tolist(), limit.tolist(), allowed, rng,
+                           p_shift=p["p_shift"])
+        out = anneal(kernel, budget=p["max_moves"], deadline=deadline, clock=time.monotonic, cycle=cycle,
+                     on_best=on_best)
         info = {k: v for k, v in out.items() if k != "best"}
         info["annealed"] = True
         if out["best"] is None:
@@ -157,9 +158,9 @@ class SimulatedAnnealing(Solver):
         def on_best(a: list[int], value: float) -> None:
             context.report(doc(a))
 
-        kernel = anneal_cmax_target if p["energy"] == "target" else anneal_cmax
-        out = kernel(start, ptl, allowed, rng, budget=p["max_moves"], deadline=deadline,
-                          clock=time.monotonic, cycle=cycle, on_best=on_best, p_shift=p["p_shift"])
+        kind = CmaxTargetKernel if p["energy"] == "target" else CmaxKernel
+        out = anneal(kind(start, ptl, allowed, rng, p_shift=p["p_shift"]), budget=p["max_moves"], deadline=deadline,
+                     clock=time.monotonic, cycle=cycle, on_best=on_best)
         best = out["best"]
         loads = np.zeros(inst.n_gpus)
         for j, g in enumerate(best):
