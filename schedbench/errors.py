@@ -47,3 +47,12 @@ class InputError(ValueError):
 
 class DataError(InputError):
     """An input file whose contents are well formed JSON but not a valid schedbench document."""
+
+
+class UsageError(InputError):
+    """A bad argument of a command or API call (an unknown name, a malformed ``key=value``): the
+    message is the whole text; an :class:`InputError`, so the CLI prints it as one line and exits 2."""
+
+    def __init__(self, message: str) -> None:
+        self.file, self.path, self.expected, self.found = "<command line>", "", "", ""
+        ValueError.__init__(self, message)

@@ -102,7 +102,8 @@ def _help(*args: str) -> str:
 
 def test_choices_are_listed_in_help() -> None:
     assert "table|markdown|csv|latex|json" in _help("report")
-    assert "parquet|csv|mps|lp" in _help("export")
+    assert "parquet|csv" in _help("export") and "mps" not in _help("export")
+    assert "mps|lp" in _help("export-model")
     assert "local|dask" in _help("run")
 
 
@@ -113,7 +114,8 @@ def test_choice_enums_match_what_the_commands_accept() -> None:
     from schedbench.store.export import FORMATS as EXPORT_FORMATS
 
     assert tuple(f.value for f in cli_choices.ReportFormat) == REPORT_FORMATS
-    assert tuple(f.value for f in cli_choices.ExportFormat) == EXPORT_FORMATS + MODEL_FORMATS
+    assert tuple(f.value for f in cli_choices.ExportFormat) == EXPORT_FORMATS
+    assert tuple(f.value for f in cli_choices.ModelFormat) == MODEL_FORMATS
     assert {e.value for e in cli_choices.Executor} == {"local", "dask"}
 
 
@@ -150,7 +152,7 @@ def test_report_of_an_export_equals_the_report_of_its_store(store_path: Path, tm
 
 
 def test_a_csv_export_keeps_text_columns_as_text(tmp_path: Path) -> None:
-    from schedbench.plots.source import read_runs
+    from schedbench.store.views import read_runs
 
     path = tmp_path / "runs.csv"
     path.write_text("run_id,instance,class,objective_name,solver,solver_version,params,seed,status,gap,wall_s,"

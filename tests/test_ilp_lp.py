@@ -14,10 +14,11 @@ from factories import feasible_allocation, feasible_batch, feasible_placement
 from schedbench_solvers.ilp import IlpHighs
 from schedbench_solvers.lp import LpAllocation, LpRound
 
+from schedbench.cli.export_model import export_model_command
 from schedbench.importers import IMPORTERS
 from schedbench.importers.gap import gap_instance
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, make_instance, save
-from schedbench.plugins.export_model import export_model, export_model_command
+from schedbench.plugins.export_model import export_model
 from schedbench.plugins.solver import Context
 from schedbench.runner.execute import execute
 from schedbench.runs import RunTask

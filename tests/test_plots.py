@@ -14,11 +14,12 @@ pytest.importorskip("matplotlib", reason="figures need the [plot] extra (matplot
 from typer.testing import CliRunner
 
 from schedbench.cli.app import app
-from schedbench.cli.plot import PlotOptions, make_figure
 from schedbench.plots import data as pdata
 from schedbench.plots.colors import PALETTE, solver_color
 from schedbench.plots.figures import KINDS
-from schedbench.plots.source import family_of, latest_versions, load
+from schedbench.plots.make import PlotOptions, make_figure
+from schedbench.plots.source import family_of, load
+from schedbench.store.views import latest_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "instances" / "smoke"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schedbench.cli.report import print_report
 from schedbench.errors import InputError
 from schedbench.report import (
     FORMATS,
@@ -20,7 +21,6 @@ from schedbench.report import (
     gap_stats,
     penalized_times,
     render,
-    report_command,
     shifted_geometric_mean,
     summarize,
 )
@@ -238,9 +238,9 @@ def test_latex_escapes_solver_names(tmp_path: Path) -> None:
     assert r"my\_solver\&co" in render(build_report(path), "latex")
 
 
-def test_report_command_prints_every_format(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_print_report_prints_every_format(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for fmt in FORMATS:
-        assert report_command(store_path, fmt) == 0
+        assert print_report(store_path, fmt) == 0
         out = capsys.readouterr().out
         assert "greedy" in out and "placement" in out
         if fmt in ("table", "markdown", "latex"):
@@ -249,33 +249,33 @@ def test_report_command_prints_every_format(store_path: Path, capsys: pytest.Cap
     assert rich_table.caption and "10 × their time limit" in str(rich_table.caption)
 
 
-def test_report_command_bad_input(tmp_path: Path, store_path: Path) -> None:
+def test_print_report_bad_input(tmp_path: Path, store_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        report_command(tmp_path / "missing.sqlite")
+        print_report(tmp_path / "missing.sqlite")
     not_store = tmp_path / "x.sqlite"
     conn = sqlite3.connect(not_store)
     conn.execute("CREATE TABLE t (x)")
     conn.commit()
     conn.close()
     with pytest.raises(InputError, match="schedbench results store"):
-        report_command(not_store)
+        print_report(not_store)
     (tmp_path / "notes.txt").write_text("hello, not a database, long enough to have a header " * 4)
     with pytest.raises(InputError):
-        report_command(tmp_path / "notes.txt")
+        print_report(tmp_path / "notes.txt")
     with pytest.raises(InputError, match="format"):
-        report_command(store_path, "html")
+        print_report(store_path, "html")
     with pytest.raises(InputError, match="shift"):
-        report_command(store_path, "csv", shift=-1.0)
+        print_report(store_path, "csv", shift=-1.0)
     with pytest.raises(InputError, match="penalty"):
-        report_command(store_path, "csv", penalty=0.5)
+        print_report(store_path, "csv", penalty=0.5)
     with pytest.raises(InputError, match="campaign"):
-        report_command(store_path, "csv", campaign="nope")
+        print_report(store_path, "csv", campaign="nope")
 
 
 def test_empty_store_gives_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.sqlite"
     Store(path).close()
-    assert report_command(path, "markdown") == 1
+    assert print_report(path, "markdown") == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "no runs" in captured.err and "nothing to report" in captured.err

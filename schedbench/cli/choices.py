@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-#: Output formats of ``schedbench report`` (:data:`schedbench.report.command.FORMATS`).
-REPORT_FORMATS = ("table", "markdown", "csv", "latex", "json")
-
 
 class ReportFormat(StrEnum):
-    """``schedbench report --format``."""
+    """``schedbench report --format`` (:data:`schedbench.report.FORMATS`)."""
 
     table = "table"
     markdown = "markdown"
@@ -24,10 +21,16 @@ class ReportFormat(StrEnum):
 
 
 class ExportFormat(StrEnum):
-    """``schedbench export --format``: a result set (parquet, csv) or an instance's ILP model (mps, lp)."""
+    """``schedbench export --format``: a result set (:data:`schedbench.store.export.FORMATS`)."""
 
     parquet = "parquet"
     csv = "csv"
+
+
+class ModelFormat(StrEnum):
+    """``schedbench export-model --format``: an instance's ILP model
+    (:data:`schedbench.plugins.export_model.FORMATS`)."""
+
     mps = "mps"
     lp = "lp"
 

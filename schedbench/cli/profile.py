@@ -16,25 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from schedbench.cli.console import guard
-from schedbench.errors import InputError
+from schedbench.cli.console import err, guarded, make_console, print_json
 from schedbench.profiler import OutOfMemoryError, ProfileError, require_torch
 from schedbench.profiler.workloads import LOSSES, Workload, builtin_names, resolve
 
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
-
-
-def _guard(fn: Callable[[], int | None]) -> None:
-    guard(fn, err, (InputError, ProfileError))
-
-
-def _print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
+#: The measurement tables are wide: 160 columns when piped.
+out = make_console(piped_width=160)
 
 
 def command_line(model: str, device: str, batch_sizes: list[int], steps: int, warmup: int, *, seed: int,
@@ -156,7 +146,7 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
                 if len(batch_sizes) == 1:
                     raise
                 skipped.append(b)  # a sweep goes on with the batch sizes that fit
-                err.print(f"note: {exc}; batch size {b} skipped", markup=False, soft_wrap=True)
+                err.print(f"note: {exc}; batch size {b} skipped")
                 continue
             measurements.append(m)
     if not measurements:
@@ -172,12 +162,12 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
         except OSError as exc:
             raise ProfileError(f"-o {output}: cannot write it: {exc.strerror}") from None
     if as_json:
-        _print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements], "out_of_memory": skipped,
+        print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements], "out_of_memory": skipped,
                      "fragment": fragment.to_dict(), "written": None if output is None else str(output)})
         return 0
     gpu = next(iter(fragment.gpus))
     info = measurements[0].device_info
-    out.print(f"{workload.name} on {gpu}: {fragment.gpus[gpu].name}", markup=False)
+    out.print(f"{workload.name} on {gpu}: {fragment.gpus[gpu].name}")
     table = Table(title=f"{workload.model} ({steps} timed steps after {warmup} warm-up)")
     for col in ("job type", "batch", f"{workload.samples}/s", "step p50 ms", "step p95 ms", "peak memory MiB",
                 "GFLOP/step", "params"):
@@ -189,14 +179,15 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
                       f"{m.flops_per_step / 1e9:.4g}", f"{m.params:,}")
     out.print(table)
     if skipped:
-        out.print(f"out of memory, skipped: batch size {', '.join(map(str, skipped))}", markup=False)
-    out.print(f"torch {info['torch']}; memory: {measurements[0].memory_method}", markup=False)
+        out.print(f"out of memory, skipped: batch size {', '.join(map(str, skipped))}")
+    out.print(f"torch {info['torch']}; memory: {measurements[0].memory_method}")
     if output is not None:
         out.print(f"wrote {output}: a catalogue fragment of {len(fragment.job_types)} job type(s) on {gpu}; add it "
-                  f"to your catalogue with: schedbench catalogue merge {shlex.quote(str(output))}", markup=False)
+                  f"to your catalogue with: schedbench catalogue merge {shlex.quote(str(output))}")
     return 0
 
 
+@guarded(ProfileError)
 def profile(
     model: Annotated[str, typer.Argument(help=f"One of {', '.join(builtin_names())} (the source article's models) or "
                                               "pkg.module:factory (a callable returning a torch.nn.Module).")],
@@ -220,17 +211,17 @@ def profile(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the weights and the synthetic batch.")] = 0,
     isolate: Annotated[bool | None, typer.Option("--isolate/--no-isolate", help="Each batch size in a fresh process "
                                                                                 "(default: on CPU).")] = None,
-) -> None:
+) -> int:
     """Measure training steps of a model: throughput, step times, peak memory, FLOPs, parameters; write a
     catalogue entry with provenance (docs/profile.md)."""
-    _guard(lambda: profile_body(model, device, batch_size or [], steps, warmup, seed=seed, threads=threads,
-                                isolate=isolate, inputs=inputs or [], loss=loss, family=family, key=key, task=task,
-                                gpu_type=gpu_type, output=output, as_json=as_json))
+    return profile_body(model, device, batch_size or [], steps, warmup, seed=seed, threads=threads, isolate=isolate,
+                        inputs=inputs or [], loss=loss, family=family, key=key, task=task, gpu_type=gpu_type,
+                        output=output, as_json=as_json)
 
 
 def merge_body(fragments: list[Path], into: Path | None, replace_measured: bool, as_json: bool) -> int:
+    from schedbench.catalogue import layers
     from schedbench.catalogue.build import load_catalogue, shipped_path
-    from schedbench.profiler import layers
 
     target = into if into is not None else layers.user_catalogue_path()
     if target is None:
@@ -248,22 +239,23 @@ def merge_body(fragments: list[Path], into: Path | None, replace_measured: bool,
     user = layers.user_catalogue_path()
     active = user is not None and target.resolve() == user.resolve()
     if as_json:
-        _print_json({"into": str(target), "active": active, "job_types": sorted(merged.job_types),
+        print_json({"into": str(target), "active": active, "job_types": sorted(merged.job_types),
                      "added_jobs": report.added_jobs, "extended_jobs": report.extended_jobs,
                      "added_gpus": report.added_gpus, "figures_added": report.figures_added,
                      "figures_replaced": report.figures_replaced, "derived_dropped": report.derived_dropped})
         return 0
-    out.print(f"merged {len(fragments)} file(s) into {target}: {report.summary()}", markup=False)
+    out.print(f"merged {len(fragments)} file(s) into {target}: {report.summary()}")
     if active:
         out.print("schedbench catalogue list/show/coverage now include it; the generators draw it with "
-                  "-p user_catalogue=true", markup=False)
+                  "-p user_catalogue=true")
     elif target.resolve() == layers.profiled_path().resolve():
-        out.print("that is the project's shipped measurements layer (schedbench/data/profiled.json)", markup=False)
+        out.print("that is the project's shipped measurements layer (schedbench/data/profiled.json)")
     else:
-        out.print(f"to use it: export {layers.USER_ENV}={shlex.quote(str(target))}", markup=False)
+        out.print(f"to use it: export {layers.USER_ENV}={shlex.quote(str(target))}")
     return 0
 
 
+@guarded(ProfileError)
 def merge(
     fragments: Annotated[list[Path], typer.Argument(help="Catalogue entries written by `schedbench profile -o` "
                                                          "(or any catalogue fragment).")],
@@ -273,10 +265,10 @@ def merge(
     replace_measured: Annotated[bool, typer.Option("--replace", help="Let a new measurement overwrite one already "
                                                                      "there.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable summary.")] = False,
-) -> None:
+) -> int:
     """Merge profiled entries into your catalogue, which extends the shipped one for every command and
     generator (docs/profile.md)."""
-    _guard(lambda: merge_body(fragments, into, replace_measured, as_json))
+    return merge_body(fragments, into, replace_measured, as_json)
 
 
 __all__ = ["command_line", "merge", "merge_body", "profile", "profile_body"]

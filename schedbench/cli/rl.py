@@ -12,18 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from schedbench.cli.console import guard
-from schedbench.errors import InputError
+from schedbench.cli.console import err, guarded, out, parse_pairs
+from schedbench.errors import InputError, UsageError
 
 app = typer.Typer(help="Reinforcement-learning schedulers: train agents on the simulator's environments (docs/rl.md).",
                   no_args_is_help=True)
-_err = Console(stderr=True)
-
-
-class RlUsageError(ValueError):
-    """Bad arguments, or the extra missing (one line, exit status 2)."""
 
 
 def _need_extra() -> None:
@@ -31,7 +25,7 @@ def _need_extra() -> None:
 
     gone = missing()
     if gone:
-        raise RlUsageError(f"the [rl] extra is not installed (missing: {', '.join(gone)}); "
+        raise UsageError(f"the [rl] extra is not installed (missing: {', '.join(gone)}); "
                            f"pip install 'torch==2.13.0' 'schedbench[rl]'")
 
 
@@ -42,21 +36,16 @@ def env_kwargs_from(window: int, reward: str, predictor: str, sigma: float, pres
     from schedbench.rl.envs import DEFAULT_SOURCE
 
     if reward not in ("dense", "sparse"):
-        raise RlUsageError(f"--reward: expected dense or sparse, got {reward!r}")
+        raise UsageError(f"--reward: expected dense or sparse, got {reward!r}")
     if window < 1:
-        raise RlUsageError(f"--window: expected a positive integer, got {window}")
+        raise UsageError(f"--window: expected a positive integer, got {window}")
     kw: dict[str, Any] = {"window": window, "reward": reward, "predictor": predictor, "sigma": sigma, "wait": wait}
     if instance is not None:
         if preset is not None or params:
-            raise RlUsageError("--instance excludes --preset and --param")
+            raise UsageError("--instance excludes --preset and --param")
         kw["source"] = str(instance)
         return kw
-    given: dict[str, Any] = {}
-    for item in params or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise RlUsageError(f"--param {item!r}: expected key=value")
-        given[key.strip()] = parse_cli_value(value)
+    given = parse_pairs(params, "--param", convert=parse_cli_value)
     if preset is None and not given:
         kw["source"] = dict(DEFAULT_SOURCE)
     else:
@@ -73,15 +62,15 @@ def train_command(algo: str, env: str, timesteps: int, seed: int, output: Path, 
     from schedbench.rl.train import ALGOS, train
 
     if algo not in ALGOS:
-        raise RlUsageError(f"--algo: expected one of {list(ALGOS)}, got {algo!r}")
+        raise UsageError(f"--algo: expected one of {list(ALGOS)}, got {algo!r}")
     if env not in ("queue", "placement"):
-        raise RlUsageError(f"--env: expected queue or placement, got {env!r}")
+        raise UsageError(f"--env: expected queue or placement, got {env!r}")
     if timesteps < 1:
-        raise RlUsageError(f"--timesteps: expected a positive integer, got {timesteps}")
+        raise UsageError(f"--timesteps: expected a positive integer, got {timesteps}")
     if seed < 0:
-        raise RlUsageError(f"--seed: expected a non-negative integer, got {seed}")
+        raise UsageError(f"--seed: expected a non-negative integer, got {seed}")
     if output.suffix != ".zip":
-        raise RlUsageError(f"-o {output}: the model file must end in .zip")
+        raise UsageError(f"-o {output}: the model file must end in .zip")
     output.parent.mkdir(parents=True, exist_ok=True)
     if env == "placement":
         kw.pop("window", None)
@@ -91,18 +80,19 @@ def train_command(algo: str, env: str, timesteps: int, seed: int, output: Path, 
 
         make_env(env, kw).reset(seed=seed)
     except (InputError, ValueError, OSError) as exc:
-        raise RlUsageError(f"environment: {exc}") from None
+        raise UsageError(f"environment: {exc}") from None
     with Progress(TextColumn(f"{algo} on {env}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_err, disable=not progress, transient=False) as bar:
+                  console=err, disable=not progress, transient=False) as bar:
         task = bar.add_task("train", total=timesteps)
         meta = train(algo, env, timesteps=timesteps, seed=seed, env_kwargs=kw, out=output,
                      progress=lambda n: bar.update(task, completed=min(n, timesteps)))
-    print(f"wrote {output}: {algo} on {env}, {timesteps} steps, seed {seed}, "
+    out.print(f"wrote {output}: {algo} on {env}, {timesteps} steps, seed {seed}, "
           f"{meta['train_cpu_seconds']:.1f} CPU-s ({meta['train_wall_seconds']:.1f} s wall)")
     return 0
 
 
 @app.command("train")
+@guarded()
 def train_cmd(
     algo: Annotated[str, typer.Option("--algo", help="ppo (MaskablePPO), dqn (masked DQN) or pg (REINFORCE).")],
     env: Annotated[str, typer.Option("--env", help="queue or placement.")] = "queue",
@@ -119,28 +109,21 @@ def train_cmd(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="queue env: offer the wait action (--no-wait: "
                                        "work-conserving, the agent only orders).")] = True,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
-) -> None:
+) -> int:
     """Train an agent; episodes are fresh generated instances (default: 200 Philly-like jobs, load 0.9)."""
-
-    def body() -> int:
-        kw = env_kwargs_from(window, reward, predictor, sigma, preset, param, instance, wait)
-        return train_command(algo, env, timesteps, seed, output, kw, progress=not no_progress)
-
-    guard(body, _err, (InputError, RlUsageError))
+    kw = env_kwargs_from(window, reward, predictor, sigma, preset, param, instance, wait)
+    return train_command(algo, env, timesteps, seed, output, kw, progress=not no_progress)
 
 
 @app.command("info")
-def info_cmd(model: Annotated[Path, typer.Argument(help="Model file (.zip).")]) -> None:
+@guarded()
+def info_cmd(model: Annotated[Path, typer.Argument(help="Model file (.zip).")]) -> int:
     """Print a model's metadata (algorithm, environment, training seed, steps and time) as JSON."""
+    from schedbench.rl.train import read_meta
 
-    def body() -> int:
-        from schedbench.rl.train import read_meta
-
-        try:
-            meta = read_meta(model)
-        except ValueError as exc:
-            raise RlUsageError(str(exc)) from None
-        print(json.dumps(meta, indent=1, sort_keys=True))
-        return 0
-
-    guard(body, _err, (InputError, RlUsageError))
+    try:
+        meta = read_meta(model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(meta, indent=1, sort_keys=True))
+    return 0

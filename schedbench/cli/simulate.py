@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from schedbench.cli.console import err as _err
+from schedbench.cli.console import guarded, parse_pairs
+from schedbench.cli.console import out as _out
+from schedbench.errors import UsageError
 
 #: (metric key, label) in the order printed.
 METRICS = (
@@ -29,21 +36,11 @@ METRICS = (
 PROGRESS_JOBS = 50_000
 
 
-class UsageError(ValueError):
-    """Bad arguments of ``simulate`` (printed as one line, exit status 2)."""
-
-
 def parse_params(items: list[str] | None) -> dict[str, Any]:
     """``key=value`` strings to a dict (values parsed as the generators parse them)."""
     from schedbench.generators.spec import parse_cli_value
 
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise UsageError(f"--param expects key=value, got {item!r}")
-        out[key.strip()] = parse_cli_value(value)
-    return out
+    return parse_pairs(items, "--param", convert=parse_cli_value)
 
 
 def policy_class(name: str, solvers_dir: list[Path] | None = None) -> Any:
@@ -62,16 +59,20 @@ def policy_class(name: str, solvers_dir: list[Path] | None = None) -> Any:
     return cls
 
 
-def simulate_command(policy: str, instance: Path, *, param: list[str] | None, output: Path | None, as_json: bool,
-                     seed: int, solvers_dir: list[Path] | None, out: Console, err: Console) -> int:
-    """The body of ``schedbench simulate``; returns the exit status (malformed files raise
-    :class:`~schedbench.errors.InputError` for the caller's guard)."""
-    try:
-        return _simulate(policy, instance, param=param, output=output, as_json=as_json, seed=seed,
-                         solvers_dir=solvers_dir, out=out, err=err)
-    except UsageError as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
-        return 2
+@guarded()
+def simulate(
+    policy: Annotated[str, typer.Argument(help="Policy name (a solver of family policy, e.g. fcfs, srpt, las).")],
+    instance: Annotated[Path, typer.Argument(help="Online instance file.")],
+    param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable), e.g. "
+                                                    "predictor=noisy, sigma=1.0, admission=wait-deadline.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the event log (solution JSON).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The metrics as one JSON object.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the noisy predictor.")] = 0,
+    solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
+) -> int:
+    """Simulate one online policy on an instance; print the validated metrics (docs/simulator.md)."""
+    return _simulate(policy, instance, param=param, output=output, as_json=as_json, seed=seed,
+                     solvers_dir=solvers_dir, out=_out, err=_err)
 
 
 def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: Path | None, as_json: bool,
@@ -120,8 +121,8 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
                "params": params, "metrics": m}
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n")
     else:
-        table = Table(title=f"{policy} on {inst.name or instance} (predictor: {res.predictor}"
-                      + (", true times" if res.predictor == "oracle" else "") + ")")
+        table = Table(title=Text(f"{policy} on {inst.name or instance} (predictor: {res.predictor}"
+                                 + (", true times" if res.predictor == "oracle" else "") + ")"))
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, label in METRICS:

@@ -1,6 +1,6 @@
 """``schedbench solve SOLVER INSTANCE``: one run with the harness's isolation, limits and validation.
 
-:func:`solve_command` is the command's body; ``schedbench.cli.app`` registers it. Exit code: 0 when
+:func:`solve` is the command (mounted by :mod:`schedbench.cli.app`), :func:`solve_command` its body. Exit code: 0 when
 the run ends ``optimal`` or ``feasible``, 1 otherwise; bad input (an unreadable instance, an
 unknown solver, a bad ``--param``) raises :class:`~schedbench.errors.InputError`, which the CLI
 prints as one line and turns into exit 2.
@@ -12,54 +12,31 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from schedbench.errors import InputError
+import typer
+
+from schedbench.cli.console import guarded, parse_pairs
+from schedbench.errors import UsageError
 from schedbench.runs import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, RunRecord, RunTask
 
 
-class SolveInputError(InputError):
-    """Bad command-line input to ``solve`` (an InputError, so the CLI exits 2)."""
-
-    def __init__(self, message: str) -> None:
-        self.file, self.path, self.expected, self.found = "<command line>", "", "", ""
-        ValueError.__init__(self, message)
-
-
 def gap(record: RunRecord, known: dict[str, float]) -> tuple[float | None, str | None]:
-    """Relative gap of the run's objective and what it is measured against.
+    """The run's gap (:func:`schedbench.scoring.gap`, a fraction, positive = worse) and the source of
+    its reference (:func:`schedbench.scoring.reference_for_solve`: the best attained published value,
+    else the tightest bound known, the solver's own included); (None, None) without either."""
+    from schedbench.scoring import gap as project_gap
+    from schedbench.scoring import reference_for_solve
 
-    The reference is the instance's known optimum, else its best known value, else its known
-    bound (lower for min, upper for max), else the solver's own bound. The gap is
-    ``(objective - ref) / |ref|`` for minimisation and ``(ref - objective) / |ref|`` for
-    maximisation (``|objective|`` as denominator when ``ref`` is 0, and 0 when both are).
-    """
-    if record.objective is None:
+    ref = reference_for_solve(known, record.sense, record.bound)
+    if record.objective is None or ref is None:
         return None, None
-    bound_key = "lower_bound" if record.sense == "min" else "upper_bound"
-    ref = ref_name = None
-    for key in ("optimum", "best_known", bound_key):
-        if key in known:
-            ref, ref_name = known[key], f"known {key}"
-            break
-    if ref is None and record.bound is not None and math.isfinite(record.bound):
-        ref, ref_name = record.bound, "solver bound"
-    if ref is None:
-        return None, None
-    diff = record.objective - ref if record.sense == "min" else ref - record.objective
-    denom = abs(ref) or abs(record.objective)
-    return (0.0 if denom == 0 else diff / denom), ref_name
+    return project_gap(record.objective, ref[0], record.sense), ref[1]
 
 
 def parse_params(items: list[str] | None) -> dict[str, str]:
     """``key=value`` strings into a dict (values stay strings; the solver's Params convert them)."""
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise SolveInputError(f"--param expects key=value, got {item!r}")
-        out[key.strip()] = value
-    return out
+    return parse_pairs(items, "--param")
 
 
 def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: int = 0,
@@ -75,33 +52,33 @@ def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: i
     from schedbench.runner.worker import registry_spec
 
     if not (0 < time_limit <= MAX_TIME_LIMIT_S and math.isfinite(time_limit)):
-        raise SolveInputError(f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} "
+        raise UsageError(f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} "
                               f"(30 days), got {time_limit!r}")
     if not 0 <= seed < 2**63:
-        raise SolveInputError(f"--seed must be a non-negative 64-bit integer, got {seed!r}")
+        raise UsageError(f"--seed must be a non-negative 64-bit integer, got {seed!r}")
     if not 1 <= threads <= MAX_THREADS:
-        raise SolveInputError(f"--threads must be in [1, {MAX_THREADS}], got {threads!r}")
+        raise UsageError(f"--threads must be in [1, {MAX_THREADS}], got {threads!r}")
     if memory_limit_mb is not None and not 0 < memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
-        raise SolveInputError(f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, "
+        raise UsageError(f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, "
                               f"got {memory_limit_mb!r}")
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or [])
     for d in dirs:
         if not Path(d).is_dir():
-            raise SolveInputError(f"--solvers-dir {d!r} is not a directory")
+            raise UsageError(f"--solvers-dir {d!r} is not a directory")
     given = parse_params(param)
     inst = load(instance)
     try:
         entry = get_entry(registry_spec(registry), dirs, solver)
     except KeyError as exc:
         known = str(exc.args[0]) if exc.args else ""
-        raise SolveInputError(known if "unknown solver" in known else
+        raise UsageError(known if "unknown solver" in known else
                               f"unknown solver {solver!r} (see `schedbench solvers list`)") from None
     params: dict[str, Any] = dict(given)
     if entry.available:
         try:
             params = entry.load().resolve_params(given)
         except ValueError as exc:
-            raise SolveInputError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     return RunTask(instance_path=str(Path(instance).resolve()), instance_hash=content_hash(inst),
                    instance_name=inst.name, solver=solver, solver_version=str(entry.version), params=params,
                    seed=int(seed), time_limit=float(time_limit), memory_limit_mb=memory_limit_mb,
@@ -131,14 +108,15 @@ def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: i
     Raises:
         InputError: bad input (exit 2 in the CLI).
     """
-    from schedbench.runner.execute import Executor, known_values, load_instance
+    from schedbench.runner.execute import Executor, load_instance
+    from schedbench.scoring import known_values
 
     task = build_task(solver, instance, time_limit=time_limit, seed=seed, param=param,
                       memory_limit_mb=memory_limit_mb, threads=threads, solvers_dir=solvers_dir)
     with Executor(preload=("numpy", "scipy")) as ex:
         record = ex.execute(task)
     inst = load_instance(task.instance_path, task.instance_hash)
-    g, ref = gap(record, known_values(inst))
+    g, ref = gap(record, known_values(inst.metadata.get("known")))
     if output is not None and record.solution is not None:
         Path(output).write_text(json.dumps(record.solution, sort_keys=True, allow_nan=False) + "\n")
     if as_json:
@@ -166,3 +144,22 @@ def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: i
             lines.append(f"solution   {'written to ' + str(output) if record.solution is not None else 'none'}")
         sys.stdout.write("\n".join(lines) + "\n")
     return 0 if record.status in ("optimal", "feasible") else 1
+
+
+@guarded(KeyError, ValueError)
+def solve(
+    solver: Annotated[str, typer.Argument(help="Solver name (see `schedbench solvers list`).")],
+    instance: Annotated[Path, typer.Argument(help="Instance file.")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds (hard limit).")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Repetition seed; the solver's seed is derived from the run.")] = 0,
+    param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the solution JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="MiB of address space the run may add "
+                                                     "beyond the worker's preloaded libraries.")] = None,
+    threads: Annotated[int, typer.Option(help="Threads for the solver and BLAS.")] = 1,
+    solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
+) -> int:
+    """Run one solver once, isolated and limited as in a campaign, and grade its answer."""
+    return solve_command(solver, instance, time_limit=time_limit, seed=seed, param=param, output=output,
+                         as_json=as_json, memory_limit_mb=memory_limit, threads=threads, solvers_dir=solvers_dir)

@@ -7,18 +7,15 @@ unknown kind, wrong usage), printed as one line without a traceback.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from schedbench.cli.console import guard
-from schedbench.errors import InputError
+from schedbench.cli.console import guarded, out, print_json
 
 app = typer.Typer(
     name="traces",
@@ -27,17 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False)
-
-
-def _guard(fn: Callable[[], int | None]) -> None:
-    """Run a command body; bad input becomes one line on stderr and exit 2."""
-    guard(fn, err, (InputError, ValueError, KeyError))
-
-
-def _print_json(doc: Any) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def _short(value: Any, limit: int = 8) -> str:
@@ -76,95 +62,86 @@ def _table(title: str, fit: dict[str, Any]) -> Table:
 
 
 @app.command()
+@guarded(ValueError, KeyError)
 def fit(
     kind: Annotated[str, typer.Argument(help="arrival | duration | gpus | fractional | outcomes")],
     files: Annotated[list[Path], typer.Argument(help="Trace file(s); fractional takes a pod list and optionally "
                                                      "its node list.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the fit as JSON.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write the fit (canonical JSON).")] = None,
-) -> None:
+) -> int:
     """Fit KIND on trace FILE(s) (format detected from the header) and print the parameters."""
+    from schedbench import jsonio
+    from schedbench.traces.fit import fit as run_fit
 
-    def body() -> int:
-        from schedbench import jsonio
-        from schedbench.traces.fit import fit as run_fit
-
-        result = run_fit(kind, *files)
+    result = run_fit(kind, *files)
+    if output is not None:
+        jsonio.write_bytes(output, jsonio.dumps_canonical(result))
+    if as_json:
+        print_json(result)
+    else:
+        out.print(_table(f"{kind} fit of {', '.join(p.name for p in files)}", result))
         if output is not None:
-            jsonio.write_bytes(output, jsonio.dumps_canonical(result))
-        if as_json:
-            _print_json(result)
-        else:
-            out.print(_table(f"{kind} fit of {', '.join(p.name for p in files)}", result))
-            if output is not None:
-                out.print(f"wrote {output}")
-        return 0
-
-    _guard(body)
+            out.print(f"wrote {output}")
+    return 0
 
 
 @app.command()
+@guarded(ValueError, KeyError)
 def show(
     key: Annotated[str | None, typer.Argument(help="One fit, e.g. duration/philly (default: list them all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-) -> None:
+) -> int:
     """Print the shipped fits (schedbench/data/trace_fits.json) with their sources."""
+    from schedbench.traces.models import load_fits, shipped_fit
 
-    def body() -> int:
-        from schedbench.traces.models import load_fits, shipped_fit
-
-        if key is not None:
-            one = shipped_fit(key)
-            if as_json:
-                _print_json(one)
-            else:
-                out.print(_table(key, one))
-            return 0
-        doc = load_fits()
+    if key is not None:
+        one = shipped_fit(key)
         if as_json:
-            _print_json(doc)
-            return 0
-        table = Table(title="shipped trace fits")
-        for col in ("fit", "method", "n", "file", "licence"):
-            table.add_column(col, overflow="fold")
-        for name, f in doc["fits"].items():
-            table.add_row(name, f["method"], str(f["data"].get("n", "-")), f["source"]["file"], f["source"]["licence"])
-        out.print(table)
-        out.print("`schedbench traces show KEY` prints one fit; citations are in each fit's source.")
+            print_json(one)
+        else:
+            out.print(_table(key, one))
         return 0
-
-    _guard(body)
+    doc = load_fits()
+    if as_json:
+        print_json(doc)
+        return 0
+    table = Table(title="shipped trace fits")
+    for col in ("fit", "method", "n", "file", "licence"):
+        table.add_column(col, overflow="fold")
+    for name, f in doc["fits"].items():
+        table.add_row(name, f["method"], str(f["data"].get("n", "-")), f["source"]["file"], f["source"]["licence"])
+    out.print(table)
+    out.print("`schedbench traces show KEY` prints one fit; citations are in each fit's source.")
+    return 0
 
 
 @app.command("fit-all")
+@guarded(ValueError, KeyError)
 def fit_all(
     folder: Annotated[Path, typer.Argument(help="Folder holding the published trace files (e.g. ../shared/traces).")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the fits document here.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Compare with the shipped fits; exit 1 on a difference.")
                      ] = False,
-) -> None:
+) -> int:
     """Re-compute every shipped fit from the published files (maintainers: refresh trace_fits.json)."""
+    from schedbench import jsonio
+    from schedbench.traces.fit import fit_all as run_all
+    from schedbench.traces.models import load_fits
 
-    def body() -> int:
-        from schedbench import jsonio
-        from schedbench.traces.fit import fit_all as run_all
-        from schedbench.traces.models import load_fits
-
-        doc = run_all(folder)
-        data = jsonio.dumps_canonical(doc)
-        if output is not None:
-            jsonio.write_bytes(output, data)
-            out.print(f"wrote {output} ({len(doc['fits'])} fits)")
-        if check:
-            shipped = load_fits()
-            differ = [k for k in doc["fits"] if jsonio.dumps_canonical(doc["fits"][k])
-                      != jsonio.dumps_canonical(shipped["fits"].get(k))]
-            if differ:
-                out.print(f"[red]differs from the shipped fits[/]: {', '.join(differ)}")
-                return 1
-            out.print("[green]the shipped fits agree[/]")
-        if output is None and not check:
-            sys.stdout.write(data.decode("utf-8") + "\n")
-        return 0
-
-    _guard(body)
+    doc = run_all(folder)
+    data = jsonio.dumps_canonical(doc)
+    if output is not None:
+        jsonio.write_bytes(output, data)
+        out.print(f"wrote {output} ({len(doc['fits'])} fits)")
+    if check:
+        shipped = load_fits()
+        differ = [k for k in doc["fits"] if jsonio.dumps_canonical(doc["fits"][k])
+                  != jsonio.dumps_canonical(shipped["fits"].get(k))]
+        if differ:
+            out.print(Text("differs from the shipped fits", style="red") + f": {', '.join(differ)}")
+            return 1
+        out.print(Text("the shipped fits agree", style="green"))
+    if output is None and not check:
+        sys.stdout.write(data.decode("utf-8") + "\n")
+    return 0

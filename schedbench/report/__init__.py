@@ -5,10 +5,10 @@ and timeout penalty explicit and printed, the number solved beside it).
 Layout: :mod:`~schedbench.report.stats` (pure statistics with validated input),
 :mod:`~schedbench.report.summary` (the table's dataclasses, built from a runs frame),
 :mod:`~schedbench.report.render` (rich, Markdown, CSV, LaTeX) and
-:mod:`~schedbench.report.command` (the CLI body).
+:mod:`~schedbench.report.command` (the report of a store; the command is :mod:`schedbench.cli.report`).
 """
 
-from schedbench.report.command import FORMATS, build_report, render, report_command
+from schedbench.report.command import FORMATS, build_report, render
 from schedbench.report.stats import (
     DEFAULT_PENALTY,
     DEFAULT_SHIFT,
@@ -36,7 +36,6 @@ __all__ = [
     "gap_stats",
     "penalized_times",
     "render",
-    "report_command",
     "shifted_geometric_mean",
     "summarize",
 ]

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from schedbench.store.core import Store, StoreError
 
 #: Tables copied before the runs, with their columns (ids kept: runs refer to them).
@@ -152,13 +150,3 @@ def salvage(bad: str | Path, good: str | Path) -> SalvageReport:
     finally:
         src.close()
     return rep
-
-
-def salvage_command(bad: Path, output: Path, *, console: Console | None = None) -> int:
-    """Body of ``schedbench store salvage``: 0 when every run was recovered, 1 when some were lost."""
-    rep = salvage(bad, output)
-    out = console or Console(highlight=False, markup=False, soft_wrap=True)
-    out.print(f"salvaged {bad} into {output}: {rep.line()}", markup=False)
-    for text in rep.errors[:5]:
-        out.print(f"  unreadable: {text}", markup=False)
-    return 1 if any(rep.lost.values()) else 0
