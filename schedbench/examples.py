@@ -1,8 +1,10 @@
 """Small illustrative instances of each problem class with hand-made solutions.
 
-They drive ``schedbench demo`` (the Quickstart's main job) and the CLI tests. Their numbers are
-illustrative, chosen by hand to be plausible for the named models and GPUs; they are not
-measurements (the measured catalogue is a separate module). Each solution is validated by the
+Each class's example is its :attr:`~schedbench.instances.problems.ProblemClass.example`, built on
+the shared two-node cluster and five jobs defined here. They drive ``schedbench demo`` (the
+Quickstart's main job) and the CLI tests. Their numbers are illustrative, chosen by hand to be
+plausible for the named models and GPUs; they are not measurements (the measured catalogue is a
+separate module). Each solution is validated by the
 independent validator, never trusted.
 """
 
@@ -17,14 +19,15 @@ from rich.console import Console
 from rich.table import Table
 
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, load, make_instance, save
+from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.validator import bounds, validate
 
-_RES = (Resource("memory_gib", "GiB"), Resource("compute", "GPU"))
-_TYPES = (
+RESOURCES = (Resource("memory_gib", "GiB"), Resource("compute", "GPU"))
+GPU_TYPES = (
     GpuType("V100", {"memory_gib": 16.0, "compute": 1.0}, cost_per_hour=2.48, peak_tflops=15.7),
     GpuType("K80", {"memory_gib": 12.0, "compute": 1.0}, cost_per_hour=0.45, peak_tflops=4.1),
 )
-_NODES = (Node("v0", "V100", ("v0/0", "v0/1")), Node("k0", "K80", ("k0/0", "k0/1")))
+NODES = (Node("v0", "V100", ("v0/0", "v0/1")), Node("k0", "K80", ("k0/0", "k0/1")))
 _META = {"description": "illustrative example, hand-written numbers (not measurements)"}
 
 # job, model, gang, memory GiB (V100, K80), compute share, time s (V100, K80)
@@ -37,7 +40,8 @@ _JOBS = [
 ]
 
 
-def _jobs(**extra: Any) -> Jobs:
+def example_jobs(**extra: Any) -> Jobs:
+    """The five example jobs (memory, compute share, time and cost per type); ``extra`` goes to :meth:`Jobs.build`."""
     n = len(_JOBS)
     demand = np.zeros((n, 2, 2))
     time = np.zeros((n, 2))
@@ -49,64 +53,22 @@ def _jobs(**extra: Any) -> Jobs:
                 continue
             demand[i, k] = (mem[k], comp)
             time[i, k] = t[k]
-    cost = time * np.array([t.cost_per_hour or 0.0 for t in _TYPES]) / 3600.0
+    cost = time * np.array([t.cost_per_hour or 0.0 for t in GPU_TYPES]) / 3600.0
     cost *= np.array([j[2] for j in _JOBS])[:, None]
     return Jobs.build([j[0] for j in _JOBS], demand, eligible=eligible, time=time, cost=np.round(cost, 4),
                       gang=[j[2] for j in _JOBS], job_type=[j[1] for j in _JOBS], **extra)
 
 
-def _make(name: str, problem: Problem, jobs: Jobs) -> Instance:
-    return make_instance(resources=_RES, gpu_types=_TYPES, nodes=_NODES, jobs=jobs, problem=problem,
+def make_example(name: str, problem: Problem, jobs: Jobs) -> Instance:
+    """An example instance on the shared two-node cluster (:data:`RESOURCES`, :data:`GPU_TYPES`, :data:`NODES`)."""
+    return make_instance(resources=RESOURCES, gpu_types=GPU_TYPES, nodes=NODES, jobs=jobs, problem=problem,
                          metadata={"name": name, **_META})
 
 
 def examples() -> list[tuple[Instance, list[tuple[str, dict[str, Any]]]]]:
-    """The example instances, each with named solutions (some deliberately infeasible)."""
-    placement = _make("example-placement", Problem("placement", "min-cost"), _jobs())
-    batch = _make("example-batch", Problem("batch", "makespan"),
-                  _jobs(release=np.array([0.0, 0.0, 0.0, 600.0, 600.0])))
-    allocation = _make("example-allocation", Problem("allocation", "max-min-fairness"), _jobs())
-    online = _make("example-online", Problem("online", "mean-jct", {"preempt_overhead_s": 60.0}),
-                   _jobs(release=np.array([0.0, 0.0, 300.0, 600.0, 900.0])))
-    return [
-        (placement, [
-            ("packed", {"problem": "placement", "assignment": {
-                "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}),
-            ("overpacked", {"problem": "placement", "assignment": {
-                "j0": ["v0/0"], "j1": ["v0/0"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/0"]}}),
-        ]),
-        (batch, [
-            ("list", {"problem": "batch", "schedule": {
-                "j2": {"gpus": ["v0/0", "v0/1"], "start": 0}, "j0": {"gpus": ["v0/0"], "start": 5400},
-                "j1": {"gpus": ["k0/0"], "start": 0}, "j3": {"gpus": ["v0/1"], "start": 5400},
-                "j4": {"gpus": ["k0/1"], "start": 600}}}),
-            ("early-start", {"problem": "batch", "schedule": {
-                "j2": {"gpus": ["v0/0", "v0/1"], "start": 0}, "j0": {"gpus": ["v0/0"], "start": 5000},
-                "j1": {"gpus": ["k0/0"], "start": 0}, "j3": {"gpus": ["v0/1"], "start": 5400},
-                "j4": {"gpus": ["k0/1"], "start": 0}}}),
-        ]),
-        (allocation, [
-            ("split", {"problem": "allocation", "allocation": {
-                "j0": {"V100": 0.25, "K80": 0.25}, "j1": {"K80": 0.5}, "j2": {"V100": 0.5},
-                "j3": {"V100": 0.25, "K80": 0.25}, "j4": {"K80": 0.5}}}),
-        ]),
-        (online, [
-            ("fcfs+preempt", {"problem": "online", "events": [
-                {"time": 0, "job": "j0", "event": "start", "gpus": ["v0/0"]},
-                {"time": 0, "job": "j1", "event": "start", "gpus": ["k0/0"]},
-                {"time": 300, "job": "j0", "event": "preempt"},
-                {"time": 300, "job": "j2", "event": "start", "gpus": ["v0/0", "v0/1"]},
-                {"time": 600, "job": "j3", "event": "start", "gpus": ["k0/1"]},
-                {"time": 3100, "job": "j1", "event": "finish"},
-                {"time": 3100, "job": "j4", "event": "start", "gpus": ["k0/0"]},
-                {"time": 5200, "job": "j4", "event": "finish"},
-                {"time": 5700, "job": "j2", "event": "finish"},
-                {"time": 5700, "job": "j0", "event": "resume", "gpus": ["v0/1"]},
-                {"time": 8500, "job": "j3", "event": "finish"},
-                {"time": 9060, "job": "j0", "event": "finish"},
-            ]}),
-        ]),
-    ]
+    """The example instance of every registered problem class, each with named solutions (some
+    deliberately infeasible), in registration order."""
+    return [cls.example() for cls in PROBLEM_CLASSES.values()]
 
 
 def run_demo(console: Console, directory: Path | None = None) -> int:

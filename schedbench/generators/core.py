@@ -109,21 +109,10 @@ def _cluster(value: Any) -> Any:
     return value
 
 
-def _bool_param(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("true or false")
-    return value
-
-
 def _problem_params(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("a mapping of problem parameters")
     return value
-
-
-def _objective_for(cls: str) -> S.ParamSpec:
-    names = [o.name for o in PROBLEM_CLASSES[cls].objectives]
-    return S.ParamSpec("objective", names[0], f"one of {names}", S.one_of(*names))
 
 
 COMMON: tuple[S.ParamSpec, ...] = (
@@ -140,7 +129,7 @@ COMMON: tuple[S.ParamSpec, ...] = (
     S.ParamSpec("gang", "philly", "GPUs-per-job distribution: philly, gavel or {count: weight}", _gang),
     S.ParamSpec("joint", True, "when gang and duration name the same trace, draw (GPUs, duration) pairs jointly "
                 "(per-GPU-count duration quantiles of the trace) among the GPU counts the cluster can run",
-                _bool_param),
+                S.boolean),
     S.ParamSpec("reference_gpu", "V100", "GPU type on which drawn durations are run times", str),
     S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none "
                 "and no formula applies (a fallback, counted in metadata.stats.figures)", S.positive_number),
@@ -148,9 +137,9 @@ COMMON: tuple[S.ParamSpec, ...] = (
                 "completed: only jobs that completed, by Acme's Philly completion rates (joint draws only)",
                 S.one_of("as-run", "completed")),
     S.ParamSpec("include_suspect", False, "use throughput figures the catalogue's plausibility checks marked "
-                "suspect (left out by default)", _bool_param),
+                "suspect (left out by default)", S.boolean),
     S.ParamSpec("user_catalogue", False, "also draw from your own catalogue (`schedbench catalogue merge`, "
-                "docs/profile.md); its version is recorded in metadata.source.catalogue", _bool_param),
+                "docs/profile.md); its version is recorded in metadata.source.catalogue", S.boolean),
     S.ParamSpec("weights", "one", "job weights: one, or {weight: probability}", S.weights_map),
     S.ParamSpec("tenants", 0, "number of tenants (0: none)", S.non_negative_int),
     S.ParamSpec("deadline_slack", None, "null, or [lo, hi]: deadline = release + U(lo, hi) x best time",
@@ -159,52 +148,18 @@ COMMON: tuple[S.ParamSpec, ...] = (
     S.ParamSpec("name", "", "instance name (default: derived from class, objective, cluster, jobs, seed)", str),
 )
 
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("true or false")
-    return value
-
-
-def _optional_load(value: Any) -> float | None:
-    return None if value is None else S.positive_number(value)
-
-
-_DIURNAL = S.ParamSpec("diurnal", True, "arrivals follow the Philly diurnal and weekly profile", _bool)
-_ARRIVALS = S.ParamSpec("arrivals", "fit", "fit: Poisson with the fitted Philly profile (see diurnal); replay: the "
-                        "Philly trace's hourly arrival counts replayed from a random hour, bursts kept",
-                        S.one_of("fit", "replay"))
-
-CLASS_PARAMS: dict[str, tuple[S.ParamSpec, ...]] = {
-    "placement": (
-        _objective_for("placement"),
-        S.ParamSpec("tightness", 0.8, "planted GPU loads are at most this fraction of capacity", S.positive_number),
-        S.ParamSpec("oversubscription", 1.5, "max-weight: jobs per planted job (>= 1)", S.positive_number),
-    ),
-    "batch": (
-        _objective_for("batch"),
-        S.ParamSpec("arrival_load", None, "null: all jobs released at 0; else the offered load of the releases",
-                    _optional_load),
-        _DIURNAL,
-        _ARRIVALS,
-    ),
-    "allocation": (_objective_for("allocation"),),
-    "online": (
-        _objective_for("online"),
-        S.ParamSpec("load", 0.8, "offered load rho of the arrivals", S.positive_number),
-        _DIURNAL,
-        _ARRIVALS,
-        S.ParamSpec("load_basis", "sample", "sample: the arrival rate is set from the drawn jobs' work; model: "
-                    "from the duration and gang distributions' means (one GPU type, analytic durations, "
-                    "explicit gang pmf; for queueing-theory checks)", S.one_of("sample", "model")),
-    ),
-}
-
 
 def param_specs(cls: str) -> tuple[S.ParamSpec, ...]:
-    """All parameters of a class's generator."""
-    if cls not in CLASS_PARAMS:
-        raise KeyError(cls)
-    return COMMON + CLASS_PARAMS[cls]
+    """All parameters of a class's generator: :data:`COMMON`, ``objective`` (default: the class's first
+    objective) and the class's own :attr:`~schedbench.instances.problems.ProblemClass.generator_params`.
+
+    Raises:
+        KeyError: ``cls`` is not a registered problem class.
+    """
+    spec = PROBLEM_CLASSES[cls]
+    names = [o.name for o in spec.objectives]
+    objective = S.ParamSpec("objective", names[0], f"one of {names}", S.one_of(*names))
+    return (*COMMON, objective, *spec.generator_params)
 
 
 def _alibaba_groups() -> tuple[NodeGroup, ...]:
@@ -259,8 +214,8 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     Raises:
         InputError: an unknown class or parameter, or a bad value (names it and what was expected).
     """
-    if cls not in CLASS_PARAMS:
-        raise InputError(source, "class", f"one of {sorted(CLASS_PARAMS)}", repr(cls))
+    if cls not in PROBLEM_CLASSES:
+        raise InputError(source, "class", f"one of {sorted(PROBLEM_CLASSES)}", repr(cls))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(source, "seed", "a non-negative integer", repr(seed))
     p = S.parse_params(f"{cls}", param_specs(cls), dict(params or {}), source)

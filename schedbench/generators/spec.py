@@ -56,6 +56,18 @@ def positive_number(value: Any) -> float:
     return float(value)
 
 
+def boolean(value: Any) -> bool:
+    """``true`` or ``false`` (no other truthy values)."""
+    if not isinstance(value, bool):
+        raise ValueError("true or false")
+    return value
+
+
+def optional_positive(value: Any) -> float | None:
+    """``null`` or a positive number."""
+    return None if value is None else positive_number(value)
+
+
 def fraction_range(value: Any) -> list[float] | None:
     """``null`` or ``[lo, hi]`` with 0 < lo <= hi."""
     if value is None:
@@ -92,6 +104,13 @@ def weights_map(value: Any) -> dict[str, float] | str:
 def pmf(value: Any) -> dict[str, float] | str:
     """A named distribution (string) or a mapping value -> probability weight."""
     return weights_map(value)
+
+
+#: Arrival parameters shared by the classes whose generators draw arrivals over time (batch, online).
+DIURNAL = ParamSpec("diurnal", True, "arrivals follow the Philly diurnal and weekly profile", boolean)
+ARRIVALS = ParamSpec("arrivals", "fit", "fit: Poisson with the fitted Philly profile (see diurnal); replay: the "
+                     "Philly trace's hourly arrival counts replayed from a random hour, bursts kept",
+                     one_of("fit", "replay"))
 
 
 def parse_cli_value(text: str) -> Any:

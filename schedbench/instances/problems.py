@@ -1,13 +1,41 @@
-"""The four problem classes, their objectives and their parameters.
+"""Problem classes as objects, and the registry that every other part loops over.
 
-This table is the single place that says which objectives and parameters each class has; the
-loader, the JSON Schema and the validator all read it.
+A :class:`ProblemClass` owns everything that differs between classes: its objectives and
+parameters (read by the loader and the JSON Schema), the key of its solution body and that body's
+JSON Schema, its validator and cheap bounds, its generator parameters, its example and its
+random-feasible baseline answer. The loader, the schema, the validator's dispatch, the generators,
+``schedbench demo`` and the ``random-feasible`` solver read :data:`PROBLEM_CLASSES` and hold no
+per-class table of their own.
+
+The built-in classes are defined one module each in :mod:`schedbench.classes`; that package is
+imported (by name, like the solver plugins) the first time the registry is read. A new class is a
+module that builds a :class:`ProblemClass` and calls :func:`register`; its name is added to
+:data:`BUILTIN_CLASS_MODULES` when it ships with schedbench (docs/formats.md lists the files).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import importlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from schedbench.instances.model import Instance
+
+#: Modules defining the built-in classes, imported in this order the first time the registry is read.
+BUILTIN_CLASS_MODULES = (
+    "schedbench.classes.placement",
+    "schedbench.classes.batch",
+    "schedbench.classes.allocation",
+    "schedbench.classes.online",
+)
+
+#: Per-type job fields other than ``eligible`` and ``demand``.
+PER_TYPE_FIELDS = ("time", "cost", "throughput")
 
 
 @dataclass(frozen=True)
@@ -29,8 +57,18 @@ class Objective:
 
 
 @dataclass(frozen=True)
-class Param:
-    """A class parameter: name, type (``bool``, ``float`` or ``str``), default, allowed values."""
+class ClassParam:
+    """A parameter of a problem class (``problem.params`` of an instance), not to be confused with a
+    solver's :class:`schedbench.Param`.
+
+    Attributes:
+        name: the key in ``problem.params``.
+        kind: ``bool``, ``float`` or ``str`` (a ``str`` parameter takes one of ``choices``).
+        default: the value filled in when an instance leaves it out.
+        description: one line for the schema and the docs.
+        choices: allowed values of a ``str`` parameter.
+        minimum: least allowed value of a ``float`` parameter.
+    """
 
     name: str
     kind: type
@@ -40,100 +78,151 @@ class Param:
     minimum: float | None = None
 
 
+#: ``validate(inst, body, file, viol) -> (objective or None, metrics)``: checks the body of a solution
+#: (``viol`` is a :class:`schedbench.validator.result.Violations`); raises DataError on malformed input.
+Validate = Callable[["Instance", Any, str, Any], tuple[float | None, dict[str, Any]]]
+#: ``bounds(inst) -> {"lower_bound": x} | {"upper_bound": x} | {}`` for an instance with at least one job.
+Bounds = Callable[["Instance"], dict[str, float]]
+#: ``example() -> (instance, [(solution name, solution document), ...])``.
+Example = Callable[[], tuple["Instance", list[tuple[str, dict[str, Any]]]]]
+
+
+@dataclass(frozen=True)
+class BaselineAnswer:
+    """What a class's random-feasible baseline returns.
+
+    Attributes:
+        solution: the solution document, or None (no answer, e.g. status ``infeasible``).
+        status: ``feasible``, ``infeasible`` or ``unknown`` (as in :class:`schedbench.SolveResult`).
+        info: extra figures for the run record.
+    """
+
+    solution: dict[str, Any] | None
+    status: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+#: ``baseline(inst, rng, params, remaining) -> BaselineAnswer``: a seeded random feasible answer, all
+#: randomness from ``rng``; ``params`` are the solver's parameters, ``remaining()`` the seconds left.
+Baseline = Callable[["Instance", "np.random.Generator", Mapping[str, Any], Callable[[], float]], BaselineAnswer]
+
+
 @dataclass(frozen=True)
 class ProblemClass:
-    """A problem class: its objectives and parameters."""
+    """A problem class and everything that is particular to it.
+
+    Attributes:
+        name: the ``problem.class`` of instances and ``problem`` of solutions.
+        description: one line for the schema, the docs and help texts.
+        body_key: the top-level key of a solution holding the answer (e.g. ``"assignment"``).
+        objectives: the objectives; the first is the generator's default.
+        params: the class parameters (``problem.params``).
+        solution_body: JSON Schema of the solution body (the value under ``body_key``).
+        validate: the class's validator (:data:`Validate`); it recomputes everything from the
+            instance and the solution.
+        bounds: cheap valid bounds on the optimum from the instance alone (:data:`Bounds`).
+        generator_params: the class's own generator parameters after ``objective``
+            (:class:`schedbench.generators.spec.ParamSpec`; the common ones are in
+            :data:`schedbench.generators.core.COMMON`).
+        example: a small illustrative instance with named hand-made solutions (:data:`Example`).
+        baseline: the seeded random-feasible answer of the ``random-feasible`` solver (:data:`Baseline`).
+    """
 
     name: str
     description: str
+    body_key: str
     objectives: tuple[Objective, ...]
-    params: tuple[Param, ...]
+    params: tuple[ClassParam, ...]
+    solution_body: dict[str, Any]
+    validate: Validate
+    bounds: Bounds
+    generator_params: tuple[Any, ...]
+    example: Example
+    baseline: Baseline
 
     def objective(self, name: str) -> Objective | None:
         """The objective called ``name``, or None."""
         return next((o for o in self.objectives if o.name == name), None)
 
 
-_MULTI_NODE = Param(
-    "allow_multi_node",
-    bool,
-    False,
-    "a gang may span several nodes (its GPUs must still share one GPU type)",
-)
+class ClassRegistry(Mapping[str, ProblemClass]):
+    """Registered problem classes by name, in registration order (built-ins first).
 
-PROBLEM_CLASSES: dict[str, ProblemClass] = {
-    "placement": ProblemClass(
-        "placement",
-        "space-sharing snapshot: each job gets gang-size GPUs; summed demand per GPU fits capacity",
-        (
-            Objective("min-cost", "min", ("cost",), "sum of per-type job costs; all jobs placed (GAP)"),
-            Objective(
-                "min-gpus",
-                "min",
-                (),
-                "GPUs used (or their cost per hour, measure=cost); all jobs placed (vector bin packing)",
-            ),
-            Objective("max-weight", "max", (), "total weight of placed jobs (multiple knapsack)"),
-        ),
-        (
-            _MULTI_NODE,
-            Param("measure", str, "count", "min-gpus counts GPUs or sums their cost_per_hour",
-                  ("count", "cost")),
-        ),
-    ),
-    "batch": ProblemClass(
-        "batch",
-        "time-sharing: each GPU runs one job at a time, non-preemptively; jobs known up front",
-        (
-            Objective("makespan", "min", ("time",), "latest completion time"),
-            Objective("weighted-completion", "min", ("time",), "sum of weight x completion time"),
-            Objective("weighted-tardiness", "min", ("time",),
-                      "sum of weight x max(0, completion - deadline)"),
-        ),
-        (_MULTI_NODE,),
-    ),
-    "allocation": ProblemClass(
-        "allocation",
-        "fractional time shares per GPU type (Gavel): per job sum <= 1, per type gang-weighted sum <= GPUs",
-        (
-            Objective("max-min-fairness", "max", ("time|throughput",),
-                      "minimum over jobs of throughput / equal-share throughput"),
-            Objective("max-throughput", "max", ("time|throughput",),
-                      "sum over jobs of throughput / equal-share throughput"),
-            Objective("proportional-fairness", "max", ("time|throughput",),
-                      "sum over jobs of log(throughput / equal-share throughput)"),
-        ),
-        (),
-    ),
-    "online": ProblemClass(
-        "online",
-        "arrivals over time, simulated; a solution is an event log replayed by the validator",
-        (
-            Objective("mean-jct", "min", ("time",), "mean job completion time (finish - release)"),
-            Objective("p99-jct", "min", ("time",), "99th percentile job completion time"),
-            Objective("makespan", "min", ("time",), "latest finish time"),
-            Objective("mean-bounded-slowdown", "min", ("time",), "mean bounded slowdown"),
-            Objective("deadline-miss-rate", "min", ("time",),
-                      "fraction of jobs with a deadline that miss it (rejected jobs miss)"),
-            Objective("max-ftf", "min", ("time",), "largest finish-time fairness ratio rho"),
-        ),
-        (
-            _MULTI_NODE,
-            Param("preempt_overhead_s", float, 0.0,
-                  "checkpoint/restore cost: seconds without progress after each resume", minimum=0.0),
-            Param("migrate_overhead_s", float, 0.0,
-                  "seconds without progress after each migration", minimum=0.0),
-            Param("overhead_model", str, "fixed",
-                  "checkpoint/restore cost preset (schedbench/validator/overheads.py); fixed uses the two above",
-                  ("fixed", "zero", "helios", "lucid", "pollux", "sia")),
-            Param("allow_preemption", bool, True, "preempt/resume events are allowed"),
-            Param("allow_migration", bool, True, "migrate events are allowed"),
-            Param("allow_rejection", bool, True, "reject events (admission control) are allowed"),
-            Param("slowdown_threshold_s", float, 10.0,
-                  "tau of bounded slowdown max(1, JCT / max(best time, tau))", minimum=0.0),
-        ),
-    ),
-}
+    Reading it imports the built-in class modules once. It refuses a second class with the same
+    name or the same solution body key.
+    """
 
-#: Per-type job fields other than ``eligible`` and ``demand``.
-PER_TYPE_FIELDS = ("time", "cost", "throughput")
+    def __init__(self, builtin_modules: tuple[str, ...]) -> None:
+        self._classes: dict[str, ProblemClass] = {}
+        self._builtin_modules = builtin_modules
+        self._loaded = False
+        self._lock = threading.RLock()
+
+    def _ensure(self) -> dict[str, ProblemClass]:
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    self._loaded = True  # set first: the modules register while being imported
+                    try:
+                        for module in self._builtin_modules:
+                            importlib.import_module(module)
+                    except BaseException:
+                        self._loaded = False
+                        raise
+        return self._classes
+
+    def register(self, cls: ProblemClass) -> ProblemClass:
+        """Add ``cls``; return it.
+
+        Raises:
+            ValueError: another class has the same name or the same body key.
+        """
+        with self._lock:
+            for other in self._classes.values():
+                if other.name == cls.name:
+                    raise ValueError(f"problem class {cls.name!r} is already registered")
+                if other.body_key == cls.body_key:
+                    raise ValueError(f"problem class {cls.name!r}: body key {cls.body_key!r} is already the "
+                                     f"body key of {other.name!r}")
+            self._classes[cls.name] = cls
+        return cls
+
+    def unregister(self, name: str) -> None:
+        """Remove a class that was registered at run time (tests of add-on classes).
+
+        Raises:
+            KeyError: no such class. ValueError: ``name`` is a built-in class.
+        """
+        with self._lock:
+            if name not in self._classes:
+                raise KeyError(name)
+            if any(m.rsplit(".", 1)[-1] == name for m in self._builtin_modules):
+                raise ValueError(f"{name!r} is a built-in problem class")
+            del self._classes[name]
+
+    def __getitem__(self, name: str) -> ProblemClass:
+        return self._ensure()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._ensure()))
+
+    def __len__(self) -> int:
+        return len(self._ensure())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ensure()
+
+
+#: The registry of problem classes (a read-only mapping name -> :class:`ProblemClass`).
+PROBLEM_CLASSES = ClassRegistry(BUILTIN_CLASS_MODULES)
+
+
+def register(cls: ProblemClass) -> ProblemClass:
+    """Register a problem class in :data:`PROBLEM_CLASSES` (see :meth:`ClassRegistry.register`)."""
+    return PROBLEM_CLASSES.register(cls)
+
+
+def class_names() -> str:
+    """The registered class names for help texts: ``"placement, batch, allocation or online"``."""
+    names = list(PROBLEM_CLASSES)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]

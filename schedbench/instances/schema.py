@@ -14,7 +14,6 @@ from schedbench.instances.model import SCHEMA_ID
 from schedbench.instances.problems import PER_TYPE_FIELDS, PROBLEM_CLASSES
 
 _NONEMPTY = {"type": "string", "minLength": 1}
-_NUM = {"type": "number"}
 _NUM_OR_NULL = {"type": ["number", "null"]}
 
 
@@ -192,8 +191,8 @@ def instance_schema() -> dict[str, Any]:
 
 
 def solution_schema() -> dict[str, Any]:
-    """The JSON Schema of solution files (all four classes)."""
-    gpus = {"type": "array", "items": _NONEMPTY}
+    """The JSON Schema of solution files: one variant per registered problem class (its
+    :attr:`~schedbench.instances.problems.ProblemClass.body_key` and ``solution_body``)."""
     envelope = {
         "objective": {"type": ["number", "null"], "description": "the objective the solver claims (checked)"},
         "bound": {"type": ["number", "null"], "description": "a bound the solver proved"},
@@ -201,42 +200,17 @@ def solution_schema() -> dict[str, Any]:
         "solver": {},
         "metadata": {"type": "object"},
     }
-
-    def variant(cls: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "required": ["problem", key],
-            "additionalProperties": False,
-            "properties": {"problem": {"const": cls}, key: body, **envelope},
-        }
-
-    event = {
-        "type": "object",
-        "required": ["time", "job", "event"],
-        "additionalProperties": False,
-        "properties": {
-            "time": _NUM,
-            "job": _NONEMPTY,
-            "event": {"enum": ["start", "preempt", "resume", "migrate", "finish", "reject"]},
-            "gpus": gpus,
-        },
-    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://schedbench.dev/schema/solution/1",
         "title": "schedbench solution",
         "oneOf": [
-            variant("placement", "assignment", {
-                "type": "object", "description": "job id -> GPU ids (null or omitted: unplaced)",
-                "additionalProperties": {"oneOf": [gpus, {"type": "null"}]}}),
-            variant("batch", "schedule", {
-                "type": "object", "description": "job id -> its GPUs and start time (s)",
-                "additionalProperties": {"type": "object", "required": ["gpus", "start"],
-                                         "additionalProperties": False,
-                                         "properties": {"gpus": gpus, "start": _NUM}}}),
-            variant("allocation", "allocation", {
-                "type": "object", "description": "job id -> {GPU type id: time fraction}",
-                "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}}}),
-            variant("online", "events", {"type": "array", "items": event}),
+            {
+                "type": "object",
+                "required": ["problem", cls.body_key],
+                "additionalProperties": False,
+                "properties": {"problem": {"const": cls.name}, cls.body_key: cls.solution_body, **envelope},
+            }
+            for cls in PROBLEM_CLASSES.values()
         ],
     }

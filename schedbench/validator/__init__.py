@@ -1,8 +1,9 @@
 """The independent validator: feasibility, violations and objective from instance + solution alone.
 
-Solvers never grade themselves; the harness calls :func:`validate` on every answer. Per-class
-rules are documented in the modules :mod:`.placement`, :mod:`.batch`, :mod:`.allocation` and
-:mod:`.online`.
+Solvers never grade themselves; the harness calls :func:`validate` on every answer. It checks the
+envelope, then calls the instance's problem class's
+:attr:`~schedbench.instances.problems.ProblemClass.validate`. The built-in classes' rules are
+documented in the modules :mod:`.placement`, :mod:`.batch`, :mod:`.allocation` and :mod:`.online`.
 """
 
 from __future__ import annotations
@@ -18,20 +19,9 @@ from schedbench import jsonio
 from schedbench.errors import DataError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
-from schedbench.validator.allocation import validate_allocation
-from schedbench.validator.batch import validate_batch
 from schedbench.validator.bounds import bounds
 from schedbench.validator.common import check_envelope
-from schedbench.validator.online import validate_online
-from schedbench.validator.placement import validate_placement
 from schedbench.validator.result import ValidationResult, Violation, Violations
-
-_BY_CLASS = {
-    "placement": validate_placement,
-    "batch": validate_batch,
-    "allocation": validate_allocation,
-    "online": validate_online,
-}
 
 __all__ = ["ValidationResult", "Violation", "bounds", "load_solution", "validate", "validate_file"]
 
@@ -63,16 +53,17 @@ def validate(inst: Instance, solution: Any, file: str = "<solution>") -> Validat
             bad input, not an infeasible answer.
     """
     body, claimed = check_envelope(solution, inst, file)
+    cls = PROBLEM_CLASSES[inst.problem.cls]
     viol = Violations()
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the validators build large acyclic lists; GC passes over them only cost time
     try:
         with np.errstate(over="ignore"):  # an overflowing objective is refused below, not warned about
-            value, metrics = _BY_CLASS[inst.problem.cls](inst, body, file, viol)
+            value, metrics = cls.validate(inst, body, file, viol)
     finally:
         if gc_was_enabled:
             gc.enable()
-    objective = PROBLEM_CLASSES[inst.problem.cls].objective(inst.problem.objective)
+    objective = cls.objective(inst.problem.objective)
     assert objective is not None
     if value is not None and not math.isfinite(value):  # e.g. costs of 1e308 summing to inf
         raise ObjectiveOverflowError(file, "$", f"a solution whose {objective.name} is a finite number",

@@ -19,12 +19,14 @@ Objectives: ``max-min-fairness`` = min_j rho_j; ``max-throughput`` = sum_j rho_j
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
+from schedbench.validator.bounds import usable_types
 from schedbench.validator.common import as_number, parse_job_keys
 from schedbench.validator.result import Violations
 
@@ -124,3 +126,21 @@ def validate_allocation(inst: Instance, body: Any, file: str, viol: Violations) 
         "type_utilisation": {types[t]: float(used[t] / counts[t]) if counts[t] else 0.0 for t in range(T)},
     }
     return value, metrics
+
+
+def allocation_bounds(inst: Instance) -> dict[str, float]:
+    """Cheap upper bounds from each job's best normalised throughput alone (the whole of its best
+    usable type): its minimum (``max-min-fairness``), sum (``max-throughput``) or sum of logs
+    (``proportional-fairness``; -inf when some job can run nowhere)."""
+    obj = inst.problem.objective
+    thr = np.where(usable_types(inst), throughput_matrix(inst), 0.0)
+    eq = equal_share_throughput(inst)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        best = np.where(eq > 0, thr.max(axis=1) / eq, 0.0)
+    if obj == "max-min-fairness":
+        return {"upper_bound": float(best.min())}
+    if obj == "max-throughput":
+        return {"upper_bound": float(best.sum())}
+    if obj == "proportional-fairness":
+        return {"upper_bound": float(np.log(best).sum()) if (best > 0).all() else -math.inf}
+    return {}

@@ -20,6 +20,7 @@ import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
+from schedbench.validator.bounds import row_min, usable_types
 from schedbench.validator.common import ATOL, RTOL, TIME_ATOL, as_number, gpu_id_list, gpu_lists, parse_job_keys
 from schedbench.validator.result import Violations
 
@@ -32,16 +33,16 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
     jobs_idx: list[int] = []
     lists: list[list[str]] = []
     starts: list[float] = []
-    for j, value in parse_job_keys(body, inst, viol, "schedule"):
+    for j, entry in parse_job_keys(body, inst, viol, "schedule"):
         path = f"$.schedule.{jobs.ids[j]}"
-        if type(value) is not dict or "gpus" not in value or "start" not in value:
-            raise DataError(file, path, "an object with fields 'gpus' and 'start'", describe(value))
-        start = as_number(value["start"])
-        if start is None:
-            raise DataError(file, f"{path}.start", "a finite number (seconds)", describe(value["start"]))
+        if type(entry) is not dict or "gpus" not in entry or "start" not in entry:
+            raise DataError(file, path, "an object with fields 'gpus' and 'start'", describe(entry))
+        begin = as_number(entry["start"])
+        if begin is None:
+            raise DataError(file, f"{path}.start", "a finite number (seconds)", describe(entry["start"]))
         jobs_idx.append(j)
-        lists.append(gpu_id_list(value["gpus"], file, f"{path}.gpus"))
-        starts.append(start)
+        lists.append(gpu_id_list(entry["gpus"], file, f"{path}.gpus"))
+        starts.append(begin)
     gangs = gpu_lists(inst, jobs_idx, lists, viol)
     ej = gangs.entry_job
     et = gangs.entry_type
@@ -96,17 +97,52 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
         return None, metrics
     C = np.empty(n)
     C[ej] = end
-    objective = inst.problem.objective
-    if objective == "makespan":
-        value = float(C.max()) if n else 0.0
-    elif objective == "weighted-completion":
-        value = float(np.dot(jobs.weight, C))
-    else:
-        d = jobs.deadline if jobs.deadline is not None else np.full(n, np.nan)
-        late = np.where(np.isnan(d), 0.0, np.maximum(0.0, C - np.nan_to_num(d)))
-        value = float(np.dot(jobs.weight, late))
-        metrics["tardy_jobs"] = int((late > 0).sum())
+    value = batch_objective(inst, C)
+    if inst.problem.objective == "weighted-tardiness":
+        metrics["tardy_jobs"] = int((_lateness(inst, C) > 0).sum())
     metrics["makespan"] = float(C.max()) if n else 0.0
     metrics["total_completion"] = float(C.sum())
     return value, metrics
 
+
+
+def _lateness(inst: Instance, completion: np.ndarray) -> np.ndarray:
+    """Per job ``max(0, C_j - d_j)``; 0 for jobs without a deadline."""
+    n = len(inst.jobs)
+    d = inst.jobs.deadline if inst.jobs.deadline is not None else np.full(n, np.nan)
+    return np.where(np.isnan(d), 0.0, np.maximum(0.0, completion - np.nan_to_num(d)))
+
+
+def batch_objective(inst: Instance, completion: np.ndarray) -> float:
+    """The objective of a complete schedule from each job's completion time ``(n,)``, as
+    :func:`validate_batch` computes it: ``makespan`` = max C_j (0 without jobs); ``weighted-completion``
+    = sum w_j C_j; ``weighted-tardiness`` = sum w_j max(0, C_j - d_j)."""
+    objective = inst.problem.objective
+    if objective == "makespan":
+        return float(completion.max()) if len(completion) else 0.0
+    if objective == "weighted-completion":
+        return float(np.dot(inst.jobs.weight, completion))
+    return float(np.dot(inst.jobs.weight, _lateness(inst, completion)))
+
+
+def batch_bounds(inst: Instance) -> dict[str, float]:
+    """Cheap lower bounds from each job's earliest completion ``release + fastest usable time``:
+    ``makespan`` >= max(latest earliest completion, first release + total gang-weighted work / GPUs);
+    ``weighted-completion`` >= sum w_j x earliest completion; ``weighted-tardiness`` >= sum w_j x
+    its lateness at the earliest completion."""
+    jobs = inst.jobs
+    obj = inst.problem.objective
+    assert jobs.time is not None
+    pmin = row_min(jobs.time, usable_types(inst))
+    earliest = jobs.release + pmin
+    if obj == "makespan":
+        work = float((jobs.gang * pmin).sum())
+        return {"lower_bound": float(max(earliest.max(), jobs.release.min() + work / inst.n_gpus))}
+    if obj == "weighted-completion":
+        return {"lower_bound": float(np.dot(jobs.weight, earliest))}
+    if obj == "weighted-tardiness":
+        if jobs.deadline is None:
+            return {"lower_bound": 0.0}
+        late = np.where(np.isnan(jobs.deadline), 0.0, np.maximum(0.0, earliest - np.nan_to_num(jobs.deadline)))
+        return {"lower_bound": float(np.dot(jobs.weight, late))}
+    return {}

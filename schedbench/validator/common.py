@@ -10,10 +10,9 @@ import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
+from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.validator.result import Violations
 
-#: The key holding the answer, per problem class.
-BODY_KEY = {"placement": "assignment", "batch": "schedule", "allocation": "allocation", "online": "events"}
 #: Optional top-level fields a solution may carry besides ``problem`` and its body.
 ENVELOPE_FIELDS = ("objective", "bound", "status", "solver", "metadata")
 #: Relative tolerance on capacities, fractions and times.
@@ -48,7 +47,7 @@ def check_envelope(doc: Any, inst: Instance, file: str) -> tuple[Any, float | No
         DataError: wrong problem class, missing body, unknown top-level field.
     """
     cls = inst.problem.cls
-    body_key = BODY_KEY[cls]
+    body_key = PROBLEM_CLASSES[cls].body_key
     if not isinstance(doc, dict):
         raise DataError(file, "$", "a solution object", describe(doc))
     if doc.get("problem") != cls:

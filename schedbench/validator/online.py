@@ -111,6 +111,7 @@ import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
+from schedbench.validator.bounds import row_min, usable_types
 from schedbench.validator.common import ATOL, RTOL, TIME_ATOL, as_number, gpu_lists
 from schedbench.validator.overheads import job_overheads
 from schedbench.validator.result import Violations
@@ -510,3 +511,17 @@ def _capacity(inst: Instance, viol: Violations, p_j: np.ndarray, pg: np.ndarray,
                 f"at time {_fmt_t(t)} (jobs {shown})", None, gid)
 
     viol.add_many("capacity", np.arange(len(pos)), explain)
+
+
+def online_bounds(inst: Instance) -> dict[str, float]:
+    """Cheap lower bounds: ``mean-jct`` >= the mean fastest usable time; ``makespan`` >= the latest
+    ``release + fastest usable time``; none for the other objectives."""
+    jobs = inst.jobs
+    obj = inst.problem.objective
+    assert jobs.time is not None
+    pmin = row_min(jobs.time, usable_types(inst))
+    if obj == "mean-jct":
+        return {"lower_bound": float(pmin.mean())}
+    if obj == "makespan":
+        return {"lower_bound": float((jobs.release + pmin).max())}
+    return {}

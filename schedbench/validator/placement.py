@@ -21,6 +21,7 @@ import numpy as np
 
 from schedbench.errors import DataError, describe
 from schedbench.instances.model import Instance
+from schedbench.validator.bounds import row_min, usable_types
 from schedbench.validator.common import ATOL, RTOL, gpu_id_list, gpu_lists, parse_job_keys
 from schedbench.validator.result import Violations
 
@@ -31,10 +32,10 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
         raise DataError(file, "$.assignment", "an object mapping job ids to GPU id arrays", describe(body))
     jobs_idx: list[int] = []
     lists: list[list[str]] = []
-    for j, value in parse_job_keys(body, inst, viol, "assignment"):
-        if value is None:
+    for j, entry in parse_job_keys(body, inst, viol, "assignment"):
+        if entry is None:
             continue
-        gl = gpu_id_list(value, file, f"$.assignment.{inst.jobs.ids[j]}")
+        gl = gpu_id_list(entry, file, f"$.assignment.{inst.jobs.ids[j]}")
         if gl:
             jobs_idx.append(j)
             lists.append(gl)
@@ -74,19 +75,71 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
         "unplaced_jobs": int(n - placed.sum()),
         "gpus_used": int(used.sum()),
     }
-    value: float | None
+    value = placement_objective(inst, gangs.entry_job, gangs.entry_type, used)
+    if objective == "min-cost" and not placed.all():
+        value = None
+    return value, metrics
+
+
+def gpu_type_prices(inst: Instance) -> np.ndarray:
+    """``(T,)``: each GPU type's ``cost_per_hour``, NaN where the instance gives none (the loader
+    requires every price for ``min-gpus`` with ``measure=cost``)."""
+    return np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types],
+                    dtype=np.float64)
+
+
+def placement_objective(inst: Instance, job: np.ndarray, job_type: np.ndarray, used: np.ndarray) -> float:
+    """The objective of a placement, as :func:`validate_placement` computes it.
+
+    Args:
+        inst: the instance.
+        job: job index of each placed entry ``(E,)`` (each job at most once).
+        job_type: GPU type index of each entry ``(E,)``; -1 where unknown (left out of ``min-cost``).
+        used: ``(G,)`` bool, the GPUs running at least one job.
+
+    Returns:
+        ``min-cost``: the sum of ``cost[job, type]`` (NaN costs skipped; whether every job is placed
+        is the caller's check); ``min-gpus``: the number of used GPUs, or with ``measure=cost`` the sum
+        of their types' prices; ``max-weight``: the total weight of the placed jobs.
+    """
+    jobs = inst.jobs
+    objective = inst.problem.objective
     if objective == "min-cost":
         assert jobs.cost is not None
-        t = gangs.entry_type
-        ok = t >= 0
-        costs = jobs.cost[gangs.entry_job[ok], t[ok]]
-        value = float(np.nansum(costs)) if placed.all() else None
-    elif objective == "min-gpus":
+        ok = job_type >= 0
+        return float(np.nansum(jobs.cost[job[ok], job_type[ok]]))
+    if objective == "min-gpus":
         if inst.problem.params.get("measure") == "cost":
-            prices = np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types])
-            value = float(prices[inst.gpu_type[used]].sum())
-        else:
-            value = float(used.sum())
-    else:  # max-weight
-        value = float(jobs.weight[placed].sum())
-    return value, metrics
+            return float(gpu_type_prices(inst)[inst.gpu_type[used]].sum())
+        return float(used.sum())
+    placed = np.zeros(len(jobs), dtype=bool)  # max-weight
+    placed[job] = True
+    return float(jobs.weight[placed].sum())
+
+
+def placement_bounds(inst: Instance) -> dict[str, float]:
+    """Cheap bounds: ``min-cost`` >= the sum of each job's cheapest usable cost; ``min-gpus`` >= the
+    largest gang and, per resource, the total cheapest-type demand over the largest GPU capacity
+    (times the cheapest price with ``measure=cost``); ``max-weight`` <= the weight of the jobs that
+    can run somewhere."""
+    jobs = inst.jobs
+    obj = inst.problem.objective
+    use = usable_types(inst)
+    if obj == "min-cost":
+        assert jobs.cost is not None
+        return {"lower_bound": float(row_min(jobs.cost, use).sum())}
+    if obj == "min-gpus":
+        # per resource: total (cheapest-type) demand over the largest GPU's capacity
+        cap = inst.type_capacity.max(axis=0)
+        dem = np.where(use[:, :, None], np.nan_to_num(jobs.demand, nan=np.inf), np.inf).min(axis=1)
+        total = (dem * jobs.gang[:, None]).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_r = np.where(cap > 0, total / cap, np.where(total > 0, np.inf, 0.0))
+        count = max(float(jobs.gang.max()), float(np.ceil(per_r.max() - 1e-9)))
+        if inst.problem.params.get("measure") == "cost":
+            prices = [t.cost_per_hour or 0.0 for t in inst.gpu_types]
+            return {"lower_bound": count * min(prices)}
+        return {"lower_bound": count}
+    if obj == "max-weight":
+        return {"upper_bound": float(jobs.weight[use.any(axis=1)].sum())}
+    return {}
