@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ MAX_FILE_BYTES = int(os.environ.get("SCHEDBENCH_MAX_FILE_BYTES", 1 << 30))
 MAX_JSON_BYTES = int(os.environ.get("SCHEDBENCH_MAX_JSON_BYTES", 4 << 30))
 #: Integers up to this magnitude are written without a fraction; floats beyond it keep repr form.
 _EXACT_INT = 2**53
+#: The process's umask (read once: os.umask can only be read by setting it), for files write_bytes makes.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 class _DuplicateKey(Exception):  # noqa: N818 (internal signal, not an error type)
@@ -161,7 +165,7 @@ def load(path: str | Path, *, duplicates: str = "error") -> Any:
     return loads(read_bytes(path), str(path), duplicates=duplicates)
 
 
-def canonical_number(value: float | int) -> int | float:
+def canonical_number(value: float | int | np.integer | np.floating) -> int | float:
     """The canonical form of a finite number: an int when integral (|x| < 2**53), else a float."""
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")
@@ -245,8 +249,10 @@ def sha256_hex(data: bytes) -> str:
 
 
 def write_bytes(path: str | Path, data: bytes, *, compress: bool | None = None) -> None:
-    """Write bytes atomically; gzip them (reproducibly: mtime 0, no name) when ``compress`` or
-    when the path ends in ``.gz``."""
+    """Write bytes atomically (a temporary file with a unique name in the same folder, then
+    ``os.replace``: concurrent writers of one path never collide, readers see the old or the new
+    file); gzip them (reproducibly: mtime 0, no name) when ``compress`` or when the path ends in
+    ``.gz``."""
     path = Path(path)
     if compress is None:
         compress = path.suffix == ".gz"
@@ -256,6 +262,12 @@ def write_bytes(path: str | Path, data: bytes, *, compress: bool | None = None) 
             gz.write(data)
         data = buf.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; keep the usual mode of a new file
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -4,7 +4,7 @@ A run spec (TOML, mirrored by ``schedbench run`` flags)::
 
     name = "smoke-comparison"
     store = "results/smoke.sqlite"        # relative to the spec file; default <name>.sqlite
-    suites = ["smoke"]                     # named suites (instances/<suite>.toml)
+    suites = ["smoke"]                     # named suites (bundled, or ./instances/<suite>.toml)
     instances = ["more/*.json"]            # instance files or globs, relative to the spec file
     seeds = 3                              # repetitions 0..2 (or an explicit list [0, 5])
     time_limit = 10.0                      # seconds per run (hard)
@@ -181,15 +181,18 @@ class InstanceRef:
     objective: str
 
 
-def collect_instances(spec: CampaignSpec, cache: Path) -> list[InstanceRef]:
-    """Materialise suites into ``cache`` and load every instance once (for its hash and class)."""
+def collect_instances(spec: CampaignSpec, cache: Path | None = None,
+                      instances_dir: Path | None = None) -> list[InstanceRef]:
+    """Materialise suites under the cache root ``cache`` (:func:`schedbench.suites.paths.cache_dir`;
+    suites from the local manifest folder ``instances_dir`` override bundled ones) and load every
+    instance once (for its hash and class)."""
     from schedbench.instances import content_hash, load
-    from schedbench.suites import build, load_suite
+    from schedbench.suites import build, load_suite, suite_cache
 
     paths: list[Path] = []
     for name in spec.suites:
-        suite = load_suite(name)
-        report = build(suite, cache / name)
+        suite = load_suite(name, instances_dir)
+        report = build(suite, suite_cache(name, suite.path, cache))
         paths.extend(report.written)
     for p in spec.instances:
         matches = sorted(Path(m) for m in glob.glob(str(p))) if glob.has_magic(str(p)) else [p]
@@ -287,12 +290,15 @@ class CampaignResult:
 
 
 def run_campaign(spec: CampaignSpec, *, rerun: Iterable[str] = (), cache: Path | None = None,
+                 instances_dir: Path | None = None,
                  progress: Callable[[RunRecord, Counter], None] | None = None,
                  on_plan: Callable[[Plan], None] | None = None) -> CampaignResult:
     """Plan, skip finished runs, execute the rest and write each record as soon as it arrives.
 
     A campaign killed at any point loses only the runs in flight; calling this again with the same
-    spec completes it, with no duplicates (runs are keyed by their identity).
+    spec completes it, with no duplicates (runs are keyed by their identity). Suites are built under
+    the cache root ``cache`` (default: the user's cache directory) from the bundled manifests or those
+    of the local folder ``instances_dir`` (see :mod:`schedbench.suites.paths`).
 
     Campaigns sharing a store (several processes or hosts) share the work: each run is claimed in
     the store just before it is dispatched (:meth:`~schedbench.store.Store.claim`), the claims
@@ -305,8 +311,7 @@ def run_campaign(spec: CampaignSpec, *, rerun: Iterable[str] = (), cache: Path |
     from schedbench.store import Store
     from schedbench.store.core import ClaimHeartbeat, claim_owner
 
-    cache = cache or Path(".cache") / "suites"
-    instances = collect_instances(spec, cache)
+    instances = collect_instances(spec, cache, instances_dir)
     spec.store.parent.mkdir(parents=True, exist_ok=True)
     rerun_set = set(rerun)
     with Store(spec.store) as store:

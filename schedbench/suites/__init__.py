@@ -1,6 +1,9 @@
-"""Named instance suites: TOML manifests in ``instances/``, deterministic builds, lock files.
+"""Named instance suites: TOML manifests, deterministic builds, lock files.
 
-A manifest ``instances/<suite>.toml``::
+Manifests ship with the package (``instances/`` in the source tree); a local folder adds or
+overrides suites, and builds go to the user's cache directory: see :mod:`schedbench.suites.paths`.
+
+A manifest ``<suite>.toml``::
 
     description = "..."
 
@@ -16,7 +19,7 @@ A manifest ``instances/<suite>.toml``::
     paths = ["../../shared/external/gap_orlib/gap1.txt"]   # relative to the manifest
     options = { sense = "min" }
 
-``instances/<suite>.lock`` maps every instance name to its content hash. ``build`` materialises
+``<suite>.lock`` beside it maps every instance name to its content hash. ``build`` materialises
 the suite into a directory (one canonical ``<name>.json`` each) and checks every hash against the
 lock; ``verify`` does the same without keeping files; ``lock`` (re)writes the lock. Imported entries
 whose files are absent (``../shared`` is not on every machine) are skipped and reported, never
@@ -37,9 +40,20 @@ from schedbench import jsonio
 from schedbench.errors import InputError
 from schedbench.instances import content_hash, save
 from schedbench.instances.model import Instance
+from schedbench.suites.paths import (
+    bundled_campaigns_dir,
+    bundled_dir,
+    cache_dir,
+    check_name,
+    find_campaign,
+    list_campaigns,
+    search_path,
+    suite_cache,
+)
 
-#: Where the manifests live: ``instances/`` at the repository root (beside the package).
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "instances"
+__all__ = ["BuildReport", "Entry", "LockMismatchError", "Suite", "build", "bundled_campaigns_dir", "bundled_dir",
+           "cache_dir", "check_name", "expected_count", "find_campaign", "list_campaigns", "list_suites", "load_suite",
+           "read_lock", "search_path", "suite_cache", "write_lock"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,13 @@ class Suite:
 
     @property
     def lock_path(self) -> Path:
+        """The lock file beside the manifest."""
         return self.path.with_suffix(".lock")
+
+    @property
+    def bundled(self) -> bool:
+        """Whether the manifest is the one shipped with the package (not a local one)."""
+        return self.path.parent.resolve() == bundled_dir().resolve()
 
 
 class LockMismatchError(Exception):
@@ -76,13 +96,14 @@ class LockMismatchError(Exception):
                          + "\n  ".join(lines))
 
 
-def suite_dir(directory: str | Path | None = None) -> Path:
-    return Path(directory) if directory is not None else DEFAULT_DIR
-
-
 def list_suites(directory: str | Path | None = None) -> list[Suite]:
-    """All manifests in the directory, by name."""
-    return [load_suite(p.stem, directory) for p in sorted(suite_dir(directory).glob("*.toml"))]
+    """Every suite by name: the bundled ones, with those of the local folder (``directory``, see
+    :func:`~schedbench.suites.paths.local_dir`) added or in place of a bundled one of the same name."""
+    found: dict[str, Path] = {}
+    for folder in reversed(search_path(directory)):
+        for p in folder.glob("*.toml"):
+            found[p.stem] = p
+    return [_parse(name, found[name]) for name in sorted(found)]
 
 
 def _require(cond: bool, file: str, path: str, expected: str, found: Any) -> None:
@@ -91,18 +112,29 @@ def _require(cond: bool, file: str, path: str, expected: str, found: Any) -> Non
 
 
 def load_suite(name: str, directory: str | Path | None = None) -> Suite:
-    """Read and check ``<directory>/<name>.toml``.
+    """Read and check the manifest ``<name>.toml``: the local folder's (``directory``, see
+    :func:`~schedbench.suites.paths.local_dir`) when it has one, else the bundled one.
 
     Raises:
-        InputError: missing manifest, bad TOML, or a malformed entry (names the field).
+        InputError: ``name`` is not a plain name (``../x``, an absolute path...), no such suite, bad
+            TOML, or a malformed entry (names the field).
     """
-    path = suite_dir(directory) / f"{name}.toml"
+    check_name(name)
+    folders = search_path(directory)
+    for folder in folders:
+        path = folder / f"{name}.toml"
+        if path.is_file():
+            return _parse(name, path)
+    known = sorted({p.stem for folder in folders for p in folder.glob("*.toml")})
+    raise InputError(str(folders[0] / f"{name}.toml"), "$", f"a suite manifest (known suites: {known})",
+                     "no such file")
+
+
+def _parse(name: str, path: Path) -> Suite:
+    """Read and check one manifest file."""
     file = str(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        known = sorted(p.stem for p in suite_dir(directory).glob("*.toml"))
-        raise InputError(file, "$", f"a suite manifest (known suites: {known})", "no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(file, "$", "valid TOML", str(exc)) from None
     allowed = {"description", "generate", "import"}
@@ -187,7 +219,7 @@ def read_lock(suite: Suite) -> dict[str, str] | None:
 def write_lock(suite: Suite, hashes: dict[str, str]) -> None:
     """Write the lock (sorted, one instance a line)."""
     doc = {"suite": suite.name, "instances": dict(sorted(hashes.items()))}
-    suite.lock_path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    jsonio.write_bytes(suite.lock_path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 @dataclass
