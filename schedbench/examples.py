@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from schedbench.instances import GpuType, Instance, Jobs, Node, Problem, Resource, load, make_instance, save
 from schedbench.instances.problems import PROBLEM_CLASSES
@@ -56,7 +57,7 @@ def example_jobs(**extra: Any) -> Jobs:
     cost = time * np.array([t.cost_per_hour or 0.0 for t in GPU_TYPES]) / 3600.0
     cost *= np.array([j[2] for j in _JOBS])[:, None]
     return Jobs.build([j[0] for j in _JOBS], demand, eligible=eligible, time=time, cost=np.round(cost, 4),
-                      gang=[j[2] for j in _JOBS], job_type=[j[1] for j in _JOBS], **extra)
+                      gang=np.array([j[2] for j in _JOBS]), job_type=[j[1] for j in _JOBS], **extra)
 
 
 def make_example(name: str, problem: Problem, jobs: Jobs) -> Instance:
@@ -89,8 +90,8 @@ def run_demo(console: Console, directory: Path | None = None) -> int:
             bound_s = ", ".join(f"{'≥' if k == 'lower_bound' else '≤'} {v:.6g}" for k, v in bound.items()) or "-"
             for sol_name, sol in solutions:
                 res = validate(loaded, sol, sol_name)
-                verdict = "[green]feasible[/]" if res.feasible else \
-                    "[red]infeasible[/]: " + ", ".join(sorted(res.violation_counts))
+                verdict = Text("feasible", style="green") if res.feasible else \
+                    Text("infeasible", style="red") + ": " + ", ".join(sorted(res.violation_counts))
                 obj = "-" if res.objective is None else f"{res.objective:.6g}"
                 table.add_row(inst.name, inst.problem.objective, f"{inst.n_jobs}×{inst.n_gpus}", sol_name, verdict,
                               obj, bound_s)

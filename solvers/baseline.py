@@ -57,6 +57,7 @@ class RandomFeasible(Solver):
     description = "seeded random feasible answer, every class (the floor to beat)"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult | dict[str, Any]:
+        """The instance's class's baseline answer, drawn with ``default_rng(context.seed)``."""
         rng = np.random.default_rng(context.seed)
         answer = PROBLEM_CLASSES[instance.problem.cls].baseline(instance, rng, context.params, context.remaining)
         return SolveResult(answer.solution, answer.status, info=dict(answer.info))

@@ -306,7 +306,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
             raise InputError(source, "params.weights", "numeric weights as keys", repr(p["weights"])) from None
         pw = np.array(list(p["weights"].values()))
         weight = vals_w[rng["weights"].choice(len(vals_w), size=n, p=pw / pw.sum())]
-    tenant = None
+    tenant: list[str | None] | None = None
     if p["tenants"]:
         tenant = [f"tenant{k}" for k in rng["tenants"].integers(0, p["tenants"], n).tolist()]
     notes = describe_fallbacks(jobs.fallbacks)
@@ -418,7 +418,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         problem_params.setdefault("measure", "count")
     label = p["name"] or f"{cls}-{objective}-{p['cluster'] if isinstance(p['cluster'], str) else 'custom'}" \
                           f"-n{n}-s{seed}"
-    metadata = {
+    metadata: dict[str, Any] = {
         "name": label,
         "description": f"generated {cls}/{objective} instance: {n} jobs on {G} GPUs",
         "generator": {"name": name, "version": VERSION, "params": p, "seed": seed},

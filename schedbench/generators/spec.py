@@ -39,18 +39,21 @@ class ParamSpec:
 
 
 def positive_int(value: Any) -> int:
+    """An integer >= 1 (booleans refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("a positive integer")
     return value
 
 
 def non_negative_int(value: Any) -> int:
+    """An integer >= 0 (booleans refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("a non-negative integer")
     return value
 
 
 def positive_number(value: Any) -> float:
+    """A number > 0 (not NaN, booleans refused), as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value != value:
         raise ValueError("a positive number")
     return float(value)
@@ -80,6 +83,7 @@ def fraction_range(value: Any) -> list[float] | None:
 
 
 def one_of(*choices: str) -> Callable[[Any], str]:
+    """A check accepting exactly the given strings."""
     def check(value: Any) -> str:
         if value not in choices:
             raise ValueError(f"one of {list(choices)}")

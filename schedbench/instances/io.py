@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -54,7 +54,14 @@ class _Ctx:
                 )
         return value
 
+    @overload
+    def string(self, value: Any, path: str, *, nullable: Literal[False] = False) -> str: ...
+
+    @overload
+    def string(self, value: Any, path: str, *, nullable: bool) -> str | None: ...
+
     def string(self, value: Any, path: str, *, nullable: bool = False) -> str | None:
+        """``value`` when it is a non-empty string (or None when ``nullable``); else raises this file's DataError."""
         if value is None and nullable:
             return None
         if not isinstance(value, str) or not value:
@@ -227,7 +234,7 @@ def _nodes(ctx: _Ctx, doc: Any, type_ids: tuple[str, ...]) -> tuple[Node, ...]:
         gpus = ctx.strings(n["gpus"], f"{path}.gpus", None)
         if not gpus:
             raise ctx.fail(f"{path}.gpus", "at least one GPU id", n["gpus"])
-        out.append(Node(nid, gtype, gpus))  # type: ignore[arg-type]
+        out.append(Node(nid, gtype, gpus))
     ctx.unique(tuple(n.id for n in out), "$.cluster.nodes[*].id", "node")
     all_gpus = tuple(g for n in out for g in n.gpus)
     if len(set(all_gpus)) != len(all_gpus):
@@ -399,12 +406,12 @@ def to_document(inst: Instance) -> dict[str, Any]:
     if jobs.deadline is not None:
         jdoc["deadline"] = jsonio.canonical_list(jobs.deadline)
     gpu_types = []
-    for t in inst.gpu_types:
-        gt: dict[str, Any] = {"id": t.id, "capacity": dict(t.capacity)}
-        if t.cost_per_hour is not None:
-            gt["cost_per_hour"] = t.cost_per_hour
-        if t.peak_tflops is not None:
-            gt["peak_tflops"] = t.peak_tflops
+    for spec in inst.gpu_types:
+        gt: dict[str, Any] = {"id": spec.id, "capacity": dict(spec.capacity)}
+        if spec.cost_per_hour is not None:
+            gt["cost_per_hour"] = spec.cost_per_hour
+        if spec.peak_tflops is not None:
+            gt["peak_tflops"] = spec.peak_tflops
         gpu_types.append(gt)
     resources = []
     for r in inst.resources:

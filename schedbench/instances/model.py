@@ -171,10 +171,12 @@ class Instance:
 
     @cached_property
     def resource_ids(self) -> tuple[str, ...]:
+        """Resource ids in instance order."""
         return tuple(r.id for r in self.resources)
 
     @cached_property
     def type_ids(self) -> tuple[str, ...]:
+        """GPU type ids in instance order."""
         return tuple(t.id for t in self.gpu_types)
 
     @cached_property
@@ -223,10 +225,12 @@ class Instance:
 
     @property
     def n_jobs(self) -> int:
+        """Number of jobs."""
         return len(self.jobs)
 
     @property
     def n_gpus(self) -> int:
+        """Number of GPUs in the cluster."""
         return len(self.gpu_ids)
 
     def summary(self) -> dict[str, Any]:

@@ -258,13 +258,13 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     ids = jobs.ids
     n, G = len(jobs), inst.n_gpus
     params = inst.problem.params
-    ev_t, ev_k, names, acq_ev, acq_lists = _parse(body, file)
+    ev_t, ev_k, names, acq_list, acq_lists = _parse(body, file)
     ev_j = np.fromiter(map(jobs.index.get, names, repeat(-1)), dtype=np.int64, count=len(names))
     unknown = np.flatnonzero(ev_j < 0)
     viol.add_many("unknown-job", unknown, lambda i: (
         f"event {i} ($.events[{i}]) names unknown job {names[i]!r}", names[i], None))
     # acquisitions of known jobs are the gang-checked entries, in file order
-    acq_ev = np.asarray(acq_ev, dtype=np.int64)
+    acq_ev = np.asarray(acq_list, dtype=np.int64)
     acq_known = ev_j[acq_ev] >= 0
     ev_e = np.full(len(names), -1, dtype=np.int64)
     ev_e[acq_ev[acq_known]] = np.arange(int(acq_known.sum()))
@@ -306,8 +306,12 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
                                     (REJECT, "allow_rejection", "rejection", "rejected")):
         if not params.get(param, True):
             at = np.flatnonzero(kk == kind)
-            viol.add_many(f"{name}-disallowed", at.tolist(), lambda a, verb=verb, param=param: (
-                f"job {ids[jj[a]]!r} is {verb} at time {_fmt_t(tt[a])} but {param} is false", ids[jj[a]], None))
+
+            def explain_disallowed(a: int, verb: str = verb, param: str = param) -> tuple[str, str | None, None]:
+                return (f"job {ids[jj[a]]!r} is {verb} at time {_fmt_t(float(tt[a]))} but {param} is false",
+                        ids[jj[a]], None)
+
+            viol.add_many(f"{name}-disallowed", at.tolist(), explain_disallowed)
     release = jobs.release
     early = np.flatnonzero(((kk == START) | (kk == REJECT)) & (tt < release[jj] - TIME_ATOL))
     viol.add_many("release", early.tolist(), lambda a: (

@@ -75,7 +75,7 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
         "unplaced_jobs": int(n - placed.sum()),
         "gpus_used": int(used.sum()),
     }
-    value = placement_objective(inst, gangs.entry_job, gangs.entry_type, used)
+    value: float | None = placement_objective(inst, gangs.entry_job, gangs.entry_type, used)
     if objective == "min-cost" and not placed.all():
         value = None
     return value, metrics

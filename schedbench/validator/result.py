@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 #: At most this many violations of one kind are listed; the rest are only counted.
 MAX_LISTED_PER_KIND = 200
 
@@ -27,6 +29,7 @@ class Violation:
     gpu: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form: constraint and message, plus job and GPU when set."""
         out: dict[str, Any] = {"constraint": self.constraint, "message": self.message}
         if self.job is not None:
             out["job"] = self.job
@@ -43,6 +46,7 @@ class Violations:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, constraint: str, message: str, *, job: str | None = None, gpu: str | None = None) -> None:
+        """Count one violation of ``constraint``; list it while fewer than :data:`MAX_LISTED_PER_KIND` are."""
         count = self.counts.get(constraint, 0)
         self.counts[constraint] = count + 1
         if count < MAX_LISTED_PER_KIND:
@@ -56,7 +60,7 @@ class Violations:
     def add_many(
         self,
         constraint: str,
-        items: Sequence[Any],
+        items: Sequence[Any] | np.ndarray,
         explain: Callable[[Any], tuple[str, str | None, str | None]],
     ) -> None:
         """Report one violation per item; ``explain(item)`` gives (message, job, gpu). Only the
@@ -76,6 +80,7 @@ class Violations:
 
     @property
     def total(self) -> int:
+        """Number of violations counted, listed or not."""
         return sum(self.counts.values())
 
 
