@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from schedbench.cli.console import fail, guarded, num, out, parse_pairs, print_json, styled
+from schedbench.instances.problems import class_names
 
 
 @guarded()
@@ -177,7 +178,7 @@ def schema(
 
 @guarded()
 def generate(
-    cls: Annotated[str, typer.Argument(metavar="CLASS", help="placement, batch, allocation or online.")],
+    cls: Annotated[str, typer.Argument(metavar="CLASS", help=f"Problem class: {class_names()}.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Instance file to write (.json or .json.gz)."
                                                 )] = None,
     seed: Annotated[int, typer.Option(help="Seed (non-negative integer).")] = 0,
@@ -197,7 +198,7 @@ def generate(
     try:
         specs = param_specs(cls)
     except KeyError:
-        fail(f"unknown class {cls!r}; expected placement, batch, allocation or online")
+        fail(f"unknown class {cls!r}; expected {class_names()}")
     if list_params:
         table = Table(title=Text(f"{cls} generator parameters"))
         for col in ("parameter", "default", "meaning"):
