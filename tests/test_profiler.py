@@ -17,11 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from schedbench import jsonio
-from schedbench.catalogue import load_catalogue
+from schedbench.catalogue import layers, load_catalogue
 from schedbench.catalogue.model import DERIVED, MEASURED, Catalogue, Figure, GpuSpec, JobType, Provenance, Source
 from schedbench.cli.app import app
 from schedbench.errors import InputError
-from schedbench.profiler import MISSING_TORCH, ProfileError, layers, require_torch
+from schedbench.profiler import MISSING_TORCH, ProfileError, require_torch
 from schedbench.profiler.workloads import BUILTIN, TensorSpec, resolve
 
 runner = CliRunner()

@@ -15,7 +15,8 @@ Every :class:`Figure` has ``.value``, ``.unit`` and ``.provenance`` (``kind`` me
 derived, ``source`` key into ``cat.sources``, ``detail``, ``hardware``, ``method``, ``rule``).
 Modules: :mod:`.model` (data model, JSON), :mod:`.gpus` (GPU ids, datasheets), :mod:`.gavel` and
 :mod:`.lambdalabs` (importers), :mod:`.derive` (derivation rules), :mod:`.build` (build, load),
-:mod:`.cli` (the ``schedbench catalogue`` commands). See docs/catalogue.md.
+:mod:`.layers` (the shipped, profiled and user layers and the figure-level merge); the
+``schedbench catalogue`` commands are in :mod:`schedbench.cli.catalogue`. See docs/catalogue.md.
 """
 
 from __future__ import annotations

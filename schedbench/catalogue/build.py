@@ -67,7 +67,7 @@ def load_catalogue(path: str | Path | None = None, *, layers: bool = True, user:
 
     With no ``path`` and ``layers`` (the default), the shipped catalogue is extended by the project's
     own ``schedbench profile`` measurements (``schedbench/data/profiled.json``) and, with ``user``,
-    the user's catalogue (``schedbench catalogue merge``; :mod:`schedbench.profiler.layers`,
+    the user's catalogue (``schedbench catalogue merge``; :mod:`schedbench.catalogue.layers`,
     docs/profile.md); ``layers=False`` gives the shipped file alone.
 
     Raises:
@@ -76,7 +76,7 @@ def load_catalogue(path: str | Path | None = None, *, layers: bool = True, user:
     if path is None:
         if not layers:
             return _shipped()
-        from schedbench.profiler.layers import with_layers
+        from schedbench.catalogue.layers import with_layers
 
         return with_layers(_shipped(), user=user)
     doc = jsonio.load(path)

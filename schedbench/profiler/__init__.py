@@ -15,9 +15,10 @@ Modules (none imports torch at import time except :mod:`.models`, :mod:`.measure
 - :mod:`.measure`: one measurement of one workload at one batch size on one device.
 - :mod:`.hardware`: provenance of the machine (CPU model, GPU, driver, CUDA, torch).
 - :mod:`.entry`: measurements -> catalogue fragment (job types, the CPU or GPU type, the source).
-- :mod:`.layers`: the catalogue layers (shipped data, the project's own measurements, the user's
-  catalogue) and the figure-level merge behind ``schedbench catalogue merge``.
-- :mod:`.cli`: the ``schedbench profile`` and ``schedbench catalogue merge`` command bodies.
+
+The catalogue layers the entries are merged into (shipped data, the project's own measurements,
+the user's catalogue) live in :mod:`schedbench.catalogue.layers`; the ``schedbench profile`` and
+``schedbench catalogue merge`` command bodies in :mod:`schedbench.cli.profile`.
 """
 
 from __future__ import annotations

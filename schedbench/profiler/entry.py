@@ -136,6 +136,7 @@ def memory_detail(m: Any, command: str) -> str:
 
 
 def job_key(m: Any) -> str:
+    """The catalogue key of a measurement's job type: ``<workload key>-bs<batch size>``."""
     return f"{m.key}-bs{m.batch_size}"
 
 
@@ -163,7 +164,8 @@ def build_fragment(measurements: Sequence[Any], workload: Any, command: str, cat
     if info.kind == "cpu":
         if gpu_type is not None:
             raise ProfileError("--gpu-type applies to CUDA devices; a CPU measurement gets its own CPU type")
-        spec, spec_sources = _cpu_spec(info), {}
+        spec = _cpu_spec(info)
+        spec_sources: dict[str, Source] = {}
     else:
         if catalogue is None:
             from schedbench.catalogue.build import load_catalogue

@@ -116,6 +116,7 @@ class DeviceInfo:
     platform: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (what a measurement records as ``device_info``)."""
         return asdict(self)
 
     def summary(self) -> str:
@@ -132,19 +133,20 @@ class DeviceInfo:
 
 def describe_device(torch: Any, device: str) -> DeviceInfo:
     """Describe ``device`` (``"cpu"`` or ``"cuda:N"``) with the given torch module."""
-    common = {"logical_cpus": logical_cpus(), "torch": str(torch.__version__), "python": platform.python_version(),
-              "platform": f"{platform.system()} {platform.release()} {platform.machine()}"}
+    cpus, version, python = logical_cpus(), str(torch.__version__), platform.python_version()
+    system = f"{platform.system()} {platform.release()} {platform.machine()}"
     cudnn = None
     if torch.backends.cudnn.is_available():
         v = torch.backends.cudnn.version()
         cudnn = None if v is None else str(v)
     if device == "cpu":
         return DeviceInfo("cpu", cpu_model(), None, host_memory_bytes(), torch.get_num_threads(), cuda=None,
-                          cudnn=None, driver=None, **common)
+                          cudnn=None, driver=None, logical_cpus=cpus, torch=version, python=python, platform=system)
     index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
     props = torch.cuda.get_device_properties(index)
     return DeviceInfo("cuda", torch.cuda.get_device_name(index), index, int(props.total_memory), None,
-                      cuda=torch.version.cuda, cudnn=cudnn, driver=nvidia_driver_version(), **common)
+                      cuda=torch.version.cuda, cudnn=cudnn, driver=nvidia_driver_version(), logical_cpus=cpus,
+                      torch=version, python=python, platform=system)
 
 
 __all__ = ["DeviceInfo", "cpu_model", "cpu_slug", "describe_device", "host_memory_bytes", "logical_cpus",

@@ -94,10 +94,12 @@ class Measurement:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The measurement as a JSON-ready dict (what the isolated worker sends back)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Measurement:
+        """The measurement :meth:`to_dict` wrote."""
         return cls(**d)
 
 
@@ -367,6 +369,53 @@ def _fail(workload: Workload, batch_size: int, device: str, what: str, exc: Base
     raise ProfileError(f"{where} failed: {type(exc).__name__}: {_first_line(exc)}") from None
 
 
+def _device(device: str) -> torch.device:
+    """The torch device named ``device`` (``cpu``, ``cuda`` or ``cuda:N``), made current when CUDA."""
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}"
+            raise ProfileError(f"--device {device}: CUDA is not available (torch {torch.__version__}, built {built})")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ProfileError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
+        dev = torch.device("cuda", dev.index if dev.index is not None else torch.cuda.current_device())
+        torch.cuda.set_device(dev)
+    elif dev.type != "cpu":
+        raise ProfileError(f"--device must be cpu or cuda[:N], not {device!r}")
+    return dev
+
+
+def _timed_cuda(trainer: Trainer, dev: torch.device, steps: int, progress: Progress | None
+                ) -> tuple[list[float], float]:
+    """Per-step times (CUDA events) and the wall time of ``steps`` steps."""
+    torch.cuda.synchronize(dev)
+    starts = [torch.cuda.Event(enable_timing=True) for _ in range(steps)]
+    ends = [torch.cuda.Event(enable_timing=True) for _ in range(steps)]
+    t0 = time.perf_counter()
+    for i in range(steps):
+        starts[i].record()
+        trainer.step()
+        ends[i].record()
+        if progress:
+            progress("timed", i + 1, steps)
+    torch.cuda.synchronize(dev)
+    elapsed = time.perf_counter() - t0
+    return [s.elapsed_time(e) / 1000.0 for s, e in zip(starts, ends, strict=True)], elapsed
+
+
+def _timed_cpu(trainer: Trainer, steps: int, progress: Progress | None) -> tuple[list[float], float]:
+    """Per-step times (``perf_counter``) and the wall time of ``steps`` steps."""
+    times: list[float] = []
+    t0 = time.perf_counter()
+    for i in range(steps):
+        a = time.perf_counter()
+        trainer.step()
+        times.append(time.perf_counter() - a)
+        if progress:
+            progress("timed", i + 1, steps)
+    return times, time.perf_counter() - t0
+
+
 def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: int = 20, warmup: int = 5,
             seed: int = 0, threads: int | None = None, progress: Progress | None = None,
             isolated: bool = False) -> Measurement:
@@ -381,18 +430,8 @@ def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: 
         raise ProfileError("--batch-size and --steps must be >= 1 and --warmup >= 0")
     if threads is not None:
         torch.set_num_threads(threads)
-    dev = torch.device(device)
+    dev = _device(device)
     cuda = dev.type == "cuda"
-    if cuda:
-        if not torch.cuda.is_available():
-            built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}"
-            raise ProfileError(f"--device {device}: CUDA is not available (torch {torch.__version__}, built {built})")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ProfileError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
-        dev = torch.device("cuda", dev.index if dev.index is not None else torch.cuda.current_device())
-        torch.cuda.set_device(dev)
-    elif dev.type != "cpu":
-        raise ProfileError(f"--device must be cpu or cuda[:N], not {device!r}")
     info = describe_device(torch, "cpu" if not cuda else f"cuda:{dev.index}")
     date = utc_now()
     baseline = rss_bytes() if not cuda else None
@@ -410,37 +449,17 @@ def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: 
         reset_ok = True
     else:
         reset_ok = reset_rss_peak()
-    times: list[float] = []
     try:
         for i in range(warmup):
             trainer.step()
             if progress:
                 progress("warmup", i + 1, warmup)
         if cuda:
-            torch.cuda.synchronize(dev)
-            starts = [torch.cuda.Event(enable_timing=True) for _ in range(steps)]
-            ends = [torch.cuda.Event(enable_timing=True) for _ in range(steps)]
-            t0 = time.perf_counter()
-            for i in range(steps):
-                starts[i].record()
-                trainer.step()
-                ends[i].record()
-                if progress:
-                    progress("timed", i + 1, steps)
-            torch.cuda.synchronize(dev)
-            elapsed = time.perf_counter() - t0
-            times = [s.elapsed_time(e) / 1000.0 for s, e in zip(starts, ends, strict=True)]
+            times, elapsed = _timed_cuda(trainer, dev, steps, progress)
             peak: int | None = int(torch.cuda.max_memory_allocated(dev))
             memory_method = CUDA_MEMORY_METHOD
         else:
-            t0 = time.perf_counter()
-            for i in range(steps):
-                a = time.perf_counter()
-                trainer.step()
-                times.append(time.perf_counter() - a)
-                if progress:
-                    progress("timed", i + 1, steps)
-            elapsed = time.perf_counter() - t0
+            times, elapsed = _timed_cpu(trainer, steps, progress)
             peak = rss_peak_bytes(reset_ok)
             memory_method = cpu_memory_method(reset_ok, isolated)
         flops, by_op = count_flops(trainer.step)

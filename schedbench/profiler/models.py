@@ -53,6 +53,7 @@ class ArticleCNN(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3 * 3 * 64, 64), nn.ReLU(), nn.Linear(64, 10))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of images."""
         return self.classifier(self.features(x))
 
 
@@ -67,6 +68,7 @@ class ArticleRNN(nn.Module):
         self.head = nn.Linear(64, 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of token sequences (from the last hidden state)."""
         _, h = self.rnn(self.embedding(tokens))
         return self.head(h[-1])
 
@@ -82,6 +84,7 @@ class ArticleLSTM(nn.Module):
         self.head = nn.Linear(128, VOCAB)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of token sequences (from the last hidden state)."""
         _, (h, _) = self.lstm(self.embedding(tokens))
         return self.head(h[-1])
 
@@ -101,6 +104,7 @@ class GanGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images generated from a batch of latent vectors."""
         return self.deconv(self.project(z).view(-1, 256, 7, 7))
 
 
@@ -117,18 +121,22 @@ class GanDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Real/fake logit of a batch of images."""
         return self.net(x)
 
 
 def article_cnn() -> nn.Module:
+    """The source article's CNN, freshly initialised."""
     return ArticleCNN()
 
 
 def article_rnn() -> nn.Module:
+    """The source article's RNN, freshly initialised."""
     return ArticleRNN()
 
 
 def article_lstm() -> nn.Module:
+    """The source article's LSTM, freshly initialised."""
     return ArticleLSTM()
 
 

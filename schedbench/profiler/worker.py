@@ -27,11 +27,13 @@ def request(workload: Workload, batch_size: int, *, device: str, steps: int, war
 
 
 def workload_from_dict(d: dict[str, Any]) -> Workload:
+    """The :class:`Workload` a parent process sent as a dict."""
     inputs = tuple(TensorSpec(s["dtype"], tuple(s["shape"]), s["high"]) for s in d["inputs"])
     return Workload(**{**d, "inputs": inputs})
 
 
 def main() -> int:
+    """Entry point of the isolated measurement process; returns its exit status."""
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     sys.stdout = sys.stderr  # keep the protocol channel clean of the model's prints
 

@@ -71,6 +71,7 @@ class TensorSpec:
         return cls(dtype, shape, high)
 
     def text(self) -> str:
+        """The spec as the CLI writes it: ``dtype:shape[:high]``."""
         shape = "x".join(map(str, self.shape)) if self.shape else "scalar"
         return f"{self.dtype}:{shape}" + (f":{self.high}" if self.high is not None else "")
 
@@ -146,6 +147,7 @@ BUILTIN: dict[str, Workload] = {w.name: w for w in (
 
 
 def builtin_names() -> list[str]:
+    """Names of the built-in workloads, sorted."""
     return sorted(BUILTIN)
 
 

@@ -61,6 +61,7 @@ def user_catalogue_path() -> Path | None:
 
 
 def empty_fragment(version: str = "user") -> Catalogue:
+    """A catalogue fragment without sources, GPU types or job types (what a merge starts from)."""
     return Catalogue(version, {}, {}, {})
 
 
@@ -77,6 +78,7 @@ class MergeReport:
     derived_dropped: int = 0
 
     def summary(self) -> str:
+        """One line counting what the merge added, extended, replaced and dropped."""
         return (f"{len(self.added_jobs)} job type(s) added, {len(self.extended_jobs)} extended, "
                 f"{len(self.added_gpus)} GPU type(s) added; {self.figures_added} figure(s) added, "
                 f"{self.figures_replaced} replaced, {self.derived_dropped} derived estimate(s) dropped")
