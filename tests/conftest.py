@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,15 @@ import pytest
 # see: they read the shipped catalogue and the project's own measurements only (tests that need a user
 # catalogue point SCHEDBENCH_USER_CATALOGUE at a temporary file).
 os.environ["SCHEDBENCH_USER_CATALOGUE"] = "none"
+# Suites that campaigns and `suite build` materialise go to a cache folder of the test session, not the
+# developer's ~/.cache/schedbench; a developer's local manifest folder must not change the suites either.
+_SUITE_CACHE = tempfile.mkdtemp(prefix="schedbench-test-cache-")
+os.environ["SCHEDBENCH_CACHE_DIR"] = _SUITE_CACHE
+os.environ.pop("SCHEDBENCH_INSTANCES_DIR", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SUITE_CACHE, ignore_errors=True)
 
 #: ``/work/main/../shared``: the folder of published data sets beside the project's root.
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"

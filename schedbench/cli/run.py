@@ -1,6 +1,10 @@
 """``schedbench run [SPEC] [flags]``: a campaign, with a progress bar on stderr and the report on stdout.
 
 Exit codes: 0 when no run has a ``--fail-on`` status, 1 when one has; 2 bad input (spec, flags).
+
+SPEC is a TOML file; where no such file exists, the name of a bundled example campaign (``smoke``,
+``smoke.toml`` or ``campaigns/smoke.toml``), whose relative paths then resolve as if it were at
+``./campaigns/NAME.toml`` (:func:`schedbench.suites.paths.find_campaign`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ def run(
                                                       "error, invalid, wrong, contradicted.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status counts and the gate as JSON instead "
                                           "of the report table.")] = False,
+    instances_dir: Annotated[Path | None, typer.Option("--instances-dir", help="Local folder of suite manifests, "
+                                                       "adding to or overriding the bundled suites (default: "
+                                                       "$SCHEDBENCH_INSTANCES_DIR, else ./instances when it "
+                                                       "exists).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where suites are built (default: "
+                                                   "$SCHEDBENCH_CACHE_DIR, else $XDG_CACHE_HOME/schedbench, else "
+                                                   "~/.cache/schedbench).")] = None,
 ) -> int:
     """Run a campaign: instances x solvers x parameter grids x seeds, isolated, validated, stored, resumable."""
     import tomllib
@@ -52,17 +63,21 @@ def run(
     from schedbench.gate import parse_fail_on
     from schedbench.generators.spec import parse_cli_value
     from schedbench.runner.campaign import spec_from_dict
+    from schedbench.suites import find_campaign
 
     doc: dict[str, Any] = {}
     base = Path(".")
+    bundled = find_campaign(spec) if spec is not None else None
     if spec is not None:
         try:
-            doc = tomllib.loads(spec.read_text(encoding="utf-8"))
+            doc = tomllib.loads((bundled or spec).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(str(spec), "$", "a run spec (TOML)", "no such file") from None
         except tomllib.TOMLDecodeError as exc:
             raise InputError(str(spec), "$", "valid TOML", str(exc)) from None
-        base = spec.parent
+        base = Path("campaigns") if bundled else spec.parent
+        if bundled:
+            err.print(f"campaign spec {spec}: the bundled example {bundled.name}, paths relative to ./campaigns")
     overrides: dict[str, Any] = {"suites": suite, "instances": instances, "seeds": seeds,
                                  "time_limit": time_limit, "memory_limit_mb": memory_limit, "threads": threads,
                                  "workers": workers, "executor": executor.value if executor else None,
@@ -85,7 +100,8 @@ def run(
     if "instances" in doc and instances:
         doc["instances"] = [str(Path(p).resolve()) for p in doc["instances"]]
     cspec = spec_from_dict(doc, base=base, file=str(spec) if spec else "<flags>")
-    return run_with_progress(cspec, rerun or [], quiet, parse_fail_on(fail_on), as_json)
+    return run_with_progress(cspec, rerun or [], quiet, parse_fail_on(fail_on), as_json, cache=cache_dir,
+                             instances_dir=instances_dir)
 
 
 def parse_pairs_dotted(items: list[str] | None) -> dict[tuple[str, str], str]:
@@ -100,9 +116,10 @@ def parse_pairs_dotted(items: list[str] | None) -> dict[tuple[str, str], str]:
 
 
 def run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple[str, ...] = (),
-                      as_json: bool = False) -> int:
+                      as_json: bool = False, *, cache: Path | None = None, instances_dir: Path | None = None) -> int:
     """Run the campaign ``cspec`` with a progress bar on stderr (none when ``quiet``), then print
-    the report table (or, ``as_json``, the gate's JSON) and return the gate's exit code."""
+    the report table (or, ``as_json``, the gate's JSON) and return the gate's exit code. ``cache``
+    and ``instances_dir`` go to :func:`~schedbench.runner.campaign.run_campaign`."""
     from rich.markup import escape
     from rich.progress import (
         BarColumn,
@@ -138,7 +155,8 @@ def run_with_progress(cspec: Any, rerun: list[str], quiet: bool, fail_on: tuple[
         progress.update(state["task"], advance=1, counts=" ".join(f"{k}:{v}" for k, v in sorted(counts.items())))
 
     with startup:
-        result = run_campaign(cspec, rerun=rerun, progress=on_record, on_plan=on_plan)
+        result = run_campaign(cspec, rerun=rerun, cache=cache, instances_dir=instances_dir, progress=on_record,
+                              on_plan=on_plan)
     gate = summary(result.store, cspec.name, fail_on)
     if as_json:
         print_json(gate)

@@ -116,8 +116,8 @@ def load_suite(name: str, directory: str | Path | None = None) -> Suite:
     :func:`~schedbench.suites.paths.local_dir`) when it has one, else the bundled one.
 
     Raises:
-        InputError: ``name`` is not a plain name (``../x``, an absolute path...), no such suite, bad
-            TOML, or a malformed entry (names the field).
+        UsageError: ``name`` is not a plain name (``../x``, an absolute path...).
+        InputError: no such suite, bad TOML, or a malformed entry (names the field).
     """
     check_name(name)
     folders = search_path(directory)

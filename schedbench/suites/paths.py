@@ -23,7 +23,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from schedbench.errors import InputError
+from schedbench.errors import InputError, UsageError
 
 #: The data packages that hold the bundled manifests and campaigns.
 MANIFESTS_PACKAGE = "schedbench.suites.manifests"
@@ -40,11 +40,11 @@ def check_name(name: str, what: str = "suite") -> str:
     with ``.``), so ``<folder>/<name>.toml`` stays inside its folder.
 
     Raises:
-        InputError: a path (``../x``, ``/abs``, ``a/b``), an empty or hidden name (exit 2 in the CLI).
+        UsageError: a path (``../x``, ``/abs``, ``a/b``), an empty or hidden name (exit 2 in the CLI).
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InputError("<command line>", what, f"a plain {what} name (letters, digits, '.', '_' and '-', not "
-                         "starting with '.'; no folder)", repr(name))
+        raise UsageError(f"{what} name {name!r} is not a plain name: letters, digits, '.', '_' and '-' only, not "
+                         "starting with '.' (a name cannot be a path)")
     return name
 
 
@@ -68,14 +68,14 @@ def bundled_campaigns_dir() -> Path:
 
 
 def local_dir(directory: str | Path | None = None) -> Path | None:
-    """The local manifest folder: ``directory``, else ``$SCHEDBENCH_INSTANCES_DIR``, else
+    """The local manifest folder (absolute): ``directory``, else ``$SCHEDBENCH_INSTANCES_DIR``, else
     ``./instances`` when it is a folder; None when there is none."""
     if directory is not None:
-        return Path(directory)
+        return Path(directory).absolute()
     env = os.environ.get(INSTANCES_ENV)
     if env:
-        return Path(env)
-    here = Path("instances")
+        return Path(env).absolute()
+    here = Path("instances").absolute()
     return here if here.is_dir() else None
 
 
