@@ -33,9 +33,12 @@ from typing import Any
 import numpy as np
 from deap import base, creator, tools
 
+from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
 
-from ._common import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
+from ._lib.assignment import regret_assign
+from ._lib.packing import pack, placement_order
+from ._lib.schedule import batch_order, list_schedule
 
 if not hasattr(creator, "SchedbenchGaFitness"):
     creator.create("SchedbenchGaFitness", base.Fitness, weights=(-1.0,))
@@ -402,8 +405,6 @@ class PlacementModel:
     def seeds(self, rng: np.random.Generator) -> list[np.ndarray]:
         """Rows from the constructive heuristics (``regret``/``ffd``/``bfd``); a job they leave
         unplaced gets its cheapest option (``max-weight``: unplaced)."""
-        from .heuristics import pack, placement_order, regret_assign
-
         inst = self.inst
         answers: list[list[np.ndarray | None]] = []
         if self.objective == "min-cost":
@@ -504,8 +505,6 @@ class BatchModel:
         self.best_time = best
 
     def rule_order(self, rule: str) -> np.ndarray:
-        from .heuristics import batch_order
-
         if rule == "release":
             p = self.dur.min(axis=1) if self.K else np.zeros(self.n)
             return np.lexsort((np.arange(self.n), -p, self.release))
@@ -607,8 +606,6 @@ class BatchModel:
     def seeds(self, rng: np.random.Generator) -> list[np.ndarray]:
         """Permutation: the ``lpt``/``wspt``/``edd``/release orders. Assignment: the groups of the
         ``list-ect``/``wspt``/``edd`` heuristics' schedules, and each job's fastest group."""
-        from .heuristics import list_schedule
-
         orders = [self.rule_order(r) for r in ("lpt", "wspt", "edd", "release")]
         if self.permutation:
             return orders

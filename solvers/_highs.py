@@ -52,9 +52,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from schedbench.instances.gangs import gang_groups, usable_types
 from schedbench.instances.model import Instance
+from schedbench.validator.placement import gpu_type_prices
 
-from ._common import gang_groups, normalised_size, placement_doc, usable_types
+from ._lib.documents import batch_doc, placement_doc
+from ._lib.objectives import batch_value, placement_value
+from ._lib.packing import normalised_size
+from ._lib.schedule import left_shift
 
 INF = np.inf
 #: MIP statuses; HiGHS proves "optimal" within mip_rel_gap, so the solver only claims optimal when
@@ -361,8 +366,7 @@ def _build_placement(inst: Instance) -> Model:
                 up.append(np.array([INF]))
                 nrow += 1
         if inst.problem.params.get("measure") == "cost":
-            prices = np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types])
-            ycost = np.nan_to_num(prices[inst.gpu_type], nan=0.0)
+            ycost = np.nan_to_num(gpu_type_prices(inst)[inst.gpu_type], nan=0.0)
         else:
             ycost = np.ones(G)
         cost = np.concatenate([cost, ycost])
@@ -836,29 +840,6 @@ def repair_placement(inst: Instance, gpu: np.ndarray, score: np.ndarray | None =
     return gpu
 
 
-def placement_value(inst: Instance, chosen: list[np.ndarray | None]) -> float:
-    """The placement objective of ``chosen`` (GPU indices per job) as the validator computes it:
-    min-cost charges ``cost[j, type]`` once per placed job, whatever its gang."""
-    jobs = inst.jobs
-    placed = np.array([g is not None and len(g) > 0 for g in chosen], dtype=bool)
-    obj = inst.problem.objective
-    if obj == "min-cost":
-        assert jobs.cost is not None
-        pj = np.flatnonzero(placed)
-        t = np.array([inst.gpu_type[chosen[j][0]] for j in pj.tolist()], dtype=np.int64)  # type: ignore[index]
-        return float(np.nansum(jobs.cost[pj, t])) if len(pj) else 0.0
-    if obj == "max-weight":
-        return float(jobs.weight[placed].sum())
-    used = np.zeros(inst.n_gpus, dtype=bool)
-    for g in chosen:
-        if g is not None:
-            used[g] = True
-    if inst.problem.params.get("measure") == "cost":
-        prices = np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types])
-        return float(prices[inst.gpu_type[used]].sum())
-    return float(used.sum())
-
-
 def placement_answer(inst: Instance, gpu: np.ndarray) -> tuple[dict[str, Any], float]:
     """The placement document of a gang-1 assignment (GPU per job, -1 unplaced) and its objective."""
     chosen: list[np.ndarray | None] = [None if g < 0 else np.array([g]) for g in gpu.tolist()]
@@ -885,40 +866,23 @@ def schedule_answer(inst: Instance, gpu: np.ndarray) -> tuple[dict[str, Any], fl
     return {"problem": "batch", "schedule": sched, "objective": end}, end
 
 
-def batch_value(inst: Instance, gpu: np.ndarray, start: np.ndarray) -> float:
-    """The batch objective of a gang-1 schedule (GPU and start per job), as the validator computes it."""
-    jobs = inst.jobs
-    assert jobs.time is not None
-    C = start + jobs.time[np.arange(inst.n_jobs), inst.gpu_type[gpu]]
-    obj = inst.problem.objective
-    if obj == "makespan":
-        return float(C.max()) if len(C) else 0.0
-    if obj == "weighted-completion":
-        return float(np.dot(jobs.weight, C))
-    d = jobs.deadline if jobs.deadline is not None else np.full(len(C), np.nan)
-    return float(np.dot(jobs.weight, np.where(np.isnan(d), 0.0, np.maximum(0.0, C - np.nan_to_num(d)))))
-
-
-def left_shift(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndarray | None = None
-               ) -> np.ndarray:
-    """Starts of a gang-1 schedule with each GPU's jobs kept in order and moved as early as their
-    release and the previous job allow (regular objectives never get worse); jobs in ``tail``
-    (GPU -1 allowed) are then appended, each on the usable GPU where it completes first."""
+def shift_and_append(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray,
+                                                                                                    np.ndarray]:
+    """A gang-1 schedule (GPU and start per job) with each GPU's jobs kept in order and moved as
+    early as their release and the previous job allow (:func:`~solvers._lib.schedule.left_shift`);
+    the jobs in ``tail`` (GPU -1 allowed) are then appended, each on the usable GPU where it
+    completes first. Returns (GPU per job, start per job)."""
     jobs = inst.jobs
     assert jobs.time is not None
     gpu = gpu.copy()
-    out = np.zeros(inst.n_jobs)
-    free = np.zeros(inst.n_gpus)
     tail_set = np.zeros(inst.n_jobs, dtype=bool)
-    if tail is not None:
-        tail_set[tail] = True
+    tail_set[tail] = True
     order = np.lexsort((start, gpu))
-    for j in order[~tail_set[order]].tolist():
-        g = int(gpu[j])
-        s = max(float(jobs.release[j]), float(free[g]))
-        out[j] = s
-        free[g] = s + float(jobs.time[j, inst.gpu_type[g]])
-    if tail is not None and len(tail):
+    order = order[~tail_set[order]]
+    out = left_shift(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], order)
+    free = np.zeros(inst.n_gpus)
+    np.maximum.at(free, gpu[order], out[order] + jobs.time[order, inst.gpu_type[gpu[order]]])
+    if len(tail):
         usable = usable_types(inst, need_time=True)[:, inst.gpu_type]
         for j in np.asarray(tail).tolist():
             cand = np.flatnonzero(usable[j])
@@ -927,14 +891,14 @@ def left_shift(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndar
             k = int(np.argmin(fin))
             gpu[j], out[j] = cand[k], s[k]
             free[cand[k]] = fin[k]
-    return np.stack([gpu.astype(np.float64), out])
+    return gpu, out
 
 
-def batch_doc(inst: Instance, gpu: np.ndarray, start: np.ndarray) -> dict[str, Any]:
-    """A gang-1 batch solution document with its objective."""
-    ids, gids = inst.jobs.ids, inst.gpu_ids
-    sched = {ids[j]: {"gpus": [gids[int(gpu[j])]], "start": float(start[j])} for j in range(inst.n_jobs)}
-    return {"problem": "batch", "schedule": sched, "objective": batch_value(inst, gpu, start)}
+def gang1_batch_doc(inst: Instance, gpu: np.ndarray, start: np.ndarray) -> dict[str, Any]:
+    """A gang-1 batch solution document (GPU and start per job) with its objective."""
+    doc = batch_doc(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], start)
+    doc["objective"] = batch_value(inst, start, gpu)
+    return doc
 
 
 def decode(inst: Instance, model: Model, x: np.ndarray) -> dict[str, Any] | None:
@@ -964,8 +928,8 @@ def decode(inst: Instance, model: Model, x: np.ndarray) -> dict[str, Any] | None
         gpu[mj] = model.pair_gpu[best[mj]]
         start[mj] = model.col_start[best[mj]] * model.period
         tail = np.setdiff1d(np.arange(n), mj)
-        g2, s2 = left_shift(inst, gpu, start, tail)
-        return batch_doc(inst, g2.astype(np.int64), s2)
+        g2, s2 = shift_and_append(inst, gpu, start, tail)
+        return gang1_batch_doc(inst, g2, s2)
     return _decode_placement(inst, model, x)
 
 

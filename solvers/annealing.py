@@ -29,12 +29,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
-from ._common import FIT_ATOL, FIT_RTOL, placement_doc, usable_types
+from ._lib.assignment import regret_assign
+from ._lib.documents import placement_doc
+from ._lib.schedule import batch_order, list_schedule
 from ._moves import CmaxKernel, CmaxTargetKernel, GapKernel, anneal
-from .heuristics import ListECT, Regret, batch_order, list_schedule, regret_assign
 
 
 class SimulatedAnnealing(Solver):
@@ -79,9 +81,11 @@ class SimulatedAnnealing(Solver):
     def solve(self, instance: Instance, context: Context) -> SolveResult:
         p = self.resolve_params(context.params)
         if not self.anneals(instance):
-            fallback = Regret if instance.problem.cls == "placement" else ListECT
-            res = fallback().solve(instance, context)
-            res.info.update(annealed=False, reason=f"not GAP-like / R||Cmax: the {fallback.name} heuristic's answer")
+            from schedbench.plugins.registry import get_registry
+
+            name = "regret" if instance.problem.cls == "placement" else "list-ect"
+            res = get_registry().get(name).load()().solve(instance, context)
+            res.info.update(annealed=False, reason=f"not GAP-like / R||Cmax: the {name} heuristic's answer")
             if res.solution is not None and res.status == "feasible":
                 context.report(res.solution)
             return res

@@ -19,12 +19,13 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from schedbench.instances.gangs import usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import allocation_objective, equal_share_throughput, throughput_matrix
 
 from . import _cvx
-from ._common import finite_or_none, usable_types
+from ._lib.mip import finite_or_none
 
 ALLOCATION_OBJECTIVES = ("max-min-fairness", "max-throughput", "proportional-fairness")
 #: Objectives that are linear programs (the ``highs`` backend solves only these).

@@ -16,10 +16,18 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
+from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
+from schedbench.validator.batch import batch_objective
+from schedbench.validator.placement import gpu_type_prices
 
-from ._common import ALL_JOBS_OBJECTIVES, FIT_ATOL, FIT_RTOL, gang_groups, placement_doc, usable_types
+from ._lib.assignment import regret_assign
+from ._lib.documents import batch_doc, placement_doc
+from ._lib.objectives import placement_value
+from ._lib.packing import pack, placement_order
+from ._lib.schedule import batch_order, left_shift, list_schedule
 
 #: Decimal scales tried for exact integer data: 10**0 .. 10**6.
 DECIMAL_POWERS = 7
@@ -195,31 +203,6 @@ def _cheap_bound(inst: Instance) -> float | None:
     return float(v) if v is not None and math.isfinite(v) else None
 
 
-def _placement_value(inst: Instance, gpus: list[np.ndarray | None]) -> float:
-    """The placement objective as the validator computes it."""
-    jobs = inst.jobs
-    placed = np.array([g is not None for g in gpus], dtype=bool)
-    objective = inst.problem.objective
-    if objective == "max-weight":
-        return float(jobs.weight[placed].sum())
-    if objective == "min-cost":
-        assert jobs.cost is not None
-        idx = np.flatnonzero(placed)
-        types = np.array([inst.gpu_type[gpus[j][0]] for j in idx.tolist()], dtype=np.int64)
-        return float(np.nansum(jobs.cost[idx, types])) if len(idx) else 0.0
-    used = np.zeros(inst.n_gpus, dtype=bool)
-    for g in gpus:
-        if g is not None:
-            used[g] = True
-    if inst.problem.params.get("measure") == "cost":
-        return float(_prices(inst)[inst.gpu_type[used]].sum())
-    return float(used.sum())
-
-
-def _prices(inst: Instance) -> np.ndarray:
-    return np.array([0.0 if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types], dtype=np.float64)
-
-
 def _placement_fits(inst: Instance, gpus: list[np.ndarray | None]) -> bool:
     """Every GPU's float load fits (half the validator's tolerance)."""
     load = np.zeros((inst.n_gpus, len(inst.resources)))
@@ -231,8 +214,6 @@ def _placement_fits(inst: Instance, gpus: list[np.ndarray | None]) -> bool:
 
 def _placement_greedy(inst: Instance) -> list[np.ndarray | None]:
     """The best of regret (min-cost, gang 1) and first/best fit decreasing: fewest unplaced, then objective."""
-    from .heuristics import pack, placement_order, regret_assign
-
     order = placement_order(inst)
     cands = [pack(inst, order, "best"), pack(inst, order, "first")]
     if inst.problem.objective == "min-cost":
@@ -241,7 +222,7 @@ def _placement_greedy(inst: Instance) -> list[np.ndarray | None]:
             cands.insert(0, r)
         cands.append(pack(inst, order, "best", cost_first=False))
     sign = -1.0 if inst.problem.objective == "max-weight" else 1.0
-    return min(cands, key=lambda c: (sum(g is None for g in c), sign * _placement_value(inst, c)))
+    return min(cands, key=lambda c: (sum(g is None for g in c), sign * placement_value(inst, c)))
 
 
 def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str:
@@ -330,7 +311,7 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
         m.minimise(np.concatenate([xv, yv]), -np.concatenate([w_i[xj] * single, w_i[yj]]))
         sign = -1.0
     else:
-        price = _prices(inst) if inst.problem.params.get("measure") == "cost" else np.ones(len(inst.gpu_types))
+        price = gpu_type_prices(inst) if inst.problem.params.get("measure") == "cost" else np.ones(len(inst.gpu_types))
         s_obj, obj_exact = objective_scale(price, G)
         m.minimise(uv, scale_down(price, s_obj, obj_exact)[gtype])
         sign = 1.0
@@ -362,7 +343,7 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
         if all_jobs and any(c is None for c in chosen):
             return None, None
         doc = placement_doc(inst, chosen)
-        value = _placement_value(inst, chosen)
+        value = placement_value(inst, chosen)
         doc["objective"] = value
         return doc, value
 
@@ -393,7 +374,7 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
         m.hint(np.concatenate(hint_v), np.concatenate(hint_x))
         if complete and _placement_fits(inst, chosen):
             doc = placement_doc(inst, chosen)
-            doc["objective"] = value = _placement_value(inst, chosen)
+            doc["objective"] = value = placement_value(inst, chosen)
             greedy = (doc, value)
             info["hint_objective"] = value
     return Built(m, decode, convert_bound, exact, greedy, info)
@@ -442,37 +423,6 @@ def _multi(inst: Instance) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- batch
-def _batch_value(inst: Instance, start: np.ndarray, dur: np.ndarray) -> float:
-    jobs = inst.jobs
-    C = start + dur
-    objective = inst.problem.objective
-    if not len(C):
-        return 0.0
-    if objective == "makespan":
-        return float(C.max())
-    if objective == "weighted-completion":
-        return float(np.dot(jobs.weight, C))
-    d = jobs.deadline if jobs.deadline is not None else np.full(len(C), np.nan)
-    late = np.where(np.isnan(d), 0.0, np.maximum(0.0, C - np.nan_to_num(d)))
-    return float(np.dot(jobs.weight, late))
-
-
-def left_shift(inst: Instance, gpus: list[np.ndarray], order: np.ndarray) -> np.ndarray:
-    """Float starts: jobs in ``order``, each at ``max(release, the latest end on its GPUs)``, with the
-    instance's own processing times. Every GPU keeps its job sequence; no completion time grows
-    compared with any schedule that respects ``order`` per GPU and the releases."""
-    jobs = inst.jobs
-    assert jobs.time is not None
-    free = np.zeros(inst.n_gpus)
-    start = np.zeros(inst.n_jobs)
-    for j in order.tolist():
-        g = gpus[j]
-        s = max(float(jobs.release[j]), float(free[g].max()))
-        start[j] = s
-        free[g] = s + float(jobs.time[j, inst.gpu_type[g[0]]])
-    return start
-
-
 def assign_gpus(members: np.ndarray, start: np.ndarray, end: np.ndarray, gang: np.ndarray,
                 gpus: np.ndarray) -> dict[int, np.ndarray] | None:
     """Concrete GPUs for the jobs ``members`` of one cumulative group (capacity ``len(gpus)``).
@@ -501,8 +451,6 @@ def assign_gpus(members: np.ndarray, start: np.ndarray, end: np.ndarray, gang: n
 
 def _batch_greedy(inst: Instance) -> tuple[list[np.ndarray], np.ndarray, float] | None:
     """The best list schedule of the LPT, WSPT and EDD orders (``heuristics.list_schedule``)."""
-    from .heuristics import batch_order, list_schedule
-
     best = None
     assert inst.jobs.time is not None
     for rule in ("lpt", "wspt", "edd"):
@@ -511,7 +459,7 @@ def _batch_greedy(inst: Instance) -> tuple[list[np.ndarray], np.ndarray, float] 
             return None
         gpus, start = out
         dur = inst.jobs.time[np.arange(inst.n_jobs), inst.gpu_type[[g[0] for g in gpus]]] if inst.n_jobs else start
-        value = _batch_value(inst, start, dur)
+        value = batch_objective(inst, start + dur)
         if best is None or value < best[2]:
             best = (gpus, start, value)
     return best
@@ -729,11 +677,9 @@ def _time_scale(values: np.ndarray, cap_t: float) -> int | None:
 
 
 def _doc(inst: Instance, gl: list[np.ndarray], start: np.ndarray, dur: np.ndarray) -> tuple[dict[str, Any], float]:
-    ids = inst.gpu_ids
-    doc: dict[str, Any] = {"problem": "batch", "schedule": {
-        jid: {"gpus": [ids[g] for g in gl[j].tolist()], "start": float(start[j])}
-        for j, jid in enumerate(inst.jobs.ids)}}
-    value = _batch_value(inst, start, dur)
+    """The schedule document of per-job GPUs ``gl`` and ``start`` (durations ``dur``) and its objective."""
+    doc = batch_doc(inst, gl, start)
+    value = batch_objective(inst, start + dur)
     doc["objective"] = value
     return doc, value
 
@@ -743,7 +689,7 @@ class CpSat(Solver):
     """OR-Tools CP-SAT on placement (GAP / multiple knapsack / vector bin packing) and batch
     (makespan, weighted completion, weighted tardiness), gang jobs and release times included.
 
-    **Placement.** A *gang group* (``_common.gang_groups``) is a node, or all GPUs of one type with
+    **Placement.** A *gang group* (``schedbench.instances.gangs.gang_groups``) is a node, or all GPUs of one type with
     ``allow_multi_node``. Booleans ``x[j,g]`` for every GPU g of a group that can host job j alone
     (its type usable, the group has ``gang_j`` GPUs). Gang-1 jobs: ``exactly_one(x[j,:])``
     (``at_most_one`` for ``max-weight``). Gang > 1 jobs: a boolean ``y[j,k]`` per usable group,
@@ -858,6 +804,9 @@ class CpSat(Solver):
         reason = super().unsupported_reason(instance)
         if reason is not None:
             return reason
+        if (instance.problem.objective == "min-gpus" and instance.problem.params.get("measure") == "cost"
+                and np.isnan(gpu_type_prices(instance)).any()):
+            return "cpsat: min-gpus with measure=cost needs a cost_per_hour for every GPU type"
         _, _, size = gang_groups(instance)
         per_job = np.where(instance.jobs.gang[:, None] <= size[None, :], 1, 0).sum(axis=1)
         est = int(instance.n_jobs) * int(instance.n_gpus) + int(per_job.sum())

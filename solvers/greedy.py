@@ -31,100 +31,16 @@ cluster, the instance is infeasible and the solver says so (status ``infeasible`
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
-from ._common import (
-    ALL_JOBS_OBJECTIVES,
-    FIT_ATOL,
-    FIT_RTOL,
-    gang_groups,
-    normalised_size,
-    placement_doc,
-    unplaceable_alone,
-)
-
-
-def _order(inst: Instance, order: str) -> np.ndarray:
-    n = inst.n_jobs
-    if order == "input":
-        return np.arange(n)
-    size = normalised_size(inst)
-    if inst.problem.objective == "max-weight":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            density = np.where(size > 0, inst.jobs.weight / size, np.inf)
-        density = np.where(np.isinf(size), -np.inf, density)  # fits nowhere: last
-        return np.argsort(-density, kind="stable")
-    return np.argsort(-np.where(np.isinf(size), -1.0, size), kind="stable")
-
-
-def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity", cost_first: bool = True,
-             deadline: float | None = None, clock: Any = None) -> tuple[list[np.ndarray | None], bool]:
-    """Place jobs in ``order``; return per job its GPU indices (None: unplaced) and whether it ran to the end."""
-    jobs = inst.jobs
-    G, R = inst.n_gpus, len(inst.resources)
-    gtype = inst.gpu_type
-    group, group_type, _ = gang_groups(inst)
-    K = len(group_type)
-    # column-wise (R, G): one contiguous row per resource is much faster than reducing (G, R) rows
-    cap = np.ascontiguousarray(inst.gpu_capacity.T)
-    limit = cap * (1 + FIT_RTOL) + FIT_ATOL
-    inv_cap = np.where(cap > 0, 1.0 / np.where(cap > 0, cap, 1.0), 0.0)
-    load = np.zeros_like(cap)
-    use_cost = inst.problem.objective == "min-cost" and jobs.cost is not None
-    chosen: list[np.ndarray | None] = [None] * inst.n_jobs
-    for step, j in enumerate(order.tolist()):
-        if deadline is not None and step % 256 == 0 and clock() > deadline:
-            return chosen, False
-        dem_t = jobs.demand[j].T  # (R, T), NaN on ineligible types (never fits)
-        dem = np.empty((R, G))
-        fit = np.ones(G, dtype=bool)
-        for r in range(R):
-            dem[r] = dem_t[r][gtype]
-            fit &= load[r] + dem[r] <= limit[r]
-        cand = np.flatnonzero(fit)
-        gang = int(jobs.gang[j])
-        if len(cand) < gang:
-            continue
-        # score of the candidates: summed free fraction left after placement
-        after = cap[:, cand] - load[:, cand] - dem[:, cand]
-        if score_mode == "capacity":
-            score_c = (after * inv_cap[:, cand]).sum(axis=0)
-        else:
-            free = cap[:, cand] - load[:, cand]
-            score_c = np.where(free > 0, after / np.where(free > 0, free, 1.0), 0.0).sum(axis=0)
-        if gang == 1:
-            if use_cost:
-                cost_c = np.nan_to_num(jobs.cost[j][gtype[cand]], nan=np.inf)
-                keys = (cand, score_c, cost_c) if cost_first else (cand, cost_c, score_c)
-                pick = cand[np.lexsort(keys)[:1]]
-            else:
-                pick = cand[np.argmin(score_c)][None]
-        else:
-            gc = group[cand]
-            srt = np.lexsort((cand, score_c, gc))  # by group, then score, then GPU index
-            sg = gc[srt]
-            rank = np.arange(len(srt)) - np.searchsorted(sg, sg, side="left")
-            take = rank < gang
-            count = np.bincount(sg[take], minlength=K)
-            ok = np.flatnonzero(count >= gang)
-            if not len(ok):
-                continue
-            total = np.bincount(sg[take], weights=score_c[srt][take], minlength=K)[ok]
-            if use_cost:
-                gcost = np.nan_to_num(jobs.cost[j][group_type[ok]], nan=np.inf)
-                keys = (ok, total, gcost) if cost_first else (ok, gcost, total)
-                k = ok[np.lexsort(keys)[0]]
-            else:
-                k = ok[np.argmin(total)]
-            pick = np.sort(cand[srt[take & (sg == k)]])
-        load[:, pick] += dem[:, pick]
-        chosen[j] = pick
-    return chosen, True
+from ._lib.documents import placement_doc
+from ._lib.packing import best_fit, placement_order, unplaceable_alone
 
 
 class GreedyBestFit(Solver):
@@ -165,7 +81,7 @@ class GreedyBestFit(Solver):
         best_unplaced = -1
         tried = 0
         for order, cost_first in attempts:
-            chosen, complete = best_fit(instance, _order(instance, order), score_mode=p["score"],
+            chosen, complete = best_fit(instance, placement_order(instance, order), score_mode=p["score"],
                                         cost_first=cost_first, deadline=deadline, clock=time.monotonic)
             tried += 1
             unplaced = sum(c is None for c in chosen)

@@ -5,7 +5,7 @@ The algorithms are described in ``docs/solvers-heuristics.md``; in short:
 
 * ``ffd`` / ``bfd`` (placement): jobs in decreasing *size* = ``gang x`` the smallest, over the
   job's eligible types, of the largest ``demand / capacity`` ratio over resources
-  (``_common.normalised_size``); for ``max-weight`` by decreasing ``weight / size``. A job goes
+  (``_lib.packing.normalised_size``); for ``max-weight`` by decreasing ``weight / size``. A job goes
   to the first (``ffd``: lowest GPU index) or best (``bfd``: smallest largest-remaining-fraction
   after placement) gang of ``gang`` fitting GPUs of one type on one node (one type anywhere with
   ``allow_multi_node``); for ``min-cost`` only the cheapest type that has room is considered.
@@ -24,24 +24,19 @@ The algorithms are described in ``docs/solvers-heuristics.md``; in short:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
+from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
-from ._common import (
-    ALL_JOBS_OBJECTIVES,
-    FIT_ATOL,
-    FIT_RTOL,
-    gang_groups,
-    normalised_size,
-    placement_doc,
-    unplaceable_alone,
-    usable_types,
-)
+from ._lib.assignment import regret_assign
+from ._lib.documents import batch_doc, placement_doc
+from ._lib.packing import pack, placement_order, unplaceable_alone
+from ._lib.schedule import batch_order, best_time, list_schedule
 
 PLACEMENT_OBJECTIVES = ("min-cost", "min-gpus", "max-weight")
 BATCH_OBJECTIVES = ("makespan", "weighted-completion", "weighted-tardiness")
@@ -54,134 +49,6 @@ def _infeasible(inst: Instance, stuck: list[int]) -> SolveResult:
 
 
 # ---------------------------------------------------------------------------------------- placement
-def placement_order(inst: Instance) -> np.ndarray:
-    """Decreasing size (``max-weight``: decreasing weight per size); jobs that fit nowhere last."""
-    size = normalised_size(inst)
-    if inst.problem.objective == "max-weight":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            density = np.where(size > 0, inst.jobs.weight / size, np.inf)
-        density = np.where(np.isinf(size), -np.inf, density)
-        return np.argsort(-density, kind="stable")
-    return np.argsort(-np.where(np.isinf(size), -1.0, size), kind="stable")
-
-
-def pack(inst: Instance, order: np.ndarray, mode: str, cost_first: bool = True) -> list[np.ndarray | None]:
-    """First fit (``mode='first'``) or best fit (``'best'``) of jobs in ``order``; per job its GPUs or None.
-
-    ``cost_first`` (``min-cost`` only): restrict each job to the cheapest type that has room."""
-    jobs = inst.jobs
-    G, R = inst.n_gpus, len(inst.resources)
-    gtype = inst.gpu_type
-    group, group_type, _ = gang_groups(inst)
-    K = len(group_type)
-    cap = np.ascontiguousarray(inst.gpu_capacity.T)  # (R, G)
-    limit = cap * (1 + FIT_RTOL) + FIT_ATOL
-    inv_cap = np.where(cap > 0, 1.0 / np.where(cap > 0, cap, 1.0), 0.0)
-    load = np.zeros_like(cap)
-    use_cost = cost_first and inst.problem.objective == "min-cost" and jobs.cost is not None
-    chosen: list[np.ndarray | None] = [None] * inst.n_jobs
-    gidx = np.arange(G)
-    for j in order.tolist():
-        dem_t = jobs.demand[j].T  # (R, T), NaN where ineligible: never fits
-        dem = np.empty((R, G))
-        fit = np.ones(G, dtype=bool)
-        for r in range(R):
-            dem[r] = dem_t[r][gtype]
-            fit &= load[r] + dem[r] <= limit[r]
-        gang = int(jobs.gang[j])
-        cand = np.flatnonzero(fit)
-        if len(cand) < gang:
-            continue
-        if gang > 1:
-            count = np.bincount(group[cand], minlength=K)
-            okg = count >= gang
-            if not okg.any():
-                continue
-            cand = cand[okg[group[cand]]]
-        if use_cost:  # cheapest type with room first
-            cst = np.nan_to_num(jobs.cost[j][gtype[cand]], nan=np.inf)
-            cand = cand[cst <= cst.min()]
-        if mode == "best":
-            after = (cap[:, cand] - load[:, cand] - dem[:, cand]) * inv_cap[:, cand]
-            score = after.max(axis=0) if R else np.zeros(len(cand))
-        else:
-            score = gidx[cand].astype(np.float64)
-        if gang == 1:
-            pick = cand[np.argmin(score)][None]
-        else:
-            gc = group[cand]
-            srt = np.lexsort((cand, score, gc))
-            sg = gc[srt]
-            rank = np.arange(len(srt)) - np.searchsorted(sg, sg, side="left")
-            take = rank < gang
-            cnt = np.bincount(sg[take], minlength=K)
-            ok = np.flatnonzero(cnt >= gang)
-            if mode == "best":
-                total = np.bincount(sg[take], weights=score[srt][take], minlength=K)[ok]
-                k = ok[np.argmin(total)]
-            else:
-                first = np.full(K, np.inf)
-                np.minimum.at(first, sg[take], cand[srt][take].astype(np.float64))
-                k = ok[np.argmin(first[ok])]
-            pick = np.sort(cand[srt[take & (sg == k)]])
-        load[:, pick] += dem[:, pick]
-        chosen[j] = pick
-    return chosen
-
-
-def regret_assign(inst: Instance) -> list[np.ndarray | None] | None:
-    """Martello-Toth regret heuristic for gang-1 jobs (None when some gang is > 1 or it is too large)."""
-    jobs = inst.jobs
-    n, G, R = inst.n_jobs, inst.n_gpus, len(inst.resources)
-    if n == 0 or (jobs.gang != 1).any() or jobs.cost is None or n * G > 20_000_000:
-        return None
-    gtype = inst.gpu_type
-    cost = np.nan_to_num(jobs.cost[:, gtype], nan=np.inf)  # (n, G)
-    dem = np.nan_to_num(jobs.demand[:, gtype, :], nan=np.inf)  # (n, G, R)
-    cap = inst.gpu_capacity
-    limit = cap * (1 + FIT_RTOL) + FIT_ATOL
-    load = np.zeros((G, R))
-    c = np.where((dem <= limit[None]).all(axis=2), cost, np.inf)  # cost where the job fits now
-    # tie-break by smaller demand fraction (leaves more room), then GPU index
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(np.isfinite(dem), dem / np.where(cap > 0, cap, 1.0)[None], np.inf).max(axis=2) \
-            if R else np.zeros((n, G))
-    placed = np.zeros(n, dtype=bool)
-    chosen: list[np.ndarray | None] = [None] * n
-
-    gpu_col = np.broadcast_to(np.arange(G), (n, G))
-
-    def best_two(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row: cheapest feasible GPU, regret, second-cheapest GPU (ties: smaller fraction, index)."""
-        sub = c[rows]
-        order = np.lexsort((gpu_col[: len(rows)], frac[rows], sub), axis=1)[:, :2]
-        at = np.arange(len(rows))
-        b = order[:, 0]
-        cb = sub[at, b]
-        c2 = sub[at, order[:, 1]] if G > 1 else np.full(len(rows), np.inf)
-        with np.errstate(invalid="ignore"):
-            reg = np.where(np.isfinite(c2), c2 - cb, np.inf)
-        reg = np.where(np.isfinite(cb), reg, -np.inf)
-        return b, reg, (order[:, 1] if G > 1 else np.full(len(rows), -1))
-
-    best, regret, sec_gpu = best_two(np.arange(n))
-    for _ in range(n):
-        key = np.where(placed, -np.inf, regret)
-        j = int(np.argmax(key))  # largest regret; ties: lowest index
-        if placed[j] or not np.isfinite(c[j, best[j]]):
-            break  # every remaining job fits nowhere
-        g = int(best[j])
-        placed[j] = True
-        chosen[j] = np.array([g])
-        load[g] += dem[j, g]
-        fits = (load[g][None, :] + dem[:, g, :] <= limit[g][None, :]).all(axis=1)
-        c[:, g] = np.where(fits, cost[:, g], np.inf)
-        stale = np.flatnonzero(~placed & ~fits & ((best == g) | (sec_gpu == g)))
-        if len(stale):
-            best[stale], regret[stale], sec_gpu[stale] = best_two(stale)
-    return chosen
-
-
 class _Placement(Solver):
     family = "greedy"
     version = "1"
@@ -250,79 +117,6 @@ class Regret(_Placement):
 
 
 # ---------------------------------------------------------------------------------------- batch
-def best_time(inst: Instance) -> np.ndarray:
-    """Per job the smallest processing time over its usable types (inf if none)."""
-    usable = usable_types(inst, need_time=True)
-    t = np.where(usable, np.nan_to_num(inst.jobs.time, nan=np.inf), np.inf)
-    return t.min(axis=1) if t.shape[1] else np.full(inst.n_jobs, np.inf)
-
-
-def batch_order(inst: Instance, rule: str) -> np.ndarray:
-    jobs = inst.jobs
-    p = best_time(inst)
-    idx = np.arange(inst.n_jobs)
-    if rule == "lpt":
-        return np.lexsort((idx, -p))
-    if rule == "wspt":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(p > 0, jobs.weight / p, np.inf)
-        return np.lexsort((idx, p, -ratio))
-    d = jobs.deadline if jobs.deadline is not None else np.full(inst.n_jobs, np.nan)
-    return np.lexsort((idx, p, np.nan_to_num(d, nan=np.inf)))  # edd, no deadline last
-
-
-def list_schedule(inst: Instance, order: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
-    """Each job in ``order`` on the gang (one group) with the earliest completion; (gpus, starts) or None."""
-    jobs = inst.jobs
-    G = inst.n_gpus
-    group, group_type, size = gang_groups(inst)
-    usable = usable_types(inst, need_time=True)
-    options = usable[:, group_type] & (size[None, :] >= jobs.gang[:, None])  # (n, K)
-    if inst.n_jobs and not options.any(axis=1).all():
-        return None
-    assert jobs.time is not None or inst.n_jobs == 0
-    gtype = inst.gpu_type
-    free = np.zeros(G)
-    gpus: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * inst.n_jobs
-    start = np.zeros(inst.n_jobs)
-    gidx = np.arange(G)
-    for j in order.tolist():
-        gang = int(jobs.gang[j])
-        rel = float(jobs.release[j])
-        tj = np.nan_to_num(jobs.time[j], nan=np.inf)
-        ok_gpu = options[j][group]
-        if gang == 1:
-            comp = np.where(ok_gpu, np.maximum(free, rel) + tj[gtype], np.inf)
-            g = int(np.argmin(comp))
-            pick = np.array([g])
-            s = max(rel, float(free[g]))
-        else:
-            cand = gidx[ok_gpu]
-            gc = group[cand]
-            srt = np.lexsort((cand, free[cand], gc))
-            sg = gc[srt]
-            rank = np.arange(len(srt)) - np.searchsorted(sg, sg, side="left")
-            at = rank == gang - 1  # the gang-th earliest free GPU of each group
-            kk = sg[at]
-            ready = np.maximum(free[cand[srt[at]]], rel)
-            comp = ready + tj[group_type[kk]]
-            best = int(np.argmin(comp))
-            k = kk[best]
-            pick = np.sort(cand[srt[(sg == k) & (rank < gang)]])
-            s = float(ready[best])
-        free[pick] = s + float(tj[gtype[pick[0]]])
-        gpus[j] = pick
-        start[j] = s
-    return gpus, start
-
-
-def batch_doc(inst: Instance, gpus: list[np.ndarray], start: np.ndarray) -> dict[str, Any]:
-    ids = inst.gpu_ids
-    return {"problem": "batch", "schedule": {
-        jid: {"gpus": [ids[g] for g in gpus[j].tolist()], "start": float(start[j])}
-        for j, jid in enumerate(inst.jobs.ids)}}
-
-
 class _Batch(Solver):
     family = "greedy"
     version = "1"

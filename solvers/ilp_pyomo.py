@@ -31,7 +31,7 @@ MIP solvers (``mip_solver``):
   any model is built: status ``unknown``, no solution, ``info["reason"]`` says which and why.
 
 Declines: classes/objectives outside ``problems``, then whatever ``ilp-highs`` declines
-(``unsupported_reason`` delegates to ``IlpHighs.unsupported_reason``). ``ilp-highs``'s time-indexed
+(``unsupported_reason`` asks the shared models, ``_highs.unsupported_reason``). ``ilp-highs``'s time-indexed
 batch models (``weighted-completion``, ``weighted-tardiness``) are not offered here: their status and
 bound depend on the discretisation and an extra LP bound that belong to ``ilp-highs``.
 
@@ -66,8 +66,7 @@ from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from . import _highs as hx
-from ._common import finite_or_none, solve_margin
-from .ilp import IlpHighs
+from ._lib.mip import finite_or_none, solve_margin
 
 #: MIP solvers reachable through ``mip_solver``.
 MIP_SOLVERS = ("highs", "cbc", "glpk", "scip", "gurobi", "cplex")
@@ -208,7 +207,7 @@ class IlpPyomo(Solver):
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
         """Declines classes/objectives outside ``problems``, then whatever ``ilp-highs`` declines."""
-        return super().unsupported_reason(instance) or IlpHighs.unsupported_reason(instance)
+        return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "ilp")
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
         reason = self.unsupported_reason(instance)

@@ -17,7 +17,8 @@ from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
 from . import _highs as hx
-from ._common import finite_or_none
+from ._lib.assignment import regret_by_desirability
+from ._lib.mip import finite_or_none
 
 #: LPs with more nonzeros than this use the interior point method under ``method=auto``.
 IPM_NNZ = 200_000
@@ -48,9 +49,9 @@ class LpRound(Solver):
     greedily: jobs leave an overloaded GPU, least-committed (smallest LP value) first, for the
     cheapest usable GPU with room (a job that cannot move is taken off and re-inserted where there
     is room at the end). If that leaves a job unplaced, two regret constructions follow
-    (:func:`regret_assign`: by LP value then cost, then by tightest fit); if those fail too the
-    solver returns no answer (status ``unknown``, the bound kept). ``info["rounding"]`` says which
-    one produced the answer. No approximation guarantee.
+    (``_lib.assignment.regret_by_desirability`` on :func:`desirability`: by LP value then cost, then
+    by tightest fit); if those fail too the solver returns no answer (status ``unknown``, the bound
+    kept). ``info["rounding"]`` says which one produced the answer. No approximation guarantee.
 
     R||Cmax (batch ``makespan``, gang 1, releases 0), Lenstra, Shmoys & Tardos (1990): for a
     threshold T, LP(T) = ``{sum_g x[j,g] = 1, sum_j p[j,g] x[j,g] <= C per GPU, x[j,g] = 0 where
@@ -132,7 +133,7 @@ class LpRound(Solver):
             for by in ("lp", "fit"):
                 if not (moved < 0).any():
                     break
-                moved = regret_assign(instance, model, x, by)
+                moved = regret_by_desirability(instance, desirability(instance, model, x, by))
                 details["rounding"] = f"regret-{by}"
             details["solve_s"] = round(run_s, 4)
             if (moved < 0).any():
@@ -254,12 +255,11 @@ def lst_round(inst: Instance, model: hx.Model, x: np.ndarray) -> np.ndarray:
     return gpu
 
 
-def regret_assign(inst: Instance, model: hx.Model, x: np.ndarray, by: str = "lp") -> np.ndarray:
-    """Fallback GAP construction (Martello–Toth regret style, static order): each job's
-    desirability of GPU g is its LP value there minus a small cost term; jobs go in decreasing
-    regret (best minus second-best desirability, jobs with one option first) to their most
-    desirable GPU that still has room. ``by="fit"``: desirability is minus the job's largest
-    demand/capacity ratio there (packing first). GPU per job, -1 where none had room."""
+def desirability(inst: Instance, model: hx.Model, x: np.ndarray, by: str = "lp") -> np.ndarray:
+    """Per job and GPU ``(n, G)`` the desirability that the regret fallback
+    (:func:`~solvers._lib.assignment.regret_by_desirability`) follows: the job's LP value there minus
+    a small cost term; ``by="fit"``: minus the job's largest demand/capacity ratio there (packing
+    first). -inf where the model has no column."""
     jobs = inst.jobs
     n, G = inst.n_jobs, inst.n_gpus
     gt = inst.gpu_type
@@ -273,20 +273,7 @@ def regret_assign(inst: Instance, model: hx.Model, x: np.ndarray, by: str = "lp"
         want[model.pair_job, model.pair_gpu] = -ratio.max(axis=1) - 1e-3 * np.asarray(cost) / scale
     else:
         want[model.pair_job, model.pair_gpu] = x - 0.5 * np.asarray(cost) / scale
-    top2 = -np.sort(-want, axis=1)[:, :2] if G >= 2 else np.concatenate([want, np.full((n, 1), -np.inf)], 1)
-    regret = np.where(np.isfinite(top2[:, 1]), top2[:, 0] - top2[:, 1], np.inf)
-    dem = np.nan_to_num(jobs.demand, nan=0.0)
-    cap = inst.gpu_capacity * (1 + 5e-10) + 5e-10
-    load = np.zeros_like(cap)
-    gpu = np.full(n, -1, dtype=np.int64)
-    for j in np.argsort(-regret, kind="stable").tolist():
-        d = dem[j, gt]
-        ok = np.isfinite(want[j]) & (load + d <= cap).all(axis=1)
-        if ok.any():
-            k = int(np.flatnonzero(ok)[np.argmax(want[j, ok])])
-            gpu[j] = k
-            load[k] += d[k]
-    return gpu
+    return want
 
 
 def x_on_gpu(model: hx.Model, x: np.ndarray, gpu: np.ndarray) -> np.ndarray:
