@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from schedbench.instances.model import Instance
+    from schedbench.runner.grade import Measurement
     from schedbench.runs import RunRecord
     from schedbench.validator import ValidationResult
 
@@ -95,13 +96,15 @@ class _InProcess:
 
         self.registry = _w.registry_spec(None)
 
-    def run_raw(self, task: Any) -> dict[str, Any]:
+    def measure(self, task: Any) -> Measurement:
+        """Run the task here and return what was measured (:class:`schedbench.runner.grade.Measurement`)."""
         import json
         import resource
 
         from schedbench.instances import io
         from schedbench.plugins.solver import Context
         from schedbench.runner.execute import get_entry
+        from schedbench.runner.grade import Measurement
 
         cls = get_entry(self.registry, tuple(task.solvers_dirs), task.solver).load()
         inst = io.load(task.instance_path)
@@ -130,7 +133,7 @@ class _InProcess:
         raw["wall_s"] = time.perf_counter() - t0
         raw["cpu_s"] = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
         raw["peak_rss_mb"] = None
-        return raw
+        return Measurement.from_worker(raw)
 
 
 def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.0, seed: int = 0,
@@ -146,28 +149,28 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
     Raises:
         InputError: a bad option, an unknown solver or a bad parameter.
     """
-    from schedbench.cli.solve import SolveInputError
+    from schedbench.errors import UsageError
     from schedbench.instances.io import content_hash
     from schedbench.runner.execute import _execute, default_executor, get_entry
     from schedbench.runs import RunTask
 
     if not (time_limit > 0 and math.isfinite(time_limit)):
-        raise SolveInputError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        raise UsageError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
     if seed < 0:
-        raise SolveInputError(f"seed must be a non-negative integer, got {seed!r}")
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     path, inst = _instance_file(instance)
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or [])
     ex: Any = default_executor() if isolated else _InProcess()
     try:
         entry = get_entry(ex.registry, dirs, name)
     except KeyError:
-        raise SolveInputError(f"unknown solver {name!r} (see `schedbench solvers list`)") from None
+        raise UsageError(f"unknown solver {name!r} (see `schedbench solvers list`)") from None
     resolved: dict[str, Any] = dict(params or {})
     if entry.available:
         try:
             resolved = entry.load().resolve_params(resolved)
         except ValueError as exc:
-            raise SolveInputError(str(exc)) from None
+            raise UsageError(str(exc)) from None
     task = RunTask(instance_path=str(path.resolve()), instance_hash=content_hash(inst), instance_name=inst.name,
                    solver=name, solver_version=str(entry.version), params=resolved, seed=int(seed),
                    time_limit=float(time_limit), memory_limit_mb=memory_limit_mb, threads=int(threads),
@@ -193,8 +196,8 @@ def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.D
 
 def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
     """The runs of a store (:func:`schedbench.store.views.runs` columns) or of a parquet/CSV export
-    (of one campaign), read by :func:`schedbench.plots.source.read_runs`."""
-    from schedbench.plots.source import read_runs
+    (of one campaign), read by :func:`schedbench.store.views.read_runs`."""
+    from schedbench.store.views import read_runs
 
     return read_runs(source, campaign=campaign)
 

@@ -12,8 +12,8 @@ Per solver configuration and problem class (the report's grouping), on each side
 
 - ``solved``: runs with a status in :data:`schedbench.report.SOLVED_STATUSES`;
 - ``optimal``: runs with status ``optimal``;
-- ``mean gap``: mean of the project's gap (:func:`schedbench.store.gap`:
-  ``|objective - best| / |best|``, ``|objective|`` as denominator when ``best`` is 0) over runs
+- ``mean gap``: mean of the project's gap (:func:`schedbench.scoring.gap`: the relative deviation
+  from ``best``, positive = worse, ``max(|objective|, |best|)`` as denominator when ``best`` is 0) over runs
   with a feasible answer, where ``best`` is **one reference for both sides**: per instance the
   better of the two sides' best-known values (each combines that side's runs and the published
   values). A store's own gaps are relative to its own best answers, so a candidate whose best
@@ -55,7 +55,7 @@ from schedbench.report import (
     penalized_times,
     shifted_geometric_mean,
 )
-from schedbench.store import gap as project_gap
+from schedbench.scoring import gap as project_gap
 
 #: Default tolerances: counts of runs (solved, optimal), gap units (gap), ratio (time).
 DEFAULT_TOLERANCE: dict[str, float] = {"solved": 0.0, "optimal": 0.0, "gap": 1e-3, "time": 1.25}
@@ -300,11 +300,12 @@ def _reference(base: pd.DataFrame, cand: pd.DataFrame) -> dict[str, float]:
 
 def _gaps(frame: pd.DataFrame, ref: dict[str, float]) -> list[float | None]:
     out: list[float | None] = []
-    for digest, feasible, objective in zip(frame["instance_hash"], frame["feasible"], frame["objective"], strict=True):
+    for digest, sense, feasible, objective in zip(frame["instance_hash"], frame["sense"], frame["feasible"],
+                                                  frame["objective"], strict=True):
         if not feasible or objective != objective:
             out.append(None)
         else:
-            out.append(project_gap(float(objective), ref.get(digest)))
+            out.append(project_gap(float(objective), ref.get(digest), str(sense)))
     return out
 
 

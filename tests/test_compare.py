@@ -22,7 +22,7 @@ from schedbench.compare import (
     read_runs,
     to_rich,
 )
-from schedbench.store import gap
+from schedbench.scoring import gap
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "instances" / "smoke"
@@ -66,7 +66,7 @@ def test_worse_gap_is_a_regression_measured_against_one_reference() -> None:
     result = compare_frames(_frame(BASE), _frame(cand))
     rows = {r.solver: r for r in result.rows}
     assert rows["exact"].regressions == ("optimal", "gap")
-    assert rows["exact"].candidate.mean_gap == pytest.approx((0.0 + gap(210.0, 200.0)) / 2)
+    assert rows["exact"].candidate.mean_gap == pytest.approx((0.0 + gap(210.0, 200.0, "min")) / 2)
     assert rows["heur"].regressions == () and rows["heur"].gap_delta == pytest.approx(0.0)
     assert result.regressed
     # within a generous tolerance the same change passes

@@ -22,8 +22,8 @@ from schedbench.examples import examples
 from schedbench.instances import make_instance, save
 from schedbench.runner.execute import Executor, execute
 from schedbench.runner.pool import LocalPool
-from schedbench.runs import RunTask
 from schedbench.runner.worker import GRACE_S, LOG_TAIL_BYTES, MAX_TRAJECTORY_POINTS, THREAD_VARS
+from schedbench.runs import RunTask
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
@@ -418,7 +418,7 @@ def test_solve_command(files, tmp_path, monkeypatch, capsys):
     code = solve_command("test-good", inst, time_limit=5, output=out, as_json=True, solvers_dir=[PLUGINS])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["status"] == "feasible" and doc["gap_reference"] == "known optimum"
+    assert doc["status"] == "feasible" and doc["gap_reference"] == "published optimum"
     assert doc["gap"] == pytest.approx((PACKED_COST - 9.0) / 9.0)
     assert json.loads(out.read_text()) == PACKED
     code = solve_command("test-infeasible", inst, time_limit=5, solvers_dir=[PLUGINS])

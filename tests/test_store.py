@@ -13,12 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from schedbench.cli.export import export_command
 from schedbench.errors import InputError
 from schedbench.examples import examples
 from schedbench.instances import Problem, content_hash
 from schedbench.plugins.solver import RUN_STATUSES
 from schedbench.runs import RunRecord, RunTask
-from schedbench.store import SCHEMA_VERSION, Store, StoreError, combine_best, export, export_command
+from schedbench.store import SCHEMA_VERSION, Store, StoreError, export
 from schedbench.store import views as results
 from schedbench.store.export import environments_path
 
@@ -358,15 +359,6 @@ def test_best_known_max_sense(tmp_path: Path) -> None:
             store.best_known("0" * 64)
 
 
-def test_combine_best_rules() -> None:
-    assert combine_best("min", {"upper_bound": 10.0, "lower_bound": 12.0}, None, None)["conflict"]
-    out = combine_best("min", {"optimum": 7.0}, (7.0, "r1"), (6.0, "r2"))
-    assert out["best_known_source"] == "published optimum" and out["bound"] == 7.0 and out["proven_optimal"]
-    out = combine_best("max", {}, (3.0, "r1"), (3.0, "r2"))
-    assert out["proven_optimal"] and out["best_run_id"] == "r1"
-    assert combine_best("max", {}, None, None)["best_known"] is None
-
-
 def test_gap_is_none_without_best_known_and_zero_floor(tmp_path: Path) -> None:
     with Store(tmp_path / "c.sqlite") as store:
         zero = make_record(make_task(0), "optimal", objective=0.0)
@@ -378,15 +370,6 @@ def test_gap_is_none_without_best_known_and_zero_floor(tmp_path: Path) -> None:
         assert gaps[zero.run_id] == 0.0
         assert gaps[one.run_id] == pytest.approx(1.0)  # best 0: denominator |objective|, not 1e-9
         assert gaps[none.run_id] is None
-
-
-def test_gap_rules() -> None:
-    from schedbench.store import gap
-
-    assert gap(110.0, 100.0) == pytest.approx(0.1)
-    assert gap(-90.0, -100.0) == pytest.approx(0.1)
-    assert gap(5.0, 0.0) == 1.0 and gap(0.0, 0.0) == 0.0
-    assert gap(None, 1.0) is None and gap(1.0, None) is None
 
 
 # -- frames and export ---------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from schedbench.runner.execute import Executor
+from schedbench.runner.worker import GRACE_S
 from schedbench.runs import RunRecord, RunTask
-from schedbench.runner.worker import DEFAULT_PRELOAD, GRACE_S
 
 
 class LocalPool:
@@ -31,14 +31,15 @@ class LocalPool:
 
     Args:
         workers: number of concurrent runs (default: the CPU count).
-        preload: modules each worker imports once (missing ones are skipped).
+        preload: modules each worker imports once (missing ones are skipped); default: derived from the
+            solvers' ``requires`` (:func:`.worker.default_preload`).
         registry: registry factory override (``module:function``); default
             :func:`schedbench.plugins.registry.get_registry` (or ``$SCHEDBENCH_RUNNER_REGISTRY``).
         threads: thread count the workers start with (a task with another count restarts its worker).
         grace: seconds between SIGTERM and SIGKILL at a run's time limit.
     """
 
-    def __init__(self, workers: int | None = None, preload: tuple[str, ...] = DEFAULT_PRELOAD, *,
+    def __init__(self, workers: int | None = None, preload: tuple[str, ...] | None = None, *,
                  registry: str | None = None, threads: int = 1, grace: float = GRACE_S) -> None:
         n = int(workers or os.cpu_count() or 1)
         if n < 1:

@@ -26,17 +26,17 @@ Guarantees:
   :meth:`Store.finished` gives the runs a resumed campaign skips (``rerun`` statuses excepted).
 - Gaps are kept current at every write: when a run or :meth:`Store.add_instance` changes an
   instance's best-known value, the gaps of all its runs are recomputed in the same transaction.
-  ``gap = |objective - best_known| / |best_known|`` (``|objective|`` when best is 0) for runs with a feasible answer
-  (any status: a timeout's validated incumbent counts), None otherwise. The best-known value
-  combines the runs' feasible objectives with the published ``optimum``/``best_known`` and the
-  published primal bound (``upper_bound`` for min, ``lower_bound`` for max); see
-  :func:`~schedbench.store.core.combine_best`.
+  ``gap`` is :func:`schedbench.scoring.gap` against the instance's best-known value (a fraction,
+  0 for the best answer) for runs with a feasible answer (any status: a timeout's validated
+  incumbent counts), None otherwise. The best-known value combines the runs' feasible objectives
+  with the published ``optimum``/``best_known`` and the published primal bound (``upper_bound``
+  for min, ``lower_bound`` for max); see :func:`schedbench.scoring.combine_best`.
 - Single writer (the campaign's parent process); any number of readers (``readonly=True``) may
   read while it writes.
 """
 
-from schedbench.store.core import GAP_FLOOR, Store, StoreError, combine_best, gap
-from schedbench.store.export import export, export_command
+from schedbench.store.core import Store, StoreError
+from schedbench.store.export import export
 from schedbench.store.schema import SCHEMA_VERSION
 
-__all__ = ["GAP_FLOOR", "SCHEMA_VERSION", "Store", "StoreError", "combine_best", "export", "export_command", "gap"]
+__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "export"]

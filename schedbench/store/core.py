@@ -32,18 +32,13 @@ from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.plugins.solver import RUN_STATUSES
 from schedbench.runs import RunRecord, RunTask
+from schedbench.scoring import CREDITED_STATUSES, combine_best, contradicted_by_best, gap
 from schedbench.store.schema import APPLICATION, MIGRATIONS, SCHEMA_V1, SCHEMA_VERSION
 
 #: Runs whose proven bound is not trusted for the instance's best bound (the run went wrong).
 UNTRUSTED_BOUND_STATUSES = ("invalid", "error", "crashed", "wrong")
 #: Statuses whose claims the store re-grades against every known answer (:meth:`Store._regrade`).
-REGRADED_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
-#: Relative tolerance of the re-grading (the runner's claim checks use the same).
-CLAIM_RTOL = 1e-6
-#: Below this ``|best|`` counts as 0 in :func:`gap` (whose denominator then becomes ``|objective|``).
-GAP_FLOOR = 1e-9
-#: Relative tolerance deciding that a bound meets the best-known value (proven optimal).
-OPT_TOL = 1e-9
+REGRADED_STATUSES = CREDITED_STATUSES
 _CHUNK = 500  # ids per ``IN (...)`` query, well under SQLite's variable limit
 #: Seconds between two heartbeats of a campaign's claims (:class:`ClaimHeartbeat`).
 HEARTBEAT_S = 5.0
@@ -172,73 +167,21 @@ def _float(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _num(value: float) -> str:
+    """A number as SQLite writes a REAL as text (``%!.15g``: ``9.0``, ``10.25``, ``1.0e+20``), the form
+    of the re-grading notes of stores written before the re-grading moved to Python."""
+    text = f"{float(value):.15g}"
+    if text[-1].isdigit() and "." not in text and "n" not in text:
+        mantissa, e, exponent = text.partition("e")
+        text = f"{mantissa}.0{e}{exponent}"
+    return text
+
+
 def instance_sense(problem_class: str, objective: str) -> str:
     """``min`` or ``max`` for a class's objective (``min`` when the pair is unknown)."""
     cls = PROBLEM_CLASSES.get(problem_class)
     obj = cls.objective(objective) if cls else None
     return obj.sense if obj else "min"
-
-
-def _better(a: float, b: float, sense: str) -> bool:
-    """a is strictly better than b as a solution value."""
-    return a < b if sense == "min" else a > b
-
-
-def combine_best(sense: str, known: dict[str, Any], run_best: tuple[float, str] | None,
-                 run_bound: tuple[float, str] | None) -> dict[str, Any]:
-    """Best-known value and best bound of an instance from published values and runs.
-
-    For ``min``: the best-known value is the smallest of the published ``optimum``, ``best_known``
-    and ``upper_bound`` (a published upper bound of a minimisation is the value of a known solution)
-    and the best feasible objective of the runs; the best bound is the largest of the published
-    ``optimum`` and ``lower_bound`` and the runs' proven bounds. ``max`` mirrors it (``lower_bound``
-    is then a known solution's value, ``upper_bound`` a bound).
-
-    Returns:
-        ``best_known``, ``best_known_source``, ``best_run_id``, ``bound``, ``bound_source``,
-        ``proven_optimal`` (the bound meets the best-known value) and ``conflict`` (a bound better
-        than a known solution: a wrong published value or a wrong solver bound).
-    """
-    primal_keys = ("optimum", "best_known", "upper_bound" if sense == "min" else "lower_bound")
-    dual_keys = ("optimum", "lower_bound" if sense == "min" else "upper_bound")
-    best: float | None = None
-    best_src: str | None = None
-    best_run: str | None = None
-    for key in primal_keys:
-        value = _float(known.get(key))
-        if value is not None and (best is None or _better(value, best, sense)):
-            best, best_src = value, f"published {key}"
-    if run_best is not None and (best is None or _better(run_best[0], best, sense)):
-        best, best_src, best_run = run_best[0], "run", run_best[1]
-    bound: float | None = None
-    bound_src: str | None = None
-    for key in dual_keys:
-        value = _float(known.get(key))
-        # a bound is better when tighter: larger for min, smaller for max
-        if value is not None and (bound is None or _better(bound, value, sense)):
-            bound, bound_src = value, f"published {key}"
-    if run_bound is not None and (bound is None or _better(bound, run_bound[0], sense)):
-        bound, bound_src = run_bound[0], f"run {run_bound[1]}"
-    proven = conflict = False
-    if best is not None and bound is not None:
-        tol = OPT_TOL * max(1.0, abs(best))
-        proven = abs(best - bound) <= tol
-        conflict = (bound - best > tol) if sense == "min" else (best - bound > tol)
-    return {"best_known": best, "best_known_source": best_src, "best_run_id": best_run, "bound": bound,
-            "bound_source": bound_src, "proven_optimal": proven, "conflict": conflict}
-
-
-def gap(objective: float | None, best: float | None) -> float | None:
-    """``|objective - best| / |best|``; when ``|best| < GAP_FLOOR`` (a best of 0, e.g. no tardiness)
-    the denominator is ``|objective|`` instead, so any other answer has gap 1 (Berthold's primal gap)
-    rather than an astronomic ratio. 0 when equal; None when either is missing."""
-    if objective is None or best is None:
-        return None
-    diff = abs(objective - best)
-    if diff == 0:
-        return 0.0
-    den = abs(best) if abs(best) >= GAP_FLOOR else max(abs(objective), abs(best))
-    return diff / den
 
 
 _RUN_COLUMNS = (
@@ -635,74 +578,78 @@ class Store:
 
     def _regrade(self, instance_hash: str) -> int:
         """Re-grade the instance's runs against every answer known now (also those that arrived
-        after them): a claim of ``infeasible`` when a feasible answer or a published attained
-        value exists, an ``optimal`` answer worse than the best known value, or a bound better than
-        it, makes the run ``wrong`` (flag added, bound dropped). Returns the runs changed."""
+        after them), with :func:`schedbench.scoring.contradicted_by_best`: a claim of
+        ``infeasible`` when a feasible answer or a published attained value exists, an ``optimal``
+        answer worse than the best known value, or a bound better than it, makes a run whose status
+        is credited (:data:`REGRADED_STATUSES`) ``wrong`` (flag added); a contradicted bound is
+        dropped whatever the status (a timeout's last bound too). A flag is added once. Returns the
+        runs changed."""
         c = self.conn
         row = c.execute("SELECT sense, known_json FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
         if row is None:
             return 0
         sense, known = row[0], json.loads(row[1])
-        primal_keys = ("optimum", "best_known", "upper_bound" if sense == "min" else "lower_bound")
-        values = [v for v in (_float(known.get(k)) for k in primal_keys) if v is not None]
-        agg = "min" if sense == "min" else "max"
-        best_run = c.execute(f"SELECT {agg}(objective) FROM runs WHERE instance_hash = ? AND feasible = 1 "
-                             "AND objective IS NOT NULL", (instance_hash,)).fetchone()[0]
-        if best_run is not None:
-            values.append(float(best_run))
-        if not values:
+        order = "ASC" if sense == "min" else "DESC"
+        run_best = c.execute(
+            "SELECT objective, run_id FROM runs WHERE instance_hash = ? AND feasible = 1 AND objective IS NOT NULL "
+            f"ORDER BY objective {order}, run_id LIMIT 1", (instance_hash,)).fetchone()
+        best = combine_best(sense, known, None if run_best is None else (float(run_best[0]), run_best[1]),
+                            None)["best_known"]
+        if best is None:
             return 0
-        best = min(values) if sense == "min" else max(values)
-        tol = CLAIM_RTOL * max(1.0, abs(best))
-        # worse / better than best beyond tolerance, in SQL (?1 best, ?2 tolerance)
-        worse = "objective > ?1 + ?2" if sense == "min" else "objective < ?1 - ?2"
-        better_bound = "bound > ?1 + ?2" if sense == "min" else "bound < ?1 - ?2"
-        statuses = ", ".join(f"?{5 + i}" for i in range(len(REGRADED_STATUSES)))
-        changed = 0
-        for flag, cond, note in (
-            ("infeasible_claim_contradicted", "claimed_status = 'infeasible'",
-             "'claimed infeasible, contradicted by the best known value ' || ?1"),
-            ("optimal_claim_contradicted", f"claimed_status = 'optimal' AND objective IS NOT NULL AND {worse}",
-             "'claimed optimal but ' || objective || ' is worse than the best known value ' || ?1"),
-            ("bound_contradicted", f"bound IS NOT NULL AND {better_bound}",
-             "'bound ' || bound || ' is better than the best known value ' || ?1 || ': dropped'"),
-        ):
-            # a bound past a known answer is dropped whatever the status (a timeout's last bound too)
-            changed += c.execute(
-                f"UPDATE runs SET status = CASE WHEN status IN ({statuses}) THEN 'wrong' ELSE status END, "
-                "bound = CASE WHEN ?4 = 'bound_contradicted' THEN NULL ELSE bound END, "
-                "flags_json = json_insert(flags_json, '$[#]', ?4), "
-                f"reason = CASE WHEN reason = '' THEN {note} ELSE reason || '; ' || {note} END "
-                f"WHERE instance_hash = ?3 AND {cond} AND (status IN ({statuses}) OR ?4 = 'bound_contradicted') "
-                "AND NOT EXISTS (SELECT 1 FROM json_each(flags_json) WHERE value = ?4 AND status = 'wrong')",
-                (best, tol, instance_hash, flag, *REGRADED_STATUSES)).rowcount
-        return changed
+        rows = c.execute(
+            "SELECT run_id, status, claimed_status, objective, bound, flags_json, reason FROM runs "
+            "WHERE instance_hash = ? AND (claimed_status IN ('infeasible', 'optimal') OR bound IS NOT NULL)",
+            (instance_hash,)).fetchall()
+        updates = []
+        for run_id, status, claimed, objective, bound, flags_json, reason in rows:
+            flags = json.loads(flags_json)
+            new = (status, bound, reason)
+            for flag in contradicted_by_best(sense=sense, claimed_status=claimed, objective=objective, bound=bound,
+                                             best=best):
+                if status not in REGRADED_STATUSES and flag != "bound_contradicted":
+                    continue
+                if flag in flags and status == "wrong":
+                    continue  # graded already
+                if flag == "infeasible_claim_contradicted":
+                    note = f"claimed infeasible, contradicted by the best known value {_num(best)}"
+                elif flag == "optimal_claim_contradicted":
+                    note = f"claimed optimal but {_num(objective)} is worse than the best known value {_num(best)}"
+                else:
+                    note = f"bound {_num(bound)} is better than the best known value {_num(best)}: dropped"
+                    bound = None
+                status = "wrong" if status in REGRADED_STATUSES else status
+                flags.append(flag)
+                reason = f"{reason}; {note}" if reason else note
+            if (status, bound, reason) != new:
+                updates.append((status, bound, dumps_json(flags), reason, run_id))
+        c.executemany("UPDATE runs SET status = ?, bound = ?, flags_json = ?, reason = ? WHERE run_id = ?", updates)
+        return len(updates)
 
     def _refresh(self, instance_hash: str, *, run_id: str | None = None, force: bool = False) -> int:
         """Re-grade the instance's runs (:meth:`_regrade`), update its cached best values; recompute
-        every run's gap when they changed (or ``force``), else only ``run_id``'s. Returns the number
-        of runs updated."""
+        every run's gap (:func:`schedbench.scoring.gap` against the best-known value) when they
+        changed (or ``force``), else only ``run_id``'s. Returns the number of runs updated."""
         c = self.conn
         self._regrade(instance_hash)
         old = c.execute("SELECT best_known, best_known_source, best_run_id, best_bound, best_bound_source "
                         "FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
-        _, _, b = self._compute_best(instance_hash)
+        sense, _, b = self._compute_best(instance_hash)
         new = (b["best_known"], b["best_known_source"], b["best_run_id"], b["bound"], b["bound_source"])
         if tuple(old) != new:
             c.execute("UPDATE instances SET best_known = ?, best_known_source = ?, best_run_id = ?, best_bound = ?, "
                       "best_bound_source = ? WHERE hash = ?", (*new, instance_hash))
         best = b["best_known"]
-        # the SQL form of gap(): |objective - best| / |best|, or / |objective| when |best| < GAP_FLOOR
-        gap_sql = ("UPDATE runs SET gap = CASE WHEN feasible = 1 AND objective IS NOT NULL AND ?1 IS NOT NULL "
-                   "THEN CASE WHEN objective = ?1 THEN 0.0 WHEN abs(?1) >= ?2 THEN abs(objective - ?1) / abs(?1) "
-                   "ELSE abs(objective - ?1) / max(abs(objective), abs(?1)) END ELSE NULL END "
-                   "WHERE instance_hash = ?3")
-        args: tuple[Any, ...] = (best, GAP_FLOOR, instance_hash)
+        sql = "SELECT run_id, objective, feasible FROM runs WHERE instance_hash = ?"
         if force or old[0] != best:
-            return c.execute(gap_sql, args).rowcount
-        if run_id is not None:
-            return c.execute(gap_sql + " AND run_id = ?4", (*args, run_id)).rowcount
-        return 0
+            rows = c.execute(sql, (instance_hash,)).fetchall()
+        elif run_id is not None:
+            rows = c.execute(sql + " AND run_id = ?", (instance_hash, run_id)).fetchall()
+        else:
+            return 0
+        gaps = [(gap(objective, best, sense) if feasible == 1 else None, rid) for rid, objective, feasible in rows]
+        c.executemany("UPDATE runs SET gap = ? WHERE run_id = ?", gaps)
+        return len(rows)
 
     def best_known(self, instance_hash: str) -> dict[str, Any]:
         """Best-known value and best bound of an instance, from its runs and its published values.

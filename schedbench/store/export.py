@@ -1,6 +1,6 @@
-"""``schedbench export SOURCE --format parquet|csv [-o OUT]``: a result set to files that stand alone.
+"""A result set to files that stand alone (the command: ``schedbench export SOURCE --format parquet|csv [-o OUT]``).
 
-``SOURCE`` is a store or an earlier export (read by :func:`schedbench.plots.source.read_set`). For
+``SOURCE`` is a store or an earlier export (read by :func:`schedbench.store.views.read_set`). For
 ``OUT = NAME.parquet`` (or ``.csv``) it writes, beside each other:
 
 - ``NAME.parquet``: the runs (:func:`schedbench.store.views.runs` columns);
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from rich.console import Console
 
 from schedbench.store.core import StoreError
 
@@ -118,8 +116,8 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     """
     import pandas as pd
 
-    from schedbench.plots.source import read_set
     from schedbench.store import views as results
+    from schedbench.store.views import read_set
 
     if fmt not in FORMATS:
         raise StoreError("--format", f"one of {list(FORMATS)}", repr(fmt))
@@ -150,31 +148,3 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
         except OSError as exc:
             raise StoreError(str(path), "a writable output file", f"{type(exc).__name__}: {exc}") from None
     return [path for path, _ in frames]
-
-
-def export_command(store: Path, fmt: str, output: Path | None = None, *, campaign: str | None = None,
-                   console: Console | None = None, copy_instances: bool = True) -> int:
-    """Body of ``schedbench export``: ``output`` defaults to the store's path with the format's
-    suffix. Prints the files written; returns the exit code (0). Bad input raises StoreError (an InputError)."""
-    if fmt not in FORMATS:
-        raise StoreError("--format", f"one of {list(FORMATS)}", repr(fmt))
-    out = output if output is not None else Path(store).with_suffix(f".{fmt}")
-    if out.resolve() == Path(store).resolve():
-        raise StoreError(str(out), "an output path other than the store itself", "the store's path", "-o")
-    written = export(store, out, fmt, campaign=campaign, copy_instances=copy_instances)
-    console = console or Console(highlight=False, soft_wrap=True)
-    for path in written:
-        console.print(f"wrote {path}", markup=False)
-    table = side_path(out, fmt, "instances")
-    if table in written and copy_instances:
-        from schedbench.plots.source import _read_table
-
-        files = _read_table(table)["file"]
-        copied = int(files.notna().sum())
-        if copied:
-            console.print(f"wrote {instances_dir(out, fmt)}/ ({copied} instance files)", markup=False)
-        if copied < len(files):
-            Console(stderr=True, highlight=False, soft_wrap=True).print(
-                f"warning: {len(files) - copied} instance file(s) missing or changed since the runs: not copied "
-                f"(their rows in {table.name} have no file)", markup=False)
-    return 0

@@ -26,7 +26,7 @@ claimed_objective       float64   what the solver claimed
 claimed_status          str
 bound                   float64   the solver's proven bound
 feasible                boolean   validator verdict (NA without an answer)
-gap                     float64   ``|objective - best_known| / |best_known|`` (``|objective|`` when best is 0)
+gap                     float64   :func:`schedbench.scoring.gap` against ``best_known`` (a fraction; 0 = best)
 best_known, best_bound  float64   the instance's best-known value and tightest bound
 wall_s, cpu_s           float64   measured times (solve only)
 peak_rss_mb             float64
@@ -40,12 +40,13 @@ finished_at             str       UTC ISO time of the write (informational)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from schedbench.store import Store
+from schedbench.store.core import Store, StoreError
 
 #: (column, kind) of :func:`runs`; kind is ``str``, ``float``, ``int`` or ``bool``.
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -173,3 +174,132 @@ def trajectories(store_path: str | Path, *, campaign: str | int | None = None) -
             point = [*list(point), None, None, None][:3]
             rows.append((run_id, point[0], point[1], point[2]))
     return _frame(rows, TRAJECTORY_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# result sets: a store or its parquet/CSV export, read back
+
+#: Columns every runs frame must have to be plotted or tabulated.
+REQUIRED_RUN_COLUMNS = ("instance", "class", "objective_name", "solver", "solver_version", "params", "seed", "status",
+            "gap", "wall_s", "time_limit")
+
+
+def _version_key(v: str) -> tuple[int, str]:
+    return (int(v), "") if str(v).isdigit() else (-1, str(v))
+
+
+def latest_versions(runs: pd.DataFrame) -> pd.DataFrame:
+    """Only the runs of each solver's latest version (numeric versions compare as numbers)."""
+    if runs.empty:
+        return runs
+    latest = runs.groupby("solver")["solver_version"].agg(lambda vs: max(vs, key=_version_key))
+    return runs[runs["solver_version"] == runs["solver"].map(latest)].reset_index(drop=True)
+
+
+
+
+EXPORT_SUFFIXES = (".parquet", ".csv")
+
+
+def is_export(path: str | Path) -> bool:
+    """Whether ``path`` names a parquet/CSV export (by its suffix) rather than a store."""
+    return Path(path).suffix in EXPORT_SUFFIXES
+
+
+def sibling(path: str | Path, what: str) -> Path:
+    """The file ``what`` beside an export: ``NAME.trajectories.parquet`` for ``NAME.parquet``."""
+    p = Path(path)
+    ext = p.suffix
+    return p.with_name(f"{p.name.removesuffix(ext)}.{what}{ext}")
+
+
+
+def _text_columns() -> dict[str, type]:
+    columns = (*RUN_COLUMNS, *INSTANCE_COLUMNS, *TRAJECTORY_COLUMNS,
+               *ENVIRONMENT_COLUMNS, ("file", "str"))
+    return {name: str for name, kind in columns if kind == "str"}
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """One table of an export (parquet or CSV; a CSV's text columns read as text, missing text as None).
+
+    Raises:
+        StoreError: the file cannot be read.
+    """
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        frame = pd.read_csv(path, dtype=_text_columns())
+    except (OSError, ValueError) as exc:
+        raise StoreError(str(path), "a readable parquet or CSV export", f"{type(exc).__name__}: {exc}") from None
+    text = [c for c in frame.columns if c in _text_columns()]
+    for column in text:  # missing text is None, as in a store's frame; no flags is ''
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    if "flags" in frame.columns:
+        frame["flags"] = frame["flags"].fillna("")
+    return frame
+
+
+@dataclass
+class ResultSet:
+    """A result set as stored, before any filtering for plots.
+
+    Attributes:
+        path: the file it came from.
+        runs: :func:`schedbench.store.views.runs` columns, one row per run.
+        trajectories: ``run_id, t, objective, bound`` of those runs (None when an export has none).
+        environments: :func:`schedbench.store.views.environments` (None when an export has none).
+        instances: :func:`schedbench.store.views.instances` of those runs' instances (an export's adds
+            ``file``, the copied instance file relative to the export's folder; None when absent).
+        store: the SQLite store path, or None for an export.
+    """
+
+    path: Path
+    runs: pd.DataFrame
+    trajectories: pd.DataFrame | None
+    environments: pd.DataFrame | None
+    instances: pd.DataFrame | None
+    store: Path | None
+
+
+def read_set(path: str | Path, *, campaign: str | int | None = None) -> ResultSet:
+    """Read a store (``.sqlite``/``.db`` or any SQLite file) or an export (``.parquet``, ``.csv``),
+    optionally only one campaign's runs (and their trajectories). The one loader of result sets:
+    ``plot``, ``tables``, ``publish``, ``report`` and ``export`` all read through it.
+
+    Raises:
+        StoreError: the file is missing, unreadable, not a store, lacks required columns, or the
+            campaign is not in it.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise StoreError(str(p), "an existing results store or parquet/CSV export", "no such file")
+    if is_export(p):
+        frame = read_table(p)
+        missing = [c for c in REQUIRED_RUN_COLUMNS if c not in frame.columns]
+        if missing:
+            raise StoreError(str(p), f"a runs table with the columns {list(REQUIRED_RUN_COLUMNS)}",
+                             f"missing {missing}")
+        traj_path, env_path, inst_path = sibling(p, "trajectories"), sibling(p, "environments"), sibling(p, "instances")
+        traj = read_table(traj_path) if traj_path.exists() else None
+        envs = read_table(env_path) if env_path.exists() else None
+        insts = read_table(inst_path) if inst_path.exists() else None
+        if campaign is not None:
+            names = frame["campaign"] if "campaign" in frame.columns else pd.Series([], dtype=object)
+            keep = names.astype(str) == str(campaign)
+            if not keep.any():
+                known = sorted({str(n) for n in names.dropna()})
+                raise StoreError(str(p), f"a campaign of the export (one of {known})", repr(campaign), "--campaign")
+            frame = frame[keep.to_numpy()].reset_index(drop=True)
+            if traj is not None:
+                traj = traj[traj["run_id"].isin(frame["run_id"])].reset_index(drop=True)
+        return ResultSet(p, frame, traj, envs, insts, None)
+    frame = runs(p, campaign=campaign)
+    insts = instances(p)
+    insts = insts[insts["instance_hash"].isin(frame["instance_hash"])].reset_index(drop=True)
+    return ResultSet(p, frame, trajectories(p, campaign=campaign), environments(p), insts, p)
+
+
+def read_runs(path: str | Path, *, campaign: str | int | None = None) -> pd.DataFrame:
+    """The runs frame of a store or an export (of one campaign): :func:`read_set`'s ``runs``."""
+    return read_set(path, campaign=campaign).runs
