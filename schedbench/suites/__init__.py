@@ -151,10 +151,10 @@ def _parse(name: str, path: Path) -> Suite:
         _require(set(g) <= {"id", "class", "seeds", "params", "preset"} and {"id", "class", "seeds"} <= set(g), file,
                  where, "the keys id, class, seeds and optionally params and preset", sorted(g))
         _require(isinstance(g.get("preset", ""), str), file, f"{where}.preset", "a preset name", g.get("preset"))
-        _require(isinstance(g["id"], str) and g["id"] and g["id"] not in ids, file, f"{where}.id",
+        _require(isinstance(g["id"], str) and g["id"] != "" and g["id"] not in ids, file, f"{where}.id",
                  "a non-empty id unique in the suite", g["id"])
         ids.add(g["id"])
-        _require(isinstance(g["seeds"], list) and g["seeds"] and all(
+        _require(isinstance(g["seeds"], list) and len(g["seeds"]) > 0 and all(
             isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in g["seeds"]), file, f"{where}.seeds",
             "a non-empty list of non-negative integers", g["seeds"])
         _require(isinstance(g.get("params", {}), dict), file, f"{where}.params", "a table", g.get("params"))
