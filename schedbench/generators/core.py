@@ -222,110 +222,26 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     name = f"schedbench.generators.{cls}"
     root = S.seed_sequence(name, VERSION, p, seed)
     rng = S.streams(root, STREAMS)
-    # the shipped catalogue and the project's own measurements (schedbench/data/profiled.json: CPU types only,
-    # so GPU-cluster bytes do not change); a user's catalogue only when asked: it must not change bytes unasked
-    from schedbench.catalogue.build import load_catalogue
-    from schedbench.traces.models import DurationModel, GangModel, JointModel
-
-    catalogue = load_catalogue(user=p["user_catalogue"])
-    try:
-        groups = scale_groups(cluster_groups(p["cluster"], _alibaba_groups() if p["cluster"] == "alibaba-openb"
-                                             else None), p["cluster_scale"])
-    except ValueError as exc:
-        raise InputError(source, "params.cluster", str(exc), repr(p["cluster"])) from None
-    types = tuple(dict.fromkeys(g.gpu_type for g in groups))
-    unknown = [t for t in types if t not in catalogue.gpus]
-    if unknown:
-        raise InputError(source, "params.cluster", f"GPU types of the catalogue {sorted(catalogue.gpus)}",
-                         f"unknown GPU type(s) {unknown}")
-    tables = WorkloadTables.build(catalogue, types, include_suspect=p["include_suspect"])
-    if not tables.keys:
-        raise InputError(source, "params.cluster", "GPU types on which some catalogued job has a throughput",
-                         f"{list(types)}")
-    try:
-        probs = mix_weights(tables, catalogue, p["mix"])
-    except ValueError as exc:
-        raise InputError(source, "params.mix", "job types runnable on the cluster", str(exc)) from None
+    catalogue, groups, types, tables, probs = _workload(p, source)
     n = p["jobs"]
     # gangs larger than a node only where the problem allows multi-node jobs (the placement planter
     # places a gang within one node, so planted placement instances keep node-sized gangs)
     multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and cls != "placement"
-    joint = None
-    outcome_note = None
-    if p["joint"] and isinstance(p["gang"], str) and p["gang"] == p["duration"]:
-        # (GPUs, duration) pairs as the trace has them, among the GPU counts the cluster can run
-        cap = largest_runnable_count(runnable_table(tables, groups, p["default_memory_fraction"], multi_node), probs)
-        joint = JointModel.shipped(p["gang"], max_gpus=cap)
-        if p["outcomes"] == "completed":
-            from schedbench.traces.models import shipped_fit
-
-            acme = shipped_fit("outcomes/acme")["params"]["clusters"]["Philly"]
-            ca, cb = joint.completion_model(acme["complete_rate_gpu"], acme["complete_rate_gpu_time"])
-            gang_draw, joint_dur = joint.sample_completed(rng["outcomes"], n, ca, cb)
-            outcome_note = (f"outcomes=completed: jobs kept with P(completed | d) = 1 / (1 + exp({ca:.6g} + {cb:.6g} "
-                            f"ln d)), calibrated so that {acme['complete_rate_gpu']:.3g} of the jobs and "
-                            f"{acme['complete_rate_gpu_time']:.3g} of the GPU time complete (Acme, Philly)")
-        else:
-            gang_draw, joint_dur = joint.sample(rng["gangs"], n)
-    elif p["outcomes"] == "completed":
-        raise InputError(source, "params.outcomes", "completed only with joint trace draws (gang and duration "
-                         "naming the same trace, joint=true)", "'completed'")
-    elif isinstance(p["gang"], str):
-        gang_draw = GangModel.shipped(p["gang"]).sample(rng["gangs"], n)
-    else:
-        vals = np.array([int(k) for k in p["gang"]], dtype=np.int64)
-        w = np.array(list(p["gang"].values()))
-        gang_draw = vals[rng["gangs"].choice(len(vals), size=n, p=w / w.sum())]
-    # durations
-    d = p["duration"]
-    if joint is not None:
-        dur = joint_dur
-    elif isinstance(d, str):
-        dur = DurationModel.shipped(d).sample(rng["durations"], n)
-    elif d["dist"] == "lognormal":
-        dur = d["median_s"] * np.exp(d["sigma"] * rng["durations"].standard_normal(n))
-    elif d["dist"] == "exponential":
-        dur = rng["durations"].exponential(d["mean_s"], n)
-    else:
-        dur = np.full(n, d["seconds"])
-    dur = _round(np.clip(dur, p["min_duration_s"], max(p["min_duration_s"], p["max_duration_s"])), 3)
+    gang_draw, dur, joint, outcome_note = _gangs_and_durations(p, tables, groups, probs, rng, n, multi_node, source)
     jobs = sample_jobs(tables, groups, probs, gang_draw, dur, rng["types"], reference_gpu=p["reference_gpu"],
                        default_memory_fraction=p["default_memory_fraction"], multi_node=multi_node)
     time = _round(jobs.time, 3)
     time = np.where(jobs.eligible, np.maximum(time, 0.001), np.nan)
     best = np.nanmin(np.where(jobs.eligible, time, np.inf), axis=1)
     # weights and tenants
-    if p["weights"] == "one":
-        weight = np.ones(n)
-    elif isinstance(p["weights"], str):
-        raise InputError(source, "params.weights", "'one' or a mapping {weight: probability}", repr(p["weights"]))
-    else:
-        try:
-            vals_w = np.array([float(k) for k in p["weights"]])
-        except ValueError:
-            raise InputError(source, "params.weights", "numeric weights as keys", repr(p["weights"])) from None
-        pw = np.array(list(p["weights"].values()))
-        weight = vals_w[rng["weights"].choice(len(vals_w), size=n, p=pw / pw.sum())]
+    weight = _weights(p, rng["weights"], n, source)
     tenant: list[str | None] | None = None
     if p["tenants"]:
         tenant = [f"tenant{k}" for k in rng["tenants"].integers(0, p["tenants"], n).tolist()]
     notes = describe_fallbacks(jobs.fallbacks)
     if outcome_note:
         notes.append(outcome_note)
-    from schedbench.generators.stats import job_stats
-
-    prov = jobs.fallbacks["provenance"]
-    pairs = int(jobs.eligible.sum())
-    fallback_figs = prov["memory"]["other GPU (fallback)"] + prov["memory"]["default fraction (fallback)"] \
-        + prov["compute"]["whole GPU (fallback)"]
-    figures = {"pairs": pairs, "memory": prov["memory"], "compute": prov["compute"],
-               "fallback_share": _r(fallback_figs / (2 * pairs), 6) if pairs else 0.0,
-               "suspect_throughputs_left_out": tables.suspect_left_out,
-               "definition": "over the (job, eligible GPU type) pairs: the provenance of each memory and compute "
-                             "demand figure; fallback_share = fallback figures / (2 x pairs)"}
-    stats: dict[str, Any] = {"figures": figures, "jobs": job_stats(
-        jobs.gang, dur, joint, DurationModel.shipped(d) if joint is None and isinstance(d, str) else None,
-        p["gang"] if joint is not None else None)}
+    stats = _stats(jobs, tables, dur, joint, p)
     meta_extra: dict[str, Any] = {}
     # class assembly
     release = np.zeros(n)
@@ -339,43 +255,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     G = sum(len(nd.gpus) for nd in nodes)
     load = p.get("load") if cls == "online" else p.get("arrival_load") if cls == "batch" else None
     if load is not None:
-        from schedbench.traces.models import ArrivalModel
-
-        model = ArrivalModel.shipped(weekly=p["diurnal"], diurnal=p["diurnal"])
-        fl = _fluid(jobs.job_type, jobs.gang, time, nodes, types)
-        # per-job horizon: with rate lambda, n jobs span n / lambda; fluid = rho1 * lambda / n
-        rate_per_hour = load * n / fl.work_per_s * 3600.0 if n else 1.0
-        if p.get("load_basis") == "model":
-            queueing = _queueing(p, types, G, load, source)
-            rate_per_hour = queueing["arrival_rate_per_s"] * 3600.0
-            stats["queueing"] = queueing
-        if p["arrivals"] == "replay":
-            if p.get("load_basis") == "model":
-                raise InputError(source, "params.arrivals", "fit with load_basis=model (Poisson)", "'replay'")
-            from schedbench.traces.models import ArrivalReplay
-
-            arrivals, start_hour = ArrivalReplay.shipped("philly").sample(rng["arrivals"], n, rate_per_hour)
-            stats["arrivals"] = {"mode": "replay", "trace": "philly", "start_hour_of_trace": start_hour}
-        else:
-            arrivals = model.sample(rng["arrivals"], n, rate_scale=rate_per_hour / model.rate_per_hour)
-        release = _round(arrivals - arrivals[0], 3) if n else release
-        span = float(release[-1] - release[0]) if n > 1 else 0.0
-        per_job_h = n / (rate_per_hour / 3600.0)
-        fluid_at_rate = fl.at(per_job_h) if n else 0.0
-        nominal_at_rate = fl.nominal_at(per_job_h) if n else 0.0
-        realised = fl.at(span) if span > 0 else None
-        meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour,
-                                      "fluid": fluid_at_rate, "nominal": nominal_at_rate}
-        stats["offered_load"] = {
-            "requested": load, "basis": p.get("load_basis", "sample"),
-            "fluid": _r(fluid_at_rate), "nominal": _r(nominal_at_rate),
-            "realised_fluid": None if realised is None else _r(realised),
-            "realised_nominal": None if realised is None else _r(fl.nominal_at(span)),
-            "arrival_rate_per_hour": _r(rate_per_hour, 12),
-            "definition": "fluid: least rho such that every job's work (gang x time) can be split over its "
-                          "eligible GPU types with every type busy at most rho (HiGHS LP, docs/generators.md); "
-                          "nominal: sum(gang x fastest time) / (GPUs x horizon)",
-        }
+        release = _arrivals(p, load, jobs, time, nodes, types, rng["arrivals"], n, source, stats, meta_extra)
     deadline = None
     if p["deadline_slack"] is not None:
         lo, hi = p["deadline_slack"]
@@ -450,6 +330,181 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
                          problem=Problem(cls, objective, problem_params), metadata=jsonio.normalise(metadata),
                          verify=False)
     return inst, solution
+
+
+def _workload(p: dict[str, Any], source: str) -> tuple[Any, tuple[NodeGroup, ...], tuple[str, ...], WorkloadTables,
+                                                    np.ndarray]:
+    """The catalogue, the cluster's node groups and GPU types, the workload tables and the job-type mix.
+
+    Raises:
+        InputError: a bad cluster or mix, or no catalogued job runnable on the cluster.
+    """
+    # the shipped catalogue and the project's own measurements (schedbench/data/profiled.json: CPU types only,
+    # so GPU-cluster bytes do not change); a user's catalogue only when asked: it must not change bytes unasked
+    from schedbench.catalogue.build import load_catalogue
+
+    catalogue = load_catalogue(user=p["user_catalogue"])
+    try:
+        groups = scale_groups(cluster_groups(p["cluster"], _alibaba_groups() if p["cluster"] == "alibaba-openb"
+                                             else None), p["cluster_scale"])
+    except ValueError as exc:
+        raise InputError(source, "params.cluster", str(exc), repr(p["cluster"])) from None
+    types = tuple(dict.fromkeys(g.gpu_type for g in groups))
+    unknown = [t for t in types if t not in catalogue.gpus]
+    if unknown:
+        raise InputError(source, "params.cluster", f"GPU types of the catalogue {sorted(catalogue.gpus)}",
+                         f"unknown GPU type(s) {unknown}")
+    tables = WorkloadTables.build(catalogue, types, include_suspect=p["include_suspect"])
+    if not tables.keys:
+        raise InputError(source, "params.cluster", "GPU types on which some catalogued job has a throughput",
+                         f"{list(types)}")
+    try:
+        probs = mix_weights(tables, catalogue, p["mix"])
+    except ValueError as exc:
+        raise InputError(source, "params.mix", "job types runnable on the cluster", str(exc)) from None
+    return catalogue, groups, types, tables, probs
+
+
+def _gangs_and_durations(p: dict[str, Any], tables: WorkloadTables, groups: tuple[NodeGroup, ...], probs: np.ndarray,
+                         rng: dict[str, np.random.Generator], n: int, multi_node: bool, source: str
+                         ) -> tuple[np.ndarray, np.ndarray, Any, str | None]:
+    """Per job its GPU count and duration (drawn jointly from a trace when ``gang`` and ``duration``
+    name the same one), the joint model (or None) and a note on the ``outcomes`` filter (or None).
+
+    Raises:
+        InputError: ``outcomes=completed`` without joint trace draws.
+    """
+    from schedbench.traces.models import DurationModel, GangModel, JointModel
+
+    joint = None
+    outcome_note = None
+    if p["joint"] and isinstance(p["gang"], str) and p["gang"] == p["duration"]:
+        # (GPUs, duration) pairs as the trace has them, among the GPU counts the cluster can run
+        cap = largest_runnable_count(runnable_table(tables, groups, p["default_memory_fraction"], multi_node), probs)
+        joint = JointModel.shipped(p["gang"], max_gpus=cap)
+        if p["outcomes"] == "completed":
+            from schedbench.traces.models import shipped_fit
+
+            acme = shipped_fit("outcomes/acme")["params"]["clusters"]["Philly"]
+            ca, cb = joint.completion_model(acme["complete_rate_gpu"], acme["complete_rate_gpu_time"])
+            gang_draw, joint_dur = joint.sample_completed(rng["outcomes"], n, ca, cb)
+            outcome_note = (f"outcomes=completed: jobs kept with P(completed | d) = 1 / (1 + exp({ca:.6g} + {cb:.6g} "
+                            f"ln d)), calibrated so that {acme['complete_rate_gpu']:.3g} of the jobs and "
+                            f"{acme['complete_rate_gpu_time']:.3g} of the GPU time complete (Acme, Philly)")
+        else:
+            gang_draw, joint_dur = joint.sample(rng["gangs"], n)
+    elif p["outcomes"] == "completed":
+        raise InputError(source, "params.outcomes", "completed only with joint trace draws (gang and duration "
+                         "naming the same trace, joint=true)", "'completed'")
+    elif isinstance(p["gang"], str):
+        gang_draw = GangModel.shipped(p["gang"]).sample(rng["gangs"], n)
+    else:
+        vals = np.array([int(k) for k in p["gang"]], dtype=np.int64)
+        w = np.array(list(p["gang"].values()))
+        gang_draw = vals[rng["gangs"].choice(len(vals), size=n, p=w / w.sum())]
+    # durations
+    d = p["duration"]
+    if joint is not None:
+        dur = joint_dur
+    elif isinstance(d, str):
+        dur = DurationModel.shipped(d).sample(rng["durations"], n)
+    elif d["dist"] == "lognormal":
+        dur = d["median_s"] * np.exp(d["sigma"] * rng["durations"].standard_normal(n))
+    elif d["dist"] == "exponential":
+        dur = rng["durations"].exponential(d["mean_s"], n)
+    else:
+        dur = np.full(n, d["seconds"])
+    dur = _round(np.clip(dur, p["min_duration_s"], max(p["min_duration_s"], p["max_duration_s"])), 3)
+    return gang_draw, dur, joint, outcome_note
+
+
+def _weights(p: dict[str, Any], rng: np.random.Generator, n: int, source: str) -> np.ndarray:
+    """Job weights: all one, or drawn from ``{weight: probability}``.
+
+    Raises:
+        InputError: a name other than ``one``, or non-numeric weights.
+    """
+    if p["weights"] == "one":
+        return np.ones(n)
+    if isinstance(p["weights"], str):
+        raise InputError(source, "params.weights", "'one' or a mapping {weight: probability}", repr(p["weights"]))
+    try:
+        vals_w = np.array([float(k) for k in p["weights"]])
+    except ValueError:
+        raise InputError(source, "params.weights", "numeric weights as keys", repr(p["weights"])) from None
+    pw = np.array(list(p["weights"].values()))
+    return vals_w[rng.choice(len(vals_w), size=n, p=pw / pw.sum())]
+
+
+def _stats(jobs: Any, tables: WorkloadTables, dur: np.ndarray, joint: Any, p: dict[str, Any]) -> dict[str, Any]:
+    """``metadata.stats``: the provenance of the demand figures and the drawn jobs' statistics."""
+    from schedbench.generators.stats import job_stats
+    from schedbench.traces.models import DurationModel
+
+    d = p["duration"]
+    prov = jobs.fallbacks["provenance"]
+    pairs = int(jobs.eligible.sum())
+    fallback_figs = prov["memory"]["other GPU (fallback)"] + prov["memory"]["default fraction (fallback)"] \
+        + prov["compute"]["whole GPU (fallback)"]
+    figures = {"pairs": pairs, "memory": prov["memory"], "compute": prov["compute"],
+               "fallback_share": _r(fallback_figs / (2 * pairs), 6) if pairs else 0.0,
+               "suspect_throughputs_left_out": tables.suspect_left_out,
+               "definition": "over the (job, eligible GPU type) pairs: the provenance of each memory and compute "
+                             "demand figure; fallback_share = fallback figures / (2 x pairs)"}
+    stats: dict[str, Any] = {"figures": figures, "jobs": job_stats(
+        jobs.gang, dur, joint, DurationModel.shipped(d) if joint is None and isinstance(d, str) else None,
+        p["gang"] if joint is not None else None)}
+    return stats
+
+
+def _arrivals(p: dict[str, Any], load: float, jobs: Any, time: np.ndarray, nodes: tuple[Node, ...],
+              types: tuple[str, ...], rng: np.random.Generator, n: int, source: str, stats: dict[str, Any],
+              meta_extra: dict[str, Any]) -> np.ndarray:
+    """Release times at offered load ``load`` (fluid LP, docs/generators.md); records the offered load in
+    ``stats`` (and the queueing model with ``load_basis=model``) and in ``meta_extra``.
+
+    Raises:
+        InputError: ``arrivals=replay`` with ``load_basis=model``, or a bad ``load_basis=model`` setting.
+    """
+    from schedbench.traces.models import ArrivalModel
+
+    G = sum(len(nd.gpus) for nd in nodes)
+    model = ArrivalModel.shipped(weekly=p["diurnal"], diurnal=p["diurnal"])
+    fl = _fluid(jobs.job_type, jobs.gang, time, nodes, types)
+    # per-job horizon: with rate lambda, n jobs span n / lambda; fluid = rho1 * lambda / n
+    rate_per_hour = load * n / fl.work_per_s * 3600.0 if n else 1.0
+    if p.get("load_basis") == "model":
+        queueing = _queueing(p, types, G, load, source)
+        rate_per_hour = queueing["arrival_rate_per_s"] * 3600.0
+        stats["queueing"] = queueing
+    if p["arrivals"] == "replay":
+        if p.get("load_basis") == "model":
+            raise InputError(source, "params.arrivals", "fit with load_basis=model (Poisson)", "'replay'")
+        from schedbench.traces.models import ArrivalReplay
+
+        arrivals, start_hour = ArrivalReplay.shipped("philly").sample(rng, n, rate_per_hour)
+        stats["arrivals"] = {"mode": "replay", "trace": "philly", "start_hour_of_trace": start_hour}
+    else:
+        arrivals = model.sample(rng, n, rate_scale=rate_per_hour / model.rate_per_hour)
+    release = _round(arrivals - arrivals[0], 3) if n else np.zeros(n)
+    span = float(release[-1] - release[0]) if n > 1 else 0.0
+    per_job_h = n / (rate_per_hour / 3600.0)
+    fluid_at_rate = fl.at(per_job_h) if n else 0.0
+    nominal_at_rate = fl.nominal_at(per_job_h) if n else 0.0
+    realised = fl.at(span) if span > 0 else None
+    meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour,
+                                  "fluid": fluid_at_rate, "nominal": nominal_at_rate}
+    stats["offered_load"] = {
+        "requested": load, "basis": p.get("load_basis", "sample"),
+        "fluid": _r(fluid_at_rate), "nominal": _r(nominal_at_rate),
+        "realised_fluid": None if realised is None else _r(realised),
+        "realised_nominal": None if realised is None else _r(fl.nominal_at(span)),
+        "arrival_rate_per_hour": _r(rate_per_hour, 12),
+        "definition": "fluid: least rho such that every job's work (gang x time) can be split over its "
+                      "eligible GPU types with every type busy at most rho (HiGHS LP, docs/generators.md); "
+                      "nominal: sum(gang x fastest time) / (GPUs x horizon)",
+    }
+    return release
 
 
 def _r(x: float, digits: int = 9) -> float:
