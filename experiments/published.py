@@ -17,8 +17,9 @@ Usage::
 
 ``table`` prints, per set and solver (its latest version in the store): runs, feasible answers, optima
 proven (status ``optimal``), and the
-mean / max relative gap of the validated objective to the *published* value (negative: better than
-published), plus how many runs reached it. Gaps use the validator's objective only.
+mean / max gap (:func:`schedbench.scoring.gap`, in %) of the validated objective to the *published*
+value, the reference of this table (negative: better than published), plus how many runs reached it.
+Gaps use the validator's objective only.
 """
 
 from __future__ import annotations
@@ -88,21 +89,22 @@ def _import(fmt: str, files: list[Path], dest: Path) -> None:
 def table(store: Path, fmt: str) -> str:
     import pandas as pd
 
-    from schedbench.store import views as results
+    from schedbench.scoring import gap
+    from schedbench.store.views import latest_versions, read_set
 
-    runs = results.runs(store)
+    rs = read_set(store)  # a store, or an export with its instances table beside it
+    if rs.instances is None:
+        raise SystemExit(f"{store}: no instances table (the published values); use the store or an export of it")
     # only each solver's latest version (a store resumed after a solver changed keeps the older runs)
-    def _key(v: str) -> tuple[int, str]:
-        return (int(v), v) if str(v).isdigit() else (-1, str(v))
-
-    latest = runs.groupby("solver")["solver_version"].agg(lambda vs: max(vs, key=_key))
-    runs = runs[runs["solver_version"] == runs["solver"].map(latest)]
-    inst = results.instances(store)[["instance_hash", "path", "published_optimum", "published_best_known"]]
+    runs = latest_versions(rs.runs)
+    inst = rs.instances[["instance_hash", "path", "published_optimum", "published_best_known"]]
     df = runs.merge(inst, on="instance_hash", how="left")
     df["set"] = df["path"].map(lambda p: Path(str(p)).parent.name)
+    # the reference is the published value only (optimum, else best known): negative = better than published
     df["published"] = df["published_optimum"].fillna(df["published_best_known"])
-    sign = df["sense"].map({"min": 1.0, "max": -1.0})
-    df["pgap"] = sign * (df["objective"] - df["published"]) / df["published"].abs().clip(lower=1e-9)
+    df["pgap"] = [gap(None if pd.isna(o) else float(o), None if pd.isna(p) else float(p), str(s))
+                  for o, p, s in zip(df["objective"], df["published"], df["sense"], strict=True)]
+    df["pgap"] = df["pgap"].astype(float)
     rows = []
     for (s, solver), g in df.groupby(["set", "solver"], sort=True):
         ok = g[g["feasible"].fillna(False).astype(bool) & g["objective"].notna()]

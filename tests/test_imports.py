@@ -1,12 +1,12 @@
 """The import graph of schedbench's top-level modules and subpackages is acyclic.
 
-Every module of the package is parsed (AST, so imports inside functions count too) and each import of
-``schedbench.X...`` becomes an edge from the importer's top-level node (``schedbench.store`` for
-``schedbench/store/core.py``, ``schedbench.runs`` for ``schedbench/runs.py``) to ``schedbench.X``. Imports
-under ``if TYPE_CHECKING:`` count as well: a type-only cycle is still a cycle of knowledge. The
-graph must be acyclic, so that data flows one way (catalogue/traces -> generators -> instances ->
-plugins -> runner -> validator -> store -> statistics/report/plots -> publish -> cli), and nothing
-imports :mod:`schedbench.cli`.
+Every module of the package is parsed (AST, so imports inside functions count too) and each import
+of ``schedbench.X...`` becomes an edge from the importer's top-level node (``schedbench.store`` for
+``schedbench/store/core.py``, ``schedbench.runs`` for ``schedbench/runs.py``) to ``schedbench.X``.
+Imports under ``if TYPE_CHECKING:`` are left out (annotations only: they never run). The graph must
+be acyclic, so that data flows one way (catalogue/traces -> generators -> instances -> plugins ->
+runner -> validator -> store -> statistics/report/plots -> publish -> cli), and nothing imports
+:mod:`schedbench.cli`.
 """
 
 from __future__ import annotations
@@ -33,12 +33,36 @@ def _node(module: str) -> str:
     return ".".join(module.split(".")[:2])
 
 
+def _type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks (their ``else`` kept)."""
+    out: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if _type_checking(node):
+            assert isinstance(node, ast.If)
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def imported_modules(path: Path) -> set[str]:
     """Every ``schedbench...`` module that ``path`` imports (relative imports resolved)."""
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -105,6 +129,13 @@ def test_graph_is_found() -> None:
     assert "schedbench.runs" in graph.get("schedbench.runner", {})
     assert "schedbench.instances" in graph.get("schedbench.validator", {})
     assert "schedbench.store" in graph.get("schedbench.cli", {})
+
+
+def test_type_checking_imports_are_left_out(tmp_path: Path) -> None:
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
+                     "def f():\n    import c\n")
+    names = {alias.name for node in _runtime_nodes(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert names == {"b", "c"}
 
 
 def test_find_cycle_reports_a_cycle() -> None:

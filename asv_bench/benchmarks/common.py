@@ -131,9 +131,12 @@ def reference(inst: Any) -> float:
 
 
 def gap(objective: float, best: float) -> float:
-    """The project's gap (:func:`schedbench.store.gap`: ``|objective - best| / |best|``)."""
-    store = need("schedbench.store", "gap")
-    value = store.gap(objective, best)
+    """The project's gap of a minimisation (:func:`schedbench.scoring.gap`; ``schedbench.store.gap``
+    before the restructure of issue 10, the same value when ``objective >= best``)."""
+    try:
+        value = need("schedbench.scoring", "gap").gap(objective, best, "min")
+    except NotImplementedError:
+        value = need("schedbench.store", "gap").gap(objective, best)
     return float(value)
 
 

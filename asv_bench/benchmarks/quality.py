@@ -11,7 +11,7 @@ Deterministic by construction, so that a step in a series is a change in the cod
 
 Every time limit is far above what the budget needs; a run that hits it anyway would make the
 series noisy, so it is reported as a failure (see :func:`_check_not_timed_out`). Every answer is
-graded by the validator; the gap is the project's (:func:`schedbench.store.gap`) to the published
+graded by the validator; the gap is the project's (:func:`schedbench.scoring.gap`) to the published
 optimum or best-known value (``metadata.known``), and asv records ``1 + gap`` (lower is better,
 strictly positive, 1 = optimal).
 

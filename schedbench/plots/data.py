@@ -4,7 +4,7 @@ Conventions (docs/outputs.md):
 
 - **problem** = an instance; several seeds of one configuration on one instance are summarised by
   their median (time, gap) before profiles are computed.
-- **gap** = the project's one definition, :func:`schedbench.store.core.gap` (stored per run).
+- **gap** = the project's one definition, :func:`schedbench.scoring.gap` (stored per run).
 - a run without a counted answer has an infinite performance measure (it never reaches any ratio).
 """
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schedbench.report.stats import (
@@ -20,6 +21,7 @@ from schedbench.report.stats import (
     penalized_times,
     shifted_geometric_mean,
 )
+from schedbench.scoring import CLAIM_RTOL, CREDITED_STATUSES, contradicted_by_best
 
 #: Columns of the runs frame (:func:`schedbench.store.views.runs`) the summary reads.
 REQUIRED_COLUMNS = ("solver", "solver_version", "params", "class", "status", "feasible", "gap", "wall_s",
@@ -81,9 +83,11 @@ class Summary:
             f"(status other than {'/'.join(SOLVED_STATUSES)}) count as {self.penalty:g} {times} their time limit; "
             "declined runs (unsupported) are shown apart and not timed; Wrong: a claim (infeasible, optimal, a "
             "bound) contradicted by a known answer, never credited. "
-            "Solved: runs counted at their measured time. Gap: |objective - best known| / |best known| "
-            "(|objective| when the best known is 0), "
-            "over runs with a feasible answer; best known from all runs in the store and published values."
+            "Solved: runs counted at their measured time. Gap: relative deviation from the best known value, "
+            "(objective - best known) / |best known| (mirrored for max; positive = worse; max(|objective|, "
+            "|best known|) as denominator when the best known is 0), over runs with a feasible answer; "
+            "reference: the best of the published values (optimum, best known, planted solution) and the "
+            "validated answers of all runs in the store."
         )
 
 
@@ -171,27 +175,31 @@ def _flag_counts(flags: pd.Series) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def regrade(frame: pd.DataFrame, rtol: float = 1e-6) -> pd.DataFrame:
-    """The runs frame with contradicted claims re-graded ``wrong`` at report time: a claim of
-    ``infeasible`` on an instance with a best-known value, an ``optimal`` answer worse than the
-    best-known value, a bound better than it (beyond ``rtol``). The store does the same at each
-    write; this also covers stores written before it did. Returns a copy when anything changed."""
+def regrade(frame: pd.DataFrame, rtol: float = CLAIM_RTOL) -> pd.DataFrame:
+    """The runs frame with contradicted claims re-graded ``wrong`` at report time, by the store's
+    rule (:func:`schedbench.scoring.contradicted_by_best` against each run's ``best_known``: a claim
+    of ``infeasible`` on an instance with a best-known value, an ``optimal`` answer worse than it, a
+    bound better than it, beyond ``rtol``) for runs whose status is credited. The store does the same
+    at each write; this also covers stores written before it did. Returns a copy when anything changed."""
     needed = ("best_known", "sense", "claimed_status", "objective", "bound")
     if frame.empty or any(c not in frame.columns for c in needed):
         return frame
-    best = pd.to_numeric(frame["best_known"], errors="coerce")
-    obj = pd.to_numeric(frame["objective"], errors="coerce")
-    bound = pd.to_numeric(frame["bound"], errors="coerce")
-    tol = rtol * best.abs().clip(lower=1.0)
-    is_min = frame["sense"] == "min"
-    creditable = frame["status"].isin((*SOLVED_STATUSES, "unknown"))
-    infeasible = (frame["claimed_status"] == "infeasible") & best.notna()
-    worse = (frame["claimed_status"] == "optimal") & best.notna() & obj.notna() & \
-        ((is_min & (obj > best + tol)) | (~is_min & (obj < best - tol)))
-    bad_bound = best.notna() & bound.notna() & ((is_min & (bound > best + tol)) | (~is_min & (bound < best - tol)))
-    wrong = creditable & (infeasible | worse | bad_bound)
-    if not wrong.any():
+
+    def value(x: Any) -> float | None:
+        return None if pd.isna(x) else float(x)
+
+    def text(x: Any) -> str | None:
+        return None if pd.isna(x) else str(x)
+
+    wrong = [status in CREDITED_STATUSES and bool(contradicted_by_best(
+                 sense=str(sense), claimed_status=text(claimed), objective=value(obj), bound=value(bound),
+                 best=value(best), rtol=rtol))
+             for status, sense, claimed, obj, bound, best in zip(
+                 frame["status"], frame["sense"], frame["claimed_status"],
+                 pd.to_numeric(frame["objective"], errors="coerce"), pd.to_numeric(frame["bound"], errors="coerce"),
+                 pd.to_numeric(frame["best_known"], errors="coerce"), strict=True)]
+    if not any(wrong):
         return frame
     out = frame.copy()
-    out.loc[wrong, "status"] = "wrong"
+    out.loc[np.asarray(wrong, dtype=bool), "status"] = "wrong"
     return out
