@@ -51,6 +51,23 @@ def test_check_env_passes(kind: str) -> None:
 
 
 @needs_rl
+def test_source_may_be_an_instance_file(tmp_path: Path) -> None:
+    from schedbench.instances.io import content_hash, load, save
+    from schedbench.instances.model import Instance
+    from schedbench.rl.envs import load_source
+
+    root = Path(__file__).resolve().parents[1]
+    inst = load(root / "instances" / "smoke" / "online-jct-s0.json")
+    save(inst, tmp_path / "online.json")
+    for given in (tmp_path / "online.json", str(tmp_path / "online.json")):
+        got = load_source(given)
+        assert isinstance(got, Instance) and content_hash(got) == content_hash(inst)
+    static = next(p for p in sorted((root / "instances" / "smoke").glob("*.json")) if "online" not in p.name)
+    with pytest.raises(ValueError, match="online instances"):
+        load_source(static)
+
+
+@needs_rl
 def test_queue_mask_is_exactly_what_can_start_now() -> None:
     from schedbench.rl.envs import QueueEnv
 

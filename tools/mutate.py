@@ -145,49 +145,63 @@ def _in_type_checking_or_annotation(tree: ast.AST) -> set[int]:
     return skip
 
 
+_Found = tuple[int, int, int, int, str, str]  # line, col, node index, sub, op, change
+
+
+def _expression_mutants(node: ast.AST, i: int, docs: set[int]) -> list[_Found]:
+    """The cmp, arith, bit, bool and tol mutants of expression node ``node`` (number ``i`` in walk order)."""
+    if isinstance(node, ast.Compare):
+        return [(node.lineno, node.col_offset, i, k, "cmp", f"{_SYMBOL[type(cop)]} -> {_SYMBOL[_CMP_SWAP[type(cop)]]}")
+                for k, cop in enumerate(node.ops)]
+    if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _BIN_SWAP:
+        op, new = _BIN_SWAP[type(node.op)]
+        aug = "=" if isinstance(node, ast.AugAssign) else ""
+        return [(node.lineno, node.col_offset, i, 0, op, f"{_SYMBOL[type(node.op)]}{aug} -> {_SYMBOL[new]}{aug}")]
+    if isinstance(node, ast.BoolOp):
+        new_name = "or" if isinstance(node.op, ast.And) else "and"
+        return [(node.lineno, node.col_offset, i, 0, "bool", f"{_SYMBOL[type(node.op)]} -> {new_name}")]
+    if (isinstance(node, ast.Constant) and type(node.value) is float and id(node) not in docs
+            and 0 < abs(node.value) <= 1e-3):
+        return [(node.lineno, node.col_offset, i, 0, "tol", f"{node.value:g} -> {node.value * 10:g}"),
+                (node.lineno, node.col_offset, i, 1, "tol", f"{node.value:g} -> {node.value / 10:g}")]
+    return []
+
+
+def _deletion_mutants(node: ast.AST, i: int) -> list[_Found]:
+    """The del mutants of the statements directly in ``node``'s bodies and exception handlers."""
+    found: list[_Found] = []
+    for fld in _STMT_FIELDS:
+        body = getattr(node, fld, None)
+        if not isinstance(body, list):
+            continue
+        for k, stmt in enumerate(body):
+            what = _deletable(stmt) if isinstance(stmt, ast.stmt) else None
+            if what is not None:
+                sub = _STMT_FIELDS.index(fld) * 100_000 + k
+                text = ast.unparse(stmt).splitlines()[0]
+                found.append((stmt.lineno, stmt.col_offset, i, sub, "del", f"delete {text[:60]}"))
+    if isinstance(node, ast.Try):
+        for h_i, handler in enumerate(node.handlers):
+            for k, stmt in enumerate(handler.body):
+                if _deletable(stmt) is not None:
+                    text = ast.unparse(stmt).splitlines()[0]
+                    found.append((stmt.lineno, stmt.col_offset, i, 1_000_000 + h_i * 10_000 + k, "del",
+                                  f"delete {text[:60]}"))
+    return found
+
+
 def mutants_of(rel: str, source: str) -> list[Mutant]:
     """Every mutant of ``source`` (the text of repository file ``rel``), in a stable order."""
     tree = ast.parse(source)
     lines = source.splitlines()
     docs = _docstring_nodes(tree)
     skip = _in_type_checking_or_annotation(tree)
-    found: list[tuple[int, int, int, int, str, str]] = []  # line, col, node, sub, op, change
+    found: list[_Found] = []
     for i, node in enumerate(_nodes(tree)):
         if id(node) in skip:
             continue
-        if isinstance(node, ast.Compare):
-            for k, cop in enumerate(node.ops):
-                new = _CMP_SWAP[type(cop)]
-                found.append((node.lineno, node.col_offset, i, k, "cmp", f"{_SYMBOL[type(cop)]} -> {_SYMBOL[new]}"))
-        elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _BIN_SWAP:
-            op, new = _BIN_SWAP[type(node.op)]
-            aug = "=" if isinstance(node, ast.AugAssign) else ""
-            found.append((node.lineno, node.col_offset, i, 0, op,
-                          f"{_SYMBOL[type(node.op)]}{aug} -> {_SYMBOL[new]}{aug}"))
-        elif isinstance(node, ast.BoolOp):
-            new_name = "or" if isinstance(node.op, ast.And) else "and"
-            found.append((node.lineno, node.col_offset, i, 0, "bool", f"{_SYMBOL[type(node.op)]} -> {new_name}"))
-        elif (isinstance(node, ast.Constant) and type(node.value) is float and id(node) not in docs
-              and 0 < abs(node.value) <= 1e-3):
-            found.append((node.lineno, node.col_offset, i, 0, "tol", f"{node.value:g} -> {node.value * 10:g}"))
-            found.append((node.lineno, node.col_offset, i, 1, "tol", f"{node.value:g} -> {node.value / 10:g}"))
-        for fld in _STMT_FIELDS:
-            body = getattr(node, fld, None)
-            if not isinstance(body, list):
-                continue
-            for k, stmt in enumerate(body):
-                what = _deletable(stmt) if isinstance(stmt, ast.stmt) else None
-                if what is not None:
-                    sub = _STMT_FIELDS.index(fld) * 100_000 + k
-                    text = ast.unparse(stmt).splitlines()[0]
-                    found.append((stmt.lineno, stmt.col_offset, i, sub, "del", f"delete {text[:60]}"))
-        if isinstance(node, ast.Try):
-            for h_i, handler in enumerate(node.handlers):
-                for k, stmt in enumerate(handler.body):
-                    if _deletable(stmt) is not None:
-                        text = ast.unparse(stmt).splitlines()[0]
-                        found.append((stmt.lineno, stmt.col_offset, i, 1_000_000 + h_i * 10_000 + k, "del",
-                                      f"delete {text[:60]}"))
+        found += _expression_mutants(node, i, docs)
+        found += _deletion_mutants(node, i)
     found.sort(key=lambda f: (f[0], f[1], f[2], f[3], f[5]))
     return [Mutant(rel, n, node, sub, op, change, line, col, lines[line - 1].strip())
             for n, (line, col, node, sub, op, change) in enumerate(found)]
@@ -416,6 +430,62 @@ def _parse_only(text: str | None) -> set[int] | None:
     return out
 
 
+def _plan(files: list[str], ops: set[str], only: set[int] | None) -> list[tuple[str, Path, list[Mutant]]]:
+    """Per target file: its name, a snapshot of its text (the tree may change during the run), its selected mutants."""
+    snapdir = Path(tempfile.mkdtemp(prefix="schedbench-mutate-"))
+    plan: list[tuple[str, Path, list[Mutant]]] = []
+    for rel in files:
+        source = (ROOT / rel).read_text()
+        snap = snapdir / rel.replace("/", "__")
+        snap.write_text(source)
+        ms = [m for m in mutants_of(rel, source) if m.op in ops and (only is None or m.index in only)]
+        plan.append((rel, snap, ms))
+    return plan
+
+
+def _run_mutant(m: Mutant, snap: Path, tests: tuple[str, ...], fork: bool, env_base: dict[str, str], limit: float,
+                equivalents: dict[tuple[str, str, str], str]) -> Outcome:
+    """Run ``tests`` against mutant ``m`` (of the snapshot ``snap``) and classify the result."""
+    info = {"snapshot": str(snap), "mutant": asdict(m)}
+    if fork:
+        state, dt, tail = _forked(tests, info, timeout=limit)
+    else:
+        env = dict(env_base)
+        env["MUTATE_SPEC"] = json.dumps(info)
+        state, dt, tail = _pytest(tests, env, timeout=limit)
+    result = {"failed": "killed", "passed": "survived", "timeout": "timeout", "error": "error"}[state]
+    reason = equivalents.get((m.file, m.change, m.source))
+    if result == "survived" and reason is not None:
+        result, tail = "equivalent", reason
+    return Outcome(m, result, round(dt, 2), tail if result in ("error", "equivalent") else "")
+
+
+def _report(plan: list[tuple[str, Path, list[Mutant]]], outcomes: list[Outcome], total_s: float,
+            baselines: dict[str, float], json_path: Path | None, argv: list[str]) -> dict[str, int]:
+    """Print the summary and the score, write the JSON report when asked; returns the counts per result."""
+    counts = {k: sum(o.result == k for o in outcomes) for k in ("killed", "timeout", "survived", "equivalent", "error")}
+    judged = counts["killed"] + counts["timeout"] + counts["survived"]
+    score = (counts["killed"] + counts["timeout"]) / judged if judged else 1.0
+    per_file = {}
+    for rel, _, _ in plan:
+        os_ = [o for o in outcomes if o.mutant.file == rel]
+        if os_:
+            per_file[rel] = {k: sum(o.result == k for o in os_) for k in counts}
+    print(f"\n{len(outcomes)} mutants in {total_s:.0f} s: {counts['killed']} killed, {counts['timeout']} timed out, "
+          f"{counts['survived']} survived, {counts['equivalent']} equivalent (listed), {counts['error']} errors")
+    print(f"score: {100 * score:.1f} % of non-equivalent mutants killed ({judged - counts['survived']}/{judged})")
+    if json_path:
+        report = {
+            "score": score, "counts": counts, "per_file": per_file, "seconds": round(total_s, 1),
+            "baseline_seconds": baselines, "argv": argv,
+            "mutants": [{**asdict(o.mutant), "where": o.mutant.where, "result": o.result, "seconds": o.seconds,
+                         "detail": o.detail} for o in outcomes],
+        }
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=1) + "\n")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--files", help="comma-separated target files (default: schedbench/validator/*.py and "
@@ -442,17 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     only = _parse_only(args.only)
     equivalents = load_equivalents()
 
-    snapdir = Path(tempfile.mkdtemp(prefix="schedbench-mutate-"))
-    plan: list[tuple[str, Path, list[Mutant]]] = []
-    for rel in files:
-        path = ROOT / rel
-        if not path.is_file():
-            ap.error(f"no such file: {rel}")
-        source = path.read_text()
-        snap = snapdir / rel.replace("/", "__")
-        snap.write_text(source)
-        ms = [m for m in mutants_of(rel, source) if m.op in ops and (only is None or m.index in only)]
-        plan.append((rel, snap, ms))
+    missing = [rel for rel in files if not (ROOT / rel).is_file()]
+    if missing:
+        ap.error(f"no such file: {missing[0]}")
+    plan = _plan(files, ops, only)
     if args.list:
         for _, _, ms in plan:
             for m in ms:
@@ -486,44 +549,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{rel}: {len(ms)} mutants, tests {' '.join(tests)} ({base_s:.1f} s unmutated, timeout {limit:.0f} s)",
               flush=True)
         for m in ms:
-            info = {"snapshot": str(snap), "mutant": asdict(m)}
-            if fork:
-                state, dt, tail = _forked(tests, info, timeout=limit)
-            else:
-                env = dict(env_base)
-                env["MUTATE_SPEC"] = json.dumps(info)
-                state, dt, tail = _pytest(tests, env, timeout=limit)
-            result = {"failed": "killed", "passed": "survived", "timeout": "timeout", "error": "error"}[state]
-            reason = equivalents.get((m.file, m.change, m.source))
-            if result == "survived" and reason is not None:
-                result, tail = "equivalent", reason
-            outcomes.append(Outcome(m, result, round(dt, 2), tail if result in ("error", "equivalent") else ""))
+            outcome = _run_mutant(m, snap, tests, fork, env_base, limit, equivalents)
+            outcomes.append(outcome)
+            result = outcome.result
             if args.verbose or result in ("survived", "error"):
                 print(f"  {result.upper():10s} #{m.index:<4d} {m.where:45s} {m.change:30s} | {m.source}", flush=True)
                 if result == "error":
-                    print("    " + tail.replace("\n", "\n    "), flush=True)
+                    print("    " + outcome.detail.replace("\n", "\n    "), flush=True)
     total_s = time.perf_counter() - t_start
 
-    counts = {k: sum(o.result == k for o in outcomes) for k in ("killed", "timeout", "survived", "equivalent", "error")}
-    judged = counts["killed"] + counts["timeout"] + counts["survived"]
-    score = (counts["killed"] + counts["timeout"]) / judged if judged else 1.0
-    per_file = {}
-    for rel, _, _ in plan:
-        os_ = [o for o in outcomes if o.mutant.file == rel]
-        if os_:
-            per_file[rel] = {k: sum(o.result == k for o in os_) for k in counts}
-    print(f"\n{len(outcomes)} mutants in {total_s:.0f} s: {counts['killed']} killed, {counts['timeout']} timed out, "
-          f"{counts['survived']} survived, {counts['equivalent']} equivalent (listed), {counts['error']} errors")
-    print(f"score: {100 * score:.1f} % of non-equivalent mutants killed ({judged - counts['survived']}/{judged})")
-    if args.json:
-        report = {
-            "score": score, "counts": counts, "per_file": per_file, "seconds": round(total_s, 1),
-            "baseline_seconds": baselines, "argv": sys.argv[1:] if argv is None else argv,
-            "mutants": [{**asdict(o.mutant), "where": o.mutant.where, "result": o.result, "seconds": o.seconds,
-                         "detail": o.detail} for o in outcomes],
-        }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    counts = _report(plan, outcomes, total_s, baselines, args.json, sys.argv[1:] if argv is None else argv)
     return 1 if counts["survived"] or counts["error"] else 0
 
 

@@ -138,6 +138,42 @@ def _number(value: Any, file: str, path: str) -> float:
     return float(value)
 
 
+def _pairs(entry: dict[str, Any], job: _Job, parsed: dict[str, _Job], file: str, worker_type: str,
+           job_text: str) -> list[tuple[str, float, float]]:
+    """The co-location pairs of one entry, in file order: (other job's key, this job's throughput, the other's)."""
+    pairs: list[tuple[str, float, float]] = []
+    for other_text, value in entry.items():
+        if other_text == "null":
+            continue
+        pp = _path(worker_type, job_text, other_text)
+        other = parsed.get(other_text)
+        if other is None:
+            _parse_job(other_text, file, pp)
+            raise InputError(file, pp, f"a job listed under {_path(worker_type)}", repr(other_text))
+        if other.scale != job.scale:
+            raise InputError(file, pp, f"a job of the same scale ({job.scale})", repr(other_text))
+        if not isinstance(value, list) or len(value) != 2:
+            raise InputError(file, pp, "an array [self, other] of two throughputs", describe(value))
+        pairs.append((other.key, _number(value[0], file, pp + "[0]"), _number(value[1], file, pp + "[1]")))
+    return pairs
+
+
+def _job_type(key: str, rec: dict[str, Any]) -> JobType:
+    """The job type of one Gavel job from the figures collected for it (``rec``)."""
+    job: _Job = rec["job"]
+    m = job.model
+    bs_text = f" at batch size {job.batch_size}" if job.batch_size is not None else ""
+    return JobType(
+        key=key, family=m.family, model=m.model, task=m.task, source=SOURCE.key, batch_size=job.batch_size,
+        precision=None, unit=UNIT,
+        description=(f"{m.model} ({m.task}){bs_text}, one of Gavel's workloads (PyTorch; Gavel's "
+                     "scheduler/job_table.py). Throughput in training iterations per second, measured by Gavel "
+                     "on K80, P100 and V100 GPUs alone and co-located in pairs; the file does not state the "
+                     "numeric precision."),
+        throughput=rec["throughput"], throughput_unconsolidated=rec["spread"], colocation=rec["pairs"],
+    )
+
+
 def read_gavel(path: str | Path) -> ImportResult:
     """Read Gavel's throughput file into a catalogue fragment (job types with measured figures).
 
@@ -187,44 +223,17 @@ def read_gavel(path: str | Path) -> ImportResult:
                 rec["spread"][(gpu, job.scale)] = fig
             else:
                 rec["throughput"][(gpu, job.scale)] = fig
-            pairs: dict[str, tuple[float, float]] = {}
-            for other_text, value in entry.items():
-                if other_text == "null":
-                    continue
-                pp = _path(worker_type, job_text, other_text)
-                other = parsed.get(other_text)
-                if other is None:
-                    _parse_job(other_text, file, pp)
-                    raise InputError(file, pp, f"a job listed under {_path(worker_type)}", repr(other_text))
-                if other.scale != job.scale:
-                    raise InputError(file, pp, f"a job of the same scale ({job.scale})", repr(other_text))
-                if not isinstance(value, list) or len(value) != 2:
-                    raise InputError(file, pp, "an array [self, other] of two throughputs", describe(value))
-                a = _number(value[0], file, pp + "[0]")
-                b = _number(value[1], file, pp + "[1]")
-                if job.scale > 1:
-                    multi_pairs += 1
-                    multi_pairs_nonzero += a > 0 or b > 0
-                else:
-                    pairs[other.key] = (a, b)
+            found = _pairs(entry, job, parsed, file, worker_type, job_text)
+            if job.scale > 1:  # not imported: counted in a note
+                multi_pairs += len(found)
+                multi_pairs_nonzero += sum(a > 0 or b > 0 for _, a, b in found)
+                continue
+            pairs = {key: (a, b) for key, a, b in found}
             if pairs and not spread:
                 prov = Provenance(MEASURED, SOURCE.key, f"{name} {_path(worker_type, job_text)[1:]}[<each other job>]",
                                   f"one NVIDIA {gpu} (Gavel worker type {base!r}) shared by two jobs", _PAIR_METHOD)
                 rec["pairs"][gpu] = Colocation(UNIT, prov, pairs)
-    job_types: dict[str, JobType] = {}
-    for key, rec in jobs.items():
-        job: _Job = rec["job"]
-        m = job.model
-        bs_text = f" at batch size {job.batch_size}" if job.batch_size is not None else ""
-        job_types[key] = JobType(
-            key=key, family=m.family, model=m.model, task=m.task, source=SOURCE.key, batch_size=job.batch_size,
-            precision=None, unit=UNIT,
-            description=(f"{m.model} ({m.task}){bs_text}, one of Gavel's workloads (PyTorch; Gavel's "
-                         "scheduler/job_table.py). Throughput in training iterations per second, measured by Gavel "
-                         "on K80, P100 and V100 GPUs alone and co-located in pairs; the file does not state the "
-                         "numeric precision."),
-            throughput=rec["throughput"], throughput_unconsolidated=rec["spread"], colocation=rec["pairs"],
-        )
+    job_types = {key: _job_type(key, rec) for key, rec in jobs.items()}
     if multi_pairs:
         notes.append(f"{multi_pairs} co-location pairs of multi-GPU jobs not imported ({multi_pairs_nonzero} of them "
                      "non-zero)")

@@ -135,7 +135,8 @@ def _parse_number(text: str, file: str, where: str, what: str) -> float:
     return value
 
 
-def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
+def _csv_lines(path: str | Path) -> list[list[str]]:
+    """The CSV records of a UTF-8 file (a BOM allowed)."""
     file = str(path)
     raw = jsonio.read_bytes(path)
     try:
@@ -146,6 +147,12 @@ def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
         lines = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise InputError(file, "$", "CSV text", str(exc)) from None
+    return lines
+
+
+def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
+    file = str(path)
+    lines = _csv_lines(path)
     if not lines:
         raise InputError(file, "line 1", "a header name_gpu,num_gpu,watt,price,<model>...", "an empty file")
     header = [h.strip() for h in lines[0]]
@@ -171,30 +178,37 @@ def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
             raise InputError(file, f"{where}, column 'name_gpu'", "each system once",
                              f"a repeat of line {seen[name]}")
         seen[name] = line_no
-        parsed = gpu_table.parse_lambda_name(name)
-        if parsed is None:
-            known = ", ".join(n for n, _ in gpu_table.LAMBDA_NAMES)
-            raise InputError(file, f"{where}, column 'name_gpu'",
-                             f"'[<system> ][<n>x ]<GPU>' with a GPU among: {known}", repr(name))
-        count = _parse_number(cells[1], file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1")
-        if count != int(count) or count < 1:
-            raise InputError(file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1", repr(cells[1]))
-        if int(count) != parsed.count:
-            raise InputError(file, f"{where}, column 'num_gpu'", f"{parsed.count} (the GPU count in the name)",
-                             repr(cells[1]))
-        for j in (2, 3):
-            _parse_number(cells[j], file, f"{where}, column {header[j]!r}", "a number >= 0")
-        values: dict[str, float] = {}
-        for j, col in enumerate(models, start=4):
-            what = "a throughput >= 0" if table == THROUGHPUT else "a whole batch size >= 0"
-            v = _parse_number(cells[j], file, f"{where}, column {col!r}", what)
-            if table == BATCH and v != int(v):
-                raise InputError(file, f"{where}, column {col!r}", what, repr(cells[j]))
-            values[col] = v
-        rows.append(_Row(line_no, name, parsed.system, parsed.gpu, parsed.count, values))
+        rows.append(_row(file, table, header, models, line_no, cells))
     if not rows:
         raise InputError(file, "line 2", "at least one system row", "none")
     return models, rows
+
+
+def _row(file: str, table: str, header: list[str], models: list[str], line_no: int, cells: list[str]) -> _Row:
+    """One system row; the caller has checked its field count and that its name is not repeated."""
+    name = cells[0].strip()
+    where = f"line {line_no} ({name!r})"
+    parsed = gpu_table.parse_lambda_name(name)
+    if parsed is None:
+        known = ", ".join(n for n, _ in gpu_table.LAMBDA_NAMES)
+        raise InputError(file, f"{where}, column 'name_gpu'",
+                         f"'[<system> ][<n>x ]<GPU>' with a GPU among: {known}", repr(name))
+    count = _parse_number(cells[1], file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1")
+    if count != int(count) or count < 1:
+        raise InputError(file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1", repr(cells[1]))
+    if int(count) != parsed.count:
+        raise InputError(file, f"{where}, column 'num_gpu'", f"{parsed.count} (the GPU count in the name)",
+                         repr(cells[1]))
+    for j in (2, 3):
+        _parse_number(cells[j], file, f"{where}, column {header[j]!r}", "a number >= 0")
+    values: dict[str, float] = {}
+    for j, col in enumerate(models, start=4):
+        what = "a throughput >= 0" if table == THROUGHPUT else "a whole batch size >= 0"
+        v = _parse_number(cells[j], file, f"{where}, column {col!r}", what)
+        if table == BATCH and v != int(v):
+            raise InputError(file, f"{where}, column {col!r}", what, repr(cells[j]))
+        values[col] = v
+    return _Row(line_no, name, parsed.system, parsed.gpu, parsed.count, values)
 
 
 def _num(v: float) -> str:
@@ -321,10 +335,7 @@ def read_lambda(paths: list[str | Path], table: str | None = None, precision: st
     out: ImportResult | None = None
     for pr in PRECISIONS:
         t_part, b_part = parts.get((THROUGHPUT, pr)), parts.get((BATCH, pr))
-        if t_part and b_part:
-            part = merge_tables(t_part, b_part)
-        else:
-            part = t_part or b_part
+        part = merge_tables(t_part, b_part) if t_part and b_part else t_part or b_part
         if part is None:
             continue
         if out is None:

@@ -105,6 +105,7 @@ class ModelMemory:
     default_batch: int = 1
 
     def gib(self, batch: int | None) -> float:
+        """Memory of one training step in GiB at batch size ``batch`` (None: the model's default batch)."""
         b = self.default_batch if batch is None else batch
         return CONTEXT_GIB + (STATE_BYTES[self.optimiser] * self.params + b * self.act_bytes) / GIB
 

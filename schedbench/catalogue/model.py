@@ -72,6 +72,7 @@ class Source:
     licence: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The source as its JSON object."""
         return {"key": self.key, "citation": self.citation, "url_or_file": self.url_or_file, "licence": self.licence}
 
 
@@ -109,6 +110,7 @@ class Provenance:
             raise ValueError("provenance inputs must start with its source")
 
     def to_dict(self) -> dict[str, Any]:
+        """The provenance as its JSON object."""
         return {"kind": self.kind, "source": self.source, "detail": self.detail, "hardware": self.hardware,
                 "method": self.method, "rule": self.rule, "inputs": list(self.inputs)}
 
@@ -134,9 +136,11 @@ class Figure:
 
     @property
     def is_derived(self) -> bool:
+        """Whether the figure was derived by a rule (not measured or published)."""
         return self.provenance.kind == DERIVED
 
     def to_dict(self) -> dict[str, Any]:
+        """The figure as its JSON object (``suspect`` only when set)."""
         out = {"value": self.value, "unit": self.unit, "provenance": self.provenance.to_dict()}
         if self.suspect is not None:
             out["suspect"] = self.suspect
@@ -164,6 +168,7 @@ class GpuSpec:
     aliases: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The GPU spec as its JSON object."""
         return {"id": self.id, "name": self.name, "chip": self.chip, "memory_gib": self.memory_gib.to_dict(),
                 "peak_fp32_tflops": None if self.peak_fp32_tflops is None else self.peak_fp32_tflops.to_dict(),
                 "aliases": list(self.aliases)}
@@ -183,6 +188,7 @@ class Colocation:
     pairs: dict[str, tuple[float, float]]
 
     def to_dict(self) -> dict[str, Any]:
+        """The colocation table as its JSON object (pairs sorted by key)."""
         return {"unit": self.unit, "provenance": self.provenance.to_dict(),
                 "pairs": {k: [a, b] for k, (a, b) in sorted(self.pairs.items())}}
 
@@ -259,6 +265,7 @@ class JobType:
             yield f"compute share {g}", f
 
     def to_dict(self) -> dict[str, Any]:
+        """The job type as its JSON object."""
         return {
             "key": self.key, "family": self.family, "model": self.model, "task": self.task, "source": self.source,
             "batch_size": self.batch_size, "precision": self.precision, "unit": self.unit,
@@ -515,83 +522,95 @@ class _Reader:
         return out
 
     def catalogue(self, doc: Any) -> Catalogue:
+        """The catalogue of a parsed ``schedbench/catalogue/1`` document; raises at the first bad field."""
         d = self.obj(doc, "$", ("schema", "version", "sources", "gpus", "job_types"))
         if d["schema"] != SCHEMA:
             raise self.fail("$.schema", f"{SCHEMA!r}", d["schema"])
         version = self.string(d["version"], "$.version")
-        sources: dict[str, Source] = {}
-        for k, s in self.obj(d["sources"], "$.sources").items():
-            p = f"$.sources.{k}"
-            self.key(k, p, "source")
-            sd = self.obj(s, p, ("key", "citation", "url_or_file", "licence"))
-            if sd["key"] != k:
-                raise self.fail(f"{p}.key", f"the source's own key {k!r}", sd["key"])
-            sources[k] = Source(k, self.string(sd["citation"], f"{p}.citation"),
-                                self.string(sd["url_or_file"], f"{p}.url_or_file"),
-                                self.string(sd["licence"], f"{p}.licence"))
-        gpus: dict[str, GpuSpec] = {}
-        for k, g in self.obj(d["gpus"], "$.gpus").items():
-            p = f"$.gpus.{k}"
-            self.key(k, p, "GPU")
-            gd = self.obj(g, p, ("id", "name", "chip", "memory_gib", "peak_fp32_tflops", "aliases"))
-            if gd["id"] != k:
-                raise self.fail(f"{p}.id", f"the GPU's own id {k!r}", gd["id"])
-            if not isinstance(gd["aliases"], list):
-                raise self.fail(f"{p}.aliases", "an array of strings", gd["aliases"])
-            peak = gd["peak_fp32_tflops"]
-            gpus[k] = GpuSpec(
-                k, self.string(gd["name"], f"{p}.name"), self.string(gd["chip"], f"{p}.chip"),
-                self.figure(gd["memory_gib"], f"{p}.memory_gib", sources),
-                None if peak is None else self.figure(peak, f"{p}.peak_fp32_tflops", sources),
-                tuple(self.string(a, f"{p}.aliases[{i}]") for i, a in enumerate(gd["aliases"])),
-            )
+        sources = {k: self.source(k, s) for k, s in self.obj(d["sources"], "$.sources").items()}
+        gpus = {k: self.gpu(k, g, sources) for k, g in self.obj(d["gpus"], "$.gpus").items()}
         raw_jobs = self.obj(d["job_types"], "$.job_types")
-        jobs: dict[str, JobType] = {}
-        for k, j in raw_jobs.items():
-            p = f"$.job_types.{k}"
-            self.key(k, p, "job type")
-            jd = self.obj(j, p, ("key", "family", "model", "task", "source", "batch_size", "precision", "unit",
-                                 "description", "throughput", "throughput_unconsolidated", "max_batch",
-                                 "memory_gib", "compute_share", "colocation"))
-            if jd["key"] != k:
-                raise self.fail(f"{p}.key", f"the job type's own key {k!r}", jd["key"])
-            family = self.string(jd["family"], f"{p}.family")
-            if family not in FAMILIES:
-                raise self.fail(f"{p}.family", f"one of {list(FAMILIES)}", family)
-            source = self.string(jd["source"], f"{p}.source")
-            if source not in sources:
-                raise self.fail(f"{p}.source", "a key of $.sources", source)
-            bs = jd["batch_size"]
-            if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
-                raise self.fail(f"{p}.batch_size", "a positive integer or null", bs)
-            colocation: dict[str, Colocation] = {}
-            for g, c in self.obj(jd["colocation"], f"{p}.colocation").items():
-                cp = f"{p}.colocation.{g}"
-                if g not in gpus:
-                    raise self.fail(cp, "a GPU id of $.gpus", g)
-                cd = self.obj(c, cp, ("unit", "provenance", "pairs"))
-                pairs: dict[str, tuple[float, float]] = {}
-                for other, ab in self.obj(cd["pairs"], f"{cp}.pairs").items():
-                    pp = f"{cp}.pairs.{other}"
-                    if other not in raw_jobs:
-                        raise self.fail(pp, "a job type key of $.job_types", other)
-                    if not isinstance(ab, list) or len(ab) != 2:
-                        raise self.fail(pp, "an array [self, other] of two numbers", ab)
-                    pairs[other] = (self.number(ab[0], f"{pp}[0]"), self.number(ab[1], f"{pp}[1]"))
-                colocation[g] = Colocation(self.string(cd["unit"], f"{cp}.unit"),
-                                           self.provenance(cd["provenance"], f"{cp}.provenance", sources), pairs)
-            jobs[k] = JobType(
-                key=k, family=family, model=self.string(jd["model"], f"{p}.model"),
-                task=self.string(jd["task"], f"{p}.task"), source=source, batch_size=bs,
-                precision=self.opt_string(jd["precision"], f"{p}.precision"),
-                unit=self.string(jd["unit"], f"{p}.unit"),
-                description=self.string(jd["description"], f"{p}.description"),
-                throughput=self.per_gpu_count(jd["throughput"], f"{p}.throughput", sources, gpus),
-                throughput_unconsolidated=self.per_gpu_count(jd["throughput_unconsolidated"],
-                                                             f"{p}.throughput_unconsolidated", sources, gpus),
-                max_batch=self.per_gpu_count(jd["max_batch"], f"{p}.max_batch", sources, gpus),
-                memory_gib=self.per_gpu(jd["memory_gib"], f"{p}.memory_gib", sources, gpus),
-                compute_share=self.per_gpu(jd["compute_share"], f"{p}.compute_share", sources, gpus),
-                colocation=colocation,
-            )
+        jobs = {k: self.job_type(k, j, sources, gpus, raw_jobs) for k, j in raw_jobs.items()}
         return Catalogue(version, sources, gpus, jobs)
+
+    def source(self, k: str, s: Any) -> Source:
+        """The source ``$.sources.<k>``."""
+        p = f"$.sources.{k}"
+        self.key(k, p, "source")
+        sd = self.obj(s, p, ("key", "citation", "url_or_file", "licence"))
+        if sd["key"] != k:
+            raise self.fail(f"{p}.key", f"the source's own key {k!r}", sd["key"])
+        return Source(k, self.string(sd["citation"], f"{p}.citation"),
+                      self.string(sd["url_or_file"], f"{p}.url_or_file"),
+                      self.string(sd["licence"], f"{p}.licence"))
+
+    def gpu(self, k: str, g: Any, sources: Mapping[str, Source]) -> GpuSpec:
+        """The GPU spec ``$.gpus.<k>``."""
+        p = f"$.gpus.{k}"
+        self.key(k, p, "GPU")
+        gd = self.obj(g, p, ("id", "name", "chip", "memory_gib", "peak_fp32_tflops", "aliases"))
+        if gd["id"] != k:
+            raise self.fail(f"{p}.id", f"the GPU's own id {k!r}", gd["id"])
+        if not isinstance(gd["aliases"], list):
+            raise self.fail(f"{p}.aliases", "an array of strings", gd["aliases"])
+        peak = gd["peak_fp32_tflops"]
+        return GpuSpec(
+            k, self.string(gd["name"], f"{p}.name"), self.string(gd["chip"], f"{p}.chip"),
+            self.figure(gd["memory_gib"], f"{p}.memory_gib", sources),
+            None if peak is None else self.figure(peak, f"{p}.peak_fp32_tflops", sources),
+            tuple(self.string(a, f"{p}.aliases[{i}]") for i, a in enumerate(gd["aliases"])),
+        )
+
+    def job_type(self, k: str, j: Any, sources: Mapping[str, Source], gpus: Mapping[str, GpuSpec],
+                 raw_jobs: Mapping[str, Any]) -> JobType:
+        """The job type ``$.job_types.<k>`` (``raw_jobs``: every job type's key, for colocation pairs)."""
+        p = f"$.job_types.{k}"
+        self.key(k, p, "job type")
+        jd = self.obj(j, p, ("key", "family", "model", "task", "source", "batch_size", "precision", "unit",
+                             "description", "throughput", "throughput_unconsolidated", "max_batch",
+                             "memory_gib", "compute_share", "colocation"))
+        if jd["key"] != k:
+            raise self.fail(f"{p}.key", f"the job type's own key {k!r}", jd["key"])
+        family = self.string(jd["family"], f"{p}.family")
+        if family not in FAMILIES:
+            raise self.fail(f"{p}.family", f"one of {list(FAMILIES)}", family)
+        source = self.string(jd["source"], f"{p}.source")
+        if source not in sources:
+            raise self.fail(f"{p}.source", "a key of $.sources", source)
+        bs = jd["batch_size"]
+        if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
+            raise self.fail(f"{p}.batch_size", "a positive integer or null", bs)
+        colocation = {g: self.colocation(p, g, c, sources, gpus, raw_jobs)
+                      for g, c in self.obj(jd["colocation"], f"{p}.colocation").items()}
+        return JobType(
+            key=k, family=family, model=self.string(jd["model"], f"{p}.model"),
+            task=self.string(jd["task"], f"{p}.task"), source=source, batch_size=bs,
+            precision=self.opt_string(jd["precision"], f"{p}.precision"),
+            unit=self.string(jd["unit"], f"{p}.unit"),
+            description=self.string(jd["description"], f"{p}.description"),
+            throughput=self.per_gpu_count(jd["throughput"], f"{p}.throughput", sources, gpus),
+            throughput_unconsolidated=self.per_gpu_count(jd["throughput_unconsolidated"],
+                                                         f"{p}.throughput_unconsolidated", sources, gpus),
+            max_batch=self.per_gpu_count(jd["max_batch"], f"{p}.max_batch", sources, gpus),
+            memory_gib=self.per_gpu(jd["memory_gib"], f"{p}.memory_gib", sources, gpus),
+            compute_share=self.per_gpu(jd["compute_share"], f"{p}.compute_share", sources, gpus),
+            colocation=colocation,
+        )
+
+    def colocation(self, p: str, g: str, c: Any, sources: Mapping[str, Source], gpus: Mapping[str, GpuSpec],
+                   raw_jobs: Mapping[str, Any]) -> Colocation:
+        """The colocation table of GPU ``g`` in the job type at path ``p``."""
+        cp = f"{p}.colocation.{g}"
+        if g not in gpus:
+            raise self.fail(cp, "a GPU id of $.gpus", g)
+        cd = self.obj(c, cp, ("unit", "provenance", "pairs"))
+        pairs: dict[str, tuple[float, float]] = {}
+        for other, ab in self.obj(cd["pairs"], f"{cp}.pairs").items():
+            pp = f"{cp}.pairs.{other}"
+            if other not in raw_jobs:
+                raise self.fail(pp, "a job type key of $.job_types", other)
+            if not isinstance(ab, list) or len(ab) != 2:
+                raise self.fail(pp, "an array [self, other] of two numbers", ab)
+            pairs[other] = (self.number(ab[0], f"{pp}[0]"), self.number(ab[1], f"{pp}[1]"))
+        return Colocation(self.string(cd["unit"], f"{cp}.unit"),
+                          self.provenance(cd["provenance"], f"{cp}.provenance", sources), pairs)

@@ -73,22 +73,67 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
-def render(stats: dict[str, Any], console: Any) -> None:
-    """Print the ``--stats`` figures as rich tables."""
+def _num(x: Any) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _load_table(ol: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    ol = stats["offered_load"]
     t = Table(title="offered load (fluid LP over eligible GPU types, realised arrival span)")
     for col in ("requested", "fluid", "nominal (fastest type, all GPUs)", "fluid vs requested"):
         t.add_column(col)
-
-    def f(x: Any) -> str:
-        return "-" if x is None else f"{x:.4f}"
-
     rel = ol.get("fluid_vs_requested")
-    t.add_row(f(ol.get("requested")), f(ol.get("fluid")), f(ol.get("nominal")),
+    t.add_row(_num(ol.get("requested")), _num(ol.get("fluid")), _num(ol.get("nominal")),
               "-" if rel is None else f"{100 * rel:+.1f} %")
-    console.print(t)
+    return t
+
+
+def _share_table(g: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="GPU time by job size (gang x duration)" + (f"; trace: {g['subset']}" if g.get("subset")
+                                                                else ""))
+    for col in ("GPUs", "instance", "trace"):
+        t.add_column(col)
+    trace = g.get("trace") or {}
+    for k in sorted(set(g["instance"]) | set(trace), key=int):
+        t.add_row(k, _pct(g["instance"].get(k)), _pct(trace.get(k)) if trace else "-")
+    return t
+
+
+def _quantile_table(d: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    t = Table(title="duration quantiles (s, on the reference GPU type)")
+    t.add_column("")
+    for p in d["p"]:
+        t.add_column(f"p{round(100 * p)}")
+    t.add_row("instance", *[f"{v:.6g}" for v in d["instance"]])
+    if d.get("model"):
+        t.add_row("model", *[f"{v:.6g}" for v in d["model"]])
+    return t
+
+
+def _figures_table(fig: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"figures by provenance over {fig['pairs']} (job, eligible GPU type) pairs; fallbacks "
+                    f"{_pct(fig['fallback_share'])}")
+    t.add_column("figure")
+    t.add_column("provenance")
+    t.add_column("pairs")
+    for what in ("memory", "compute"):
+        for k, v in fig[what].items():
+            if v:
+                t.add_row(what, k, str(v))
+    return t
+
+
+def render(stats: dict[str, Any], console: Any) -> None:
+    """Print the ``--stats`` figures as rich tables."""
+    ol = stats["offered_load"]
+    console.print(_load_table(ol))
     if ol.get("per_type_busy_at_optimum"):
         console.print("busy at the LP optimum: " + ", ".join(
             f"{k} {v:.3f}" for k, v in ol["per_type_busy_at_optimum"].items()))
@@ -96,36 +141,13 @@ def render(stats: dict[str, Any], console: Any) -> None:
         console.print(f"offered load: {ol['note']}")
     g = stats.get("gpu_time_share_by_gpus")
     if g:
-        t = Table(title="GPU time by job size (gang x duration)" + (f"; trace: {g['subset']}" if g.get("subset")
-                                                                    else ""))
-        for col in ("GPUs", "instance", "trace"):
-            t.add_column(col)
-        trace = g.get("trace") or {}
-        for k in sorted(set(g["instance"]) | set(trace), key=int):
-            t.add_row(k, _pct(g["instance"].get(k)), _pct(trace.get(k)) if trace else "-")
-        console.print(t)
+        console.print(_share_table(g))
     d = stats.get("duration_quantiles")
     if d:
-        t = Table(title="duration quantiles (s, on the reference GPU type)")
-        t.add_column("")
-        for p in d["p"]:
-            t.add_column(f"p{round(100 * p)}")
-        t.add_row("instance", *[f"{v:.6g}" for v in d["instance"]])
-        if d.get("model"):
-            t.add_row("model", *[f"{v:.6g}" for v in d["model"]])
-        console.print(t)
+        console.print(_quantile_table(d))
     fig = stats.get("figures")
     if fig:
-        t = Table(title=f"figures by provenance over {fig['pairs']} (job, eligible GPU type) pairs; fallbacks "
-                        f"{_pct(fig['fallback_share'])}")
-        t.add_column("figure")
-        t.add_column("provenance")
-        t.add_column("pairs")
-        for what in ("memory", "compute"):
-            for k, v in fig[what].items():
-                if v:
-                    t.add_row(what, k, str(v))
-        console.print(t)
+        console.print(_figures_table(fig))
         if fig.get("suspect_throughputs_left_out"):
             console.print(f"{fig['suspect_throughputs_left_out']} suspect catalogue throughputs left out")
     else:

@@ -55,6 +55,7 @@ class FluidLoad:
         return self.work_per_s / horizon_s
 
     def nominal_at(self, horizon_s: float) -> float:
+        """The old nominal load figure over a horizon of ``horizon_s`` seconds."""
         return self.nominal_per_s / horizon_s
 
 

@@ -33,6 +33,7 @@ def gpu_time_share(gang: np.ndarray, duration: np.ndarray) -> dict[str, float]:
 
 
 def duration_quantiles(duration: np.ndarray) -> list[float]:
+    """Durations at the probabilities :data:`QUANTILE_P`, 6 significant digits."""
     return [_sig(v) for v in np.quantile(np.asarray(duration, dtype=np.float64), QUANTILE_P)]
 
 

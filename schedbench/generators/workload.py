@@ -259,7 +259,7 @@ def sample_jobs(
     any_type = runnable.any(axis=1)  # (K, 4)
     # reduce each gang to the largest count <= the draw that some drawable job type runs at (1 always)
     drawable = any_type & (probs > 0)[:, None]
-    count_ok = drawable.any(axis=0)
+    count_ok = np.any(drawable, axis=0)
     cidx = np.clip(np.searchsorted(counts, gang_draw, side="right") - 1, 0, len(counts) - 1)
     while not count_ok[cidx].all():
         cidx = np.where(count_ok[cidx], cidx, cidx - 1)

@@ -56,7 +56,14 @@ Decide = Callable[[np.ndarray, np.ndarray], int]
 
 
 class _Base(Policy):
-    """Shared state: per-job arrays filled at arrival, the running integral of jobs in system."""
+    """Shared state: per-job arrays filled at arrival, the running integral of jobs in system.
+
+    A subclass sets ``n_actions`` (the size of its discrete action space) and ``obs_dim`` (the length
+    of its flat observation) in its constructor.
+    """
+
+    n_actions: int
+    obs_dim: int
 
     def __init__(self, decide: Decide | None = None) -> None:
         super().__init__()
@@ -188,6 +195,7 @@ class QueueAgentPolicy(_Base):
         return obs, mask, idx
 
     def schedule(self, view: View) -> None:
+        """Ask the agent at each decision point; start its choice until it chooses to wait or nothing fits."""
         while True:
             got = self.observe(view)
             if got is None:
@@ -211,6 +219,7 @@ class PlacementAgentPolicy(_Base):
         self.obs_dim = JOB_F + self.K * TYPE_F + self.n_actions
 
     def setup(self, view: View) -> None:
+        """Refuse instances with more GPU types than ``max_types``; see :meth:`Policy.setup`."""
         super().setup(view)
         if self.T > self.K:
             raise ValueError(f"the instance has {self.T} GPU types; this placement agent handles at most "
@@ -220,6 +229,7 @@ class PlacementAgentPolicy(_Base):
         self._types: list[list[int]] = [[] for _ in view.state]
 
     def on_arrival(self, view: View, j: int) -> None:
+        """Record the job's usable types (fastest first, at most ``max_types``)."""
         super().on_arrival(view, j)
         row = view.pred_types[j]
         assert row is not None
@@ -262,6 +272,7 @@ class PlacementAgentPolicy(_Base):
         return obs, mask, types
 
     def schedule(self, view: View) -> None:
+        """Ask the agent for each waiting job (arrival order) that fits some type now: a type, or hold."""
         cl = view.cluster
         block = cl.largest_free_block
         gang = view.gang

@@ -49,9 +49,9 @@ def load_source(source: Any) -> Instance | dict[str, Any]:
             raise ValueError(f"the RL environments run online instances, not {source.problem.cls!r}")
         return source
     if isinstance(source, (str, Path)):
-        from schedbench.instances.io import load_instance
+        from schedbench.instances.io import load
 
-        return load_source(load_instance(Path(source)))
+        return load_source(load(Path(source)))
     if isinstance(source, dict):
         unknown = set(source) - {"class", "preset", "params"}
         if unknown:
@@ -104,7 +104,8 @@ class SchedulingEnv(gym.Env):
         self.wait = bool(wait)
         probe = make_agent_policy(kind, window=self.window, max_types=self.max_types)
         self.n_actions = probe.n_actions
-        self.observation_space = gym.spaces.Box(0.0, 1e4, shape=(probe.obs_dim,), dtype=np.float32)
+        self.obs_dim = probe.obs_dim
+        self.observation_space = gym.spaces.Box(0.0, 1e4, shape=(self.obs_dim,), dtype=np.float32)
         self.action_space = gym.spaces.Discrete(self.n_actions)
         self._g: greenlet | None = None
         self._mask = np.zeros(self.n_actions, dtype=bool)
@@ -119,9 +120,10 @@ class SchedulingEnv(gym.Env):
         return self._g.parent.switch((obs, mask))
 
     def _switch(self, *args: Any) -> Any:
+        assert self._g is not None  # made by reset()
         was = gc.isenabled()
         try:
-            return self._g.switch(*args)  # type: ignore[union-attr]
+            return self._g.switch(*args)
         finally:
             if was:  # the engine turns gc off while it runs; give the caller its own setting back
                 gc.enable()
@@ -157,6 +159,7 @@ class SchedulingEnv(gym.Env):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start an episode; returns the first decision point's observation and ``{"action_mask", "episode_seed"}``."""
         super().reset(seed=seed)
         if seed is not None:
             self._episode = 0
@@ -170,6 +173,7 @@ class SchedulingEnv(gym.Env):
         raise RuntimeError("100 episodes in a row ended without a decision point (every job started by default)")
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Apply ``action`` and run the simulation to the next decision point or the end (then ``terminated``)."""
         if self._g is None or self._g.dead:
             raise RuntimeError("step() called before reset() or after the episode ended")
         out = self._switch(int(action))
@@ -185,7 +189,7 @@ class SchedulingEnv(gym.Env):
             else:
                 bsd = metrics.get("bounded_slowdown_mean")
                 reward = -float(bsd) if bsd is not None else 0.0
-            obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+            obs = np.zeros(self.obs_dim, dtype=np.float32)
             self._mask = np.zeros(self.n_actions, dtype=bool)
             info = {"action_mask": self._mask.copy(), "metrics": metrics, "simulation": out.status,
                     "decisions": pol.decisions, "invalid_actions": pol.invalid_actions}
@@ -212,6 +216,7 @@ class SchedulingEnv(gym.Env):
         return {k: v.metrics.get(k) for k in keys} | {"feasible": v.feasible}
 
     def close(self) -> None:
+        """End a running episode and close the environment."""
         self._close_episode()
         super().close()
 

@@ -25,11 +25,15 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from schedbench.rl.envs import PlacementEnv, QueueEnv, SchedulingEnv
+
+if TYPE_CHECKING:
+    from stable_baselines3 import DQN
+    from stable_baselines3.dqn.policies import DQNPolicy
 
 ALGOS = ("ppo", "dqn", "pg")
 META = "schedbench.json"
@@ -56,7 +60,7 @@ def _torch_setup(seed: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- DQN
-def _masked_dqn_classes() -> tuple[type, type]:
+def _masked_dqn_classes() -> tuple[type[DQN], type[DQNPolicy]]:
     from stable_baselines3 import DQN
     from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 
@@ -78,7 +82,7 @@ def _masked_dqn_classes() -> tuple[type, type]:
 
         def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
                            ) -> tuple[np.ndarray, np.ndarray]:
-            action, _ = self.predict(self._last_obs, deterministic=False)  # type: ignore[arg-type]
+            action, _ = self.predict(self._last_obs, deterministic=False)
             return action, action
 
         def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
@@ -110,7 +114,7 @@ class ReinforcePG:
 
         self.env, self.seed = env, seed
         self.gamma, self.batch_steps, self.ent_coef = gamma, batch_steps, ent_coef
-        d, n = env.observation_space.shape[0], env.action_space.n  # type: ignore[index,attr-defined]
+        d, n = env.obs_dim, env.n_actions
         self.arch = {"obs_dim": int(d), "n_actions": int(n), "hidden": hidden}
         self.pi = build_pg_net(**self.arch)
         self.v = nn.Sequential(nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
@@ -119,6 +123,7 @@ class ReinforcePG:
         self.num_timesteps = 0
 
     def learn(self, total_timesteps: int, callback: Callable[[int], None] | None = None) -> ReinforcePG:
+        """Train for ``total_timesteps`` environment steps; ``callback(steps done)`` after each batch."""
         import torch
 
         gen = torch.Generator().manual_seed(self.seed)
@@ -166,6 +171,7 @@ class ReinforcePG:
         return self
 
     def save(self, path: Path) -> None:
+        """Write the policy network and its architecture to ``path`` (a zip, read by :func:`load_decider`)."""
         import torch
 
         buf = io.BytesIO()

@@ -110,9 +110,10 @@ class View:
     """Everything a policy may see and do. Holds no true processing time and no unreleased job.
 
     Per-job lists are indexed by job index (the instance's row) and filled when the job is released
-    (``None`` before): ``job_id``, ``gang``, ``weight``, ``release``, ``deadline`` (None: no deadline),
-    ``tenant``, ``job_type``, ``pred`` (predicted processing time on the job's fastest usable type),
-    ``pred_types`` (``{type index: predicted time}`` over its usable types, fastest first).
+    (``None`` before; their annotations give a released job's type): ``job_id``, ``gang``, ``weight``,
+    ``release``, ``deadline`` (None: no deadline), ``tenant``, ``job_type``, ``pred`` (predicted
+    processing time on the job's fastest usable type), ``pred_types`` (``{type index: predicted
+    time}`` over its usable types, fastest first).
     Dynamic per-job state: ``state`` (:data:`WAITING`, :data:`RUNNING`, ...), ``attained`` (progress
     in predicted seconds on the fastest type, up to the start of the current segment), ``seg_start``,
     ``seg_ready`` (start + overhead: when the segment begins to progress), ``seg_rate`` (predicted
@@ -133,16 +134,17 @@ class View:
         self.allow_migration = bool(inst.problem.params.get("allow_migration", True))
         self.allow_rejection = bool(inst.problem.params.get("allow_rejection", True))
         none: list[Any] = [None] * n
-        self.job_id: list[str | None] = list(none)
-        self.gang: list[int | None] = list(none)
-        self.weight: list[float | None] = list(none)
-        self.release: list[float | None] = list(none)
+        # annotated with the type of a released job's entry (the only kind a policy may read)
+        self.job_id: list[str] = list(none)
+        self.gang: list[int] = list(none)
+        self.weight: list[float] = list(none)
+        self.release: list[float] = list(none)
         self.deadline: list[float | None] = list(none)
         self.tenant: list[str | None] = list(none)
         self.job_type: list[str | None] = list(none)
-        self.pred: list[float | None] = list(none)
-        self.pred_types: list[dict[int, float] | None] = list(none)
-        self.overhead: list[tuple[float, float] | None] = list(none)
+        self.pred: list[float] = list(none)
+        self.pred_types: list[dict[int, float]] = list(none)
+        self.overhead: list[tuple[float, float]] = list(none)
         self.state: list[int] = [UNRELEASED] * n
         self.attained: list[float] = [0.0] * n
         self.seg_start: list[float] = [0.0] * n
@@ -174,7 +176,7 @@ class View:
         p = self.pred[j]
         if p is None:
             self._released(j)
-        return max(0.0, p - self.attained_now(j))  # type: ignore[operator]
+        return max(0.0, p - self.attained_now(j))
 
     def fit_type(self, j: int) -> int:
         """The fastest (by prediction) type on which ``j``'s gang fits now, or -1."""
@@ -185,7 +187,7 @@ class View:
             return -1
         fits = self.cluster.fits
         for t in types:
-            if fits(t, gang):  # type: ignore[arg-type]
+            if fits(t, gang):
                 return t
         return -1
 
@@ -199,7 +201,7 @@ class View:
         assert gang is not None and self.pred_types[j] is not None
         if gpus is not None:
             why = self.cluster._check_gpus(list(gpus), gang)
-            if why is None and self.cluster.gpu_type[gpus[0]] not in self.pred_types[j]:  # type: ignore[operator]
+            if why is None and self.cluster.gpu_type[gpus[0]] not in self.pred_types[j]:
                 why = f"type {self.type_ids[self.cluster.gpu_type[gpus[0]]]!r} is not usable by the job"
             if why is not None:
                 raise SimulationError(f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} on "
@@ -208,7 +210,7 @@ class View:
             self.cluster._take_gpus(got)
             return got
         t = self.fit_type(j) if gpu_type is None else gpu_type
-        if t < 0 or t not in self.pred_types[j]:  # type: ignore[operator]
+        if t < 0 or t not in self.pred_types[j]:
             where = "any usable type" if gpu_type is None else f"type {gpu_type}"
             raise SimulationError(f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} (gang {gang}) on {where}: "
                                   f"no room (free per type {dict(zip(self.type_ids, self.cluster.free, strict=True))})")
@@ -225,7 +227,7 @@ class View:
         self.seg_type[j] = t
         self.seg_start[j] = self.now
         self.seg_ready[j] = self.now + overhead
-        self.seg_rate[j] = self.pred[j] / self.pred_types[j][t]  # type: ignore[index,operator]
+        self.seg_rate[j] = self.pred[j] / self.pred_types[j][t]
         self.state[j] = RUNNING
         self.running[j] = None
         self._log.append((self.now, j, code, gpus))
@@ -252,7 +254,7 @@ class View:
         resumed = self.gpus[j] is None and self.seg_type[j] >= 0
         got = self._acquire(j, gpu_type, gpus, "resume" if resumed else "start")
         del self.waiting[j]
-        self._begin(j, got, RESUME if resumed else START, self.overhead[j][0] if resumed else 0.0)  # type: ignore[index]
+        self._begin(j, got, RESUME if resumed else START, self.overhead[j][0] if resumed else 0.0)
         self._ops.append((1, j, 0.0, 0.0, 0, 0))
 
     def preempt(self, j: int) -> None:
@@ -280,7 +282,7 @@ class View:
         except SimulationError:
             self.cluster._take_gpus(old)
             raise
-        self._begin(j, got, MIGRATE, self.overhead[j][1])  # type: ignore[index]
+        self._begin(j, got, MIGRATE, self.overhead[j][1])
         self._ops.append((1, j, 0.0, 0.0, 0, 0))
 
     def reject(self, j: int) -> None:
@@ -326,7 +328,7 @@ class Simulator:
         assert jobs.time is not None
         n = inst.n_jobs
         usable = _usable(inst)
-        self._unplaceable = ~usable.any(axis=1)
+        self._unplaceable = ~np.any(usable, axis=1)
         allow_reject = bool(inst.problem.params.get("allow_rejection", True))
         if self._unplaceable.any() and not allow_reject:
             bad = [jobs.ids[j] for j in np.flatnonzero(self._unplaceable)[:5].tolist()]
@@ -360,16 +362,18 @@ class Simulator:
             v.job_type[j] = self._job_type[j]
         row = self._predict.predict(j)  # {type: predicted seconds}, fastest first
         v.pred_types[j] = row
-        v.pred[j] = next(iter(row.values())) if row else None
+        if row:  # else the job is unplaceable, rejected on arrival, and its prediction stays None
+            v.pred[j] = next(iter(row.values()))
         v.overhead[j] = self._overhead[j]
         v.state[j] = WAITING
         v.waiting[j] = None
         v.n_jobs_released += 1
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+    def run(self, progress: Callable[[int, int], None] | None = None) -> SimulationResult:  # noqa: C901 (event loop)
         """Simulate to the end; ``progress(done, total)`` is called now and then (jobs done)."""
         t_wall = _time.perf_counter()
-        v, pol, heap = self.view, self.policy, []  # heap: (time, kind, seq, job, segment)
+        v, pol = self.view, self.policy
+        heap: list[tuple[float, int, int, int, float]] = []  # (time, kind, seq, job, segment or timer time)
         push, pop = heapq.heappush, heapq.heappop
         rel = self.inst.jobs.release.tolist()
         order, n = self._order, len(self._order)

@@ -85,9 +85,9 @@ class Policy:
         """Whether to accept job ``j`` (just released); see the class docstring."""
         s = self._seen
         s[0] += 1
-        s[1] += view.pred[j]  # type: ignore[operator]
-        s[2] += view.gang[j]  # type: ignore[operator]
-        s[3] = min(s[3], view.release[j])  # type: ignore[type-var]
+        s[1] += view.pred[j]
+        s[2] += view.gang[j]
+        s[3] = min(s[3], view.release[j])
         adm = self.admission
         if adm == "accept-all":
             return True
@@ -96,7 +96,7 @@ class Policy:
         d = view.deadline[j]
         if d is None:
             return True
-        finish = view.now + view.pred[j]  # type: ignore[operator]
+        finish = view.now + view.pred[j]
         if adm == "deadline-feasible":
             return finish <= d + 1e-6
         return finish + self.predicted_wait(view, j) <= d + 1e-6
@@ -104,10 +104,10 @@ class Policy:
     def predicted_wait(self, view: View, j: int) -> float:
         """Predicted queueing delay of a job released now (``wait_estimate``)."""
         if self.wait_estimate == "backlog":
-            work = sum(view.gang[k] * view.remaining(k) for k in view.running)  # type: ignore[operator]
-            work += sum(view.gang[k] * view.remaining(k) for k in view.waiting if k != j)  # type: ignore[operator]
+            work = sum(view.gang[k] * view.remaining(k) for k in view.running)
+            work += sum(view.gang[k] * view.remaining(k) for k in view.waiting if k != j)
             free = sum(view.cluster.free)
-            if work == 0 or free >= view.gang[j]:  # type: ignore[operator]
+            if work == 0 or free >= view.gang[j]:
                 return 0.0 if not view.waiting or len(view.waiting) == 1 else work / view.n_gpus
             return work / view.n_gpus
         s = self._seen
@@ -197,6 +197,7 @@ class QueuePolicy(Policy):
         self._rk = self._rkey
 
     def setup(self, view: View) -> None:
+        """Size the per-job queues and pick the key function; see :meth:`Policy.setup`."""
         super().setup(view)
         n = len(view.state)
         self._ver = [0] * n
@@ -227,7 +228,7 @@ class QueuePolicy(Policy):
                 now, r = view.now, seg_ready[j]
                 if now > r:
                     a += (now - r) * seg_rate[j]
-            return max(0.0, pred[j] - a)  # type: ignore[operator]
+            return max(0.0, pred[j] - a)
 
         def tiresias(view: View, j: int) -> float:
             a = attained[j]
@@ -235,7 +236,7 @@ class QueuePolicy(Policy):
                 now, r = view.now, seg_ready[j]
                 if now > r:
                     a += (now - r) * seg_rate[j]
-            return bisect_left(thr, gang[j] * a * (1 + 1e-9) + 1e-9) * 1e12 + release[j]  # type: ignore[operator]
+            return bisect_left(thr, gang[j] * a * (1 + 1e-9) + 1e-9) * 1e12 + release[j]
 
         if k == "fifo":
             return lambda view, j: release[j]
@@ -251,25 +252,25 @@ class QueuePolicy(Policy):
 
     # ------------------------------------------------------------------ keys
     def _level(self, view: View, j: int, attained: float) -> int:
-        return bisect_left(self.thresholds, view.gang[j] * attained * (1 + 1e-9) + 1e-9)  # type: ignore[operator]
+        return bisect_left(self.thresholds, view.gang[j] * attained * (1 + 1e-9) + 1e-9)
 
     def wkey(self, view: View, j: int) -> float:
         """The key of waiting job ``j`` (smaller runs first)."""
         k = self.key
         if k == "fifo":
-            return view.release[j]  # type: ignore[return-value]
+            return view.release[j]
         if k == "pred":
-            return view.pred[j]  # type: ignore[return-value]
+            return view.pred[j]
         if k == "remaining":
             return view.remaining(j)
         if k == "deadline":
             d = view.deadline[j]
             return math.inf if d is None else d
         if k == "weight":
-            return -view.weight[j] * self.tenant_weights.get(view.tenant[j] or "", 1.0)  # type: ignore[operator]
+            return -view.weight[j] * self.tenant_weights.get(view.tenant[j] or "", 1.0)
         if k == "attained":
             return view.attained_now(j)
-        return self._level(view, j, view.attained_now(j)) * 1e12 + view.release[j]  # type: ignore[operator]
+        return self._level(view, j, view.attained_now(j)) * 1e12 + view.release[j]
 
     def _static(self, view: View, j: int) -> float:
         """A running job's key at time 0 of a line with slope ``_drift``: orders running jobs by their key now."""
@@ -282,10 +283,10 @@ class QueuePolicy(Policy):
         heappush(self._wait, (key, self._ver[j], j))
         if self.backfill == "easy":
             g = view.gang[j]
-            b = self._by_gang.get(g)  # type: ignore[arg-type]
+            b = self._by_gang.get(g)
             if b is None:
-                b = self._by_gang[g] = {}  # type: ignore[index]
-                insort(self._gangs, g)  # type: ignore[arg-type]
+                b = self._by_gang[g] = {}
+                insort(self._gangs, g)
             b[j] = key
 
     def _head(self, view: View) -> int:
@@ -306,7 +307,7 @@ class QueuePolicy(Policy):
                 self._push_demotion(view, j)
         if self.backfill == "easy":
             if self._defer is None:
-                del self._by_gang[view.gang[j]][j]  # type: ignore[index]
+                del self._by_gang[view.gang[j]][j]
             else:
                 self._defer.append(j)
             t = view.seg_type[j]
@@ -320,7 +321,7 @@ class QueuePolicy(Policy):
         lvl = self._level(view, j, a)
         if lvl < len(self.thresholds):
             base = max(view.now, view.seg_ready[j])
-            t = base + (self.thresholds[lvl] / gang - a) / view.seg_rate[j]  # type: ignore[operator]
+            t = base + (self.thresholds[lvl] / gang - a) / view.seg_rate[j]
             heappush(self._demote, (max(t, view.now + 1e-6), j, view.seg_start[j]))
 
     def _start(self, view: View, j: int, t: int) -> None:
@@ -329,15 +330,18 @@ class QueuePolicy(Policy):
 
     # ------------------------------------------------------------------ callbacks
     def on_arrival(self, view: View, j: int) -> None:
+        """Queue the released job."""
         self._push_wait(view, j)
 
     def on_finish(self, view: View, j: int) -> None:
+        """Forget a finished job's reservation (EASY backfilling)."""
         if self.backfill == "easy":
             end = self._end_of.pop(j)
             ends = self._ends[view.seg_type[j]]
             del ends[bisect_left(ends, end)]
 
     def on_timer(self, view: View) -> None:
+        """Demote running jobs whose attained service crossed a threshold (``tiresias``)."""
         self._timers += 1
         if self.key != "tiresias":
             return
@@ -351,6 +355,7 @@ class QueuePolicy(Policy):
                 self._push_demotion(view, j)
 
     def schedule(self, view: View) -> None:
+        """Start jobs in key order (with backfilling), preempting for the head when allowed."""
         while True:
             h = self._fill(view)
             if not (self.preemptive and view.allow_preemption and self._preempt_for_head(view, h)):
@@ -378,7 +383,7 @@ class QueuePolicy(Policy):
     def _rkey(self, view: View, j: int) -> float:
         return self.wkey(view, j)
 
-    def _preempt_for_head(self, view: View, h: int) -> bool:
+    def _preempt_for_head(self, view: View, h: int) -> bool:  # noqa: C901 (hot path: one frame, locals bound once)
         """Preempt for head ``h`` (the top of the queue, -1: none) if worse-keyed running jobs free room."""
         if h < 0:
             return False
@@ -416,7 +421,7 @@ class QueuePolicy(Policy):
             gpus = view.gpus[j]
             assert gpus is not None
             g0 = gpus[0]
-            if gpu_type[g0] not in usable:  # type: ignore[operator]
+            if gpu_type[g0] not in usable:
                 continue
             # one group per job: its type with multi-node gangs, else its node (a gang then holds one node's GPUs)
             grp = gpu_type[g0] if multi else gpu_node[g0]
@@ -428,7 +433,7 @@ class QueuePolicy(Policy):
                 victims[grp].append(j)
             f += len(gpus)
             freed[grp] = f
-            if f >= gang:  # type: ignore[operator]
+            if f >= gang:
                 chosen = grp
                 break
         if chosen < 0:
@@ -483,16 +488,16 @@ class QueuePolicy(Policy):
         gang = view.gang[h]
         now = view.now
         shadow, s_type, extra = math.inf, -1, 0
-        for t in view.pred_types[h]:  # type: ignore[union-attr]
-            need = gang - cl.free[t]  # type: ignore[operator]
+        for t in view.pred_types[h]:
+            need = gang - cl.free[t]
             got = 0
             for end, j in self._ends[t]:
                 if got >= need:
                     break
-                got += view.gang[j]  # type: ignore[operator]
+                got += view.gang[j]
                 when = max(end, now)
                 if got >= need and when < shadow:
-                    shadow, s_type, extra = when, t, cl.free[t] + got - gang  # type: ignore[operator]
+                    shadow, s_type, extra = when, t, cl.free[t] + got - gang
         largest = max(cl.largest_free_block(t) for t in range(len(cl.type_ids)))
         sizes = [g for g in self._gangs if g <= largest and self._by_gang[g]]
         if not sizes:
@@ -504,7 +509,7 @@ class QueuePolicy(Policy):
             self._backfill(view, h, merged, s_type, shadow, extra, smallest)
         finally:
             for j in self._defer:
-                del self._by_gang[view.gang[j]][j]  # type: ignore[index]
+                del self._by_gang[view.gang[j]][j]
             self._defer = None
 
     def _backfill(self, view: View, h: int, merged: Any, s_type: int, shadow: float, extra: int,
@@ -518,10 +523,10 @@ class QueuePolicy(Policy):
             if t < 0:
                 continue
             g = view.gang[j]
-            if t != s_type or now + view.pred[j] <= shadow:  # type: ignore[operator]
+            if t != s_type or now + view.pred[j] <= shadow:
                 self._start(view, j, t)
-            elif g <= extra:  # type: ignore[operator]
-                extra -= g  # type: ignore[operator]
+            elif g <= extra:
+                extra -= g
                 self._start(view, j, t)
             else:
                 continue

@@ -44,6 +44,7 @@ class Predictor:
 
 
 class Noisy(Predictor):
+    """The oracle's times, each job's times a log-normal error ``exp(sigma * z)`` (one draw per job and seed)."""
     label = "noisy"
 
 
@@ -66,6 +67,7 @@ class History(Predictor):
         return s[0] / s[1] if s else None
 
     def predict(self, j: int) -> dict[int, float]:
+        """The running mean of the job's type, else tenant, else of all finished jobs, else ``prior_s``."""
         guess = None
         if self._type is not None:
             guess = self._mean(("type", self._type[j]))
@@ -79,6 +81,7 @@ class History(Predictor):
         return {t: guess for t in range(len(ok)) if ok[t]}
 
     def observe(self, j: int, ran_s: float) -> None:
+        """Add the job's time to the means of its type, its tenant and all jobs."""
         keys = []
         if self._type is not None:
             keys.append(("type", self._type[j]))

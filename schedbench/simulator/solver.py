@@ -44,6 +44,7 @@ class PolicySolver(Solver):
         return policy_from_params(cls.key, params, **cls.fixed)
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Simulate the instance under the policy; the answer is the simulation's event log."""
         params = self.resolve_params(context.params)
         sim = Simulator(instance, self.make_policy(params), predictor=params["predictor"], sigma=params["sigma"],
                         seed=context.seed, history_prior_s=params["history_prior_s"])

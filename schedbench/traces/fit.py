@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -41,7 +42,7 @@ HILL_TAIL = 0.1
 FITS_SCHEMA = "schedbench/trace-fits/1"
 
 
-def sig(x: float, digits: int = DIGITS) -> float | int:
+def sig(x: SupportsFloat, digits: int = DIGITS) -> float | int:
     """``x`` rounded to ``digits`` significant digits (an int when integral)."""
     v = float(f"{float(x):.{digits}g}")
     return int(v) if v.is_integer() and abs(v) < 2**53 else v
@@ -159,7 +160,7 @@ def _norm_cdf(z: np.ndarray) -> np.ndarray:
     return ndtr(z)
 
 
-def _log_norm_pdf(x: np.ndarray, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+def _log_norm_pdf(x: np.ndarray, mu: np.ndarray | float, sd: np.ndarray | float) -> np.ndarray:
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
@@ -183,9 +184,9 @@ def lognormal_mixture_em(x: np.ndarray, k: int, *, counts: np.ndarray | None = N
     mean = float((c * x).sum() / n)
     std = float(np.sqrt((c * (x - mean) ** 2).sum() / n))
     if k == 1:
-        mu, sd = mean, max(std, MIN_LOG_SIGMA)
-        ll = float((c * _log_norm_pdf(x, mu, sd)).sum())
-        return np.ones(1), np.array([mu]), np.array([sd]), ll, 0
+        sd1 = max(std, MIN_LOG_SIGMA)
+        ll = float((c * _log_norm_pdf(x, mean, sd1)).sum())
+        return np.ones(1), np.array([mean]), np.array([sd1]), ll, 0
     order = np.argsort(x, kind="stable")
     cum = np.cumsum(c[order])
     targets = (np.arange(k) + 0.5) / k * n
@@ -264,14 +265,14 @@ def duration_params(durations: np.ndarray, sizes: tuple[int, ...] = MIXTURE_SIZE
     uniq, mult = np.unique(d, return_counts=True)
     x = np.log(uniq)
     jac = float((mult * x).sum())  # log |d x / d t| summed: density of t = density of x / t
-    candidates = []
+    candidates: list[dict[str, Any]] = []
     for k in sizes:
         if n < 10 * k and k > 1:
             continue
         w, mu, sd, ll_x, iters = lognormal_mixture_em(x, k, counts=mult)
         ll = ll_x - jac
         p = 3 * k - 1
-        ks = ks_distance(d, lambda v, w=w, mu=mu, sd=sd: mixture_cdf(v, w, mu, sd))
+        ks = ks_distance(d, partial(mixture_cdf, weights=w, mu=mu, sigma=sd))
         candidates.append({
             "components": k, "weights": sigs(w), "mu": sigs(mu), "sigma": sigs(sd),
             "log_likelihood": sig(ll), "bic": sig(-2 * ll + p * np.log(n)), "ks": sig(ks, 4), "em_iterations": iters,
@@ -513,8 +514,9 @@ def fit_outcomes(path: str | Path) -> dict[str, Any]:
         row = acme.values[c]
         clusters[c] = {k: row[k] for k in keep}  # quoted exactly as published
         rates = [row[k] for k in ("complete_rate_gpu", "cancel_rate_gpu", "fail_rate_gpu")]
-        if all(r is not None for r in rates):
-            sums[c] = sig(sum(rates), 4)  # type: ignore[arg-type]
+        known = [r for r in rates if r is not None]
+        if len(known) == len(rates):
+            sums[c] = sig(sum(known), 4)
     return {"kind": "outcomes", "method": "quoted from the published per-cluster summary",
             "source": source("acme", acme.file, acme.sha256), "data": {"n": len(acme)},
             "params": {"clusters": clusters}, "goodness": {"rate_sums": sums}}

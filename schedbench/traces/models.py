@@ -150,6 +150,7 @@ class GangModel:
 
     @classmethod
     def from_fit(cls, fit: dict[str, Any], max_gpus: int | None = None) -> GangModel:
+        """The model of a ``gpus`` fit (``max_gpus``: drop larger counts and renormalise)."""
         p = _check_kind(fit, "gpus")
         values = np.asarray(p["values"], dtype=np.int64)
         pmf = _pmf(p.get("counts"), p["pmf"])
@@ -185,6 +186,7 @@ class FractionModel:
 
     @classmethod
     def from_fit(cls, fit: dict[str, Any], sharing_only: bool = False) -> FractionModel:
+        """The model of a ``fractional`` fit (``sharing_only``: only requests below a whole GPU)."""
         p = _check_kind(fit, "fractional")
         block = p["gpu_milli_single"]
         milli = np.asarray(block["values"], dtype=np.float64)
@@ -295,6 +297,7 @@ class JointModel:
 
     @classmethod
     def from_fit(cls, fit: dict[str, Any], max_gpus: int | None = None) -> JointModel:
+        """The model of a ``joint`` fit (``max_gpus``: drop larger counts and renormalise)."""
         p = _check_kind(fit, "joint")
         values = np.asarray(p["values"], dtype=np.int64)
         pmf = _pmf(p["counts"], None)
@@ -412,14 +415,17 @@ class ArrivalReplay:
 
     @classmethod
     def shipped(cls, source: str = "philly") -> ArrivalReplay:
+        """The shipped ``arrival-counts`` fit of trace ``source``."""
         p = _check_kind(shipped_fit(f"arrival-counts/{source}"), "arrival-counts")
         return cls(np.asarray(p["counts"], dtype=np.int64))
 
     @property
     def rate_per_hour(self) -> float:
+        """The trace's mean arrivals per hour."""
         return float(self.counts.sum() / len(self.counts))
 
     def sample(self, rng: np.random.Generator, n: int, rate_per_hour: float) -> tuple[np.ndarray, int]:
+        """``n`` sorted arrival times (s) at ``rate_per_hour`` and the start hour used; see the class docstring."""
         n = _count(n)
         if not np.isfinite(rate_per_hour) or rate_per_hour <= 0:
             raise ValueError(f"rate_per_hour must be > 0, got {rate_per_hour!r}")

@@ -198,8 +198,8 @@ def read_philly_window(path: str | Path, *, cluster: str = "all", start: Any = N
         g = min(node, size - k * node)
         nodes.append(Node(f"n{k}", PHILLY_GPU_TYPE, tuple(f"n{k}/g{i}" for i in range(g))))
     n = len(sel)
-    ids = [f"job{int(line)}" for line in tr.line[sel]]
-    jobs = Jobs.build(ids, np.ones((n, 1, 1)), gang=gang, release=release, time=duration.reshape(n, 1),
+    job_ids = [f"job{int(line)}" for line in tr.line[sel]]
+    jobs = Jobs.build(job_ids, np.ones((n, 1, 1)), gang=gang, release=release, time=duration.reshape(n, 1),
                       tenant=[str(c) for c in tr.cluster[sel]])
     first, last = _iso(int(ref)), _iso(int(ref + release.max()))
     window = {"cluster": cluster, "start": first, "window_hours": hours, "max_jobs": limit, "jobs": n,
@@ -299,7 +299,7 @@ def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None
         else:
             elig_all[r] = True
     elig_all &= biggest[None, :] >= gang_all[:, None]
-    ok = elig_all.any(axis=1)
+    ok = np.any(elig_all, axis=1)
     keep = np.flatnonzero(ok)
     if limit is not None and len(keep) > limit:
         keep = keep[:limit]
