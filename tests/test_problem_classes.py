@@ -174,9 +174,9 @@ def test_add_on_class_loader_and_schema(toy):
         jsonschema.validate(sol, solution_schema())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"problem": "single-machine", "assignment": {}}, solution_schema())
+    negative = text.replace('"objective":"total-completion"', '"objective":"total-completion","params":{"speed":-1}')
     with pytest.raises(DataError, match="speed"):
-        loads(text.replace('"objective":"total-completion"', '"objective":"total-completion","params":{"speed":-1}').encode(),
-              "<toy>")
+        loads(negative.encode(), "<toy>")
 
 
 def test_add_on_class_generator_and_baseline(toy):
@@ -202,3 +202,16 @@ def test_unregistered_class_is_refused_everywhere():
 
     with pytest.raises(InputError, match="one of"):
         generate("single-machine", {}, seed=0)
+
+
+def test_registry_complete_for_concurrent_first_readers():
+    """Threads that read the registry while another thread imports the built-in classes wait for all four."""
+    import subprocess
+
+    code = ("import threading\n"
+            "from schedbench.instances.problems import PROBLEM_CLASSES as R\n"
+            "out = []\n"
+            "ts = [threading.Thread(target=lambda: out.append(len(R))) for _ in range(8)]\n"
+            "[t.start() for t in ts]\n[t.join() for t in ts]\nprint(out)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert res.stdout.strip() == str([4] * 8)

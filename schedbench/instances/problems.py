@@ -156,19 +156,23 @@ class ClassRegistry(Mapping[str, ProblemClass]):
         self._classes: dict[str, ProblemClass] = {}
         self._builtin_modules = builtin_modules
         self._loaded = False
+        self._loading = False
         self._lock = threading.RLock()
 
     def _ensure(self) -> dict[str, ProblemClass]:
+        """The classes, after importing the built-in modules once. Other threads wait for the import;
+        the importing thread itself (a module reading the registry while it loads) sees the classes
+        registered so far. A failed import is retried on the next read."""
         if not self._loaded:
             with self._lock:
-                if not self._loaded:
-                    self._loaded = True  # set first: the modules register while being imported
+                if not self._loaded and not self._loading:
+                    self._loading = True
                     try:
                         for module in self._builtin_modules:
                             importlib.import_module(module)
-                    except BaseException:
-                        self._loaded = False
-                        raise
+                        self._loaded = True
+                    finally:
+                        self._loading = False
         return self._classes
 
     def register(self, cls: ProblemClass) -> ProblemClass:
