@@ -141,7 +141,8 @@ def wspt_release_completions(gpu: np.ndarray, p: np.ndarray, w: np.ndarray, rele
     bounds = np.flatnonzero(np.r_[True, gpu[order][1:] != gpu[order][:-1], True])
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         jobs = order[a:b].tolist()
-        t, i, heap = 0.0, 0, []
+        t, i = 0.0, 0
+        heap: list[tuple[float, int]] = []
         while i < len(jobs) or heap:
             if not heap and release[jobs[i]] > t:
                 t = float(release[jobs[i]])

@@ -203,6 +203,7 @@ class PlacementModel:
         real = opt_type >= 0
         self.opt_dem = np.where(real[:, :, None], np.nan_to_num(jobs.demand[jj, t], nan=0.0), 0.0)
         if self.objective == "min-cost":
+            assert jobs.cost is not None
             cost = np.where(real, np.nan_to_num(jobs.cost[jj, t], nan=0.0), 0.0)
         elif self.objective == "max-weight":
             cost = np.where(real, -jobs.weight[:, None], 0.0)
@@ -296,7 +297,10 @@ class PlacementModel:
                           minlength=len(pop) * (self.G + 1)).reshape(len(pop), self.G + 1)[:, : self.G]
         used = cnt > 0
         true = used.astype(np.float64) @ self.price
-        fill = np.minimum((load[:, : self.G] / self.capx[None, : self.G]).max(axis=2), 1.0) if self.R else 0.0
+        if self.R:
+            fill = np.minimum((load[:, : self.G] / self.capx[None, : self.G]).max(axis=2), 1.0)
+        else:
+            fill = np.zeros((len(pop), self.G))
         return true - self.guide * (fill ** 2).sum(axis=1), true, viol
 
     def local_search(self, X: np.ndarray, fit: np.ndarray, lam: float, steps: int
@@ -525,6 +529,7 @@ class BatchModel:
         kk = np.arange(K)[None, :]
         s_idx = np.arange(S)[None, :]
         for step in range(n):
+            J: Any
             if self.permutation:
                 J = pop[:, step]
                 g = self.gang[J]
@@ -667,6 +672,7 @@ def evolve(model: PlacementModel | BatchModel, p: dict[str, Any], rng: np.random
     toolbox.register("random", model.random, rng=rng)
     use_ls = p["ls_size"] > 0 and isinstance(model, PlacementModel) and model.additive
     if use_ls:
+        assert isinstance(model, PlacementModel)
         toolbox.register("local_search", model.local_search, steps=p["ls_steps"] or max(2 * n, 10))
     stats = tools.Statistics()
     stats.register("min", np.min)

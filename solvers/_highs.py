@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from schedbench.instances.gangs import gang_groups, usable_types
+from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
 from schedbench.validator.placement import gpu_type_prices
 
@@ -167,7 +167,7 @@ def pairs(inst: Instance, usable: np.ndarray | None = None) -> tuple[np.ndarray,
         group, _, size = gang_groups(inst)
         ok &= size[group][None, :] >= inst.jobs.gang[:, None]
     pj, pg = np.nonzero(ok)
-    return pj.astype(np.int64), pg.astype(np.int64), ok.any(axis=1)
+    return pj.astype(np.int64), pg.astype(np.int64), np.asarray(ok.any(axis=1))
 
 
 def _bin_order_pairs(inst: Instance, usable: np.ndarray, pj: np.ndarray, pg: np.ndarray) -> np.ndarray:
@@ -762,13 +762,13 @@ def _loads(inst: Instance, chosen: list[np.ndarray | None]) -> np.ndarray:
     js = [j for j, g in enumerate(chosen) if g is not None and len(g)]
     if js:
         jj = np.concatenate([np.full(len(chosen[j]), j) for j in js])  # type: ignore[arg-type]
-        gg = np.concatenate([chosen[j] for j in js])  # type: ignore[misc]
+        gg = np.concatenate([chosen[j] for j in js])
         np.add.at(load, gg, np.nan_to_num(inst.jobs.demand[jj, inst.gpu_type[gg]], nan=0.0))
     return load
 
 
 def _over(inst: Instance, load: np.ndarray) -> np.ndarray:
-    return (load > inst.gpu_capacity * (1 + 5e-10) + 5e-10).any(axis=1)
+    return np.asarray((load > inst.gpu_capacity * (1 + FIT_RTOL) + FIT_ATOL).any(axis=1))
 
 
 def overloaded(inst: Instance, gpu: np.ndarray) -> np.ndarray:
@@ -966,7 +966,7 @@ def _decode_placement(inst: Instance, model: Model, x: np.ndarray) -> dict[str, 
         if _over(inst, fixed).any() and not all_jobs:  # drop the gangs on GPUs they overload
             bad = _over(inst, fixed)
             for j in range(n):
-                if chosen[j] is not None and bad[chosen[j]].any():  # type: ignore[index]
+                if chosen[j] is not None and bad[chosen[j]].any():
                     chosen[j] = None
             fixed = _loads(inst, chosen)
         gpu = repair_placement(inst, gpu, score, fixed_load=fixed)

@@ -355,6 +355,11 @@ def _relocate(j: int, g: int, a: list[int], on: list[list[int]], pos: list[int])
     a[j] = g
 
 
+def _fastest_first(row: list[float], opts: list[int]) -> list[int]:
+    """The machines ``opts`` by increasing processing time ``row[g]``, ties by index."""
+    return sorted(opts, key=lambda g: (row[g], g))
+
+
 class _MachinesKernel(Kernel):
     """R||Cmax state shared by both makespan kernels: ``a`` (machine per job), per machine its load
     ``L`` and job list ``on``, per job its index ``pos`` in that list, and per job its allowed
@@ -367,7 +372,7 @@ class _MachinesKernel(Kernel):
         self.n, self.G = len(p), len(p[0]) if p else 0
         self.a = list(assign)
         self.L, self.on, self.pos = _machines(self.a, p, self.G)
-        self.fast = [sorted(allowed[j], key=lambda g, row=p[j]: (row[g], g)) for j in range(self.n)]
+        self.fast = [_fastest_first(p[j], allowed[j]) for j in range(self.n)]
         self.accepted = 0
 
     def _set(self, a: list[int]) -> None:

@@ -85,6 +85,7 @@ class SimulatedAnnealing(Solver):
 
             name = "regret" if instance.problem.cls == "placement" else "list-ect"
             res = get_registry().get(name).load()().solve(instance, context)
+            assert isinstance(res, SolveResult)
             res.info.update(annealed=False, reason=f"not GAP-like / R||Cmax: the {name} heuristic's answer")
             if res.solution is not None and res.status == "feasible":
                 context.report(res.solution)
@@ -104,6 +105,7 @@ class SimulatedAnnealing(Solver):
         limit = inst.gpu_capacity[:, 0] * (1 + FIT_RTOL) + FIT_ATOL
         dem = np.nan_to_num(jobs.demand[:, gtype, 0], nan=0.0)
         ok = usable_types(inst)[:, gtype] & (dem <= limit[None, :])
+        assert jobs.cost is not None
         cost = np.where(ok, np.nan_to_num(jobs.cost[:, gtype], nan=np.inf), np.inf)
         allowed = [np.flatnonzero(ok[j]).tolist() for j in range(n)]
         stuck = [j for j in range(n) if not allowed[j]]
@@ -139,6 +141,7 @@ class SimulatedAnnealing(Solver):
         n = inst.n_jobs
         gtype = inst.gpu_type
         ok = usable_types(inst, need_time=True)[:, gtype]
+        assert jobs.time is not None
         ptime = np.where(ok, np.nan_to_num(jobs.time[:, gtype], nan=np.inf), np.inf)
         allowed = [np.flatnonzero(ok[j]).tolist() for j in range(n)]
         stuck = [j for j in range(n) if not allowed[j]]

@@ -214,6 +214,7 @@ class AllocationProgram:
         """``x`` clipped at 0 and scaled down per job and per type until it fits exactly."""
         x = np.clip(np.asarray(x, dtype=np.float64), 0.0, None)
         lim = self.limit.value
+        assert lim is not None
         tot = np.zeros(self.n)
         np.add.at(tot, self.pair_job, x)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -222,6 +223,7 @@ class AllocationProgram:
         used = np.zeros(self.T)
         np.add.at(used, self.pair_type, self.gang[self.pair_job] * x)
         cap = self.capacity.value
+        assert cap is not None
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(used > cap, cap / used, 1.0)
         return x * g[self.pair_type]
@@ -258,7 +260,9 @@ class AllocationProgram:
 
     def _dual_bound(self, gain: np.ndarray, nu: np.ndarray | None) -> float:
         """:func:`_cvx.lagrangian_bound` at the solver's multipliers improved by :func:`_cvx.refine_nu`."""
-        args = (self.pair_job, self.pair_type, gain, self.gang, self.limit.value, self.capacity.value)
+        lim, cap = self.limit.value, self.capacity.value
+        assert lim is not None and cap is not None
+        args = (self.pair_job, self.pair_type, gain, self.gang, lim, cap)
         return min(_cvx.lagrangian_bound(*args, nu), _cvx.lagrangian_bound(*args, _cvx.refine_nu(*args, nu)))
 
     def solve(self, backend: str = "clarabel", time_limit: float | None = None, threads: int = 1

@@ -101,7 +101,8 @@ class Proto:
 
     def new_vars(self, lo: np.ndarray | int, hi: np.ndarray | int, count: int | None = None) -> np.ndarray:
         """``count`` (or ``len(lo)``) integer variables with domains ``[lo, hi]``; their indices."""
-        lo_a = np.broadcast_to(np.asarray(lo, dtype=np.int64), (count if count is not None else len(lo),))
+        lo_a = np.asarray(lo, dtype=np.int64)
+        lo_a = np.broadcast_to(lo_a, (count if count is not None else len(lo_a),))
         hi_a = np.broadcast_to(np.asarray(hi, dtype=np.int64), lo_a.shape)
         first = self.n_vars
         add = self.p.variables.add
@@ -269,10 +270,10 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
     for t in range(cap.shape[0]):
         on = xt == t
         for r in range(R):
-            s = decimal_scale(np.append(dem[on, r], cap[t, r]), MAX_SCALED)
-            exact = s is not None
+            s_dec = decimal_scale(np.append(dem[on, r], cap[t, r]), MAX_SCALED)
+            exact = s_dec is not None
+            s = float(s_dec) if s_dec is not None else (RESOLUTION / cap[t, r] if cap[t, r] > 0 else 1.0)
             if not exact:
-                s = RESOLUTION / cap[t, r] if cap[t, r] > 0 else 1.0
                 cap_exact = cap_exact and not on.any()
             Dp[on, r] = scale_up(dem[on, r], s, exact)
             Cp[t, r] = scale_down(cap[t, r], s, exact)
@@ -403,7 +404,7 @@ def _gpu_symmetry(inst: Instance, m: Proto, uv: np.ndarray, group: np.ndarray, g
         nodes = inst.nodes
         sig = [(nd.gpu_type, len(nd.gpus)) for nd in nodes]
         pairs = [(k, k2) for k in range(len(nodes)) for k2 in range(k + 1, len(nodes)) if sig[k] == sig[k2]]
-        nxt = {}
+        nxt: dict[int, int] = {}
         for k, k2 in pairs:  # consecutive identical nodes only
             nxt.setdefault(k, k2)
         rows, var, coef = [], [], []
@@ -482,7 +483,7 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
     greedy = _batch_greedy(inst)
     assert greedy is not None
     g_gpus, g_start, g_value = greedy
-    cum = (okg & (gang > 1)[:, None]).any(axis=0)  # groups modelled with a cumulative
+    cum = np.asarray((okg & (gang > 1)[:, None]).any(axis=0))  # groups modelled with a cumulative
     # options: (job, GPU) on disjunctive groups, (job, group) on cumulative ones; sorted by job
     dj, dg = np.nonzero(okg[:, group] & ~cum[group][None, :])
     cj, ck = np.nonzero(okg & cum[None, :])
@@ -521,7 +522,7 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
     vals = np.concatenate([ptime, rel, dl[has_d]])
     s_dec = _time_scale(vals, cap_t)
     t_exact = s_dec is not None
-    s = float(s_dec) if t_exact else min(RESOLUTION / max(h_ls, 1e-12), cap_t)
+    s = float(s_dec) if s_dec is not None else min(RESOLUTION / max(h_ls, 1e-12), cap_t)
     P = np.maximum(1, scale_up(ptime, s, t_exact))
     Rl = scale_up(rel, s, t_exact)
     D = scale_up(dl, s, t_exact)
@@ -640,6 +641,7 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
                 gl[j] = np.sort(g)
         order = np.lexsort((np.arange(n), Sv))
         start = left_shift(inst, gl, order)
+        assert jobs.time is not None
         dur = jobs.time[np.arange(n), inst.gpu_type[[g[0] for g in gl]]]
         return _doc(inst, gl, start, dur)
 
@@ -823,6 +825,7 @@ class CpSat(Solver):
         built = build(instance, cp_model, p)
         if isinstance(built, str):
             return SolveResult(None, "infeasible", info={"reason": built})
+        model: Built = built
         build_s = time.perf_counter() - t0
         info: dict[str, Any] = {"build_s": round(build_s, 4), "variables": built.proto.n_vars,
                                 "constraints": built.proto.n_constraints, **built.info}
@@ -841,12 +844,12 @@ class CpSat(Solver):
             def on_solution_callback(self) -> None:
                 try:
                     vals = np.asarray(self.response_proto.solution, dtype=np.int64)
-                    doc, value = built.decode(vals)
+                    doc, value = model.decode(vals)
                     if doc is None or not better((doc, value)):
                         return
                     best[0] = (doc, value)
                     if p["report_incumbents"]:
-                        context.report(doc, built.convert_bound(self.best_objective_bound))
+                        context.report(doc, model.convert_bound(self.best_objective_bound))
                         reported[0] += 1
                 except Exception:  # never let a report kill the search
                     pass

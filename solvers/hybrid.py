@@ -106,10 +106,10 @@ class HybridPolicy(Policy):
             if view.state[j] == RUNNING:
                 t = view.seg_type[j]
                 ready_in = max(0.0, view.seg_ready[j] - view.now)  # restore overhead still to come
-                time_[i, t] = max(view.pred_types[j][t] * left + ready_in, 1e-3)  # type: ignore[index]
+                time_[i, t] = max(view.pred_types[j][t] * left + ready_in, 1e-3)
                 elig[i, t] = True
             else:
-                for t, p in view.pred_types[j].items():  # type: ignore[union-attr]
+                for t, p in view.pred_types[j].items():
                     time_[i, t] = max(p * left, 1e-3)
                     elig[i, t] = True
         gang = np.asarray([view.gang[j] for j in jobs], dtype=np.int64)
@@ -136,7 +136,8 @@ class HybridPolicy(Policy):
         ctx = Context(time_limit=self.budget_s, seed=self.seed * 1_000_003 + self.plans, params=params, threads=1)
         t0 = time.perf_counter()
         try:
-            res: SolveResult | None = solver.solve(inst, ctx)
+            out = solver.solve(inst, ctx)
+            res: SolveResult | None = out if isinstance(out, SolveResult) else SolveResult(out, "feasible")
         except Exception:
             res = None
         wall = time.perf_counter() - t0
@@ -215,10 +216,10 @@ class HybridPolicy(Policy):
                     continue
                 head = heads.get(t)
                 own = p is not None and p[0] == t
-                if head is None or head[1] == j or (own and head[0] >= p[1]):
+                if head is None or head[1] == j or (own and p is not None and head[0] >= p[1]):
                     ok = True
                 else:  # backfill: ends (predicted) before the head of t is planned to start
-                    ok = now + types[t] * (view.remaining(j) / view.pred[j]) <= head[0] + 1e-9  # type: ignore[operator]
+                    ok = now + types[t] * (view.remaining(j) / view.pred[j]) <= head[0] + 1e-9
                 if ok:
                     view.start(j, gpu_type=t)
                     if head is not None and head[1] == j:

@@ -116,7 +116,8 @@ def pyomo_model(m: hx.Model) -> tuple[Any, list[Any]]:
     def domain(_: Any, i: int) -> Any:
         if integ[i]:
             return pyo.Binary if lo[i] == 0.0 and up[i] == 1.0 else pyo.Integers
-        return pyo.NonNegativeReals if lo[i] is not None and lo[i] >= 0.0 else pyo.Reals
+        low = lo[i]
+        return pyo.NonNegativeReals if low is not None and low >= 0.0 else pyo.Reals
 
     model = pyo.ConcreteModel(name="schedbench")
     model.x = pyo.Var(range(ncol), domain=domain, bounds=lambda _, i: (lo[i], up[i]))
@@ -159,7 +160,7 @@ def _v2_highs() -> Any:
     try:
         from pyomo.contrib.solver.solvers.highs import Highs
     except ImportError:  # pragma: no cover - Pyomo < 6.9.3
-        from pyomo.contrib.solver.highs import Highs  # type: ignore[no-redef]
+        from pyomo.contrib.solver.highs import Highs
     return Highs
 
 

@@ -555,8 +555,8 @@ class RoundPolicy(Policy):
     # ------------------------------------------------------------------ helpers
     def _thr(self, view: View, j: int) -> np.ndarray:
         row = np.zeros(self.T)
-        for t, p in view.pred_types[j].items():  # type: ignore[union-attr]
-            if view.cluster.total[t] >= view.gang[j]:  # type: ignore[operator]
+        for t, p in view.pred_types[j].items():
+            if view.cluster.total[t] >= view.gang[j]:
                 row[t] = 1.0 / p
         return row
 
@@ -606,13 +606,13 @@ class RoundPolicy(Policy):
         if not active:
             self.x = {}
             return
-        if not view.waiting and (not self.aware or all(view.seg_type[j] == next(iter(view.pred_types[j]))  # type: ignore[arg-type]
+        if not view.waiting and (not self.aware or all(view.seg_type[j] == next(iter(view.pred_types[j]))
                                                        for j in view.running)):
             self.idle_rounds += 1  # nobody waits and nobody would gain from another type: placements stay
             return
         thr = np.stack([self._thr(view, j) for j in active])
         gang = np.asarray([view.gang[j] for j in active], dtype=np.float64)
-        left = np.asarray([view.remaining(j) / max(view.pred[j], _TINY) for j in active])  # type: ignore[arg-type]
+        left = np.asarray([view.remaining(j) / max(view.pred[j], _TINY) for j in active])
         since = np.asarray([view.release[j] for j in active], dtype=np.float64)
         self.x = self.allocator.allocate(now, active, thr, gang, left, since)
         # Gavel's priorities: (job, type) pairs by deficit, each placed where its type has room
@@ -624,9 +624,9 @@ class RoundPolicy(Policy):
             pairs.sort(key=lambda p: (-p[0], -p[1], p[2], p[3]))
             for _, _, j, t in pairs:
                 g = view.gang[j]
-                if j not in want and room[t] >= g:  # type: ignore[operator]
+                if j not in want and room[t] >= g:
                     want[j] = t
-                    room[t] -= g  # type: ignore[operator]
+                    room[t] -= g
         else:
             tot = [(float(self.x[j].sum() * (self.active_s[j] + self.round_s) - self.recv[j].sum()), j)
                    for j in active if self.x[j].sum() > 1e-6]
@@ -634,23 +634,23 @@ class RoundPolicy(Policy):
             for _, j in tot:
                 cur = view.seg_type[j] if view.state[j] == RUNNING else -1
                 g = view.gang[j]
-                t = cur if cur >= 0 and room[cur] >= g else self._pick_type(view, j, room)  # type: ignore[operator]
+                t = cur if cur >= 0 and room[cur] >= g else self._pick_type(view, j, room)
                 if t >= 0:
                     want[j] = t
-                    room[t] -= g  # type: ignore[operator]
+                    room[t] -= g
         # work conservation: the rest by total deficit
         rest = sorted((j for j in active if j not in want),
                       key=lambda j: (-(float(self.x.get(j, np.zeros(self.T)).sum()) * (self.active_s[j] + self.round_s)
                                        - float(self.recv[j].sum())), j))
         for j in rest:
             cur = view.seg_type[j] if view.state[j] == RUNNING else -1
-            if cur >= 0 and room[cur] >= view.gang[j]:  # type: ignore[operator]
+            if cur >= 0 and room[cur] >= view.gang[j]:
                 t = cur
             else:
                 t = self._pick_type(view, j, room)
             if t >= 0:
                 want[j] = t
-                room[t] -= view.gang[j]  # type: ignore[operator]
+                room[t] -= view.gang[j]
         self._apply(view, want)
 
     def _apply(self, view: View, want: dict[int, int]) -> None:
@@ -659,8 +659,8 @@ class RoundPolicy(Policy):
                 if want.get(j, -1) != view.seg_type[j]:
                     view.preempt(j)
                     self._seg_t0.pop(j, None)
-        for j, t in sorted(want.items(), key=lambda p: -view.gang[p[0]]):  # type: ignore[operator]
-            if view.state[j] == WAITING and view.cluster.fits(t, view.gang[j]):  # type: ignore[arg-type]
+        for j, t in sorted(want.items(), key=lambda p: -view.gang[p[0]]):
+            if view.state[j] == WAITING and view.cluster.fits(t, view.gang[j]):
                 view.start(j, gpu_type=t)
                 self._seg_t0[j] = view.now
         self._fill(view)
