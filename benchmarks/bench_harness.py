@@ -29,8 +29,8 @@ from schedbench.examples import examples
 from schedbench.instances import save
 from schedbench.runner.execute import Executor
 from schedbench.runner.pool import LocalPool
+from schedbench.runner.worker import default_preload
 from schedbench.runs import RunTask
-from schedbench.runner.worker import DEFAULT_PRELOAD
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-runs", type=int, default=20)
-    parser.add_argument("--preload", default=",".join(DEFAULT_PRELOAD),
+    parser.add_argument("--preload", default=",".join(default_preload()),
                         help="modules the workers preload (comma-separated)")
     args = parser.parse_args()
     preload = tuple(m for m in args.preload.split(",") if m)

@@ -7,7 +7,11 @@ matrix and passed to HiGHS in one ``passModel`` call, integrality included: GAP 
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +20,7 @@ from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from . import _highs as hx
-from ._common import finite_or_none, solve_margin
+from ._lib.mip import finite_or_none, solve_margin
 
 
 def _margin(context: Context) -> float:
@@ -87,9 +91,33 @@ class IlpHighs(Solver):
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "ilp")
 
+    model_formats: ClassVar[tuple[str, ...]] = ("mps", "lp")
+
+    def export_model(self, instance: Instance, path: Path, fmt: str, params: Mapping[str, Any]) -> Path:
+        """Write the MIP built for ``instance`` as MPS or CPLEX-LP with ``Highs.writeModel`` (the
+        time-indexed period: the ``period`` parameter, 0 chosen as by default). Column names are
+        HiGHS's (``c0, c1, ...``); their meaning is :class:`_highs.Model`'s."""
+        reason = self.unsupported_reason(instance)
+        if reason is not None:
+            raise ValueError(reason)
+        model = hx.build(instance, integer=True, period=float(params.get("period", 0.0)) or None)
+        h = hx.new_highs(time_limit=None, threads=1, seed=0)
+        hx.pass_model(h, model, integer=True)
+        # HiGHS picks the format from the file's extension: write under the right one, then move
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_file = Path(tmp) / f"model.{fmt}"
+            status = h.writeModel(str(tmp_file))
+            if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning") or not tmp_file.exists():
+                raise RuntimeError(f"HiGHS could not write the model: {status}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(tmp_file), str(path))
+        return path
+
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         reason = self.unsupported_reason(instance)
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from schedbench.cli import solvers as solvers_cli
 from schedbench.instances import content_hash, load
+from schedbench.plugins import contract
 from schedbench.plugins.command import CommandSolverError, load_config
 from schedbench.plugins.registry import (
     ENTRY_POINT_GROUP,
@@ -461,19 +462,11 @@ def test_pyproject_lists_every_package():
     assert "schedbench_solvers" in listed
 
 
-def test_embedded_smoke_manifest_matches_the_suite():
-    real = tomllib.loads((ROOT / "instances" / "smoke.toml").read_text(encoding="utf-8"))
-    embedded = tomllib.loads(solvers_cli.SMOKE_MANIFEST)
-    assert embedded["generate"] == real["generate"], "update SMOKE_MANIFEST in schedbench/cli/solvers.py"
-
-
-def test_smoke_instances_generated_without_the_checkout(tmp_path, monkeypatch):
-    from schedbench import suites
-
-    monkeypatch.setattr(solvers_cli, "SMOKE_DIR", tmp_path / "absent")
-    monkeypatch.setattr(suites, "DEFAULT_DIR", tmp_path / "also-absent")
-    files, source = solvers_cli.smoke_instances(tmp_path / "work")
-    assert "embedded" in source
+def test_smoke_instances_are_the_bundled_smoke_suite():
+    """The contract tests' instances are the bundled smoke folder, and they are the smoke suite's
+    build: the same names and hashes as its lock."""
+    files, source = contract.smoke_instances()
+    assert Path(source) == ROOT / "instances" / "smoke"
     lock = json.loads((ROOT / "instances" / "smoke.lock").read_text())["instances"]
     assert {f.stem: content_hash(load(f)) for f in files} == lock
 

@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from schedbench.plugins.declarations import RegistryError, check_declarations
 from schedbench.plugins.solver import SOLVER_STATUSES, Context, Param, Solver, SolveResult
 
 __all__ = ["CommandConfig", "CommandSolver", "CommandSolverError", "load_config"]
@@ -89,9 +90,7 @@ class CommandSolverError(RuntimeError):
     """The program failed (non-zero exit, no solution file, unreadable solution, timeout)."""
 
 
-def _bad(file: str, where: str, expected: str, found: Any) -> Exception:
-    from schedbench.plugins.registry import RegistryError
-
+def _bad(file: str, where: str, expected: str, found: Any) -> RegistryError:
     return RegistryError(f"{file}: at {where}: expected {expected}, found {found!r}")
 
 
@@ -158,16 +157,6 @@ class CommandConfig:
         """The dynamically made Solver subclass running this command."""
         return _class_for(self)
 
-    def entry(self) -> Any:
-        """The registry entry (unavailable when the program is not found)."""
-        from schedbench.plugins.registry import SolverEntry
-
-        problem = self.program_problem()
-        cls = self.solver_class()
-        return SolverEntry(name=self.name, family=self.family, version=self.version, problems=dict(self.problems),
-                           params=self.params, deterministic=self.deterministic, description=self.description,
-                           origin=self.origin, available=problem is None, reason=problem, _loader=lambda: cls)
-
     def argv(self, *, instance: str, solution: str, time_limit: float, seed: int, threads: int,
              params: dict[str, Any]) -> list[str]:
         """The command with its placeholders filled in."""
@@ -197,8 +186,6 @@ def load_config(path: str | Path) -> CommandConfig:
         RegistryError: unreadable or invalid TOML, an unknown or missing field, a bad value, an
             unknown placeholder (the message names the file and the field).
     """
-    from schedbench.plugins.registry import check_declarations
-
     p = Path(path)
     file = str(p)
     try:
@@ -333,7 +320,7 @@ class CommandSolver(Solver):
     def solve(self, instance: Any, context: Context) -> SolveResult:
         from schedbench import jsonio
         from schedbench.instances import save
-        from schedbench.validator.common import BODY_KEY
+        from schedbench.instances.problems import PROBLEM_CLASSES
 
         cfg = self.config
         with tempfile.TemporaryDirectory(prefix="schedbench-cmd-", ignore_cleanup_errors=True) as tmp:
@@ -369,7 +356,8 @@ class CommandSolver(Solver):
         if isinstance(bound, bool) or not isinstance(bound, (int, float)):
             bound = None
         solution: dict[str, Any] | None = doc
-        if BODY_KEY.get(instance.problem.cls) not in doc and status in ("infeasible", "unbounded", "unknown"):
+        body_key = PROBLEM_CLASSES[instance.problem.cls].body_key
+        if body_key not in doc and status in ("infeasible", "unbounded", "unknown"):
             solution = None
         return SolveResult(solution, status, None if bound is None else float(bound),
                            info={"command": cfg.name, "returncode": code})

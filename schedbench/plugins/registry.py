@@ -22,9 +22,16 @@ Sources, in this order:
 A module whose import fails (a missing optional dependency, a syntax error) breaks nothing: an
 *unavailable* entry named after the file carries the exception as its reason. A solver class
 whose ``requires`` names a module that is not installed (checked with
-:func:`importlib.util.find_spec`, without importing it) is listed as unavailable too. Two sources
-registering the same name, an invalid name (``^[a-z0-9][a-z0-9-]*$``) or a malformed declaration
-raise :class:`RegistryError` naming the origins.
+:func:`importlib.util.find_spec` on its top-level package, without importing it) is listed as
+unavailable too. Two sources registering the same name, an invalid name (``^[a-z0-9][a-z0-9-]*$``)
+or a malformed declaration raise :class:`RegistryError` naming the origins. One implementation may
+be registered under several names (:meth:`~schedbench.plugins.solver.Solver.variant`: the same
+class with other parameter defaults); the same class reached twice under one name (a module and
+an entry point) is not a collision.
+
+The registry also answers what the harness derives from the plugins: the modules a worker
+preloads (:func:`preload_modules`) and the distributions whose versions a campaign records
+(:func:`required_distributions`), both from the solvers' ``requires``.
 """
 
 from __future__ import annotations
@@ -38,29 +45,26 @@ import inspect
 import pkgutil
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-from schedbench.instances.problems import PROBLEM_CLASSES
+from schedbench.plugins.command import CommandConfig, load_config
+from schedbench.plugins.declarations import NAME_RE, RegistryError, check_declarations, missing_modules, top_level
 from schedbench.plugins.solver import Param, Solver
 
-__all__ = ["BUILTIN_PACKAGE", "ENTRY_POINT_GROUP", "NAME_RE", "Registry", "RegistryError", "SolverEntry",
-           "clear_cache", "get_registry"]
+__all__ = ["BUILTIN_PACKAGE", "CORE_PRELOAD", "ENTRY_POINT_GROUP", "NAME_RE", "Registry", "RegistryError",
+           "SolverEntry", "check_declarations", "clear_cache", "get_registry", "preload_modules",
+           "required_distributions"]
 
-#: Valid solver names.
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: The package of the built-in plugins.
 BUILTIN_PACKAGE = "schedbench_solvers"
 #: Entry-point group of third-party plugins.
 ENTRY_POINT_GROUP = "schedbench.solvers"
-
-
-class RegistryError(ValueError):
-    """A name collision, an invalid name or declaration, a bad command-solver file, or loading an
-    unavailable solver."""
+#: Modules every worker preloads whatever the solvers: the core's own numerical stack (and
+#: threadpoolctl, with which the worker caps BLAS threads when it is installed).
+CORE_PRELOAD = ("numpy", "scipy", "scipy.optimize", "scipy.sparse", "threadpoolctl")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class SolverEntry:
         problems: class -> objectives it solves.
         origin: where it was registered from (module and file, entry point, TOML file).
         available: whether it can run here; ``reason`` says why not (missing module, failed import).
+        requires: the modules it needs (``Solver.requires``); ``preload``: whether a worker imports
+            them before forking runs.
+        model_formats: the model-file formats its ``export_model`` writes (empty: it exports none).
     """
 
     name: str
@@ -84,6 +91,9 @@ class SolverEntry:
     origin: str
     available: bool = True
     reason: str | None = None
+    requires: tuple[str, ...] = ()
+    preload: bool = True
+    model_formats: tuple[str, ...] = ()
     _loader: Callable[[], type[Solver]] | None = field(default=None, repr=False, compare=False)
 
     def load(self) -> type[Solver]:
@@ -126,7 +136,12 @@ class Registry:
         return [self._entries[k] for k in sorted(self._entries)]
 
     def names(self) -> list[str]:
+        """All names, sorted."""
         return sorted(self._entries)
+
+    def exporters(self, fmt: str | None = None) -> list[SolverEntry]:
+        """The entries that can export a model (in ``fmt``, when given), sorted by name."""
+        return [e for e in self.entries() if e.model_formats and (fmt is None or fmt in e.model_formats)]
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -243,10 +258,8 @@ class Registry:
             raise RegistryError(f"solvers dir {str(path)!r}: not a folder nor a .py/.toml file")
         for f in files:
             if f.suffix == ".toml":
-                from schedbench.plugins.command import load_config
-
                 config = load_config(f)
-                self.add(config.entry(), config.solver_class())
+                self.add(command_entry(config), config.solver_class())
                 continue
             origin = str(f.resolve())
             try:
@@ -258,18 +271,6 @@ class Registry:
 
 
 # ---------------------------------------------------------------------- helpers
-def _missing_modules(names: Sequence[str]) -> list[str]:
-    missing = []
-    for name in names:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):  # a missing parent package, or an invalid name
-            found = False
-        if not found:
-            missing.append(name)
-    return missing
-
-
 def _stem_name(stem: str) -> str:
     name = re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-")
     return name if NAME_RE.match(name) else "unnamed-module"
@@ -283,75 +284,22 @@ def failed_entry(stem: str, origin: str, exc: BaseException) -> SolverEntry:
                        reason=f"import failed: {text}")
 
 
-def check_declarations(cls: type, origin: str) -> dict[str, Any]:
-    """Check a solver class's declared attributes; return them normalised.
-
-    Raises:
-        RegistryError: naming the origin, the attribute and what was expected.
-    """
-    where = f"{origin}"
-
-    def bad(attr: str, expected: str, found: Any) -> RegistryError:
-        return RegistryError(f"{where}: solver attribute {attr!r}: expected {expected}, found {found!r}")
-
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise bad("name", f"a name matching {NAME_RE.pattern}", name)
-    family = getattr(cls, "family", None)
-    if not isinstance(family, str) or not family:
-        raise bad("family", "a non-empty string (greedy, lp, ilp, baseline, external...)", family)
-    version = getattr(cls, "version", None)
-    if isinstance(version, bool) or not isinstance(version, (str, int)) or str(version) == "":
-        raise bad("version", "a non-empty string", version)
-    raw = getattr(cls, "problems", None)
-    if not isinstance(raw, Mapping) or not raw:
-        raise bad("problems", "a non-empty mapping {class: (objective, ...)}", raw)
-    problems: dict[str, tuple[str, ...]] = {}
-    for pc, objs in raw.items():
-        spec = PROBLEM_CLASSES.get(pc) if isinstance(pc, str) else None
-        if spec is None:
-            raise bad("problems", f"problem classes among {sorted(PROBLEM_CLASSES)}", pc)
-        if isinstance(objs, str) or not isinstance(objs, (tuple, list)) or not objs:
-            raise bad(f"problems[{pc!r}]", "a non-empty tuple of objective names", objs)
-        known = [o.name for o in spec.objectives]
-        for o in objs:
-            if o not in known:
-                raise bad(f"problems[{pc!r}]", f"objectives of {pc} among {known}", o)
-        problems[pc] = tuple(dict.fromkeys(objs))
-    params = getattr(cls, "params", ())
-    if not isinstance(params, (tuple, list)) or not all(isinstance(p, Param) for p in params):
-        raise bad("params", "a tuple of schedbench.Param", params)
-    seen: set[str] = set()
-    for p in params:
-        if not isinstance(p.name, str) or not p.name or p.name in seen:
-            raise bad("params", "unique non-empty parameter names", p.name)
-        seen.add(p.name)
-        try:
-            p.convert(p.default)
-        except ValueError as exc:
-            raise bad(f"params[{p.name!r}].default", "a valid value", f"{p.default!r} ({exc})") from None
-    requires = getattr(cls, "requires", ())
-    if isinstance(requires, str) or not isinstance(requires, (tuple, list)) or not all(
-            isinstance(r, str) and r for r in requires):
-        raise bad("requires", "a tuple of module names", requires)
-    deterministic = getattr(cls, "deterministic", True)
-    if not isinstance(deterministic, bool):
-        raise bad("deterministic", "a boolean", deterministic)
-    description = getattr(cls, "description", "") or ""
-    if not isinstance(description, str):
-        raise bad("description", "a string", description)
-    if not description and cls.__doc__:
-        description = inspect.cleandoc(cls.__doc__).split("\n", 1)[0]
-    return {"name": name, "family": family, "version": str(version), "problems": problems, "params": tuple(params),
-            "requires": tuple(requires), "deterministic": deterministic, "description": description}
-
-
 def entry_for_class(cls: type[Solver], origin: str) -> SolverEntry:
     """The entry of a solver class (unavailable when a module in ``requires`` is missing)."""
     decl = check_declarations(cls, origin)
-    missing = _missing_modules(decl.pop("requires"))
+    missing = missing_modules(decl["requires"])
     reason = None if not missing else f"missing module{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
     return SolverEntry(**decl, origin=origin, available=not missing, reason=reason, _loader=lambda: cls)
+
+
+def command_entry(config: CommandConfig) -> SolverEntry:
+    """The entry of a command solver (unavailable when its program is not found)."""
+    problem = config.program_problem()
+    cls = config.solver_class()
+    return SolverEntry(name=config.name, family=config.family, version=config.version,
+                       problems=dict(config.problems), params=config.params, deterministic=config.deterministic,
+                       description=config.description, origin=config.origin, available=problem is None,
+                       reason=problem, _loader=lambda: cls)
 
 
 def import_file(path: str | Path) -> ModuleType:
@@ -398,3 +346,34 @@ def get_registry(extra_dirs: Sequence[str | Path] = ()) -> Registry:
 def clear_cache() -> None:
     """Forget cached registries (the next :func:`get_registry` scans again)."""
     _cached.cache_clear()
+
+
+# ---------------------------------------------------------------------- what the harness derives
+def preload_modules(entries: Iterable[SolverEntry] | None = None) -> tuple[str, ...]:
+    """The modules a worker imports once before forking runs: :data:`CORE_PRELOAD` and the
+    ``requires`` of the available solvers that do not opt out (``preload = False``), in order,
+    without duplicates. ``entries``: default, those of :func:`get_registry` (the built-ins and the
+    entry points)."""
+    chosen = get_registry().entries() if entries is None else entries
+    mods = [*CORE_PRELOAD, *(m for e in chosen if e.available and e.preload for m in e.requires)]
+    return tuple(dict.fromkeys(mods))
+
+
+#: Distributions of the core whose versions every campaign records, beside the solvers'.
+CORE_DISTRIBUTIONS = ("schedbench", "numpy", "scipy", "threadpoolctl")
+
+
+def required_distributions(entries: Iterable[SolverEntry] | None = None) -> tuple[str, ...]:
+    """The distributions whose versions a campaign records: :data:`CORE_DISTRIBUTIONS` and those
+    providing the top-level packages of every solver's ``requires`` (installed or not: a missing
+    one is recorded as such), in order, without duplicates. A module no installed distribution
+    provides is named as it is imported (``sb3_contrib``). ``entries``: default, those of
+    :func:`get_registry`."""
+    chosen = get_registry().entries() if entries is None else entries
+    providers = importlib.metadata.packages_distributions()
+    out: list[str] = list(CORE_DISTRIBUTIONS)
+    for e in chosen:
+        for mod in e.requires:
+            top = top_level(mod)
+            out.extend(providers.get(top, [top])[:1])
+    return tuple(dict.fromkeys(out))

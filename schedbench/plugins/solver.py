@@ -20,13 +20,19 @@ Minimal example::
             assignment = {...}                      # job id -> [gpu ids]
             context.report({"problem": "placement", "assignment": assignment})  # optional, anytime
             return SolveResult({"problem": "placement", "assignment": assignment}, status="feasible")
+
+Optional capabilities: ``model_formats`` and :meth:`Solver.export_model` (write the model the
+solver would solve as a file, e.g. MPS or LP: ``schedbench export-model --solver NAME``);
+:meth:`Solver.variant` registers one implementation under several names with other defaults.
 """
 
 from __future__ import annotations
 
 import abc
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from schedbench.instances.model import Instance
@@ -183,8 +189,17 @@ class Solver(abc.ABC):
         version: the plugin's version; part of each run's identity (bump it when results change).
         problems: ``{class: (objective, ...)}`` it solves; other instances are ``unsupported``.
         params: declared :class:`Param` s.
-        requires: importable module names it needs; when one is missing the solver is listed as
-            *unavailable* with the reason and its runs are recorded as ``unavailable``.
+        requires: importable module names it needs; when the top-level package of one is not
+            installed the solver is listed as *unavailable* with the reason and its runs are
+            recorded as ``unavailable``. Name the module the solver actually imports
+            (``pyomo.environ`` rather than ``pyomo``): the harness's workers import these once
+            before forking runs (see ``preload``), and campaigns record the versions of the
+            distributions providing them.
+        preload: whether the workers import ``requires`` before forking runs (default True), so
+            that no run pays the import; set False for libraries too large to keep in every
+            worker (torch).
+        model_formats: the file formats :meth:`export_model` writes (``mps``, ``lp``...); empty
+            (the default): the solver cannot export a model.
         deterministic: same instance, parameters and seed give the same answer (checked by
             ``schedbench solvers test``); anytime solvers stopped by the clock are not.
         description: one line for listings.
@@ -200,6 +215,8 @@ class Solver(abc.ABC):
     problems: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     params: ClassVar[tuple[Param, ...]] = ()
     requires: ClassVar[tuple[str, ...]] = ()
+    preload: ClassVar[bool] = True
+    model_formats: ClassVar[tuple[str, ...]] = ()
     deterministic: ClassVar[bool] = True
     description: ClassVar[str] = ""
 
@@ -233,3 +250,37 @@ class Solver(abc.ABC):
     @abc.abstractmethod
     def solve(self, instance: Instance, context: Context) -> SolveResult | dict[str, Any]:
         """Solve ``instance`` within ``context.time_limit`` seconds (see the class docstring)."""
+
+    def export_model(self, instance: Instance, path: Path, fmt: str, params: Mapping[str, Any]) -> Path:
+        """Optional capability: write the model this solver would build for ``instance`` with
+        ``params`` (its parameters, declared defaults filled in) to ``path`` in ``fmt``, one of
+        ``model_formats``; return the path written. Solvers declaring ``model_formats`` override it.
+
+        Raises:
+            ValueError: an instance or parameters the model does not cover (with the reason).
+            NotImplementedError: the solver exports no model (the default).
+        """
+        raise NotImplementedError(f"solver {self.name!r} cannot export a model")
+
+    @classmethod
+    def variant(cls, name: str, description: str = "", **defaults: Any) -> type[Solver]:
+        """The same implementation registered under another name, with other parameter defaults.
+
+        Assign the result to a module-level name of a plugin module: the registry registers it like
+        any class defined there. Its runs are told apart from the original's by their name.
+
+        Raises:
+            ValueError: a parameter the solver does not declare, or a bad value.
+        """
+        known = {p.name: p for p in cls.params}
+        params = list(cls.params)
+        for key, value in defaults.items():
+            if key not in known:
+                raise ValueError(f"solver {cls.name!r} has no parameter {key!r}; it has {sorted(known)}")
+            params[params.index(known[key])] = replace(known[key], default=known[key].convert(value))
+        module = sys._getframe(1).f_globals.get("__name__", cls.__module__)
+        attrs = {"name": name, "params": tuple(params), "__module__": module,
+                 "description": description or f"{cls.name} with " + ", ".join(
+                     f"{k}={v!r}" for k, v in defaults.items()),
+                 "__doc__": cls.__doc__, "__qualname__": f"{cls.__qualname__}[{name}]"}
+        return type(f"{cls.__name__}Variant", (cls,), attrs)

@@ -20,9 +20,14 @@ from typing import Any
 
 from schedbench.runner.worker import THREAD_VARS
 
-#: Distributions whose versions are recorded (None when not installed).
-PACKAGES = ("schedbench", "numpy", "scipy", "highspy", "pyomo", "cvxpy", "ortools", "deap", "torch",
-            "threadpoolctl")
+
+def packages() -> tuple[str, ...]:
+    """Distributions whose versions are recorded (None when not installed): the core's and those
+    providing the registered solvers' ``requires``
+    (:func:`schedbench.plugins.registry.required_distributions`)."""
+    from schedbench.plugins.registry import required_distributions
+
+    return required_distributions()
 
 
 def _cpu_model() -> str:
@@ -94,7 +99,7 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpu_affinity": affinity,
         "memory_total_mb": _memory_mb(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        "packages": {name: _version(name) for name in packages()},
         "git_revision": git_revision(),
         "thread_env": {var: os.environ.get(var) for var in THREAD_VARS},
     }
