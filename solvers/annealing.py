@@ -79,6 +79,7 @@ class SimulatedAnnealing(Solver):
         return reason
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         p = self.resolve_params(context.params)
         if not self.anneals(instance):
             from schedbench.plugins.registry import get_registry

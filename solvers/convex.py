@@ -356,6 +356,7 @@ class ConvexAllocation(Solver):
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         reason = super().unsupported_reason(instance)
         if reason is not None or instance.problem.objective != "proportional-fairness":
             return reason
@@ -368,6 +369,7 @@ class ConvexAllocation(Solver):
         return None
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         backend = context.params.get("solver", "clarabel")
         jobs = instance.jobs
         n, T = instance.n_jobs, len(instance.gpu_types)
@@ -425,6 +427,7 @@ class WsptQp:
 
     @classmethod
     def from_arrays(cls, usable: np.ndarray, time_: np.ndarray, weight: np.ndarray, counts: np.ndarray) -> WsptQp:
+        """The QP from arrays: ``usable`` ``(n, T)``, times ``(n, T)``, weights ``(n,)``, GPUs per type ``(T,)``."""
         pj, pt = np.nonzero(usable)
         p_raw = time_[pj, pt]
         p_scale = float(np.median(p_raw)) if len(p_raw) else 1.0
@@ -567,6 +570,7 @@ class ConvexQpWspt(Solver):
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         reason = super().unsupported_reason(instance)
         if reason is not None:
             return reason
@@ -575,6 +579,7 @@ class ConvexQpWspt(Solver):
         return None
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         jobs = instance.jobs
         n = instance.n_jobs
         assert jobs.time is not None

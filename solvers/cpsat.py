@@ -93,10 +93,12 @@ class Proto:
 
     @property
     def n_vars(self) -> int:
+        """Number of variables created so far."""
         return len(self.p.variables)
 
     @property
     def n_constraints(self) -> int:
+        """Number of constraints added so far."""
         return len(self.p.constraints)
 
     def new_vars(self, lo: np.ndarray | int, hi: np.ndarray | int, count: int | None = None) -> np.ndarray:
@@ -164,9 +166,11 @@ class Proto:
         return np.arange(first, first + len(start), dtype=np.int64)
 
     def no_overlap(self, intervals: np.ndarray) -> None:
+        """No two of ``intervals`` overlap."""
         self.p.constraints.add().no_overlap.intervals.extend(intervals.tolist())
 
     def cumulative(self, intervals: np.ndarray, demands: np.ndarray, capacity: int) -> None:
+        """At any time the ``demands`` of the running ``intervals`` sum to at most ``capacity``."""
         cum = self.p.constraints.add().cumulative
         cum.intervals.extend(intervals.tolist())
         for d in demands.tolist():
@@ -174,11 +178,13 @@ class Proto:
         cum.capacity.offset = int(capacity)
 
     def minimise(self, var: np.ndarray, coef: np.ndarray) -> None:
+        """Minimise ``sum coef * var``."""
         keep = coef != 0
         self.p.objective.vars.extend(var[keep].tolist())
         self.p.objective.coeffs.extend(coef[keep].astype(np.int64).tolist())
 
     def hint(self, var: np.ndarray, value: np.ndarray) -> None:
+        """Solution hint: ``var`` takes ``value``."""
         self.p.solution_hint.vars.extend(np.asarray(var, dtype=np.int64).tolist())
         self.p.solution_hint.values.extend(np.asarray(value, dtype=np.int64).tolist())
 
@@ -803,6 +809,7 @@ class CpSat(Solver):
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         reason = super().unsupported_reason(instance)
         if reason is not None:
             return reason
@@ -817,6 +824,7 @@ class CpSat(Solver):
         return None
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         from ortools.sat.python import cp_model
 
         p = self.resolve_params(context.params)

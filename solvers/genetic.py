@@ -107,6 +107,7 @@ class GeneticAlgorithm(Solver):
     description = "genetic algorithm (DEAP toolbox, numpy populations, adaptive penalty, memetic shift search)"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         from ._ga_ops import BatchModel, PlacementModel, evolve
 
         p = self.resolve_params(context.params)

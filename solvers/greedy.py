@@ -62,6 +62,7 @@ class GreedyBestFit(Solver):
     description = "best-fit greedy placement (article's utilisation score); never mutates the instance"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         import time
 
         p = self.resolve_params(context.params)  # defaults filled in when called directly

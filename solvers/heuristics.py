@@ -108,6 +108,7 @@ class Regret(_Placement):
     description = "Martello-Toth regret heuristic for min-cost placement (gang-1; bfd otherwise)"
 
     def assign(self, instance: Instance) -> list[np.ndarray | None]:
+        """Per job its GPU indices (None: unplaced), before the repair passes of :meth:`solve`."""
         chosen = regret_assign(instance)
         if chosen is None or any(c is None for c in chosen):
             fallback = pack(instance, placement_order(instance), "best")
@@ -265,6 +266,7 @@ class WaterFill(Solver):
     description = "progressive filling for max-min fairness: raise all jobs' normalised throughput together"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         x = waterfill(instance)
         types = instance.type_ids
         alloc = {jid: {types[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0).tolist()}

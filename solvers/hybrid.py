@@ -78,6 +78,7 @@ class HybridPolicy(Policy):
         self._timer_at = math.inf
 
     def setup(self, view: View) -> None:
+        """Called once before the first event: size the policy's state for ``view``'s cluster and jobs."""
         super().setup(view)
         c = view.cluster
         self._types = tuple(GpuType(t, {"compute": 1.0}) for t in c.type_ids)
@@ -172,9 +173,11 @@ class HybridPolicy(Policy):
 
     # ------------------------------------------------------------------ callbacks
     def on_arrival(self, view: View, j: int) -> None:
+        """Count the arrival: ``every_k`` arrivals trigger a new plan at the next :meth:`schedule`."""
         self._arrivals += 1
 
     def on_timer(self, view: View) -> None:
+        """Install a plan whose (charged) planning latency has elapsed; re-plan when the period is due."""
         self._timer_at = math.inf
         if self._pending is not None and self._pending[0] <= view.now + 1e-9:
             self._install(self._pending[0], self._pending[1])
@@ -183,6 +186,7 @@ class HybridPolicy(Policy):
             self._next_plan = math.inf
 
     def schedule(self, view: View) -> None:
+        """Plan when due, then dispatch the waiting jobs the plan assigns and backfill around them."""
         if view.waiting and (self._arrivals >= self.every_k or self._next_plan == math.inf):
             self._make_plan(view)
             self._next_plan = view.now + self.period_s
@@ -239,6 +243,7 @@ HYBRID_PARAMS = (
 
 
 class Hybrid(PolicySolver):
+    """Hierarchical hybrid: a batch solver plans queue snapshots, a dispatcher follows them (``hybrid``)."""
     name = "hybrid"
     params = HYBRID_PARAMS
     description = "hierarchical hybrid: a batch solver plans queue snapshots, a dispatcher follows and backfills"
@@ -246,12 +251,14 @@ class Hybrid(PolicySolver):
 
     @classmethod
     def make_policy(cls, params: dict[str, Any], seed: int = 0) -> Policy:
+        """The dispatching policy for ``params`` (the planner and its budget) and ``seed``."""
         return HybridPolicy(params["planner"], period_s=params["period_s"], every_k=params["every_k"],
                             budget_s=params["budget_s"], charge_latency=params["charge_latency"], seed=seed,
                             admission=params["admission"], max_queue=params["max_queue"],
                             wait_estimate=params["wait_estimate"])
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         params = self.resolve_params(context.params)
         pol = self.make_policy(params, seed=context.seed)
         assert isinstance(pol, HybridPolicy)

@@ -211,6 +211,7 @@ class IlpPyomo(Solver):
         return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "ilp")
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         reason = self.unsupported_reason(instance)
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})

@@ -84,9 +84,11 @@ class LpRound(Solver):
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         return super().unsupported_reason(instance) or hx.unsupported_reason(instance, "lp")
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         reason = self.unsupported_reason(instance)
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})
@@ -310,6 +312,7 @@ class LpAllocation(Solver):
     description = "exact LP (HiGHS) for allocation max-min-fairness and max-throughput"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """Solve ``instance`` as the class docstring describes; never modifies it."""
         t0 = time.perf_counter()
         jobs = instance.jobs
         n, T = instance.n_jobs, len(instance.gpu_types)

@@ -64,30 +64,35 @@ class _RlSolver(PolicySolver):
 
 
 class RlPpo(_RlSolver):
+    """Queue-ordering agent trained with MaskablePPO (``rl-ppo``)."""
     name = "rl-ppo"
     shipped = "ppo-queue"
     description = "queue-ordering agent trained with MaskablePPO (start one of W waiting jobs, or wait)"
 
 
 class RlDqn(_RlSolver):
+    """Queue-ordering agent trained with DQN (``rl-dqn``)."""
     name = "rl-dqn"
     shipped = "dqn-queue"
     description = "queue-ordering agent trained with DQN, invalid actions masked out of the Q-values"
 
 
 class RlPg(_RlSolver):
+    """Queue-ordering agent trained with REINFORCE (``rl-pg``)."""
     name = "rl-pg"
     shipped = "pg-queue"
     description = "queue-ordering agent trained with REINFORCE and a learned baseline"
 
 
 class RlPpoPlacement(_RlSolver):
+    """Placement agent trained with MaskablePPO (``rl-ppo-placement``)."""
     name = "rl-ppo-placement"
     shipped = "ppo-placement"
     description = "placement agent trained with MaskablePPO (each waiting job to a GPU type, or held)"
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
+        """Declines what the formulation does not model (see the class docstring)."""
         reason = super().unsupported_reason(instance)
         if reason is None and len(instance.gpu_types) > 4:
             return f"rl-ppo-placement handles at most 4 GPU types; the instance has {len(instance.gpu_types)}"

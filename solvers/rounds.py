@@ -370,6 +370,7 @@ class Allocator:
 
     def allocate(self, now: float, jobs: list[int], thr: np.ndarray, gang: np.ndarray, frac_left: np.ndarray,
                  since: np.ndarray) -> dict[int, np.ndarray]:
+        """Time shares per job and GPU type for the next round from the kept LP (time accounted in ``seconds``)."""
         t0 = time.perf_counter()
         try:
             return self._allocate(now, jobs, self.effective(thr), gang, frac_left, since)
@@ -540,6 +541,7 @@ class RoundPolicy(Policy):
         self._next = math.inf
 
     def setup(self, view: View) -> None:
+        """Called once before the first event: size the policy's state for ``view``'s cluster and jobs."""
         super().setup(view)
         n = len(view.state)
         T = len(view.type_ids)
@@ -691,12 +693,14 @@ class RoundPolicy(Policy):
 
     # ------------------------------------------------------------------ callbacks
     def on_finish(self, view: View, j: int) -> None:
+        """Account the finished job's last segment of service and drop its allocation."""
         t0 = self._seg_t0.pop(j, None)
         if t0 is not None:
             self.recv[j, view.seg_type[j]] += view.now - t0
         self.x.pop(j, None)
 
     def on_timer(self, view: View) -> None:
+        """A round ends: compute the next allocation and arm the next round's timer."""
         self._next = math.inf
         if view.running or view.waiting:
             self._round(view)
@@ -704,6 +708,7 @@ class RoundPolicy(Policy):
             view.set_timer(self._next)
 
     def schedule(self, view: View) -> None:
+        """Start the first round when work appears; between rounds, backfill idle GPUs (``backfill``)."""
         if self._next == math.inf and (view.waiting or view.running):
             self._round(view)
             self._next = view.now + self.round_s
@@ -749,30 +754,35 @@ class _RoundSolver(PolicySolver):
 
 
 class GavelLas(_RoundSolver):
+    """Gavel rounds, heterogeneity-aware LAS (``gavel-las``)."""
     name = "gavel-las"
     objective = "las"
     description = "Gavel rounds: max-min fairness over normalised throughput (heterogeneity-aware LAS), kept HiGHS LP"
 
 
 class GavelFtf(_RoundSolver):
+    """Gavel rounds, finish-time fairness (``gavel-ftf``)."""
     name = "gavel-ftf"
     objective = "ftf"
     description = "Gavel rounds: finish-time fairness (Themis) by bisection over a kept HiGHS LP"
 
 
 class GavelThroughput(_RoundSolver):
+    """Gavel rounds, maximum normalised throughput (``gavel-throughput``)."""
     name = "gavel-throughput"
     objective = "throughput"
     description = "Gavel rounds: maximum total normalised throughput, kept HiGHS LP"
 
 
 class GavelMakespan(_RoundSolver):
+    """Gavel rounds, minimum makespan (``gavel-makespan``)."""
     name = "gavel-makespan"
     objective = "makespan"
     description = "Gavel rounds: minimum makespan of the remaining work, kept HiGHS LP"
 
 
 class GavelFifo(_RoundSolver):
+    """Gavel rounds, FIFO (``gavel-fifo``)."""
     name = "gavel-fifo"
     objective = "fifo"
     description = "Gavel rounds: FIFO, each job its fastest type with room in release order"

@@ -62,6 +62,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fixed_budget_answer_is_pinned(case: str) -> None:
+    """A fixed-budget answer hashes to the value pinned before the refactoring."""
     solver_cls, build, params, pinned = CASES[case]
     inst = build()
     solver: Solver = solver_cls()
