@@ -91,12 +91,11 @@ def run(
         doc["solvers_dirs"] = [str(d.resolve()) for d in solvers_dir]
     if solver:
         doc["solvers"] = [{"name": s} for s in solver]
-    for key, value in parse_pairs_dotted(param).items():
-        sname, pname = key
+    for (sname, pname), text in parse_pairs_dotted(param).items():
         entry = next((s for s in doc.get("solvers", []) if isinstance(s, dict) and s.get("name") == sname), None)
         if entry is None:
             fail(f"--param names solver {sname!r}, which the campaign does not run")
-        entry.setdefault("params", {})[pname] = parse_cli_value(value)
+        entry.setdefault("params", {})[pname] = parse_cli_value(text)
     if "instances" in doc and instances:
         doc["instances"] = [str(Path(p).resolve()) for p in doc["instances"]]
     cspec = spec_from_dict(doc, base=base, file=str(spec) if spec else "<flags>")
