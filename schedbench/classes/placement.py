@@ -134,4 +134,5 @@ PLACEMENT = register(ProblemClass(
     ),
     example=_example,
     baseline=_baseline,
+    planted=True,
 ))

@@ -1,7 +1,10 @@
-"""The four instance generators: spec + seed -> a reproducible instance.
+"""The instance generator: class + spec + seed -> a reproducible instance.
 
 ``generate(cls, params, seed)`` draws jobs from the measured catalogue and the trace fits
-(:mod:`.workload`), builds the cluster (:mod:`.clusters`) and assembles the class:
+(:mod:`.workload`), builds the cluster (:mod:`.clusters`) and assembles the class as its
+:class:`~schedbench.instances.problems.ProblemClass` declares (its generator parameters after the
+common ones, planting, arrivals when it has a ``load`` or ``arrival_load`` parameter, the ``cost``
+and ``throughput`` columns when its objectives read them). For the built-in classes:
 
 * ``placement``: *planted* so that the all-jobs objectives are feasible by construction. Each job
   is first placed on a GPU type it is eligible for (drawn in proportion to the preset's GPUs of
@@ -51,7 +54,7 @@ from schedbench.generators.workload import (
     sample_jobs,
 )
 from schedbench.instances.model import GpuType, Instance, Jobs, Node, Problem, Resource
-from schedbench.instances.problems import PROBLEM_CLASSES
+from schedbench.instances.problems import PROBLEM_CLASSES, ProblemClass
 
 VERSION = "2"
 STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting", "outcomes")
@@ -216,6 +219,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     """
     if cls not in PROBLEM_CLASSES:
         raise InputError(source, "class", f"one of {sorted(PROBLEM_CLASSES)}", repr(cls))
+    spec = PROBLEM_CLASSES[cls]
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InputError(source, "seed", "a non-negative integer", repr(seed))
     p = S.parse_params(f"{cls}", param_specs(cls), dict(params or {}), source)
@@ -226,7 +230,7 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     n = p["jobs"]
     # gangs larger than a node only where the problem allows multi-node jobs (the placement planter
     # places a gang within one node, so planted placement instances keep node-sized gangs)
-    multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and cls != "placement"
+    multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and not spec.planted
     gang_draw, dur, joint, outcome_note = _gangs_and_durations(p, tables, groups, probs, rng, n, multi_node, source)
     jobs = sample_jobs(tables, groups, probs, gang_draw, dur, rng["types"], reference_gpu=p["reference_gpu"],
                        default_memory_fraction=p["default_memory_fraction"], multi_node=multi_node)
@@ -243,17 +247,18 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         notes.append(outcome_note)
     stats = _stats(jobs, tables, dur, joint, p)
     meta_extra: dict[str, Any] = {}
-    # class assembly
+    # class assembly, driven by the class's declaration: planting, arrivals (a `load` or `arrival_load`
+    # parameter), the per-type columns its objectives read (cost, throughput)
     release = np.zeros(n)
     nodes: tuple[Node, ...]
     planted: dict[str, list[str]] | None = None
-    if cls == "placement":
+    if spec.planted:
         nodes, planted, planted_note = _plant(jobs, groups, tables.types, tables.gpu_memory, p, rng["planting"], n)
         notes.append(planted_note)
     else:
         nodes = build_nodes(groups)
     G = sum(len(nd.gpus) for nd in nodes)
-    load = p.get("load") if cls == "online" else p.get("arrival_load") if cls == "batch" else None
+    load = p.get("load", p.get("arrival_load"))
     if load is not None:
         release = _arrivals(p, load, jobs, time, nodes, types, rng["arrivals"], n, source, stats, meta_extra)
     deadline = None
@@ -266,18 +271,20 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     price_notes = {}
     present = [t for t in types if any(nd.gpu_type == t for nd in nodes)]
     for t in present:
-        spec = catalogue.gpus[t]
-        tf = spec.peak_fp32_tflops.value if spec.peak_fp32_tflops is not None else None
+        gpu = catalogue.gpus[t]
+        tf = gpu.peak_fp32_tflops.value if gpu.peak_fp32_tflops is not None else None
         price, how = gpu_price(t)
         prices.append(np.nan if price is None else price)
         price_notes[t] = how
-        gpu_types.append(GpuType(t, {"memory_gib": float(spec.memory_gib.value), "compute": 1.0},
+        gpu_types.append(GpuType(t, {"memory_gib": float(gpu.memory_gib.value), "compute": 1.0},
                                  cost_per_hour=price, peak_tflops=tf))
     idx = [types.index(t) for t in present]
     price_arr = np.array(prices)
     unpriced = [t for t, pr in zip(present, prices, strict=True) if np.isnan(pr)]
-    wants_cost = (cls == "placement" and (p["objective"] == "min-cost" or (
-        p["objective"] == "min-gpus" and p["problem_params"].get("measure") == "cost")))
+    objective = p["objective"]
+    priced = _reads(spec, "cost")
+    wants_cost = priced and ("cost" in _requires(spec, objective) or (
+        objective == "min-gpus" and p["problem_params"].get("measure") == "cost"))
     if wants_cost and unpriced:
         raise InputError(source, "params.objective", "a cost objective only on clusters whose every GPU type has "
                          "a cited price (docs/generators.md, Prices)", f"no cited price for {unpriced}")
@@ -287,15 +294,12 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     job_block = Jobs.build(
         [f"j{i}" for i in range(n)], np.nan_to_num(demand, nan=0.0), eligible=elig, gang=jobs.gang,
         release=release, weight=weight, time=np.nan_to_num(time[:, idx], nan=1.0),
-        cost=np.nan_to_num(cost, nan=0.0) if cls == "placement" and not np.isnan(price_arr).any() else None,
-        throughput=np.nan_to_num(_sig(jobs.throughput[:, idx]), nan=1.0) if cls == "allocation" else None,
+        cost=np.nan_to_num(cost, nan=0.0) if priced and not np.isnan(price_arr).any() else None,
+        throughput=np.nan_to_num(_sig(jobs.throughput[:, idx]), nan=1.0) if _reads(spec, "throughput") else None,
         deadline=deadline,
         job_type=[tables.keys[k] for k in jobs.job_type.tolist()], tenant=tenant,
     )
-    objective = p["objective"]
     problem_params = dict(p["problem_params"])
-    if cls == "placement" and objective == "min-gpus":
-        problem_params.setdefault("measure", "count")
     label = p["name"] or f"{cls}-{objective}-{p['cluster'] if isinstance(p['cluster'], str) else 'custom'}" \
                           f"-n{n}-s{seed}"
     metadata: dict[str, Any] = {
@@ -505,6 +509,17 @@ def _arrivals(p: dict[str, Any], load: float, jobs: Any, time: np.ndarray, nodes
                       "nominal: sum(gang x fastest time) / (GPUs x horizon)",
     }
     return release
+
+
+def _requires(spec: ProblemClass, objective: str) -> tuple[str, ...]:
+    """The per-type fields ``objective`` of the class requires."""
+    o = spec.objective(objective)
+    return () if o is None else o.requires
+
+
+def _reads(spec: ProblemClass, field: str) -> bool:
+    """Whether some objective of the class reads the per-type job field ``field`` (``cost``, ``throughput``)."""
+    return any(field in need.split("|") for o in spec.objectives for need in o.requires)
 
 
 def _r(x: float, digits: int = 9) -> float:

@@ -126,6 +126,10 @@ class ProblemClass:
             :data:`schedbench.generators.core.COMMON`).
         example: a small illustrative instance with named hand-made solutions (:data:`Example`).
         baseline: the seeded random-feasible answer of the ``random-feasible`` solver (:data:`Baseline`).
+        planted: the generator plants a feasible answer and builds the cluster from the nodes it opened
+            (placement; :mod:`schedbench.generators.core`). Otherwise it builds the preset cluster. Either
+            way it draws releases when the class has a ``load`` or ``arrival_load`` generator parameter and
+            writes the ``cost`` and ``throughput`` columns when some objective requires them.
     """
 
     name: str
@@ -139,6 +143,7 @@ class ProblemClass:
     generator_params: tuple[Any, ...]
     example: Example
     baseline: Baseline
+    planted: bool = False
 
     def objective(self, name: str) -> Objective | None:
         """The objective called ``name``, or None."""
