@@ -133,6 +133,7 @@ class CommandConfig:
 
     @property
     def origin(self) -> str:
+        """Where the solver comes from, for listings and error messages."""
         return f"command solver {self.path}"
 
     def program_problem(self) -> str | None:
@@ -203,43 +204,70 @@ def load_config(path: str | Path) -> CommandConfig:
     command = doc["command"]
     if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
         raise _bad(file, "command", "a non-empty array of strings", command)
-    params: list[Param] = []
     raw_params = doc.get("params", [])
     if not isinstance(raw_params, list):
         raise _bad(file, "params", "an array of tables ([[params]])", raw_params)
-    for i, rp in enumerate(raw_params):
-        where = f"params[{i}]"
-        if not isinstance(rp, dict):
-            raise _bad(file, where, "a table", rp)
-        for key in rp:
-            if key not in _PARAM_FIELDS:
-                raise _bad(file, f"{where}.{key}", f"one of the fields {sorted(_PARAM_FIELDS)}",
-                           f"unknown field {key!r}")
-        for key in ("name", "type", "default"):
-            if key not in rp:
-                raise _bad(file, f"{where}.{key}", "a value (required field)", "nothing")
-        if not isinstance(rp["name"], str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", rp["name"]):
-            raise _bad(file, f"{where}.name", "a parameter name ([A-Za-z_][A-Za-z0-9_-]*)", rp["name"])
-        kind = _KINDS.get(rp["type"]) if isinstance(rp["type"], str) else None
-        if kind is None:
-            raise _bad(file, f"{where}.type", f"one of {sorted(_KINDS)}", rp["type"])
-        choices = rp.get("choices", [])
-        if not isinstance(choices, list):
-            raise _bad(file, f"{where}.choices", "an array", choices)
-        for key in ("minimum", "maximum"):
-            if key in rp and (isinstance(rp[key], bool) or not isinstance(rp[key], (int, float))):
-                raise _bad(file, f"{where}.{key}", "a number", rp[key])
-        if not isinstance(rp.get("help", ""), str):
-            raise _bad(file, f"{where}.help", "a string", rp.get("help"))
-        prm = Param(rp["name"], kind, rp["default"], rp.get("help", ""), tuple(choices), rp.get("minimum"),
-                    rp.get("maximum"))
-        try:
-            prm = Param(prm.name, kind, prm.convert(rp["default"]), prm.help, tuple(prm.convert(c) for c in choices),
-                        prm.minimum, prm.maximum)
-        except ValueError as exc:
-            raise _bad(file, f"{where}.default", f"a valid {rp['type']} value", f"{rp['default']!r} ({exc})") from None
-        params.append(prm)
-    names = {prm.name for prm in params}
+    params = [_load_param(file, f"params[{i}]", rp) for i, rp in enumerate(raw_params)]
+    shell_args = _check_command(file, command, {prm.name for prm in params})
+    cwd_raw = doc.get("cwd", ".")
+    if not isinstance(cwd_raw, str):
+        raise _bad(file, "cwd", "a path relative to the TOML file", cwd_raw)
+    cwd = (p.resolve().parent / cwd_raw).resolve()
+    if not cwd.is_dir():
+        raise _bad(file, "cwd", "an existing folder (relative to the TOML file)", str(cwd))
+    for key, kind in (("family", str), ("description", str), ("deterministic", bool)):
+        if key in doc and not isinstance(doc[key], kind):
+            raise _bad(file, key, f"a {kind.__name__}", doc[key])
+    version = doc["version"]
+    if isinstance(version, bool) or not isinstance(version, (str, int)):
+        raise _bad(file, "version", "a string", version)
+    probe = type("_Probe", (), {
+        "name": doc["name"], "family": doc.get("family", "external"), "version": str(version),
+        "problems": doc["problems"], "params": tuple(params), "requires": (),
+        "deterministic": doc.get("deterministic", True), "description": doc.get("description", ""),
+        "__doc__": None})
+    decl = check_declarations(probe, f"{file} (command solver)")
+    return CommandConfig(path=p.resolve(), name=decl["name"], family=decl["family"], version=decl["version"],
+                         description=decl["description"] or f"command: {' '.join(command)}",
+                         problems=decl["problems"], command=tuple(command), params=decl["params"],
+                         deterministic=decl["deterministic"], cwd=cwd, shell_args=shell_args)
+
+
+def _load_param(file: str, where: str, rp: Any) -> Param:
+    """One ``[[params]]`` table checked and converted (default and choices of the declared type)."""
+    if not isinstance(rp, dict):
+        raise _bad(file, where, "a table", rp)
+    for key in rp:
+        if key not in _PARAM_FIELDS:
+            raise _bad(file, f"{where}.{key}", f"one of the fields {sorted(_PARAM_FIELDS)}", f"unknown field {key!r}")
+    for key in ("name", "type", "default"):
+        if key not in rp:
+            raise _bad(file, f"{where}.{key}", "a value (required field)", "nothing")
+    if not isinstance(rp["name"], str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", rp["name"]):
+        raise _bad(file, f"{where}.name", "a parameter name ([A-Za-z_][A-Za-z0-9_-]*)", rp["name"])
+    kind = _KINDS.get(rp["type"]) if isinstance(rp["type"], str) else None
+    if kind is None:
+        raise _bad(file, f"{where}.type", f"one of {sorted(_KINDS)}", rp["type"])
+    choices = rp.get("choices", [])
+    if not isinstance(choices, list):
+        raise _bad(file, f"{where}.choices", "an array", choices)
+    for key in ("minimum", "maximum"):
+        if key in rp and (isinstance(rp[key], bool) or not isinstance(rp[key], (int, float))):
+            raise _bad(file, f"{where}.{key}", "a number", rp[key])
+    if not isinstance(rp.get("help", ""), str):
+        raise _bad(file, f"{where}.help", "a string", rp.get("help"))
+    prm = Param(rp["name"], kind, rp["default"], rp.get("help", ""), tuple(choices), rp.get("minimum"),
+                rp.get("maximum"))
+    try:
+        return Param(prm.name, kind, prm.convert(rp["default"]), prm.help, tuple(prm.convert(c) for c in choices),
+                     prm.minimum, prm.maximum)
+    except ValueError as exc:
+        raise _bad(file, f"{where}.default", f"a valid {rp['type']} value", f"{rp['default']!r} ({exc})") from None
+
+
+def _check_command(file: str, command: list[str], names: set[str]) -> tuple[int, ...]:
+    """Check the placeholders of ``command`` (``names``: the declared parameters); return the
+    indices of its shell scripts (``sh -c SCRIPT``)."""
     for i, arg in enumerate(command):
         try:
             keys = _placeholders(arg)
@@ -264,28 +292,7 @@ def load_config(path: str | Path) -> CommandConfig:
     for needed in ("{instance}", "{solution}"):
         if needed not in joined:
             raise _bad(file, "command", f"an argument with the placeholder {needed}", command)
-    cwd_raw = doc.get("cwd", ".")
-    if not isinstance(cwd_raw, str):
-        raise _bad(file, "cwd", "a path relative to the TOML file", cwd_raw)
-    cwd = (p.resolve().parent / cwd_raw).resolve()
-    if not cwd.is_dir():
-        raise _bad(file, "cwd", "an existing folder (relative to the TOML file)", str(cwd))
-    for key, kind in (("family", str), ("description", str), ("deterministic", bool)):
-        if key in doc and not isinstance(doc[key], kind):
-            raise _bad(file, key, f"a {kind.__name__}", doc[key])
-    version = doc["version"]
-    if isinstance(version, bool) or not isinstance(version, (str, int)):
-        raise _bad(file, "version", "a string", version)
-    probe = type("_Probe", (), {
-        "name": doc["name"], "family": doc.get("family", "external"), "version": str(version),
-        "problems": doc["problems"], "params": tuple(params), "requires": (),
-        "deterministic": doc.get("deterministic", True), "description": doc.get("description", ""),
-        "__doc__": None})
-    decl = check_declarations(probe, f"{file} (command solver)")
-    return CommandConfig(path=p.resolve(), name=decl["name"], family=decl["family"], version=decl["version"],
-                         description=decl["description"] or f"command: {' '.join(command)}",
-                         problems=decl["problems"], command=tuple(command), params=decl["params"],
-                         deterministic=decl["deterministic"], cwd=cwd, shell_args=shell_args)
+    return shell_args
 
 
 def _quoted_placeholder(script: str) -> str | None:
@@ -318,6 +325,7 @@ class CommandSolver(Solver):
     config: ClassVar[CommandConfig]
 
     def solve(self, instance: Any, context: Context) -> SolveResult:
+        """Run the program on the instance (see the module docstring) and read its solution file."""
         from schedbench import jsonio
         from schedbench.instances import save
         from schedbench.instances.problems import PROBLEM_CLASSES
@@ -419,8 +427,23 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
     for fd in streams:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
-    code: int | None = None
-    deadline = time.monotonic() + timeout
+    try:
+        code = _pump(proc, sel, streams, err, time.monotonic() + timeout)
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the program (at the timeout) and whatever it left
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        with contextlib.suppress(Exception):
+            proc.wait(5)
+    return code, err.text()
+
+
+def _pump(proc: subprocess.Popen, sel: selectors.BaseSelector, streams: dict[int, int], err: _HeadTail,
+          deadline: float) -> int | None:
+    """Forward the program's output (fd -> our fd in ``streams``) until it exits or the deadline
+    passes; return its exit status (None at the deadline)."""
 
     def drain(fd: int) -> int:
         """Forward one chunk: 1 when read, 0 at end of file, -1 when nothing is there now."""
@@ -435,31 +458,25 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
             err.feed(chunk)
         return 1
 
-    try:
-        while True:
-            code = proc.poll()
-            if code is not None:
+    code: int | None = None
+    while True:
+        code = proc.poll()
+        if code is not None:
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if not sel.get_map():  # both streams closed: wait for the exit
+            time.sleep(min(left, 0.05))
+            continue
+        for key, _ in sel.select(min(left, 0.05)):
+            if drain(key.fd) == 0:
+                sel.unregister(key.fd)
+    for key in list(sel.get_map().values()):  # what the program wrote before it exited
+        for _ in range(64):  # bounded: a child it left may keep writing
+            if drain(key.fd) != 1:
                 break
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            events = sel.select(min(left, 0.05)) if sel.get_map() else (time.sleep(min(left, 0.05)) or [])
-            for key, _ in events:
-                if drain(key.fd) == 0:
-                    sel.unregister(key.fd)
-        for key in list(sel.get_map().values()):  # what the program wrote before it exited
-            for _ in range(64):  # bounded: a child it left may keep writing
-                if drain(key.fd) != 1:
-                    break
-    finally:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the program (at the timeout) and whatever it left
-        sel.close()
-        proc.stdout.close()
-        proc.stderr.close()
-        with contextlib.suppress(Exception):
-            proc.wait(5)
-    return code, err.text()
+    return code
 
 
 _CLASSES: dict[tuple[Path, str, int], type[CommandSolver]] = {}
