@@ -136,6 +136,21 @@ def test_explicit_folder_beats_the_variable_which_beats_dot_instances(elsewhere:
     assert load_suite("mine", elsewhere / "opt").description == "option"
 
 
+def test_cli_list_and_run_use_the_local_folder(elsewhere: Path):
+    local = elsewhere.parent / "mine"
+    _local_suite(local, "mine")
+    res = runner.invoke(app, ["suite", "list", "--dir", str(local)])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") > 3}
+    assert "bundled" not in rows["mine"] and "a local suite" in rows["mine"] and "bundled" in rows["smoke"]
+    store = elsewhere.parent / "s.sqlite"
+    res = runner.invoke(app, ["run", "--suite", "mine", "--instances-dir", str(local), "--solver", "greedy-bestfit",
+                              "--seeds", "1", "--store", str(store), "--quiet", "--json"])
+    assert res.exit_code == 0, res.output
+    assert runner.invoke(app, ["run", "--suite", "mine", "--solver", "greedy-bestfit", "--store", str(store)]
+                         ).exit_code == 2  # not found without the folder
+
+
 def test_local_suite_without_lock_is_refused_until_locked(elsewhere: Path):
     _local_suite(elsewhere / "instances", "mine", lock=False)
     with pytest.raises(InputError, match="lock file"):
