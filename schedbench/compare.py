@@ -36,14 +36,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -196,6 +194,7 @@ class Row:
 
     @property
     def gap_delta(self) -> float | None:
+        """Candidate minus baseline mean gap (None when either side has none)."""
         b, c = self.baseline.mean_gap, self.candidate.mean_gap
         return None if b is None or c is None else c - b
 
@@ -214,9 +213,11 @@ class Comparison:
 
     @property
     def regressed(self) -> bool:
+        """Whether any row regressed beyond its tolerance."""
         return any(r.regressions for r in self.rows)
 
     def to_json(self) -> dict[str, Any]:
+        """The comparison as a JSON-ready dict (rows, tolerances, verdict)."""
         rows = []
         for r in self.rows:
             doc = asdict(r)
@@ -451,31 +452,3 @@ def caption(result: Comparison) -> str:
             f"more than {t['solved']:g}/{t['optimal']:g} runs, mean gap higher by more than {100 * t['gap']:g} pp, "
             f"time ratio above {t['time']:g}.")
     return " ".join([text, *result.notes])
-
-
-def compare_command(baseline: Path, candidate: Path, tolerances: list[str] | None = None, *,
-                    shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY, campaign: str | None = None,
-                    as_json: bool = False, console: Console | None = None) -> int:
-    """Body of ``schedbench compare``: prints the table (or JSON) and returns 1 when the candidate
-    regressed beyond the tolerances, else 0. Bad input raises an InputError (the CLI: exit 2)."""
-    tol = parse_tolerances(tolerances)
-    result = compare(baseline, candidate, tolerance=tol, shift=shift, penalty=penalty, campaign=campaign)
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, sort_keys=True, allow_nan=False,
-                                    default=_json_default) + "\n")
-    else:
-        console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-        console.print(to_rich(result))
-        worse = [r for r in result.rows if r.regressions]
-        summary = (f"REGRESSION: {len(worse)} of {len(result.rows)} solver/class groups worse beyond the tolerances"
-                   if worse else f"no regression in {len(result.rows)} solver/class groups")
-        console.print(Text(summary, style="bold red" if worse else "bold"))
-    return 1 if result.regressed else 0
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

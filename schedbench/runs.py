@@ -68,11 +68,13 @@ class RunTask:
 
     @property
     def run_id(self) -> str:
+        """The run's identity (:func:`run_identity` of the task's fields)."""
         return run_identity(self.instance_hash, self.solver, self.solver_version, self.params, self.seed,
                             self.time_limit, self.memory_limit_mb, self.threads)
 
     @property
     def solver_seed(self) -> int:
+        """The seed the solver receives (:func:`solver_seed` of the run id)."""
         return solver_seed(self.run_id)
 
 

@@ -53,6 +53,7 @@ class SolverSpec:
     grid: dict[str, list[Any]] = field(default_factory=dict)
 
     def combinations(self) -> list[dict[str, Any]]:
+        """Every parameter set of the grid (the cartesian product of its lists; ``[{}]`` without one)."""
         if not self.grid:
             return [{}]
         keys = sorted(self.grid)
@@ -78,6 +79,7 @@ class CampaignSpec:
     scheduler: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-ready dict (stored with the campaign)."""
         return {"name": self.name, "suites": self.suites, "instances": [str(p) for p in self.instances],
                 "seeds": self.seeds, "time_limit": self.time_limit, "memory_limit_mb": self.memory_limit_mb,
                 "threads": self.threads, "solvers": [{"name": s.name, "params": s.grid} for s in self.solvers],
@@ -89,6 +91,11 @@ def _fail(file: str, key: str, expected: str, found: Any) -> InputError:
 
 
 def parse_seeds(value: Any, file: str = "<spec>") -> list[int]:
+    """The repetition seeds of ``seeds = N`` (0..N-1) or an explicit list of distinct non-negative integers.
+
+    Raises:
+        InputError: anything else (names ``file``).
+    """
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return list(range(value))
     if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
@@ -131,6 +138,24 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path = Path("."), file: str 
         raise _fail(file, "instances", "a list of instance paths or globs", inst)
     spec.instances = [base / s for s in inst]
     spec.seeds = parse_seeds(doc.get("seeds", 1), file)
+    _parse_limits(doc, spec, file)
+    dirs = doc.get("solvers_dirs", [])
+    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+        raise _fail(file, "solvers_dirs", "a list of folders", dirs)
+    spec.solvers_dirs = [base / d for d in dirs]
+    spec.solvers = _parse_solvers(doc.get("solvers", []), file)
+    ex = doc.get("executor", "local")
+    if ex not in ("local", "dask"):
+        raise _fail(file, "executor", "'local' or 'dask'", ex)
+    spec.executor = ex
+    spec.scheduler = doc.get("scheduler")
+    if not spec.suites and not spec.instances:
+        raise _fail(file, "suites/instances", "at least one suite or instance path", "none")
+    return spec
+
+
+def _parse_limits(doc: Mapping[str, Any], spec: CampaignSpec, file: str) -> None:
+    """Check and set the spec's ``time_limit``, ``memory_limit_mb``, ``threads`` and ``workers``."""
     tl = doc.get("time_limit", 10.0)
     if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not 0 < tl <= MAX_TIME_LIMIT_S:
         raise _fail(file, "time_limit", f"a positive number of seconds <= {MAX_TIME_LIMIT_S:g} (30 days)", tl)
@@ -145,13 +170,13 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path = Path("."), file: str 
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_THREADS:
             raise _fail(file, key, f"a positive integer <= {MAX_THREADS}", v)
         setattr(spec, key, v)
-    dirs = doc.get("solvers_dirs", [])
-    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
-        raise _fail(file, "solvers_dirs", "a list of folders", dirs)
-    spec.solvers_dirs = [base / d for d in dirs]
-    solvers = doc.get("solvers", [])
+
+
+def _parse_solvers(solvers: Any, file: str) -> list[SolverSpec]:
+    """The ``[[solvers]]`` tables (or bare names) as solver specs with their parameter grids."""
     if not isinstance(solvers, list) or not solvers:
         raise _fail(file, "solvers", "a non-empty list of [[solvers]] tables (name, params)", solvers)
+    out = []
     for i, s in enumerate(solvers):
         if isinstance(s, str):
             s = {"name": s}
@@ -161,19 +186,14 @@ def spec_from_dict(doc: Mapping[str, Any], *, base: Path = Path("."), file: str 
         if not isinstance(params, dict):
             raise _fail(file, f"solvers[{i}].params", "a table of parameter values or lists of values", params)
         grid = {k: (v if isinstance(v, list) else [v]) for k, v in params.items()}
-        spec.solvers.append(SolverSpec(str(s["name"]), grid))
-    ex = doc.get("executor", "local")
-    if ex not in ("local", "dask"):
-        raise _fail(file, "executor", "'local' or 'dask'", ex)
-    spec.executor = ex
-    spec.scheduler = doc.get("scheduler")
-    if not spec.suites and not spec.instances:
-        raise _fail(file, "suites/instances", "at least one suite or instance path", "none")
-    return spec
+        out.append(SolverSpec(str(s["name"]), grid))
+    return out
 
 
 @dataclass
 class InstanceRef:
+    """One instance of a campaign: its file, content hash, name, class and objective."""
+
     path: Path
     hash: str
     name: str
@@ -283,6 +303,8 @@ def execute_tasks(tasks: Iterable[RunTask], spec: CampaignSpec) -> Iterator[RunR
 
 @dataclass
 class CampaignResult:
+    """What a campaign did: its store, campaign id, plan and the counts of the runs by status."""
+
     store: Path
     campaign_id: int
     plan: Plan

@@ -155,6 +155,7 @@ def compress_solution(solution: dict[str, Any] | None) -> bytes | None:
 
 
 def decompress_solution(blob: bytes | None) -> dict[str, Any] | None:
+    """The solution of :func:`compress_solution`'s bytes (None stays None)."""
     if blob is None:
         return None
     return json.loads(zlib.decompress(blob).decode("utf-8"))
@@ -331,6 +332,7 @@ class Store:
     # -- context manager -----------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
     def __enter__(self) -> Store:
@@ -380,6 +382,7 @@ class Store:
             return self.conn.execute("SELECT id FROM environments WHERE sha256 = ?", (digest,)).fetchone()[0]
 
     def environment(self, env_id: int) -> dict[str, Any]:
+        """The environment description of id ``env_id``. Raises KeyError for an unknown id."""
         row = self.conn.execute("SELECT doc_json FROM environments WHERE id = ?", (env_id,)).fetchone()
         if row is None:
             raise KeyError(env_id)
@@ -396,6 +399,7 @@ class Store:
             return self.conn.execute("SELECT id FROM campaigns WHERE name = ?", (name,)).fetchone()[0]
 
     def campaigns(self) -> list[dict[str, Any]]:
+        """Every campaign: ``id``, ``name``, ``spec``, ``created_at``, ``updated_at``, in id order."""
         rows = self.conn.execute("SELECT id, name, spec_json, created_at, updated_at FROM campaigns ORDER BY id")
         return [{"id": i, "name": n, "spec": json.loads(s), "created_at": c, "updated_at": u} for i, n, s, c, u in rows]
 
@@ -681,6 +685,7 @@ class Store:
         return "\n".join(str(row[0]) for row in self.conn.execute("PRAGMA integrity_check"))
 
     def journal_mode(self) -> str:
+        """SQLite's journal mode, lower case (``wal`` for a store opened for writing)."""
         return str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 
 

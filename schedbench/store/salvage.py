@@ -41,6 +41,7 @@ class SalvageReport:
     errors: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        """One line: per table, the rows kept and lost."""
         parts = [f"{t}: {self.copied.get(t, 0)} kept, {self.lost.get(t, 0)} lost" for t in (*_TABLES, "runs")]
         return "; ".join(parts)
 
@@ -135,8 +136,7 @@ def salvage(bad: str | Path, good: str | Path) -> SalvageReport:
             insert = f"INSERT INTO runs ({', '.join(run_cols)}) VALUES ({', '.join('?' for _ in run_cols)})"
             conn.execute("BEGIN IMMEDIATE")
             for values in rows:
-                row = dict(zip(run_cols, values, strict=True))
-                if not _sound_run(row):
+                if not _sound_run(dict(zip(run_cols, values, strict=True))):
                     rep.lost["runs"] = rep.lost.get("runs", 0) + 1
                     continue
                 try:
