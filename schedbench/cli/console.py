@@ -117,13 +117,15 @@ def parse_pairs(items: Iterable[str] | None, option: str = "--param", *, convert
 
 
 def print_json(doc: Any) -> None:
-    """``doc`` as indented, key-sorted strict JSON on stdout (a non-finite number is an error;
-    numpy scalars become floats)."""
+    """``doc`` as indented, key-sorted strict JSON on stdout (a non-finite number is an error; numpy
+    scalars become Python numbers, other unknown objects floats)."""
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:
-    return None if value is None else float(value)
+    if hasattr(value, "item"):  # a numpy scalar: its Python int, float or bool
+        return value.item()
+    return float(value)
 
 
 def num(value: float | None) -> str:

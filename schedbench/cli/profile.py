@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from schedbench.cli.console import err, guarded, make_console, print_json
 from schedbench.profiler import OutOfMemoryError, ProfileError, require_torch
@@ -124,8 +125,8 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
     measurements = []
     skipped: list[int] = []
     total = len(batch_sizes) * (steps + warmup)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as bar:
         task_id = bar.add_task(f"profiling {model}", total=total)
         for i, b in enumerate(batch_sizes):
             done_before = i * (steps + warmup)
@@ -168,7 +169,7 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
     gpu = next(iter(fragment.gpus))
     info = measurements[0].device_info
     out.print(f"{workload.name} on {gpu}: {fragment.gpus[gpu].name}")
-    table = Table(title=f"{workload.model} ({steps} timed steps after {warmup} warm-up)")
+    table = Table(title=Text(f"{workload.model} ({steps} timed steps after {warmup} warm-up)"))
     for col in ("job type", "batch", f"{workload.samples}/s", "step p50 ms", "step p95 ms", "peak memory MiB",
                 "GFLOP/step", "params"):
         table.add_column(col, justify="right" if col != "job type" else "left")

@@ -11,12 +11,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from schedbench.cli.choices import ReportFormat
-from schedbench.cli.console import err, guarded, make_console
+from schedbench.cli.console import err, guarded, make_console, out, print_json
 
 #: Width of the report table when stdout is not a terminal (the report has many columns).
 REPORT_PIPED_WIDTH = 160
+#: Width of ``tables`` when stdout is not a terminal (the tables are laid out for 80 columns).
+TABLES_PIPED_WIDTH = 80
+#: Formats of ``schedbench tables``.
+TABLE_FORMATS = ("table", "markdown", "csv", "latex")
 
 
 def print_report(store: Path, fmt: str = "table", shift: float | None = None, penalty: float | None = None,
@@ -78,10 +83,21 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> int:
     """Quality and speed gate: exit 1 when CANDIDATE is worse than BASELINE beyond the tolerances."""
-    from schedbench.compare import compare_command
+    from schedbench.compare import compare as compare_sets
+    from schedbench.compare import parse_tolerances, to_rich
 
-    return compare_command(baseline, candidate, tolerance, shift=shift, penalty=penalty, campaign=campaign,
-                           as_json=as_json, console=make_console(piped_width=REPORT_PIPED_WIDTH))
+    result = compare_sets(baseline, candidate, tolerance=parse_tolerances(tolerance), shift=shift, penalty=penalty,
+                          campaign=campaign)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        console = make_console(piped_width=REPORT_PIPED_WIDTH)
+        console.print(to_rich(result))
+        worse = [r for r in result.rows if r.regressions]
+        summary = (f"REGRESSION: {len(worse)} of {len(result.rows)} solver/class groups worse beyond the tolerances"
+                   if worse else f"no regression in {len(result.rows)} solver/class groups")
+        console.print(Text(summary, style="bold red" if worse else "bold"))
+    return 1 if result.regressed else 0
 
 
 @guarded()
@@ -93,9 +109,30 @@ def tables(
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Keep every solver version.")] = False,
 ) -> int:
     """Per set and instance family: success rate, shifted geometric mean time (ratio to best), gaps, significance."""
-    from schedbench.publish.site import tables_command
+    from schedbench.plots.source import load
+    from schedbench.publish import tables as tb
+    from schedbench.store.core import StoreError
 
-    return tables_command(source, fmt, success_gap=success_gap, families=families, all_versions=all_versions)
+    if fmt not in TABLE_FORMATS:
+        raise StoreError("--format", f"one of {list(TABLE_FORMATS)}", repr(fmt))
+    src = load(source, all_versions=all_versions)
+    tabs = tb.set_tables(src.runs, success_gap=success_gap, families=families)
+    if not tabs:
+        raise StoreError(str(source), "runs to tabulate", "none")
+    if fmt == "table":
+        console = make_console(piped_width=TABLES_PIPED_WIDTH)
+        for t in tabs:
+            console.print(tb.to_rich(t))
+            ci = tb.ci_rich(t)
+            if ci is not None:
+                console.print(ci)
+        return 0
+    render = {"markdown": tb.to_markdown, "csv": tb.to_csv, "latex": tb.to_latex}[fmt]
+    parts = [render(t) for t in tabs]
+    if fmt == "csv":  # one CSV: the header once
+        parts = [parts[0]] + [p.split("\n", 1)[1] for p in parts[1:]]
+    sys.stdout.write(("" if fmt == "csv" else "\n").join(parts))
+    return 0
 
 
 @guarded()
@@ -106,6 +143,10 @@ def publish(
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Keep every solver version.")] = False,
 ) -> int:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and one self-contained HTML page per result set."""
-    from schedbench.publish.site import publish_command
+    from schedbench.publish.site import publish as publish_site
 
-    return publish_command(sources, output, success_gap=success_gap, all_versions=all_versions)
+    pages = publish_site(sources, output, success_gap=success_gap, all_versions=all_versions)
+    for p in pages:
+        out.print(f"wrote {output / (p.slug + '.html')} ({len(p.files)} files)")
+    out.print(f"wrote {output / 'index.html'}")
+    return 0

@@ -96,10 +96,11 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
         raise UsageError(f"{instance}: {exc}") from None
     try:
         if inst.n_jobs >= PROGRESS_JOBS and not as_json:
+            from rich.markup import escape
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(f"simulating {policy}", total=inst.n_jobs)
+                task = bar.add_task(escape(f"simulating {policy}"), total=inst.n_jobs)
                 res = sim.run(progress=lambda done, total: bar.update(task, completed=done))
         else:
             res = sim.run()

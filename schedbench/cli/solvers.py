@@ -128,7 +128,7 @@ def test_solver(
         sys.stdout.write(json.dumps({"solver": name, "passed": passed,
                                      "checks": [dataclasses.asdict(c) for c in checks]}, indent=2) + "\n")
     else:
-        table = Table(title=f"contract tests of {name}")
+        table = Table(title=Text(f"contract tests of {name}"))
         for col in ("check", "subject", "result", "detail"):
             table.add_column(col, overflow="fold")
         for c in checks:
