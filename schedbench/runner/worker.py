@@ -5,8 +5,8 @@ Process model::
     main process (Executor / LocalPool threads)          validates, builds RunRecords
         |  socketpair, length-prefixed pickles of plain data (tasks down, outcomes up)
     zygote  (``python -m schedbench.runner.worker``)     persistent, one per pool slot
-        |  pre-imports numpy, scipy and whichever of highspy/pyomo/cvxpy/ortools/deap are
-        |  installed, with BLAS/OpenMP thread caps set in its environment before those imports;
+        |  pre-imports numpy, scipy and the solvers' ``requires`` that are installed
+        |  (:func:`default_preload`), with BLAS/OpenMP thread caps set before those imports;
         |  caches the solver registry, solver classes and loaded instances
         |  fork() per run; two pipes: messages (data-only frames: a JSON head and raw JSON
         |  blobs, never pickles: a run cannot make the zygote execute anything) and output
@@ -91,10 +91,6 @@ TRACEBACK_TAIL = 4000
 #: Environment variables that cap solver-library and BLAS threads.
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS")
-#: Modules the zygote imports before forking, when installed (missing ones are skipped).
-DEFAULT_PRELOAD = ("numpy", "scipy", "scipy.optimize", "scipy.sparse", "threadpoolctl", "highspy",
-                   "pyomo.environ", "cvxpy", "ortools.linear_solver.pywraplp", "ortools.sat.python.cp_model",
-                   "deap.base", "deap.tools")
 #: Exit code of a child that hit MemoryError and could not even report it.
 EXIT_MEMOUT = 86
 #: Default registry factory: ``module:function`` (or ``/path/file.py:function``) called with
@@ -940,36 +936,10 @@ class _Supervisor:
 
 class _Zygote:
     def __init__(self, ctl: socket.socket) -> None:
+        from schedbench.runner.cache import LoadCache
+
         self.ctl = ctl
-        self.registries: dict[tuple, Any] = {}
-        self.classes: dict[tuple, type] = {}
-        self.instances: dict[tuple[str, str], Any] = {}
-
-    def solver_class(self, spec: str, dirs: tuple[str, ...], name: str) -> type:
-        key = (spec, dirs, name)
-        cls = self.classes.get(key)
-        if cls is None:
-            reg = self.registries.get((spec, dirs))
-            if reg is None:
-                reg = resolve_factory(spec)(extra_dirs=list(dirs))
-                self.registries[(spec, dirs)] = reg
-            cls = reg.get(name).load()
-            self.classes[key] = cls
-        return cls
-
-    def instance(self, path: str, digest: str) -> Any:
-        key = (path, digest)
-        inst = self.instances.get(key)
-        if inst is None:
-            from schedbench.instances.io import content_hash, load
-
-            inst = load(path)
-            if digest and content_hash(inst) != digest:
-                raise ValueError(f"instance {path} changed: its content hash is not the task's {digest}")
-            if len(self.instances) >= 4:
-                self.instances.pop(next(iter(self.instances)))
-            self.instances[key] = inst
-        return inst
+        self.cache = LoadCache(max_instances=4)  # the same cache class as the calling process's
 
     def serve(self) -> None:
         while True:
@@ -983,8 +953,8 @@ class _Zygote:
                 continue
             _, task, spec, grace = msg
             try:
-                cls = self.solver_class(spec, tuple(task.solvers_dirs), task.solver)
-                inst = self.instance(task.instance_path, task.instance_hash)
+                cls = self.cache.solver_class(spec, tuple(task.solvers_dirs), task.solver)
+                inst = self.cache.instance(task.instance_path, task.instance_hash)
             except BaseException:
                 send_msg(self.ctl, ("done", {"kind": "load_error",
                                             "error": traceback.format_exc()[-TRACEBACK_TAIL:]}))
@@ -994,6 +964,16 @@ class _Zygote:
             if sup.control_lost:
                 return
             send_msg(self.ctl, ("done", outcome))
+
+
+def default_preload() -> tuple[str, ...]:
+    """The modules a zygote imports before forking when its caller names none: the core's
+    numerical stack and the ``requires`` of the registered solvers that do not opt out
+    (:func:`schedbench.plugins.registry.preload_modules`; built-ins and entry points, not extra
+    plugin folders). Missing ones are skipped by :func:`preload`."""
+    from schedbench.plugins.registry import preload_modules
+
+    return preload_modules()
 
 
 def preload(modules: tuple[str, ...]) -> list[str]:
