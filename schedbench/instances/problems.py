@@ -160,6 +160,7 @@ class ClassRegistry(Mapping[str, ProblemClass]):
     def __init__(self, builtin_modules: tuple[str, ...]) -> None:
         self._classes: dict[str, ProblemClass] = {}
         self._builtin_modules = builtin_modules
+        self._builtin: frozenset[str] = frozenset()
         self._loaded = False
         self._loading = False
         self._lock = threading.RLock()
@@ -175,6 +176,7 @@ class ClassRegistry(Mapping[str, ProblemClass]):
                     try:
                         for module in self._builtin_modules:
                             importlib.import_module(module)
+                        self._builtin = frozenset(self._classes)
                         self._loaded = True
                     finally:
                         self._loading = False
@@ -187,6 +189,7 @@ class ClassRegistry(Mapping[str, ProblemClass]):
             ValueError: another class has the same name or the same body key.
         """
         with self._lock:
+            self._ensure()  # built-ins first (a no-op while they are being imported)
             for other in self._classes.values():
                 if other.name == cls.name:
                     raise ValueError(f"problem class {cls.name!r} is already registered")
@@ -203,9 +206,9 @@ class ClassRegistry(Mapping[str, ProblemClass]):
             KeyError: no such class. ValueError: ``name`` is a built-in class.
         """
         with self._lock:
-            if name not in self._classes:
+            if name not in self._ensure():
                 raise KeyError(name)
-            if any(m.rsplit(".", 1)[-1] == name for m in self._builtin_modules):
+            if name in self._builtin:
                 raise ValueError(f"{name!r} is a built-in problem class")
             del self._classes[name]
 
