@@ -173,6 +173,9 @@ def test_invalid_name_refused(tmp_path, bad):
     ("params", '(Param("k", int, 1), Param("k", int, 2))', "unique"),
     ("deterministic", '"yes"', "boolean"),
     ("requires", '"numpy"', "module names"),
+    ("requires", '("numpy..linalg",)', "module names"),
+    ("preload", '"yes"', "boolean"),
+    ("model_formats", '"mps"', "file formats"),
 ])
 def test_invalid_declarations_refused(tmp_path, attr, source, match):
     path = plugin(tmp_path, "x.py", "decl")
@@ -445,6 +448,155 @@ def test_command_solver_given_by_path_and_params_converted(tmp_path):
     cfg = load_config(path)
     argv = cfg.argv(instance="i", solution="s", time_limit=1, seed=0, threads=1, params={"eps": 0.5})
     assert argv[-2:] == ["--eps=0.5", "{literal}"]
+
+
+# ------------------------------------------------------------------ variants, capabilities, derived lists
+VARIANT_PLUGIN = '''
+from schedbench.plugins.solver import Param, Solver, SolveResult
+
+
+class Base(Solver):
+    name = "knob"
+    family = "greedy"
+    problems = {"placement": ("max-weight",)}
+    params = (Param("k", int, 3, "a knob", minimum=1), Param("mode", str, "a", choices=("a", "b")))
+
+    def solve(self, instance, context):
+        return SolveResult({"problem": "placement", "assignment": {}}, "feasible", info=dict(context.params))
+
+
+KnobB = Base.variant("knob-b", mode="b", k=7)
+'''
+
+
+def test_one_implementation_under_several_names(tmp_path):
+    (tmp_path / "v.py").write_text(VARIANT_PLUGIN, encoding="utf-8")
+    reg = Registry.build([tmp_path], builtins=False, entry_points=False)
+    assert reg.names() == ["knob", "knob-b"]
+    base, variant = reg.get("knob"), reg.get("knob-b")
+    assert [p.default for p in base.params] == [3, "a"] and [p.default for p in variant.params] == [7, "b"]
+    assert variant.description == "knob with mode='b', k=7"
+    cls = variant.load()
+    assert issubclass(cls, base.load()) and cls.resolve_params({}) == {"k": 7, "mode": "b"}
+    assert cls.resolve_params({"mode": "a"}) == {"k": 7, "mode": "a"}  # still a parameter
+    with pytest.raises(ValueError, match="no parameter 'colour'"):
+        base.load().variant("x", colour="red")
+    with pytest.raises(ValueError, match="expected one of"):
+        base.load().variant("x", mode="c")
+    (tmp_path / "w.py").write_text(VARIANT_PLUGIN.replace('"knob"', '"knob-b"').replace("KnobB = ", "# "),
+                                   encoding="utf-8")
+    with pytest.raises(RegistryError, match="registered twice"):  # a variant's name collides like any other
+        Registry.build([tmp_path], builtins=False, entry_points=False)
+
+
+def test_dotted_requires_check_the_top_level_package_without_importing(tmp_path):
+    plugin(tmp_path, "a.py", "deep-missing", cls="A", requires=("schedbench_absent_pkg.sub.mod",))
+    plugin(tmp_path, "b.py", "deep-present", cls="B", requires=("json.decoder",))
+    reg = Registry.build([tmp_path], builtins=False, entry_points=False)
+    assert reg.get("deep-missing").reason == "missing module: schedbench_absent_pkg"
+    assert reg.get("deep-present").available and reg.get("deep-present").requires == ("json.decoder",)
+
+
+def test_preload_and_recorded_versions_derive_from_requires():
+    from schedbench.plugins.registry import CORE_PRELOAD, preload_modules, required_distributions
+    from schedbench.runner.env import environment
+    from schedbench.runner.execute import Executor
+    from schedbench.runner.worker import default_preload
+
+    entries = get_registry().entries()
+    preload = preload_modules()
+    assert preload[:len(CORE_PRELOAD)] == CORE_PRELOAD and len(set(preload)) == len(preload)
+    for e in entries:
+        if e.available and e.preload:
+            assert set(e.requires) <= set(preload), e.name
+    assert get_registry().get("ilp-highs").requires[0] in preload
+    rl = get_registry().get("rl-ppo")
+    assert rl.preload is False and "torch" in rl.requires and "torch" not in preload  # too large for every worker
+    assert default_preload() == preload and Executor().preload == preload
+    dists = required_distributions()
+    assert dists[0] == "schedbench" and {"numpy", "scipy", "highspy", "deap", "torch"} <= set(dists)
+    assert "sb3-contrib" in dists or "sb3_contrib" in dists  # a distribution's name, not the module's, when installed
+    assert set(environment()["packages"]) == set(dists)
+    fake = [SolverEntry("a", "greedy", "1", {}, (), True, "", "test", requires=("m1.sub", "m2")),
+            SolverEntry("b", "greedy", "1", {}, (), True, "", "test", requires=("m3",), preload=False),
+            SolverEntry("c", "greedy", "1", {}, (), True, "", "test", available=False, requires=("m4",))]
+    assert preload_modules(fake) == (*CORE_PRELOAD, "m1.sub", "m2")
+    assert required_distributions(fake)[-4:] == ("m1", "m2", "m3", "m4")  # recorded (as missing) all the same
+
+
+EXPORTER_PLUGIN = '''
+from pathlib import Path
+
+from schedbench.plugins.solver import Param, Solver, SolveResult
+
+
+class Exporter(Solver):
+    name = "txt-exporter"
+    family = "ilp"
+    problems = {"placement": ("min-cost",)}
+    params = (Param("scale", float, 1.0),)
+    model_formats = ("txt",)
+    requires = REQUIRES
+
+    def solve(self, instance, context):
+        return None
+
+    def export_model(self, instance, path, fmt, params):
+        path.write_text(f"{fmt} {instance.name} {params['scale']}\\n")
+        return path
+'''
+
+
+def test_export_model_is_an_optional_capability(tmp_path):
+    from schedbench.plugins.export_model import DEFAULT_SOLVER, export_model
+
+    inst = load(SMOKE / "placement-cost-s0.json")
+    reg = get_registry()
+    assert DEFAULT_SOLVER in [e.name for e in reg.exporters("mps")] and reg.get(DEFAULT_SOLVER).model_formats
+    assert "greedy-bestfit" not in [e.name for e in reg.exporters()]
+    with pytest.raises(ValueError, match=r"'greedy-bestfit' exports no model; solvers exporting mps: .*ilp-highs"):
+        export_model(inst, tmp_path / "m.mps", "mps", solver="greedy-bestfit")
+    with pytest.raises(KeyError, match="unknown solver"):
+        export_model(inst, tmp_path / "m.mps", "mps", solver="no-such-solver")
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "exp.py").write_text(EXPORTER_PLUGIN.replace("REQUIRES", "()"), encoding="utf-8")
+    out = export_model(inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "2.5"},
+                       solvers_dirs=[folder])
+    assert out.read_text() == f"txt {inst.name} 2.5\n"
+    with pytest.raises(ValueError, match="writes txt"):
+        export_model(inst, tmp_path / "m.mps", "mps", solver="txt-exporter", solvers_dirs=[folder])
+    with pytest.raises(ValueError, match="parameter 'scale'"):
+        export_model(inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "big"},
+                     solvers_dirs=[folder])
+    lacking = tmp_path / "lacking"
+    lacking.mkdir()
+    (lacking / "exp.py").write_text(EXPORTER_PLUGIN.replace("REQUIRES", '("schedbench_absent_lp",)'), encoding="utf-8")
+    with pytest.raises(ImportError, match="schedbench_absent_lp"):
+        export_model(inst, tmp_path / "m.txt", "txt", solver="txt-exporter", solvers_dirs=[lacking])
+    with pytest.raises(NotImplementedError):
+        Solver.export_model(reg.get("greedy-bestfit").load()(), inst, tmp_path / "x", "mps", {})
+
+
+def test_plugin_layer_imports_no_cycle_and_no_plugin():
+    """The command solvers do not import the registry (the registry reads their files), and no
+    module of the plugin layer imports a built-in plugin's module."""
+    import ast
+
+    def imports(path: Path) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        return found
+
+    layer = ROOT / "schedbench" / "plugins"
+    assert not any(m.startswith("schedbench.plugins.registry") for m in imports(layer / "command.py"))
+    assert not any(m.startswith("schedbench.plugins.registry") for m in imports(layer / "declarations.py"))
+    for f in layer.glob("*.py"):
+        assert not any(m.startswith("schedbench_solvers") for m in imports(f)), f.name
 
 
 # ------------------------------------------------------------------ packaging
