@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from schedbench.errors import InputError
+from schedbench.scoring import CONTRADICTION_FLAGS
 
 #: Statuses (and ``contradicted``) that fail ``schedbench run`` by default.
 DEFAULT_FAIL_ON = ("crashed", "error", "invalid", "wrong", "contradicted")
-CONTRADICTION_FLAGS = ("optimal_claim_contradicted", "infeasible_claim_contradicted", "bound_contradicted")
 
 
 def parse_fail_on(values: list[str] | None) -> tuple[str, ...]:

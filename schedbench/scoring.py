@@ -205,6 +205,8 @@ class ClaimCheck:
     wrong: bool = False
 
 
+#: The flags of a claim that the known values or the run's own answers contradict (the gate's ``contradicted``).
+CONTRADICTION_FLAGS = ("optimal_claim_contradicted", "infeasible_claim_contradicted", "bound_contradicted")
 #: Statuses a contradicted claim turns into ``wrong`` (the runner's and the store's re-grading alike).
 CREDITED_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
 

@@ -432,3 +432,44 @@ def test_solve_command(files, tmp_path, monkeypatch, capsys):
         solve_command("test-good", inst, param=["oops"], solvers_dir=[PLUGINS])
     with pytest.raises(InputError):
         solve_command("test-good", inst, time_limit=0, solvers_dir=[PLUGINS])
+
+
+def test_grade_is_a_pure_function_of_the_measurement(files):
+    """Grading needs no process: a typed Measurement in, a typed Outcome out, the same every time."""
+    from schedbench.instances import load
+    from schedbench.runner.grade import Answer, Measurement, grade
+
+    inst = load(files["known"][0])
+    task = make_task(files, "any", "known", memory_limit_mb=512)
+    packed, overpacked = json.dumps(PACKED).encode(), json.dumps(OVERPACKED).encode()
+    claimed = Measurement(kind="result", answer=Answer("optimal", None, packed), wall_s=0.5)
+    out = grade(task, inst, claimed, {"optimum": 9.0})
+    assert out.status == "wrong" and out.claimed_status == "optimal" and "optimal_claim_contradicted" in out.flags
+    assert out.feasible is True and out.objective == pytest.approx(PACKED_COST) and out.solution == PACKED
+    assert grade(task, inst, claimed, {"optimum": 9.0}) == out
+    assert grade(task, inst, claimed, {}).status == "optimal"
+    timeout = Measurement(kind="timeout", reason="stopped at the time limit",
+                          trajectory=((0.1, None, overpacked), (0.2, None, packed), (0.3, None, overpacked)))
+    out = grade(task, inst, timeout, {})
+    assert out.status == "timeout" and out.objective == pytest.approx(PACKED_COST)
+    assert "kept the incumbent reported at 0.2 s" in out.reason
+    assert [p[1] for p in out.trajectory] == [None, pytest.approx(PACKED_COST), None]
+    out = grade(task, inst, Measurement(kind="memout", error="Traceback ...\nMemoryError: big"), {})
+    assert out.status == "memout" and out.reason.startswith("MemoryError under the memory limit of 512 MB: MemoryError")
+    out = grade(task, inst, Measurement(kind="load_error", error="ImportError: nope"), {})
+    assert out.status == "error" and "ImportError: nope" in out.reason
+    out = grade(task, inst, Measurement(kind="crashed", reason="killed by signal", strays=2, escaped=1,
+                                        protocol_error="a line that is not a frame"), {})
+    assert out.status == "crashed" and out.flags == ["stray_processes_killed", "unreadable_message"]
+    assert "2 process(es)" in out.reason and "1 had left its process group" in out.reason
+
+
+def test_measurement_from_worker_message():
+    from schedbench.runner.grade import Measurement
+
+    m = Measurement.from_worker({"kind": "result", "result": {"status": "feasible", "bound": 3.0, "solution": b"{}",
+                                                              "solution_error": None, "info": '{"a": 1}'},
+                                 "trajectory": [(0.5, None, b"{}")], "wall_s": 1, "strays": None})
+    assert m.answer is not None and m.answer.status == "feasible" and m.answer.bound == 3.0
+    assert m.trajectory == ((0.5, None, b"{}"),) and m.wall_s == 1.0 and m.strays == 0 and m.cpu_s is None
+    assert Measurement.from_worker({}).kind == "crashed"
