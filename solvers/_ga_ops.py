@@ -136,6 +136,22 @@ def mut_swap(pop: np.ndarray, mutpb: float, indpb: float, rng: np.random.Generat
 
 
 # ------------------------------------------------------------------------------------ placement
+def _gang_windows(gang: np.ndarray, group: np.ndarray, size: np.ndarray, G: int) -> dict[int, np.ndarray]:
+    """Per gang value of the jobs, every run of ``gang`` consecutive GPUs (by index) of one gang
+    group, ``(W, gang)`` (gang 1: every GPU)."""
+    win_gpus: dict[int, np.ndarray] = {}
+    for g in np.unique(gang).tolist():
+        if g == 1:
+            win_gpus[1] = np.arange(G)[:, None]
+            continue
+        rows = []
+        for k in np.flatnonzero(size >= g).tolist():
+            members = np.flatnonzero(group == k)
+            rows.append(np.lib.stride_tricks.sliding_window_view(members, g))
+        win_gpus[g] = np.concatenate(rows) if rows else np.zeros((0, g), dtype=np.int64)
+    return win_gpus
+
+
 class PlacementModel:
     """Assignment encoding of a placement instance (see the module docstring).
 
@@ -158,17 +174,7 @@ class PlacementModel:
         gtype = inst.gpu_type
         gang = jobs.gang
         gmax = int(gang.max()) if n else 1
-        # windows: per gang value, every run of `gang` consecutive GPUs (by index) of one group
-        win_gpus: dict[int, np.ndarray] = {}
-        for g in np.unique(gang).tolist():
-            if g == 1:
-                win_gpus[1] = np.arange(G)[:, None]
-                continue
-            rows = []
-            for k in np.flatnonzero(size >= g).tolist():
-                members = np.flatnonzero(group == k)
-                rows.append(np.lib.stride_tricks.sliding_window_view(members, g))
-            win_gpus[g] = np.concatenate(rows) if rows else np.zeros((0, g), dtype=np.int64)
+        win_gpus = _gang_windows(gang, group, size, G)
         masks = {}
         for g, w in win_gpus.items():
             sel = np.flatnonzero(gang == g)

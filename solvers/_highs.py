@@ -7,7 +7,7 @@ instance.
 
 Models (:func:`build`; ``Model.kind`` names them). ``x`` columns come first, one per *usable*
 (job, GPU) pair (the job is eligible for the GPU's type, its per-GPU demand fits the type's
-capacity, and the GPU's gang group — :func:`schedbench_solvers._common.gang_groups` — has at
+capacity, and the GPU's gang group — :func:`schedbench.instances.gangs.gang_groups` — has at
 least ``gang`` GPUs), sorted by job:
 
 * ``placement`` (``min-cost`` GAP, ``max-weight`` multiple knapsack, ``min-gpus`` vector bin

@@ -577,7 +577,11 @@ class CmaxTargetKernel(_MachinesKernel):
                 deltas.append(max(0.0, n1 - T) + max(0.0, n2 - T) - max(0.0, L[g1] - T) - max(0.0, L[g2] - T))
         return deltas
 
-    def chunk(self, k: int, temp: float) -> bool:
+    def chunk(self, k: int, temp: float) -> bool:  # noqa: C901 - one tight loop, see the docstring
+        """``k`` shift / swap / ejection-chain moves at temperature ``temp``.
+
+        One inlined loop on purpose: a call per move (or per move kind) would cost the moves/s that
+        ``benchmarks/bench_annealing.py`` guards."""
         rng, n = self.rng, self.n
         J1 = rng.integers(0, n, k).tolist()
         U = rng.random(k).tolist()

@@ -232,15 +232,131 @@ def _placement_greedy(inst: Instance) -> list[np.ndarray | None]:
     return min(cands, key=lambda c: (sum(g is None for g in c), sign * placement_value(inst, c)))
 
 
+def _scaled_demands(inst: Instance, xj: np.ndarray, xg: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Integer demands per option ``(X, R)`` and capacities per type ``(T, R)``, scaled per (type,
+    resource): an exact decimal scale, else 1e-6 of the capacity with demands rounded up and the
+    capacity rounded down; and whether every scale with options on it is exact."""
+    R = len(inst.resources)
+    gtype = inst.gpu_type
+    cap = inst.type_capacity  # (T, R)
+    dem = np.nan_to_num(inst.jobs.demand[xj, gtype[xg]], nan=0.0)  # (X, R)
+    xt = gtype[xg]
+    Dp = np.zeros((len(xj), R), dtype=np.int64)
+    Cp = np.zeros(cap.shape, dtype=np.int64)
+    cap_exact = True
+    for t in range(cap.shape[0]):
+        on = xt == t
+        for r in range(R):
+            s_dec = decimal_scale(np.append(dem[on, r], cap[t, r]), MAX_SCALED)
+            exact = s_dec is not None
+            s = float(s_dec) if s_dec is not None else (RESOLUTION / cap[t, r] if cap[t, r] > 0 else 1.0)
+            if not exact:
+                cap_exact = cap_exact and not on.any()
+            Dp[on, r] = scale_up(dem[on, r], s, exact)
+            Cp[t, r] = scale_down(cap[t, r], s, exact)
+    return Dp, Cp, cap_exact
+
+
+def _capacity_rows(inst: Instance, m: Proto, xg: np.ndarray, xv: np.ndarray, uv: np.ndarray, Dp: np.ndarray,
+                   Cp: np.ndarray) -> None:
+    """Per GPU and resource ``sum_j Dp x <= Cp`` (``<= Cp u[g]`` for min-gpus), rows that can bind only."""
+    G, R = inst.n_gpus, len(inst.resources)
+    gtype = inst.gpu_type
+    min_gpus = inst.problem.objective == "min-gpus"
+    total = np.zeros((G, R), dtype=np.int64)
+    np.add.at(total, xg, Dp)
+    need = total > Cp[gtype]  # rows that can bind
+    for r in range(R):
+        sel = need[xg, r] & (Dp[:, r] > 0)
+        rows = xg[sel]
+        var, coef = xv[sel], Dp[sel, r]
+        hi = Cp[gtype, r]
+        if min_gpus:
+            gs = np.flatnonzero(need[:, r])
+            rows = np.concatenate([rows, gs])
+            var = np.concatenate([var, uv[gs]])
+            coef = np.concatenate([coef, -Cp[gtype[gs], r]])
+            hi = np.zeros(G, dtype=np.int64)
+        m.linear_rows(rows, var, coef, np.full(G, -(2 ** 62)), hi)
+
+
+def _placement_objective(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarray, np.ndarray],
+                         y: tuple[np.ndarray, np.ndarray, np.ndarray], uv: np.ndarray, single: np.ndarray
+                         ) -> tuple[float, float, bool]:
+    """The objective, always minimised in integer units; returns (sign, scale, whether it is exact).
+    ``x``: option job, GPU and variable; ``y``: gang job, group and variable; ``single``: x options
+    of gang-1 jobs (gang jobs pay through y)."""
+    jobs = inst.jobs
+    n, G = inst.n_jobs, inst.n_gpus
+    xj, xg, xv = x
+    yj, yk, yv = y
+    objective = inst.problem.objective
+    if objective == "min-cost":
+        assert jobs.cost is not None
+        _, group_type, _ = gang_groups(inst)
+        cx = np.nan_to_num(jobs.cost[xj, inst.gpu_type[xg]], nan=0.0)
+        cy = np.nan_to_num(jobs.cost[yj, group_type[yk]], nan=0.0)
+        s_obj, obj_exact = objective_scale(np.concatenate([cx, cy]), n)
+        cx_i = scale_down(cx, s_obj, obj_exact) * single  # gang jobs pay through y
+        m.minimise(np.concatenate([xv, yv]), np.concatenate([cx_i, scale_down(cy, s_obj, obj_exact)]))
+        return 1.0, s_obj, obj_exact
+    if objective == "max-weight":
+        w = jobs.weight.astype(np.float64)
+        s_obj, obj_exact = objective_scale(w, n)
+        w_i = scale_up(w, s_obj, obj_exact)
+        m.minimise(np.concatenate([xv, yv]), -np.concatenate([w_i[xj] * single, w_i[yj]]))
+        return -1.0, s_obj, obj_exact
+    price = gpu_type_prices(inst) if inst.problem.params.get("measure") == "cost" else np.ones(len(inst.gpu_types))
+    s_obj, obj_exact = objective_scale(price, G)
+    m.minimise(uv, scale_down(price, s_obj, obj_exact)[inst.gpu_type])
+    return 1.0, s_obj, obj_exact
+
+
+def _placement_hint(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarray, np.ndarray],
+                    y: tuple[np.ndarray, np.ndarray, np.ndarray], uv: np.ndarray
+                    ) -> tuple[dict[str, Any], float] | None:
+    """Hint the greedy answer (:func:`_placement_greedy`) to the model; return it with its objective
+    when it is a feasible answer (None otherwise)."""
+    xj, xg, xv = x
+    yj, yk, yv = y
+    group, _, _ = gang_groups(inst)
+    gang = inst.jobs.gang
+    chosen = _placement_greedy(inst)
+    complete = not (inst.problem.objective in ALL_JOBS_OBJECTIVES and any(c is None for c in chosen))
+    hx = np.zeros(len(xj), dtype=np.int64)
+    hy = np.zeros(len(yj), dtype=np.int64)
+    pos = {(int(j), int(g)): i for i, (j, g) in enumerate(zip(xj.tolist(), xg.tolist(), strict=True))}
+    ypos = {(int(j), int(k)): i for i, (j, k) in enumerate(zip(yj.tolist(), yk.tolist(), strict=True))}
+    for j, gl in enumerate(chosen):
+        if gl is None:
+            continue
+        for g in gl.tolist():
+            if (j, g) in pos:
+                hx[pos[(j, g)]] = 1
+        if gang[j] > 1 and (j, int(group[gl[0]])) in ypos:
+            hy[ypos[(j, int(group[gl[0]]))]] = 1
+    hint_v, hint_x = [xv, yv], [hx, hy]
+    if inst.problem.objective == "min-gpus":
+        used = np.zeros(inst.n_gpus, dtype=np.int64)
+        np.maximum.at(used, xg, hx)
+        hint_v.append(uv)
+        hint_x.append(used)
+    m.hint(np.concatenate(hint_v), np.concatenate(hint_x))
+    if not (complete and _placement_fits(inst, chosen)):
+        return None
+    doc = placement_doc(inst, chosen)
+    doc["objective"] = value = placement_value(inst, chosen)
+    return doc, value
+
+
 def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str:
     """The placement model (see :class:`CpSat`), or a string: why the instance is infeasible."""
     jobs = inst.jobs
-    n, G, R = inst.n_jobs, inst.n_gpus, len(inst.resources)
+    n, G = inst.n_jobs, inst.n_gpus
     objective = inst.problem.objective
     all_jobs = objective in ALL_JOBS_OBJECTIVES
     group, group_type, size = gang_groups(inst)
     K = len(group_type)
-    gtype = inst.gpu_type
     gang = jobs.gang
     usable = usable_types(inst)
     okg = usable[:, group_type] & (size[None, :] >= gang[:, None])  # (n, K)
@@ -267,63 +383,15 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
                       np.concatenate([np.ones(int(gx.sum()), dtype=np.int64), -gang[yj]]), np.zeros(Y), np.zeros(Y))
     # capacities, scaled per (type, resource): exact decimal scale, else 1e-6 of the capacity with demands
     # rounded up and the capacity rounded down
-    cap = inst.type_capacity  # (T, R)
-    dem = np.nan_to_num(jobs.demand[xj, gtype[xg]], nan=0.0)  # (X, R)
-    xt = gtype[xg]
-    Dp = np.zeros((X, R), dtype=np.int64)
-    Cp = np.zeros(cap.shape, dtype=np.int64)
-    cap_exact = True
-    for t in range(cap.shape[0]):
-        on = xt == t
-        for r in range(R):
-            s_dec = decimal_scale(np.append(dem[on, r], cap[t, r]), MAX_SCALED)
-            exact = s_dec is not None
-            s = float(s_dec) if s_dec is not None else (RESOLUTION / cap[t, r] if cap[t, r] > 0 else 1.0)
-            if not exact:
-                cap_exact = cap_exact and not on.any()
-            Dp[on, r] = scale_up(dem[on, r], s, exact)
-            Cp[t, r] = scale_down(cap[t, r], s, exact)
+    Dp, Cp, cap_exact = _scaled_demands(inst, xj, xg)
     uv = np.zeros(0, dtype=np.int64)
     if objective == "min-gpus":
         uv = m.new_vars(0, 1, G)
         m.implications(xv, uv[xg])
-    total = np.zeros((G, R), dtype=np.int64)
-    np.add.at(total, xg, Dp)
-    need = total > Cp[gtype]  # rows that can bind
-    for r in range(R):
-        sel = need[xg, r] & (Dp[:, r] > 0)
-        rows = xg[sel]
-        var, coef = xv[sel], Dp[sel, r]
-        hi = Cp[gtype, r]
-        if objective == "min-gpus":
-            gs = np.flatnonzero(need[:, r])
-            rows = np.concatenate([rows, gs])
-            var = np.concatenate([var, uv[gs]])
-            coef = np.concatenate([coef, -Cp[gtype[gs], r]])
-            hi = np.zeros(G, dtype=np.int64)
-        m.linear_rows(rows, var, coef, np.full(G, -(2 ** 62)), hi)
-    # objective (always minimised in integer units)
-    if objective == "min-cost":
-        assert jobs.cost is not None
-        cx = np.nan_to_num(jobs.cost[xj, xt], nan=0.0)
-        cy = np.nan_to_num(jobs.cost[yj, group_type[yk]], nan=0.0)
-        s_obj, obj_exact = objective_scale(np.concatenate([cx, cy]), n)
-        cx_i = scale_down(cx, s_obj, obj_exact) * single  # gang jobs pay through y
-        m.minimise(np.concatenate([xv, yv]), np.concatenate([cx_i, scale_down(cy, s_obj, obj_exact)]))
-        sign = 1.0
-    elif objective == "max-weight":
-        w = jobs.weight.astype(np.float64)
-        s_obj, obj_exact = objective_scale(w, n)
-        w_i = scale_up(w, s_obj, obj_exact)
-        m.minimise(np.concatenate([xv, yv]), -np.concatenate([w_i[xj] * single, w_i[yj]]))
-        sign = -1.0
-    else:
-        price = gpu_type_prices(inst) if inst.problem.params.get("measure") == "cost" else np.ones(len(inst.gpu_types))
-        s_obj, obj_exact = objective_scale(price, G)
-        m.minimise(uv, scale_down(price, s_obj, obj_exact)[gtype])
-        sign = 1.0
-        if p["symmetry"]:
-            _gpu_symmetry(inst, m, uv, group, bool(multi.any()))
+    _capacity_rows(inst, m, xg, xv, uv, Dp, Cp)
+    sign, s_obj, obj_exact = _placement_objective(inst, m, (xj, xg, xv), (yj, yk, yv), uv, single)
+    if objective == "min-gpus" and p["symmetry"]:
+        _gpu_symmetry(inst, m, uv, group, bool(multi.any()))
     exact = cap_exact and obj_exact
     cheap = _cheap_bound(inst)
 
@@ -358,32 +426,9 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
     info: dict[str, Any] = {"capacity_scaling_exact": cap_exact, "objective_scaling_exact": obj_exact,
                             "objective_scale": s_obj}
     if p["hint"]:
-        chosen = _placement_greedy(inst)
-        complete = not (all_jobs and any(c is None for c in chosen))
-        hx = np.zeros(X, dtype=np.int64)
-        hy = np.zeros(Y, dtype=np.int64)
-        pos = {(int(j), int(g)): i for i, (j, g) in enumerate(zip(xj.tolist(), xg.tolist(), strict=True))}
-        ypos = {(int(j), int(k)): i for i, (j, k) in enumerate(zip(yj.tolist(), yk.tolist(), strict=True))}
-        for j, gl in enumerate(chosen):
-            if gl is None:
-                continue
-            for g in gl.tolist():
-                if (j, g) in pos:
-                    hx[pos[(j, g)]] = 1
-            if gang[j] > 1 and (j, int(group[gl[0]])) in ypos:
-                hy[ypos[(j, int(group[gl[0]]))]] = 1
-        hint_v, hint_x = [xv, yv], [hx, hy]
-        if objective == "min-gpus":
-            used = np.zeros(G, dtype=np.int64)
-            np.maximum.at(used, xg, hx)
-            hint_v.append(uv)
-            hint_x.append(used)
-        m.hint(np.concatenate(hint_v), np.concatenate(hint_x))
-        if complete and _placement_fits(inst, chosen):
-            doc = placement_doc(inst, chosen)
-            doc["objective"] = value = placement_value(inst, chosen)
-            greedy = (doc, value)
-            info["hint_objective"] = value
+        greedy = _placement_hint(inst, m, (xj, xg, xv), (yj, yk, yv), uv)
+        if greedy is not None:
+            info["hint_objective"] = greedy[1]
     return Built(m, decode, convert_bound, exact, greedy, info)
 
 
@@ -472,6 +517,106 @@ def _batch_greedy(inst: Instance) -> tuple[list[np.ndarray], np.ndarray, float] 
     return best
 
 
+def _batch_weights(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, bool]:
+    """Per job whether it has a deadline that counts (weighted-tardiness), the deadlines (0 where
+    none), the objective weights (0 where they do not count; all 0 for makespan), and the weights'
+    integer scale with whether it is exact (a decimal scale) or approximate (1e6 / max weight)."""
+    jobs = inst.jobs
+    n = inst.n_jobs
+    objective = inst.problem.objective
+    has_d = np.zeros(n, dtype=bool)
+    dl = np.zeros(n)
+    if objective == "weighted-tardiness" and jobs.deadline is not None:
+        has_d = ~np.isnan(jobs.deadline)
+        dl = np.nan_to_num(jobs.deadline)
+    weighted = objective != "makespan"
+    wmask = has_d if objective == "weighted-tardiness" else np.ones(n, dtype=bool)
+    w = np.where(wmask, jobs.weight, 0.0) if weighted else np.zeros(n)
+    s_w, w_exact = 1.0, True
+    if weighted:
+        sw = decimal_scale(w, 1e6)
+        s_w, w_exact = (float(sw), True) if sw is not None else ((1e6 / w.max()) if w.max() > 0 else 1.0, False)
+    return has_d, dl, w, s_w, w_exact
+
+
+def _resource_constraints(m: Proto, iv: np.ndarray, opts: tuple[np.ndarray, np.ndarray, np.ndarray], gang: np.ndarray,
+                          size: np.ndarray, pure_load: bool) -> None:
+    """No-overlap per disjunctive GPU (unless ``pure_load``) and a cumulative per gang group with gangs;
+    ``opts``: per option its job, resource (GPU or group) and whether the resource is a cumulative."""
+    opt_job, opt_res, opt_cum = opts
+    if not pure_load:
+        d_opt = np.flatnonzero(~opt_cum)
+        d_sorted = d_opt[np.argsort(opt_res[d_opt], kind="stable")]
+        for part in np.split(d_sorted, np.flatnonzero(np.diff(opt_res[d_sorted])) + 1):
+            if len(part) > 1:
+                m.no_overlap(iv[part])
+    c_opt = np.flatnonzero(opt_cum)
+    c_sorted = c_opt[np.argsort(opt_res[c_opt], kind="stable")]
+    for part in np.split(c_sorted, np.flatnonzero(np.diff(opt_res[c_sorted])) + 1):
+        if len(part):
+            m.cumulative(iv[part], gang[opt_job[part]], int(size[opt_res[part[0]]]))
+
+
+def _bound_terms(objective: str, s: float, t_exact: bool, ptime: np.ndarray, w: np.ndarray, dl: np.ndarray
+                 ) -> tuple[float, float]:
+    """``(lam, A)`` of the conservative bound ``OPT >= (LB / s_w - A) / lam`` (see :class:`CpSat`)."""
+    pos = ptime[ptime > 0]
+    p_min = float(pos.min()) if len(pos) else 1.0
+    lam = s if t_exact else s + 2.0 / p_min
+    if t_exact:
+        add_term = 0.0
+    elif objective == "makespan":
+        add_term = 2.0
+    elif objective == "weighted-completion":
+        add_term = 2.0 * float(w.sum())
+    else:
+        add_term = float(np.dot(w, (lam - s) * np.maximum(dl, 0.0) + 2.0))
+    return lam, add_term
+
+
+def _batch_objective(inst: Instance, m: Proto, opts: tuple[np.ndarray, np.ndarray, np.ndarray], lit: np.ndarray,
+                     E: np.ndarray, P: np.ndarray, Rl: np.ndarray, D: np.ndarray, w_i: np.ndarray,
+                     has_d: np.ndarray, span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The objective in integer time: makespan ``M >= E_j`` (plus load rows per resource),
+    ``sum w E`` or ``sum w T`` with ``T_j >= E_j - D_j``. Returns the extra variables to hint:
+    ``(M, _)`` for makespan, ``(T, jobs with a deadline)`` for tardiness, None otherwise.
+    ``span``: (lower bound of the makespan, horizon)."""
+    n, G = inst.n_jobs, inst.n_gpus
+    _, _, size = gang_groups(inst)
+    K = len(size)
+    gang = inst.jobs.gang
+    opt_job, opt_res, opt_cum = opts
+    lo_bound, H = span
+    objective = inst.problem.objective
+    if objective == "makespan":
+        M = m.new_vars(lo_bound, H, 1)
+        m.linear_rows(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([E, np.full(n, M[0])]),
+                      np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
+                      np.full(n, -(2 ** 62)), np.zeros(n))
+        # load rows: on each resource (GPU or cumulative group) the work fits in [min release, M]
+        res_id = np.where(opt_cum, G + opt_res, opt_res)
+        cap_of = np.concatenate([np.ones(G, dtype=np.int64), size])
+        rmin = np.full(G + K, np.iinfo(np.int64).max)
+        np.minimum.at(rmin, res_id, Rl[opt_job])
+        used = np.unique(res_id)
+        work = P * gang[opt_job]
+        m.linear_rows(np.concatenate([res_id, used]), np.concatenate([lit, np.full(len(used), M[0])]),
+                      np.concatenate([work, -cap_of[used]]), np.full(G + K, -(2 ** 62)),
+                      np.where(rmin < np.iinfo(np.int64).max, -cap_of * np.minimum(rmin, 2 ** 40), 0))
+        m.minimise(M, np.ones(1, dtype=np.int64))
+        return M, M
+    if objective == "weighted-completion":
+        m.minimise(E, w_i)
+        return None
+    tj = np.flatnonzero(has_d)
+    Tv = m.new_vars(0, H, len(tj))
+    m.linear_rows(np.concatenate([np.arange(len(tj)), np.arange(len(tj))]), np.concatenate([Tv, E[tj]]),
+                  np.concatenate([np.ones(len(tj), dtype=np.int64), -np.ones(len(tj), dtype=np.int64)]),
+                  -D[tj], np.full(len(tj), 2 ** 62))
+    m.minimise(Tv, w_i[tj])
+    return Tv, tj
+
+
 def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str:
     """The batch model (see :class:`CpSat`), or a string: why the instance is infeasible."""
     jobs = inst.jobs
@@ -503,19 +648,8 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
     n_opt = len(opt_job)
     ptime = jobs.time[opt_job, opt_type]
     rel = jobs.release.astype(np.float64)
-    has_d = np.zeros(n, dtype=bool)
-    dl = np.zeros(n)
-    if objective == "weighted-tardiness" and jobs.deadline is not None:
-        has_d = ~np.isnan(jobs.deadline)
-        dl = np.nan_to_num(jobs.deadline)
-    # weights
+    has_d, dl, w, s_w, w_exact = _batch_weights(inst)
     weighted = objective != "makespan"
-    wmask = has_d if objective == "weighted-tardiness" else np.ones(n, dtype=bool)
-    w = np.where(wmask, jobs.weight, 0.0) if weighted else np.zeros(n)
-    s_w, w_exact = 1.0, True
-    if weighted:
-        sw = decimal_scale(w, 1e6)
-        s_w, w_exact = (float(sw), True) if sw is not None else ((1e6 / w.max()) if w.max() > 0 else 1.0, False)
     w_i = scale_down(w, s_w, w_exact)
     # time scale: exact decimal when every time, release (and deadline) is a multiple of 10**-k
     pmax = np.zeros(n)
@@ -567,55 +701,11 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
     iv = np.full(n_opt, -1, dtype=np.int64)
     sel = np.flatnonzero(need_iv)
     iv[sel] = m.intervals(S[opt_job[sel]], P[sel], E[opt_job[sel]], lit[sel])
-    if not pure_load:
-        d_opt = np.flatnonzero(~opt_cum)
-        d_sorted = d_opt[np.argsort(opt_res[d_opt], kind="stable")]
-        for part in np.split(d_sorted, np.flatnonzero(np.diff(opt_res[d_sorted])) + 1):
-            if len(part) > 1:
-                m.no_overlap(iv[part])
-    c_opt = np.flatnonzero(opt_cum)
-    c_sorted = c_opt[np.argsort(opt_res[c_opt], kind="stable")]
-    for part in np.split(c_sorted, np.flatnonzero(np.diff(opt_res[c_sorted])) + 1):
-        if len(part):
-            m.cumulative(iv[part], gang[opt_job[part]], int(size[opt_res[part[0]]]))
+    _resource_constraints(m, iv, (opt_job, opt_res, opt_cum), gang, size, pure_load)
     lo_bound = int((Rl + Pmin).max(initial=0))
-    if objective == "makespan":
-        M = m.new_vars(lo_bound, H, 1)
-        m.linear_rows(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([E, np.full(n, M[0])]),
-                      np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
-                      np.full(n, -(2 ** 62)), np.zeros(n))
-        # load rows: on each resource (GPU or cumulative group) the work fits in [min release, M]
-        res_id = np.where(opt_cum, G + opt_res, opt_res)
-        cap_of = np.concatenate([np.ones(G, dtype=np.int64), size])
-        rmin = np.full(G + K, np.iinfo(np.int64).max)
-        np.minimum.at(rmin, res_id, Rl[opt_job])
-        used = np.unique(res_id)
-        work = P * gang[opt_job]
-        m.linear_rows(np.concatenate([res_id, used]), np.concatenate([lit, np.full(len(used), M[0])]),
-                      np.concatenate([work, -cap_of[used]]), np.full(G + K, -(2 ** 62)),
-                      np.where(rmin < np.iinfo(np.int64).max, -cap_of * np.minimum(rmin, 2 ** 40), 0))
-        m.minimise(M, np.ones(1, dtype=np.int64))
-    elif objective == "weighted-completion":
-        m.minimise(E, w_i)
-    else:
-        tj = np.flatnonzero(has_d)
-        Tv = m.new_vars(0, H, len(tj))
-        m.linear_rows(np.concatenate([np.arange(len(tj)), np.arange(len(tj))]), np.concatenate([Tv, E[tj]]),
-                      np.concatenate([np.ones(len(tj), dtype=np.int64), -np.ones(len(tj), dtype=np.int64)]),
-                      -D[tj], np.full(len(tj), 2 ** 62))
-        m.minimise(Tv, w_i[tj])
+    extra = _batch_objective(inst, m, (opt_job, opt_res, opt_cum), lit, E, P, Rl, D, w_i, has_d, (lo_bound, H))
     # the conservative bound (module docstring of CpSat): OPT >= (LB / s_w - A) / lam
-    pos = ptime[ptime > 0]
-    p_min = float(pos.min()) if len(pos) else 1.0
-    lam = s if t_exact else s + 2.0 / p_min
-    if t_exact:
-        add_term = 0.0
-    elif objective == "makespan":
-        add_term = 2.0
-    elif objective == "weighted-completion":
-        add_term = 2.0 * float(w.sum())
-    else:
-        add_term = float(np.dot(w, (lam - s) * np.maximum(dl, 0.0) + 2.0))
+    lam, add_term = _bound_terms(objective, s, t_exact, ptime, w, dl)
     cheap = _cheap_bound(inst)
 
     def convert_bound(b: float) -> float | None:
@@ -659,12 +749,9 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
         hint_lit[hopt] = 1
         hv = [lit, S, E]
         hx = [hint_lit, hS, hE]
-        if objective == "makespan":
-            hv.append(M)
-            hx.append(np.array([H]))
-        elif objective == "weighted-tardiness":
-            hv.append(Tv)
-            hx.append(np.maximum(0, hE[tj] - D[tj]))
+        if extra is not None:  # makespan M = H; tardiness T = max(0, E - D)
+            hv.append(extra[0])
+            hx.append(np.array([H]) if objective == "makespan" else np.maximum(0, hE[extra[1]] - D[extra[1]]))
         m.hint(np.concatenate(hv), np.concatenate(hx))
     g_dur = jobs.time[np.arange(n), inst.gpu_type[g_first]]
     gdoc = _doc(inst, [np.asarray(g) for g in g_gpus], g_start, g_dur)
@@ -690,6 +777,20 @@ def _doc(inst: Instance, gl: list[np.ndarray], start: np.ndarray, dur: np.ndarra
     value = batch_objective(inst, start + dur)
     doc["objective"] = value
     return doc, value
+
+
+def _configured_solver(cp_model: Any, p: dict[str, Any], context: Context) -> Any:
+    """A CP-SAT solver with the run's time limit (less the margin), deterministic time, workers and seed."""
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    margin = p["margin"] + 0.02 * context.time_limit
+    prm.max_time_in_seconds = max(0.05, context.remaining() - margin)
+    if p["deterministic_time"] > 0:
+        prm.max_deterministic_time = p["deterministic_time"]
+    prm.num_workers = int(p["workers"])
+    prm.random_seed = int(context.seed) % 2_147_483_647
+    prm.log_search_progress = False
+    return solver
 
 
 # ---------------------------------------------------------------------------------------- the solver
@@ -862,15 +963,7 @@ class CpSat(Solver):
                 except Exception:  # never let a report kill the search
                     pass
 
-        solver = cp_model.CpSolver()
-        prm = solver.parameters
-        margin = p["margin"] + 0.02 * context.time_limit
-        prm.max_time_in_seconds = max(0.05, context.remaining() - margin)
-        if p["deterministic_time"] > 0:
-            prm.max_deterministic_time = p["deterministic_time"]
-        prm.num_workers = int(p["workers"])
-        prm.random_seed = int(context.seed) % 2_147_483_647
-        prm.log_search_progress = False
+        solver = _configured_solver(cp_model, p, context)
         t1 = time.perf_counter()
         status = solver.solve(built.proto.model, Callback())
         solve_s = time.perf_counter() - t1

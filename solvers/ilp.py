@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -122,27 +122,10 @@ class IlpHighs(Solver):
         if reason is not None:
             return SolveResult(None, "unknown", info={"reason": reason})
         params = context.params
-        _, _, has = hx.pairs(instance)
-        all_jobs = instance.problem.objective != "max-weight"
-        if all_jobs and not has.all():
-            ids = [instance.jobs.ids[j] for j in np.flatnonzero(~has)[:5].tolist()]
-            return SolveResult(None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU they are eligible for"})
-        t0 = time.perf_counter()
-        plan = None
-        try:
-            if instance.problem.cls == "batch" and instance.problem.objective != "makespan":
-                plan = hx.plan_time_indexed(instance, period=float(params.get("period", 0.0)) or None,
-                                            max_columns=int(params.get("max_columns", hx.TI_MAX_COLUMNS)))
-                model = hx.build_time_indexed(instance, plan=plan)
-            else:
-                model = hx.build(instance, integer=True)
-        except ValueError as exc:
-            return SolveResult(None, "unknown", info={"reason": str(exc)})
-        model.build_s = time.perf_counter() - t0
-        details: dict[str, Any] = {
-            "build_s": round(model.build_s, 4), "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]),
-            "nonzeros": int(model.A.nnz), "kind": model.kind,
-        }
+        built = self._build(instance, params)
+        if isinstance(built, SolveResult):
+            return built
+        model, plan, details = built
         timed = model.kind == "time-indexed"
         bound_valid = not timed or model.exact  # is HiGHS's dual bound one of the instance?
         extra_bound: float | None = None
@@ -191,12 +174,49 @@ class IlpHighs(Solver):
                        incumbents_reported=reported[0])
         if want_bound and plan is not None:
             extra_bound = self._relaxed_bound(instance, plan, context, details)
+        bound = _finite(info.mip_dual_bound) if bound_valid else extra_bound
+        return self._outcome(model, status, info, bound, answer, h, details)
+
+    @staticmethod
+    def _build(instance: Instance, params: Any) -> tuple[hx.Model, hx.TiPlan | None, dict[str, Any]] | SolveResult:
+        """The MIP of ``instance`` (time-indexed for batch weighted objectives), its time-indexed plan
+        and the build details; or the answer when there is nothing to solve (a job fits nowhere, the
+        discretisation is refused)."""
+        _, _, has = hx.pairs(instance)
+        all_jobs = instance.problem.objective != "max-weight"
+        if all_jobs and not has.all():
+            ids = [instance.jobs.ids[j] for j in np.flatnonzero(~has)[:5].tolist()]
+            return SolveResult(None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU they are eligible for"})
+        t0 = time.perf_counter()
+        plan = None
+        try:
+            if instance.problem.cls == "batch" and instance.problem.objective != "makespan":
+                plan = hx.plan_time_indexed(instance, period=float(params.get("period", 0.0)) or None,
+                                            max_columns=int(params.get("max_columns", hx.TI_MAX_COLUMNS)))
+                model = hx.build_time_indexed(instance, plan=plan)
+            else:
+                model = hx.build(instance, integer=True)
+        except ValueError as exc:
+            return SolveResult(None, "unknown", info={"reason": str(exc)})
+        model.build_s = time.perf_counter() - t0
+        details: dict[str, Any] = {
+            "build_s": round(model.build_s, 4), "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]),
+            "nonzeros": int(model.A.nnz), "kind": model.kind,
+        }
+        return model, plan, details
+
+    @staticmethod
+    def _outcome(model: hx.Model, status: str, info: Any, bound: float | None,
+                 answer: Callable[[np.ndarray], tuple[dict[str, Any] | None, float | None]], h: Any,
+                 details: dict[str, Any]) -> SolveResult:
+        """The result once HiGHS stopped: the decoded incumbent, ``optimal`` only when proven for the
+        instance itself (not only for its discretisation), a bound never beyond the answer's value."""
+        timed = model.kind == "time-indexed"
         if status == "infeasible":
             if timed:  # the start solution is feasible, so this cannot happen short of a bug: claim nothing
                 details["reason"] = "HiGHS reported the time-indexed model infeasible"
                 return SolveResult(None, "unknown", info=details)
             return SolveResult(None, "infeasible", info=details)
-        bound = _finite(info.mip_dual_bound) if bound_valid else extra_bound
         if int(info.primal_solution_status) != 2:  # no feasible solution
             details["reason"] = f"HiGHS found no feasible solution ({status})"
             return SolveResult(None, "unknown", bound=bound, info=details)

@@ -18,7 +18,7 @@ from schedbench.validator.allocation import equal_share_throughput, throughput_m
 
 from . import _highs as hx
 from ._lib.assignment import regret_by_desirability
-from ._lib.mip import finite_or_none
+from ._lib.mip import finite_or_none, solve_margin
 
 #: LPs with more nonzeros than this use the interior point method under ``method=auto``.
 IPM_NNZ = 200_000
@@ -97,7 +97,7 @@ class LpRound(Solver):
             ids = [instance.jobs.ids[j] for j in np.flatnonzero(~has)[:5].tolist()]
             return SolveResult(None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU they are eligible for"})
         model = hx.build(instance, integer=False)
-        h = hx.new_highs(time_limit=context.remaining() - min(5.0, 0.3 + 0.05 * context.time_limit),
+        h = hx.new_highs(time_limit=context.remaining() - solve_margin(context.time_limit),
                          threads=context.threads, seed=context.seed)
         h.setOptionValue("solver", "simplex")  # a basic (vertex) solution for the rounding
         t0 = time.perf_counter()
@@ -350,7 +350,7 @@ class LpAllocation(Solver):
         method = context.params.get("method", "auto")
         if method == "auto":
             method = "ipm" if A.nnz > IPM_NNZ else "simplex"
-        h = hx.new_highs(time_limit=context.remaining() - min(5.0, 0.3 + 0.05 * context.time_limit),
+        h = hx.new_highs(time_limit=context.remaining() - solve_margin(context.time_limit),
                          threads=context.threads, seed=context.seed)
         h.setOptionValue("solver", method)
         t1 = time.perf_counter()
