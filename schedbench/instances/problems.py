@@ -77,6 +77,21 @@ class ClassParam:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
 
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of the parameter's value (with its description and default)."""
+        s: dict[str, Any]
+        if self.kind is bool:
+            s = {"type": "boolean"}
+        elif self.kind is float:
+            s = {"type": "number"}
+            if self.minimum is not None:
+                s["minimum"] = self.minimum
+        else:
+            s = {"enum": list(self.choices)}
+        s["description"] = self.description
+        s["default"] = self.default
+        return s
+
 
 #: ``validate(inst, body, file, viol) -> (objective or None, metrics)``: checks the body of a solution
 #: (``viol`` is a :class:`schedbench.validator.result.Violations`); raises DataError on malformed input.
@@ -148,6 +163,18 @@ class ProblemClass:
     def objective(self, name: str) -> Objective | None:
         """The objective called ``name``, or None."""
         return next((o for o in self.objectives if o.name == name), None)
+
+    def problem_schema(self) -> dict[str, Any]:
+        """The class's variant of the instance schema's ``problem`` object: its name, objectives and parameters."""
+        return {
+            "description": self.description,
+            "properties": {
+                "class": {"const": self.name},
+                "objective": {"enum": [o.name for o in self.objectives]},
+                "params": {"type": "object", "properties": {p.name: p.schema() for p in self.params},
+                           "additionalProperties": False},
+            },
+        }
 
 
 class ClassRegistry(Mapping[str, ProblemClass]):

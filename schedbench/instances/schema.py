@@ -22,29 +22,7 @@ def _column(items: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _problem_schema() -> dict[str, Any]:
-    variants = []
-    for cls in PROBLEM_CLASSES.values():
-        params: dict[str, Any] = {}
-        for p in cls.params:
-            if p.kind is bool:
-                s: dict[str, Any] = {"type": "boolean"}
-            elif p.kind is float:
-                s = {"type": "number"}
-                if p.minimum is not None:
-                    s["minimum"] = p.minimum
-            else:
-                s = {"enum": list(p.choices)}
-            s["description"] = p.description
-            s["default"] = p.default
-            params[p.name] = s
-        variants.append({
-            "description": cls.description,
-            "properties": {
-                "class": {"const": cls.name},
-                "objective": {"enum": [o.name for o in cls.objectives]},
-                "params": {"type": "object", "properties": params, "additionalProperties": False},
-            },
-        })
+    variants = [cls.problem_schema() for cls in PROBLEM_CLASSES.values()]
     return {
         "type": "object",
         "required": ["class", "objective"],
