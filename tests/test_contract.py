@@ -86,8 +86,8 @@ def test_every_builtin_is_covered() -> None:
 
 @pytest.mark.parametrize(("solver", "cls", "objective"), CASES)
 def test_contract(solver: str, cls: str, objective: str, instances: list[Path], executor: Executor) -> None:
-    checks = contract_checks(solver, time_limit=TIME_LIMIT, params=SHORT_BUDGETS.get(solver, {}),
-                             objective=(cls, objective), max_instances=1, instances=instances, executor=executor)
+    checks = contract_checks(solver, executor, time_limit=TIME_LIMIT, params=SHORT_BUDGETS.get(solver, {}),
+                             objective=(cls, objective), max_instances=1, instances=instances)
     failed = [f"{c.check} {c.subject}: {c.detail}" for c in checks if not c.ok]
     assert not failed, "\n".join(failed)
     kinds = {c.check for c in checks}

@@ -122,7 +122,10 @@ def test_solver(
         if not as_json and err.is_terminal:
             err.print(f"  {'pass' if c.ok else 'FAIL'} {c.check} {c.subject}")
 
-    checks = contract_checks(name, _dirs(solvers_dir), time_limit, params, progress)
+    from schedbench.runner.execute import Executor
+
+    with Executor() as ex:
+        checks = contract_checks(name, ex, _dirs(solvers_dir), time_limit, params, progress)
     passed = all(c.ok for c in checks)
     if as_json:
         sys.stdout.write(json.dumps({"solver": name, "passed": passed,

@@ -6,8 +6,8 @@ verdict:
 1. ``declaration``: the class loads and declares a valid name, family, version, problems and
    params (defaults valid, the given parameters accepted), and can be instantiated;
 2. ``answer``: it answers the smoke instances (:func:`smoke_instances`) of each class it declares,
-   each run through the harness (:func:`schedbench.runner.execute.execute`: isolated process, hard
-   limits, the validator), and every answer is feasible. An instance whose objective the solver
+   each run through the harness (the ``runner`` given, an isolated worker with hard limits; the
+   validator grades), and every answer is feasible. An instance whose objective the solver
    does not declare is re-targeted to the first objective it declares for that class (same jobs
    and cluster; ``objective=`` picks one instead); a re-targeted instance may be infeasible under
    its new objective (a max-weight instance whose jobs do not all fit, as min-cost), so there an
@@ -28,18 +28,26 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from schedbench.instances.model import Instance
 
 if TYPE_CHECKING:
-    from schedbench.runner.execute import Executor
-    from schedbench.runs import RunTask
+    from schedbench.runs import RunRecord, RunTask
 
-__all__ = ["TIME_SLACK_S", "Check", "contract_checks", "retarget", "smoke_instances"]
+__all__ = ["TIME_SLACK_S", "Check", "Runner", "contract_checks", "retarget", "smoke_instances"]
 
 #: Seconds a run may exceed its time limit in the ``time-limit`` check.
 TIME_SLACK_S = 1.0
+
+
+class Runner(Protocol):
+    """What runs the contract tests' tasks: the harness's isolated worker
+    (:class:`schedbench.runner.execute.Executor`), which the plugin layer does not import."""
+
+    def execute(self, task: RunTask) -> RunRecord:
+        """Run ``task`` in isolation under its limits and grade it with the validator."""
+        ...
 
 
 @dataclass
@@ -146,14 +154,15 @@ def _plan(entry: Any, problems: Mapping[str, tuple[str, ...]], resolved: dict[st
     return plan
 
 
-def contract_checks(name: str, dirs: tuple[str, ...] = (), time_limit: float = 10.0,
+def contract_checks(name: str, runner: Runner, dirs: tuple[str, ...] = (), time_limit: float = 10.0,
                     params: Mapping[str, Any] | None = None, progress: Callable[[Check], None] | None = None, *,
                     objective: tuple[str, str] | None = None, max_instances: int | None = None,
-                    instances: Sequence[Path] | None = None, executor: Executor | None = None) -> list[Check]:
+                    instances: Sequence[Path] | None = None) -> list[Check]:
     """Run the contract tests of solver ``name`` (see the module docstring); return every check.
 
     Args:
         name: registry name; ``dirs``: extra plugin folders (as ``--solvers-dir``).
+        runner: runs each task through the harness (``with Executor() as ex``: pass ``ex``).
         time_limit: seconds per run; ``params``: solver parameters (``key: value``).
         progress: called with each check as it is decided.
         objective: ``(class, objective)``: test only that pair (instances of the class, re-targeted
@@ -161,7 +170,6 @@ def contract_checks(name: str, dirs: tuple[str, ...] = (), time_limit: float = 1
             own objective when declared.
         max_instances: stop after this many instances not declined (default: all).
         instances: the instance files to run on, in order (default: :func:`smoke_instances`).
-        executor: the harness worker to run on (default: a fresh one, closed at the end).
 
     Raises:
         KeyError: unknown solver. RegistryError: the registry cannot be built.
@@ -205,29 +213,21 @@ def contract_checks(name: str, dirs: tuple[str, ...] = (), time_limit: float = 1
                 wanted = sorted(problems) if objective is None else "/".join(objective)
                 add(Check("answer", "-", False, f"no instance of {wanted} ({plan.source})"))
             return checks
-        if executor is not None:
-            _run_checks(plan, executor, time_limit, decl["deterministic"], max_instances, add)
-        else:
-            from schedbench.runner.execute import Executor
-
-            with Executor() as ex:
-                _run_checks(plan, ex, time_limit, decl["deterministic"], max_instances, add)
+        _run_checks(plan, runner, time_limit, decl["deterministic"], max_instances, add)
     return checks
 
 
-def _run_checks(plan: _Plan, ex: Executor, time_limit: float, deterministic: bool, max_instances: int | None,
+def _run_checks(plan: _Plan, ex: Runner, time_limit: float, deterministic: bool, max_instances: int | None,
                 add: Callable[[Check], None]) -> None:
     """The ``answer``, ``time-limit`` and ``determinism`` checks of a plan's runs (the runs stop once
     ``max_instances`` instances were not declined)."""
-    from schedbench.runner.execute import execute
-
     walls: list[tuple[str, float]] = []
     first: dict[str, bytes | None] = {}
     answered = started = 0
     for task in plan.tasks:
         if max_instances is not None and started >= max_instances:
             break
-        rec = execute(task, executor=ex)
+        rec = ex.execute(task)
         started += rec.status != "unsupported"
         ok = rec.status in ("optimal", "feasible") and rec.feasible is True
         answered += ok
@@ -263,7 +263,7 @@ def _run_checks(plan: _Plan, ex: Executor, time_limit: float, deterministic: boo
         if before is None:
             add(Check("determinism", task.instance_name, False, "skipped: the first run gave no feasible answer"))
             continue
-        rec = execute(task, executor=ex)
+        rec = ex.execute(task)
         same = _canonical(rec.solution) == before
         add(Check("determinism", task.instance_name, same, "identical solution with the same seed"
                   if same else f"a second run with the same seed differs ({rec.status})"))
