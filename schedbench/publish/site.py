@@ -24,10 +24,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from schedbench.store.core import StoreError
+
+if TYPE_CHECKING:  # imported where used: matplotlib and the tables load only when publishing
+    from schedbench.plots.source import Source
+    from schedbench.publish.tables import SetTable
 
 FIGURES = ("profile-time", "profile-gap", "ecdf-limit", "ecdf-time", "cd")
 FORMATS = ("png", "pdf")
@@ -49,33 +54,34 @@ class Page:
 
 
 def slug(text: str) -> str:
+    """``text`` as a file-name slug: runs of other characters than ``A-Za-z0-9._-`` become ``-``."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
 
 
-def _table_html(table: object) -> str:
+def _table_html(table: SetTable) -> str:
     from schedbench.publish.tables import COLUMNS, text_cells
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     rows = []
-    for i, cells in zip(table.frame.index, text_cells(table), strict=True):  # type: ignore[attr-defined]
+    for i, cells in zip(table.frame.index, text_cells(table), strict=True):
         tds = []
         for c, v in zip(COLUMNS, cells, strict=True):
             cls = ["num"] if c not in ("group", "solver", "sig") else []
-            if table.bold.at[i, c]:  # type: ignore[attr-defined]
+            if table.bold.at[i, c]:
                 cls.append("best")
             attr = f' class="{" ".join(cls)}"' if cls else ""
             tds.append(f"<td{attr}>{html.escape(v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    caption = html.escape(table.caption())  # type: ignore[attr-defined]
+    caption = html.escape(table.caption())
     out = (f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
            f"<tbody>{''.join(rows)}</tbody></table>")
-    if table.intervals is not None:  # type: ignore[attr-defined]
+    if table.intervals is not None:
         from schedbench.publish.tables import CI_COLUMNS, _ci_text, ci_caption
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in CI_COLUMNS)
         body = "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=num"}>{html.escape(v)}</td>'
                                         for i, v in enumerate(r)) + "</tr>"
-                       for r in _ci_text(table.intervals))  # type: ignore[attr-defined]
+                       for r in _ci_text(table.intervals))
         out += (f"<table><caption>{html.escape(ci_caption())}</caption><thead><tr>{head}</tr></thead>"
                 f"<tbody>{body}</tbody></table>")
     return out
@@ -164,7 +170,7 @@ def _rel(target: Path, base: Path) -> str:
     return Path(os.path.relpath(target.resolve(), base.resolve())).as_posix()
 
 
-def _page(table: object, figures: list[tuple[str, Path]], src: object, source_path: Path, out: Path,
+def _page(table: SetTable, figures: list[tuple[str, Path]], src: Source, source_path: Path, out: Path,
           name: str) -> str:
     from schedbench.plots.figures import KINDS
 
@@ -180,13 +186,13 @@ def _page(table: object, figures: list[tuple[str, Path]], src: object, source_pa
     if source_path.suffix in (".parquet", ".csv") and env_path.exists():
         links.append(f'<a href="{html.escape(_rel(env_path, out))}">{html.escape(env_path.name)}</a>')
     downloads = " · ".join(f'<a href="{name}.{ext}">{ext.upper()}</a>' for ext in ("md", "csv", "tex"))
-    title = html.escape(f"{table.name} — {source_path.name}")  # type: ignore[attr-defined]
+    title = html.escape(f"{table.name} — {source_path.name}")
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
             f"<style>{_CSS}</style></head><body>"
             f"<h1>{title}</h1><p><a href=\"index.html\">All result sets</a> · source: {' · '.join(links)} · "
             f"table: {downloads}</p><h2>Tables</h2>{_table_html(table)}<h2>Figures</h2>{''.join(figs)}"
-            f"<h2>Environment</h2>{_environment_html(src.environments)}</body></html>\n")  # type: ignore[attr-defined]
+            f"<h2>Environment</h2>{_environment_html(src.environments)}</body></html>\n")
 
 
 def _index(pages: list[Page]) -> str:
@@ -194,44 +200,3 @@ def _index(pages: list[Page]) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>schedbench results</title>'
             f'<link rel="icon" href="data:,"><style>{_CSS}</style></head><body><h1>schedbench results</h1>'
             f"<ul>{items}</ul></body></html>\n")
-
-
-def publish_command(sources: list[Path], out: Path, *, success_gap: float = 1e-6, all_versions: bool = False) -> int:
-    """Body of ``schedbench publish``: prints each page written; bad input raises StoreError (exit 2)."""
-    pages = publish(sources, out, success_gap=success_gap, all_versions=all_versions)
-    for p in pages:
-        print(f"wrote {out / (p.slug + '.html')} ({len(p.files)} files)")
-    print(f"wrote {out / 'index.html'}")
-    return 0
-
-
-def tables_command(source: Path, fmt: str = "table", *, success_gap: float = 1e-6, families: bool = True,
-                   all_versions: bool = False) -> int:
-    """Body of ``schedbench tables``: every set's table in one format on stdout."""
-    import sys
-
-    from rich.console import Console
-
-    from schedbench.plots.source import load
-    from schedbench.publish import tables as tb
-
-    if fmt not in ("table", "markdown", "csv", "latex"):
-        raise StoreError("--format", "one of ['table', 'markdown', 'csv', 'latex']", repr(fmt))
-    src = load(source, all_versions=all_versions)
-    tabs = tb.set_tables(src.runs, success_gap=success_gap, families=families)
-    if not tabs:
-        raise StoreError(str(source), "runs to tabulate", "none")
-    if fmt == "table":
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 80)
-        for t in tabs:
-            console.print(tb.to_rich(t))
-            ci = tb.ci_rich(t)
-            if ci is not None:
-                console.print(ci)
-        return 0
-    render = {"markdown": tb.to_markdown, "csv": tb.to_csv, "latex": tb.to_latex}[fmt]
-    parts = [render(t) for t in tabs]
-    if fmt == "csv":  # one CSV: the header once
-        parts = [parts[0]] + [p.split("\n", 1)[1] for p in parts[1:]]
-    sys.stdout.write(("" if fmt == "csv" else "\n").join(parts))
-    return 0

@@ -12,7 +12,7 @@ Columns, per solver configuration and group:
   1e-6: the best-known value reached);
 - ``SGM time``: shifted geometric mean of wall times (shift 10 s), a run without success charged at
   its time limit; ``ratio``: that over the group's best (best = 1);
-- ``mean gap %``, ``max gap %``: the project's one gap (:func:`schedbench.store.core.gap`, stored per
+- ``mean gap %``, ``max gap %``: the project's one gap (:func:`schedbench.scoring.gap`, stored per
   run) over runs with a feasible answer;
 - ``sig``: ``*`` when the solver's per-instance gaps are significantly worse than those of the
   group's best solver by mean gap (paired Wilcoxon signed-rank, Holm over the group's comparisons,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,7 @@ class SetTable:
     intervals: pd.DataFrame | None = None
 
     def caption(self) -> str:
+        """The table's caption: what each column means."""
         return (f"{self.name}: success = a counted answer within a gap of {self.success_gap:g} of the best known; "
                 f"SGM time = shifted geometric mean of wall time (shift {SHIFT:g} s), a run without success "
                 "charged at its time limit; ratio = SGM over the group's best (best = 1); gap = |objective - best "
@@ -150,6 +152,7 @@ def _ci_text(frame: pd.DataFrame) -> list[list[str]]:
 
 
 def ci_caption() -> str:
+    """The caption of the bootstrap-interval table."""
     return (f"95 % percentile bootstrap intervals ({CI_RESAMPLES} resamples of the instances, each with all "
             "its seeds; generator seed 0) of the mean gap (%) and of the SGM time (s).")
 
@@ -164,7 +167,7 @@ FORMATS_NUM = {"runs": "{:d}", "success %": "{:.1f}", "SGM time (s)": "{:.2f}", 
                "mean gap %": "{:.3f}", "max gap %": "{:.3f}"}
 
 
-def _cell(col: str, value: object) -> str:
+def _cell(col: str, value: Any) -> str:  # a pandas cell: a number, None/NaN, or text
     if col in FORMATS_NUM:
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return "-"
@@ -227,30 +230,32 @@ def to_latex(table: SetTable) -> str:
 
 
 def to_rich(table: SetTable) -> object:
-    """A rich table readable at 80 columns (short headers, no truncation)."""
+    """A rich table readable at 80 columns (short headers, no truncation); cells are data, never markup."""
     from rich.table import Table
+    from rich.text import Text
 
     short = {"success %": "succ%", "SGM time (s)": "SGM s", "mean gap %": "gap%", "max gap %": "max%"}
-    t = Table(title=table.name, caption=table.caption(), caption_justify="left", padding=(0, 1))
+    t = Table(title=Text(table.name), caption=Text(table.caption()), caption_justify="left", padding=(0, 1))
     for c in COLUMNS:
         t.add_column(short.get(c, c), justify="left" if c in ("group", "solver") else "right",
                      no_wrap=c not in ("group", "solver"), overflow="fold")
     for i, cells in zip(table.frame.index, text_cells(table), strict=True):
-        t.add_row(*[f"[bold]{v}[/bold]" if table.bold.at[i, c] else v for c, v in zip(COLUMNS, cells, strict=True)])
+        t.add_row(*[Text(v, style="bold" if table.bold.at[i, c] else "") for c, v in zip(COLUMNS, cells, strict=True)])
     return t
 
 
 def ci_rich(table: SetTable) -> object | None:
-    """The bootstrap intervals as a rich table (None without intervals)."""
+    """The bootstrap intervals as a rich table (None without intervals); cells are data, never markup."""
     from rich.table import Table
+    from rich.text import Text
 
     if table.intervals is None:
         return None
     short = {"mean gap %": "gap%", "SGM time (s)": "SGM s"}
-    t = Table(title=f"{table.name}: bootstrap intervals", caption=ci_caption(), caption_justify="left",
+    t = Table(title=Text(f"{table.name}: bootstrap intervals"), caption=Text(ci_caption()), caption_justify="left",
               padding=(0, 1))
     for c in CI_COLUMNS:
         t.add_column(short.get(c, c), justify="left" if c == "solver" else "right", no_wrap=c != "solver")
     for row in _ci_text(table.intervals):
-        t.add_row(*row)
+        t.add_row(*(Text(v) for v in row))
     return t
