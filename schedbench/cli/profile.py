@@ -92,16 +92,8 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
                  gpu_type: str | None = None, output: Path | None = None, as_json: bool = False) -> int:
     """``schedbench profile``: measure, print a table (or JSON), write the catalogue fragment."""
     workload = resolve(model, inputs, loss, family=family, key=key, task=task)
-    if not batch_sizes:
-        batch_sizes = [32]
-    if len(set(batch_sizes)) != len(batch_sizes):
-        raise ProfileError(f"--batch-size repeats a value: {batch_sizes}")
-    if any(b < 1 for b in batch_sizes) or steps < 1 or warmup < 0:
-        raise ProfileError("--batch-size and --steps must be >= 1 and --warmup >= 0")
-    if threads is not None and threads < 1:
-        raise ProfileError("--threads must be >= 1")
-    if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
-        raise ProfileError(f"--device must be cpu or cuda[:N], not {device!r}")
+    batch_sizes = batch_sizes or [32]
+    _check_arguments(device, batch_sizes, steps, warmup, threads)
     torch = require_torch()
     if output is not None:
         try:  # fail before measuring, not after
@@ -120,6 +112,47 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
     cmd = command_line(model, device, batch_sizes, steps, warmup, seed=seed, threads=threads, isolate=isolate,
                        inputs=inputs or [], loss=loss, family=family, key=key, task=task, gpu_type=gpu_type,
                        output=output)
+    measurements, skipped = _measure_sweep(workload, model, device, batch_sizes, steps, warmup, seed=seed,
+                                           threads=threads, isolate=isolate)
+    from schedbench.profiler.entry import build_fragment
+
+    fragment = build_fragment(measurements, workload, cmd, gpu_type=gpu_type)
+    if output is not None:
+        from schedbench import jsonio
+
+        try:
+            jsonio.write_bytes(output, jsonio.dumps_canonical(fragment.to_dict()))
+        except OSError as exc:
+            raise ProfileError(f"-o {output}: cannot write it: {exc.strerror}") from None
+    if as_json:
+        print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements], "out_of_memory": skipped,
+                    "fragment": fragment.to_dict(), "written": None if output is None else str(output)})
+        return 0
+    _print_measurements(workload, fragment, measurements, skipped, steps, warmup, output)
+    return 0
+
+
+def _check_arguments(device: str, batch_sizes: list[int], steps: int, warmup: int, threads: int | None) -> None:
+    """Raise :class:`ProfileError` for a repeated or non-positive batch size, bad step counts or
+    threads, or a device other than ``cpu``/``cuda[:N]``."""
+    if len(set(batch_sizes)) != len(batch_sizes):
+        raise ProfileError(f"--batch-size repeats a value: {batch_sizes}")
+    if any(b < 1 for b in batch_sizes) or steps < 1 or warmup < 0:
+        raise ProfileError("--batch-size and --steps must be >= 1 and --warmup >= 0")
+    if threads is not None and threads < 1:
+        raise ProfileError("--threads must be >= 1")
+    if device != "cpu" and not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+        raise ProfileError(f"--device must be cpu or cuda[:N], not {device!r}")
+
+
+def _measure_sweep(workload: Workload, model: str, device: str, batch_sizes: list[int], steps: int, warmup: int, *,
+                   seed: int, threads: int | None, isolate: bool) -> tuple[list[Any], list[int]]:
+    """Measure every batch size (in a fresh process each when ``isolate``) with a progress bar on a
+    terminal; return the measurements and the batch sizes skipped as out of memory.
+
+    Raises:
+        ProfileError: no batch size fits; OutOfMemoryError: the only batch size does not fit.
+    """
     from schedbench.profiler.measure import measure
 
     measurements = []
@@ -152,20 +185,12 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
             measurements.append(m)
     if not measurements:
         raise ProfileError(f"model {model!r}: no batch size of {batch_sizes} fits on {device} (out of memory)")
-    from schedbench.profiler.entry import build_fragment
+    return measurements, skipped
 
-    fragment = build_fragment(measurements, workload, cmd, gpu_type=gpu_type)
-    if output is not None:
-        from schedbench import jsonio
 
-        try:
-            jsonio.write_bytes(output, jsonio.dumps_canonical(fragment.to_dict()))
-        except OSError as exc:
-            raise ProfileError(f"-o {output}: cannot write it: {exc.strerror}") from None
-    if as_json:
-        print_json({"command": cmd, "measurements": [m.to_dict() for m in measurements], "out_of_memory": skipped,
-                     "fragment": fragment.to_dict(), "written": None if output is None else str(output)})
-        return 0
+def _print_measurements(workload: Workload, fragment: Any, measurements: list[Any], skipped: list[int], steps: int,
+                        warmup: int, output: Path | None) -> None:
+    """The measurements as a table on stdout, with what was skipped and written."""
     gpu = next(iter(fragment.gpus))
     info = measurements[0].device_info
     out.print(f"{workload.name} on {gpu}: {fragment.gpus[gpu].name}")
@@ -185,7 +210,6 @@ def profile_body(model: str, device: str, batch_sizes: list[int], steps: int, wa
     if output is not None:
         out.print(f"wrote {output}: a catalogue fragment of {len(fragment.job_types)} job type(s) on {gpu}; add it "
                   f"to your catalogue with: schedbench catalogue merge {shlex.quote(str(output))}")
-    return 0
 
 
 @guarded(ProfileError)
@@ -221,6 +245,12 @@ def profile(
 
 
 def merge_body(fragments: list[Path], into: Path | None, replace_measured: bool, as_json: bool) -> int:
+    """``schedbench catalogue merge``: merge ``fragments`` into the catalogue file ``into`` (default:
+    the user catalogue) and print what changed (or JSON); returns 0.
+
+    Raises:
+        ProfileError: the user catalogue is turned off and no file is named, or it cannot be written.
+    """
     from schedbench.catalogue import layers
     from schedbench.catalogue.build import load_catalogue, shipped_path
 

@@ -68,11 +68,13 @@ class Startup:
         return self
 
     def planned(self, to_run: int, workers: int | None, executor: str) -> None:
+        """The plan is known: ``to_run`` runs on ``workers`` local workers or a dask cluster."""
         if self.status is not None and to_run:
             where = "a dask cluster" if executor == "dask" else f"{workers or 'one per CPU'} local worker(s)"
             self.status.update(f"starting {where} (preloading solver libraries), {to_run} runs to do")
 
     def first_record(self) -> None:
+        """A run finished: the spinner stops and the progress bar starts (once)."""
         if not self.started:
             self.started = True
             if self.status is not None:
