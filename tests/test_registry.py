@@ -646,6 +646,8 @@ def test_cli_list_table_and_json(tmp_path):
                                                   "help": "job order: decreasing size, or the instance's",
                                                   "choices": ["decreasing", "input"]}
     assert docs["greedy-bestfit"]["available"] is True
+    assert docs["greedy-bestfit"]["model_formats"] == [] and docs["ilp-highs"]["model_formats"] == ["mps", "lp"]
+    assert "highspy" in docs["ilp-highs"]["requires"]
 
 
 def test_cli_list_collision_is_exit_2(tmp_path):

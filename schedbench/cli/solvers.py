@@ -59,7 +59,7 @@ def entry_doc(entry: Any) -> dict[str, Any]:
             "problems": {c: list(o) for c, o in entry.problems.items()},
             "params": [_param_doc(p) for p in entry.params], "deterministic": entry.deterministic,
             "description": entry.description, "available": entry.available, "reason": entry.reason,
-            "origin": entry.origin}
+            "origin": entry.origin, "requires": list(entry.requires), "model_formats": list(entry.model_formats)}
 
 
 @app.command("list")
