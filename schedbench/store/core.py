@@ -580,14 +580,16 @@ class Store:
             f"ORDER BY bound {bound_order}, run_id LIMIT 1", (instance_hash, *UNTRUSTED_BOUND_STATUSES)).fetchone()
         return sense, known, combine_best(sense, known, best, bound)
 
-    def _regrade(self, instance_hash: str) -> int:
+    def _regrade(self, instance_hash: str, *, only: str | None = None, unless_best: float | None = None) -> int:
         """Re-grade the instance's runs against every answer known now (also those that arrived
         after them), with :func:`schedbench.scoring.contradicted_by_best`: a claim of
         ``infeasible`` when a feasible answer or a published attained value exists, an ``optimal``
         answer worse than the best known value, or a bound better than it, makes a run whose status
         is credited (:data:`REGRADED_STATUSES`) ``wrong`` (flag added); a contradicted bound is
-        dropped whatever the status (a timeout's last bound too). A flag is added once. Returns the
-        runs changed."""
+        dropped whatever the status (a timeout's last bound too). A flag is added once. Re-grading is
+        idempotent, so when the best known value is still ``unless_best`` (the one every run was
+        re-graded against at the previous write) only the run ``only`` is re-graded. Returns the runs
+        changed."""
         c = self.conn
         row = c.execute("SELECT sense, known_json FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
         if row is None:
@@ -601,10 +603,12 @@ class Store:
                             None)["best_known"]
         if best is None:
             return 0
-        rows = c.execute(
-            "SELECT run_id, status, claimed_status, objective, bound, flags_json, reason FROM runs "
-            "WHERE instance_hash = ? AND (claimed_status IN ('infeasible', 'optimal') OR bound IS NOT NULL)",
-            (instance_hash,)).fetchall()
+        sql = ("SELECT run_id, status, claimed_status, objective, bound, flags_json, reason FROM runs "
+               "WHERE instance_hash = ? AND (claimed_status IN ('infeasible', 'optimal') OR bound IS NOT NULL)")
+        if only is not None and unless_best is not None and best == unless_best:
+            rows = c.execute(sql + " AND run_id = ?", (instance_hash, only)).fetchall()
+        else:
+            rows = c.execute(sql, (instance_hash,)).fetchall()
         updates = []
         for run_id, status, claimed, objective, bound, flags_json, reason in rows:
             flags = json.loads(flags_json)
@@ -635,9 +639,9 @@ class Store:
         every run's gap (:func:`schedbench.scoring.gap` against the best-known value) when they
         changed (or ``force``), else only ``run_id``'s. Returns the number of runs updated."""
         c = self.conn
-        self._regrade(instance_hash)
         old = c.execute("SELECT best_known, best_known_source, best_run_id, best_bound, best_bound_source "
                         "FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
+        self._regrade(instance_hash, only=run_id, unless_best=None if force else old[0])
         sense, _, b = self._compute_best(instance_hash)
         new = (b["best_known"], b["best_known_source"], b["best_run_id"], b["bound"], b["bound_source"])
         if tuple(old) != new:
