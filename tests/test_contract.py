@@ -92,3 +92,41 @@ def test_contract(solver: str, cls: str, objective: str, instances: list[Path], 
     assert not failed, "\n".join(failed)
     kinds = {c.check for c in checks}
     assert {"declaration", "answer", "time-limit"} <= kinds
+
+
+def _export_cases() -> Iterator[Any]:
+    for entry in Registry.build(entry_points=False).exporters():
+        marks = () if entry.available else (pytest.mark.skip(reason=f"{entry.name}: {entry.reason}"),)
+        for fmt in entry.model_formats:
+            yield pytest.param(entry.name, fmt, id=f"{entry.name}:{fmt}", marks=marks)
+
+
+@pytest.mark.parametrize(("solver", "fmt"), list(_export_cases()))
+def test_model_export(solver: str, fmt: str, instances: list[Path], tmp_path: Path) -> None:
+    """A solver declaring ``model_formats`` writes a non-empty model of every instance of its declared
+    classes and objectives that it does not decline; an MPS or LP model reads back into HiGHS."""
+    from schedbench.instances import load
+    from schedbench.plugins.export_model import export_model
+
+    entry = get_registry().get(solver)
+    cls = entry.load()
+    written = 0
+    for path in instances:
+        inst = load(path)
+        if inst.problem.objective not in entry.problems.get(inst.problem.cls, ()):
+            continue
+        out = tmp_path / f"{inst.name}.{fmt}"
+        if cls.unsupported_reason(inst) is not None:
+            with pytest.raises(ValueError):
+                export_model(inst, out, fmt, solver=solver)
+            continue
+        assert export_model(inst, out, fmt, solver=solver) == out and out.stat().st_size > 0
+        written += 1
+        if fmt in ("mps", "lp"):
+            import highspy
+
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+            h.readModel(str(out))
+            assert h.getNumCol() > 0, inst.name
+    assert written, f"{solver} exported no instance"
