@@ -112,7 +112,7 @@ def _canonical(solution: Any) -> bytes | None:
 
 @dataclass
 class _Plan:
-    """The runs of a contract test: tasks, which of them are re-targeted, and the checks so far."""
+    """The runs of a contract test: the tasks, the names of the re-targeted instances, where the instances came from."""
 
     tasks: list[RunTask]
     retargeted: set[str]
