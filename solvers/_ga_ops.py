@@ -35,6 +35,7 @@ from deap import base, creator, tools
 
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
+from schedbench.validator.placement import gpu_type_prices
 
 from ._lib.assignment import regret_assign
 from ._lib.packing import pack, placement_order
@@ -224,7 +225,7 @@ class PlacementModel:
         if self.objective == "min-gpus":
             self.additive = False
             if inst.problem.params.get("measure") == "cost":
-                price = np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types])
+                price = gpu_type_prices(inst)
                 self.price = np.nan_to_num(price[gtype], nan=0.0)
             else:
                 self.price = np.ones(G)
