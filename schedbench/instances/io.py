@@ -167,16 +167,10 @@ def _problem(ctx: _Ctx, doc: Any) -> Problem:
         if spec is None:
             raise ctx.fail(f"$.problem.params.{key}", f"one of the {cls_name} parameters {sorted(known)}",
                            f"unknown parameter {key!r}", raw=True)
-        path = f"$.problem.params.{key}"
-        if spec.kind is bool:
-            if type(value) is not bool:
-                raise ctx.fail(path, "true or false", value)
-        elif spec.kind is float:
-            ctx.number(value, path, minimum=spec.minimum)
-            value = float(value)
-        elif spec.kind is str and value not in spec.choices:
-            raise ctx.fail(path, f"one of {list(spec.choices)}", value)
-        params[key] = value
+        try:
+            params[key] = spec.check(value)
+        except ValueError as exc:
+            raise ctx.fail(f"$.problem.params.{key}", str(exc), value) from None
     for spec in cls.params:
         params.setdefault(spec.name, spec.default)
     return Problem(cls_name, objective, params)

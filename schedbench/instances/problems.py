@@ -16,6 +16,7 @@ module that builds a :class:`ProblemClass` and calls :func:`register`; its name 
 from __future__ import annotations
 
 import importlib
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -76,6 +77,26 @@ class ClassParam:
     description: str
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+
+    def check(self, value: Any) -> Any:
+        """``value`` checked and normalised (a number as float).
+
+        Raises:
+            ValueError: the value does not fit; the message says what was expected.
+        """
+        if self.kind is bool:
+            if type(value) is not bool:
+                raise ValueError("true or false")
+            return value
+        if self.kind is float:
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise ValueError("a finite number")
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"a number >= {self.minimum}")
+            return float(value)
+        if value not in self.choices:
+            raise ValueError(f"one of {list(self.choices)}")
+        return value
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of the parameter's value (with its description and default)."""
