@@ -95,7 +95,7 @@ def make_figure(source_path: str | Path, kind: str, opts: PlotOptions | None = N
         sol = load_solution(opts.solution)
         return _schedule_figure(kind, {opts.solution.stem: (inst, sol)}, opts)
     if kind == "cd":
-        from schedbench.statistics import cd_figure_from_runs
+        from schedbench.plots.cd import cd_figure_from_runs
 
         src = load(path, all_versions=opts.all_versions)
         return cd_figure_from_runs(pfig.source_runs(src, cls=opts.cls, objective=opts.objective, solvers=opts.solvers),

@@ -111,9 +111,9 @@ def publish(sources: list[Path], out: Path, *, success_gap: float = 1e-6, all_ve
         StoreError: a source that cannot be read, or an unwritable output folder.
     """
     from schedbench.plots import figures as pfig
+    from schedbench.plots.cd import cd_figure_from_runs
     from schedbench.plots.source import load
     from schedbench.publish import tables as tb
-    from schedbench.statistics import cd_figure_from_runs
 
     if not sources:
         raise StoreError("SOURCE", "at least one store or export", "none")
