@@ -1,4 +1,4 @@
-"""Instances: the model, its canonical JSON form, the strict loader and the JSON Schema."""
+"""Instances: the model, its canonical JSON form, the strict loader, the JSON Schema and the problem classes."""
 
 from schedbench.instances.io import (
     content_hash,
