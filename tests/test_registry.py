@@ -608,6 +608,8 @@ def test_pyproject_lists_every_package():
     found = {".".join(p.relative_to(ROOT).parts) for p in (ROOT / "schedbench").rglob("*")
              if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
     found.add("schedbench")
+    found |= {".".join(("schedbench_solvers", *p.relative_to(ROOT / "solvers").parts))
+              for p in (ROOT / "solvers").rglob("*") if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
     missing = sorted(found - listed)
     assert not missing, (f"add {missing} to [tool.setuptools] packages in pyproject.toml, or a wheel install will "
                          "lack them")
