@@ -8,6 +8,7 @@ Importable without the ``[rl]`` extra (the main CLI mounts it): a command then f
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -125,5 +126,5 @@ def info_cmd(model: Annotated[Path, typer.Argument(help="Model file (.zip).")]) 
         meta = read_meta(model)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(json.dumps(meta, indent=1, sort_keys=True))
+    sys.stdout.write(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return 0

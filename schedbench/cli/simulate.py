@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from schedbench.cli.console import err as _err
-from schedbench.cli.console import guarded, parse_pairs
+from schedbench.cli.console import error_line, guarded, parse_pairs
 from schedbench.cli.console import out as _out
 from schedbench.errors import UsageError
 
@@ -105,7 +105,7 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
         else:
             res = sim.run()
     except (SimulationError, PolicyError) as exc:
-        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        err.print(error_line(str(exc)))
         return 1
     verdict = validate(inst, res.solution(), file=str(output or "<simulated log>"))
     if output is not None:
@@ -131,8 +131,8 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
             table.add_row(label, "-" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
         out.print(table)
         out.print(f"{res.message}; log {'feasible' if verdict.feasible else 'INFEASIBLE'} "
-                  f"({len(res.events)} events, {res.wall_seconds:.2f} s)", markup=False)
+                  f"({len(res.events)} events, {res.wall_seconds:.2f} s)")
         if not verdict.feasible:
             for v in verdict.violations[:5]:
-                out.print(f"  {v}", markup=False)
+                out.print(f"  {v}")
     return 0 if res.status == "complete" and verdict.feasible else 1
