@@ -137,8 +137,9 @@ def placement_bounds(inst: Instance) -> dict[str, float]:
             per_r = np.where(cap > 0, total / cap, np.where(total > 0, np.inf, 0.0))
         count = max(float(jobs.gang.max()), float(np.ceil(per_r.max() - 1e-9)))
         if inst.problem.params.get("measure") == "cost":
-            prices = [t.cost_per_hour or 0.0 for t in inst.gpu_types]
-            return {"lower_bound": count * min(prices)}
+            # the validator's prices; a missing one counted 0 keeps the lower bound valid
+            prices = np.nan_to_num(gpu_type_prices(inst), nan=0.0)
+            return {"lower_bound": count * float(prices.min())}
         return {"lower_bound": count}
     if obj == "max-weight":
         return {"upper_bound": float(jobs.weight[use.any(axis=1)].sum())}
