@@ -29,9 +29,13 @@ the value does not depend on what ran before in the process.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from schedbench.instances.model import Instance
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class FluidLoad:
         return self.nominal_per_s / horizon_s
 
 
-def _quiet_highs(highspy):
+def _quiet_highs(highspy: Any) -> Any:
     """A ``highspy.Highs`` built with the C-level stdout silenced (HiGHS prints a banner on the
     first construction in a process, before any option can be set)."""
     import os
@@ -143,7 +147,7 @@ def fluid_load(work: np.ndarray, gpus: np.ndarray) -> FluidLoad:
     return FluidLoad(rho, busy, nominal, split)
 
 
-def instance_work(inst) -> tuple[np.ndarray, np.ndarray]:
+def instance_work(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
     """``(work, gpus)`` of an instance for :func:`fluid_load`: per job ``gang x time`` on each
     eligible type (NaN elsewhere), and the GPUs of each type of ``inst.gpu_types`` in its cluster."""
     ids = [t.id for t in inst.gpu_types]
@@ -157,7 +161,7 @@ def instance_work(inst) -> tuple[np.ndarray, np.ndarray]:
     return work, gpus
 
 
-def instance_fluid(inst) -> dict[str, float | dict[str, float] | None]:
+def instance_fluid(inst: Instance) -> dict[str, float | dict[str, float] | None]:
     """Fluid and nominal offered load of an instance over its arrival span (first to last release);
     None when all jobs are released together (no span)."""
     work, gpus = instance_work(inst)

@@ -23,6 +23,8 @@ the user's catalogue) live in :mod:`schedbench.catalogue.layers`; the ``schedben
 
 from __future__ import annotations
 
+from types import ModuleType
+
 #: The optional-dependency extra that provides torch.
 EXTRA = "profile"
 MISSING_TORCH = (f"schedbench profile needs PyTorch, which is not installed: install the extra with "
@@ -38,7 +40,7 @@ class OutOfMemoryError(ProfileError):
     """A batch size that does not fit the device: a sweep skips it and goes on with the others."""
 
 
-def require_torch():  # -> the torch module
+def require_torch() -> ModuleType:
     """Import torch, or raise :class:`ProfileError` naming the ``profile`` extra."""
     try:
         import torch
