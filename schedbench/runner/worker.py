@@ -377,17 +377,41 @@ def _child(task: Any, cls: type, inst: Any, msg_w: int, log_w: int, close: tuple
         os._exit(code)
 
 
+def _limit_memory(memory_limit_mb: int | None) -> None:
+    """RLIMIT_AS of the run: what it has mapped now plus ``memory_limit_mb`` (never above the hard limit)."""
+    if not memory_limit_mb:
+        return
+    limit = _vm_size() + int(memory_limit_mb) * (1 << 20)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _answer_bytes(solution: Any, info: Any) -> tuple[bytes | None, str | None, bytes]:
+    """(solution JSON bytes or None, why the solution is not JSON or None, info JSON bytes): a
+    solution that is not JSON is reported, never raised; info that is not JSON is kept as best it can."""
+    sol_bytes = sol_error = None
+    if solution is not None:
+        try:
+            sol_bytes = to_json_bytes(solution)
+        except (TypeError, ValueError) as exc:
+            sol_error = f"the returned solution is not JSON: {exc}"
+    try:
+        info_bytes = to_json_bytes(info if isinstance(info, dict) else {"info": info})
+    except ValueError:  # NaN or infinity in the info: kept as null (strict JSON)
+        info_bytes = to_json_bytes(_finite(info if isinstance(info, dict) else {"info": info}))
+    except TypeError:
+        info_bytes = to_json_bytes({"unserialisable_info": repr(info)[:2000]})
+    return sol_bytes, sol_error, info_bytes
+
+
 def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
     from schedbench.plugins.solver import SOLVER_STATUSES, Context, SolveResult
 
     threads = max(1, int(task.threads))
     _limiter = limit_threads(threads)
-    if task.memory_limit_mb:
-        limit = _vm_size() + int(task.memory_limit_mb) * (1 << 20)
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _limit_memory(task.memory_limit_mb)
     seed = task.solver_seed
     import random
 
@@ -421,18 +445,7 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
             text += f"\nsolve() called sys.exit({exc.code!r})"
         _write_frame(msg_w, {"k": "error", "text": text})
         return 0
-    sol_bytes = sol_error = None
-    if solution is not None:
-        try:
-            sol_bytes = to_json_bytes(solution)
-        except (TypeError, ValueError) as exc:
-            sol_error = f"the returned solution is not JSON: {exc}"
-    try:
-        info_bytes = to_json_bytes(info if isinstance(info, dict) else {"info": info})
-    except ValueError:  # NaN or infinity in the info: kept as null (strict JSON)
-        info_bytes = to_json_bytes(_finite(info if isinstance(info, dict) else {"info": info}))
-    except TypeError:
-        info_bytes = to_json_bytes({"unserialisable_info": repr(info)[:2000]})
+    sol_bytes, sol_error, info_bytes = _answer_bytes(solution, info)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
             stream.flush()
@@ -707,6 +720,52 @@ class _Supervisor:
             os.close(msg_r)
             os.close(log_r)
 
+    def _on_event(self, sel: selectors.BaseSelector, what: str, pid: int, msg_r: int, log_r: int) -> str | None:
+        """Handle one ready file of :meth:`_watch`: ``"exit"`` when the run's process exited,
+        ``"killed"`` when the control socket closed (the run is killed), else None."""
+        if what == "exit":
+            return "exit"
+        if what == "msg" and not self._read_msg(msg_r):
+            sel.unregister(msg_r)
+        elif what == "log" and not self._read_log(log_r):
+            sel.unregister(log_r)
+        elif what == "ctl":
+            sel.unregister(self.ctl)
+            self.control_lost = True
+            _killpg(pid, signal.SIGKILL)
+            return "killed"
+        return None
+
+    def _answered_in_time(self, term_at: float | None, deadline: float) -> bool:
+        """The run sent its answer before the deadline (and was not stopped or cancelled)."""
+        return (self.final is not None and self.final[0] == "result" and term_at is None
+                and not self.control_lost and self.answered_at is not None and self.answered_at <= deadline)
+
+    def _drain_log(self, log_r: int) -> None:
+        """Read what is left in the output pipe of a run that answered (non-blocking)."""
+        os.set_blocking(log_r, False)
+        while True:
+            try:
+                n = os.readv(log_r, [self.readbuf])
+            except BlockingIOError:
+                break
+            if not n:
+                break
+            self.log.feed(memoryview(self.readbuf)[:n])
+
+    def _drain_pipes(self, sel: selectors.BaseSelector, pidfd: int | None, msg_r: int, log_r: int) -> None:
+        """Read both pipes of a run that ended without an answer, for at most 2 s."""
+        with contextlib.suppress(KeyError, ValueError):
+            sel.unregister(self.ctl)
+        if pidfd is not None:
+            sel.unregister(pidfd)
+        stop = time.monotonic() + 2.0
+        while sel.get_map() and time.monotonic() < stop:
+            for key, _ in sel.select(max(0.0, stop - time.monotonic())):
+                ok = self._read_msg(msg_r) if key.data == "msg" else self._read_log(log_r)
+                if not ok:
+                    sel.unregister(key.fd)
+
     def _watch(self, pid: int, started: float, msg_r: int, log_r: int) -> dict[str, Any]:
         sel = selectors.DefaultSelector()
         sel.register(msg_r, selectors.EVENT_READ, "msg")
@@ -738,21 +797,10 @@ class _Supervisor:
                     timeout = min(timeout, 0.005)
                 exit_ready = pidfd is None
                 for key, _ in sel.select(timeout):
-                    what = key.data
-                    if what == "exit":
-                        exit_ready = True
-                    elif what == "msg" and not self._read_msg(msg_r):
-                        sel.unregister(msg_r)
-                    elif what == "log" and not self._read_log(log_r):
-                        sel.unregister(log_r)
-                    elif what == "ctl":
-                        sel.unregister(self.ctl)
-                        self.control_lost = True
-                        _killpg(pid, signal.SIGKILL)
-                        killed = True
-                if (self.final is not None and self.final[0] == "result" and term_at is None
-                        and not self.control_lost and self.answered_at is not None
-                        and self.answered_at <= deadline):
+                    event = self._on_event(sel, key.data, pid, msg_r, log_r)
+                    exit_ready = exit_ready or event == "exit"
+                    killed = killed or event == "killed"
+                if self._answered_in_time(term_at, deadline):
                     # answered in time. The child flushed its output before sending the answer,
                     # so all it wrote is in the pipe: take it, kill the child and reap it for
                     # its rusage (its exit after the answer is not the run's time).
@@ -770,26 +818,9 @@ class _Supervisor:
             # stragglers (grandchildren) of the run's group die with it; then drain both pipes
             _killpg(pid, signal.SIGKILL)
             if answered:
-                os.set_blocking(log_r, False)
-                while True:
-                    try:
-                        n = os.readv(log_r, [self.readbuf])
-                    except BlockingIOError:
-                        break
-                    if not n:
-                        break
-                    self.log.feed(memoryview(self.readbuf)[:n])
+                self._drain_log(log_r)
             else:
-                with contextlib.suppress(KeyError, ValueError):
-                    sel.unregister(self.ctl)
-                if pidfd is not None:
-                    sel.unregister(pidfd)
-                stop = time.monotonic() + 2.0
-                while sel.get_map() and time.monotonic() < stop:
-                    for key, _ in sel.select(max(0.0, stop - time.monotonic())):
-                        ok = self._read_msg(msg_r) if key.data == "msg" else self._read_log(log_r)
-                        if not ok:
-                            sel.unregister(key.fd)
+                self._drain_pipes(sel, pidfd, msg_r, log_r)
         finally:
             sel.close()
             if pidfd is not None:
