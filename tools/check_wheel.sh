@@ -34,7 +34,7 @@ pip=("$work/venv/bin/python" -m pip --quiet --disable-pip-version-check)
   || { cat "$work/wheel.log" >&2; exit 1; }
 wheel=("$work"/dist/schedbench-*.whl)
 step "built ${wheel[0]##*/}"
-"${pip[@]}" install "${wheel[0]}" 2>"$work/install.log" || { cat "$work/install.log" >&2; exit 1; }
+"${pip[@]}" install --no-compile "${wheel[0]}" 2>"$work/install.log" || { cat "$work/install.log" >&2; exit 1; }
 step "installed in a fresh venv"
 
 bin="$work/venv/bin"
