@@ -31,6 +31,7 @@ TIME_LIMIT = 5.0
 SHORT_BUDGETS: dict[str, dict[str, Any]] = {
     "sa": {"max_moves": 20_000},
     "ga": {"max_evals": 2_000},
+    "cpsat": {"deterministic_time": 1.0},
 }
 
 
