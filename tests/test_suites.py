@@ -313,3 +313,8 @@ def test_cli_runs_a_bundled_campaign_relative_to_the_current_directory(elsewhere
     assert "bundled example smoke.toml" in res.output
     # the spec's store is ../results/smoke.sqlite: as if the spec were ./campaigns/smoke.toml
     assert (elsewhere / "results" / "smoke.sqlite").is_file()
+
+
+def test_cli_names_the_bundled_campaigns_when_the_spec_is_missing(elsewhere: Path):
+    res = runner.invoke(app, ["run", "no-such-campaign.toml"])
+    assert res.exit_code == 2 and "bundled campaign: " in res.output and "smoke" in res.output, res.output

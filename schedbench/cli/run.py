@@ -63,7 +63,7 @@ def run(
     from schedbench.gate import parse_fail_on
     from schedbench.generators.spec import parse_cli_value
     from schedbench.runner.campaign import spec_from_dict
-    from schedbench.suites import find_campaign
+    from schedbench.suites import find_campaign, list_campaigns
 
     doc: dict[str, Any] = {}
     base = Path(".")
@@ -72,7 +72,8 @@ def run(
         try:
             doc = tomllib.loads((bundled or spec).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise InputError(str(spec), "$", "a run spec (TOML)", "no such file") from None
+            raise InputError(str(spec), "$", "a run spec (a TOML file, or a bundled campaign: "
+                             f"{', '.join(list_campaigns())})", "no such file") from None
         except tomllib.TOMLDecodeError as exc:
             raise InputError(str(spec), "$", "valid TOML", str(exc)) from None
         base = Path("campaigns") if bundled else spec.parent
