@@ -59,6 +59,25 @@ def sort_by_group(cand: np.ndarray, key: np.ndarray, group: np.ndarray) -> tuple
     return srt, sg, rank
 
 
+def best_gangs(cand: np.ndarray, score: np.ndarray, group: np.ndarray, gang: int, K: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], np.ndarray]]:
+    """Gang selection by score: each gang group's ``gang`` best candidates (smallest score, then GPU
+    index). Returns the groups that have ``gang`` candidates (ascending), per such group the summed
+    score of its gang (summed in score order) and its best candidate, and a function giving group
+    ``k``'s gang (sorted GPU indices). ``O(len(cand))`` plus the sort."""
+    srt, sg, rank = sort_by_group(cand, score, group)
+    take = rank < gang
+    ok = np.flatnonzero(np.bincount(sg[take], minlength=K) >= gang)
+    total = np.bincount(sg[take], weights=score[srt][take], minlength=K)[ok]
+    head = rank == 0  # one entry per group present, groups ascending
+    best = cand[srt][head][np.isin(sg[head], ok)]
+
+    def members(k: int) -> np.ndarray:
+        return np.sort(cand[srt[take & (sg == k)]])
+
+    return ok, total, best, members
+
+
 class _Fit:
     """Per-GPU loads of a packing in progress, column-wise ``(R, G)`` (one contiguous row per
     resource is much faster than reducing ``(G, R)`` rows)."""
@@ -121,19 +140,9 @@ def pack(inst: Instance, order: np.ndarray, mode: str, cost_first: bool = True) 
             score = gidx[cand].astype(np.float64)
         if gang == 1:
             pick = cand[np.argmin(score)][None]
-        else:
-            srt, sg, rank = sort_by_group(cand, score, group)
-            take = rank < gang
-            cnt = np.bincount(sg[take], minlength=K)
-            ok = np.flatnonzero(cnt >= gang)
-            if mode == "best":
-                total = np.bincount(sg[take], weights=score[srt][take], minlength=K)[ok]
-                k = ok[np.argmin(total)]
-            else:
-                first = np.full(K, np.inf)
-                np.minimum.at(first, sg[take], cand[srt][take].astype(np.float64))
-                k = ok[np.argmin(first[ok])]
-            pick = np.sort(cand[srt[take & (sg == k)]])
+        else:  # first fit: the score is the GPU index, so the group whose gang starts lowest wins
+            ok, total, first, members = best_gangs(cand, score, group, gang, K)
+            pick = members(int(ok[np.argmin(total if mode == "best" else first)]))
         load[:, pick] += dem[:, pick]
         chosen[j] = pick
     return chosen
@@ -182,13 +191,9 @@ def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity",
             else:
                 pick = cand[np.argmin(score_c)][None]
         else:
-            srt, sg, rank = sort_by_group(cand, score_c, group)
-            take = rank < gang
-            count = np.bincount(sg[take], minlength=K)
-            ok = np.flatnonzero(count >= gang)
+            ok, total, _, members = best_gangs(cand, score_c, group, gang, K)
             if not len(ok):
                 continue
-            total = np.bincount(sg[take], weights=score_c[srt][take], minlength=K)[ok]
             if use_cost:
                 assert jobs.cost is not None
                 gcost = np.nan_to_num(jobs.cost[j][group_type[ok]], nan=np.inf)
@@ -196,7 +201,7 @@ def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity",
                 k = ok[np.lexsort(keys)[0]]
             else:
                 k = ok[np.argmin(total)]
-            pick = np.sort(cand[srt[take & (sg == k)]])
+            pick = members(int(k))
         load[:, pick] += dem[:, pick]
         chosen[j] = pick
     return chosen, True
