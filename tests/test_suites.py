@@ -318,3 +318,20 @@ def test_cli_runs_a_bundled_campaign_relative_to_the_current_directory(elsewhere
 def test_cli_names_the_bundled_campaigns_when_the_spec_is_missing(elsewhere: Path):
     res = runner.invoke(app, ["run", "no-such-campaign.toml"])
     assert res.exit_code == 2 and "bundled campaign: " in res.output and "smoke" in res.output, res.output
+
+
+def test_a_named_local_folder_must_exist(elsewhere: Path, monkeypatch):
+    with pytest.raises(InputError, match="no such folder"):
+        list_suites(elsewhere / "absent")
+    monkeypatch.setenv(INSTANCES_ENV, str(elsewhere / "absent-too"))
+    with pytest.raises(InputError, match="SCHEDBENCH_INSTANCES_DIR"):
+        load_suite("smoke")
+    res = runner.invoke(app, ["suite", "list", "--dir", str(elsewhere / "absent")])
+    assert res.exit_code == 2, res.output
+
+
+def test_files_that_are_no_plain_name_are_no_suites(elsewhere: Path):
+    _local_suite(elsewhere / "instances", "mine", lock=False)
+    (elsewhere / "instances" / "my suite.toml").write_text(SMALL_MANIFEST, encoding="utf-8")
+    names = {s.name for s in list_suites()}
+    assert "mine" in names and "my suite" not in names

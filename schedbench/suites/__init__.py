@@ -46,14 +46,15 @@ from schedbench.suites.paths import (
     cache_dir,
     check_name,
     find_campaign,
+    is_plain_name,
     list_campaigns,
     search_path,
     suite_cache,
 )
 
 __all__ = ["BuildReport", "Entry", "LockMismatchError", "Suite", "build", "bundled_campaigns_dir", "bundled_dir",
-           "cache_dir", "check_name", "expected_count", "find_campaign", "list_campaigns", "list_suites", "load_suite",
-           "read_lock", "search_path", "suite_cache", "write_lock"]
+           "cache_dir", "check_name", "expected_count", "find_campaign", "is_plain_name", "list_campaigns",
+           "list_suites", "load_suite", "read_lock", "search_path", "suite_cache", "write_lock"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def list_suites(directory: str | Path | None = None) -> list[Suite]:
     found: dict[str, Path] = {}
     for folder in reversed(search_path(directory)):
         for p in folder.glob("*.toml"):
-            found[p.stem] = p
+            if is_plain_name(p.stem):  # a file load_suite could not name is no suite
+                found[p.stem] = p
     return [_parse(name, found[name]) for name in sorted(found)]
 
 

@@ -69,12 +69,18 @@ def bundled_campaigns_dir() -> Path:
 
 def local_dir(directory: str | Path | None = None) -> Path | None:
     """The local manifest folder (absolute): ``directory``, else ``$SCHEDBENCH_INSTANCES_DIR``, else
-    ``./instances`` when it is a folder; None when there is none."""
-    if directory is not None:
-        return Path(directory).absolute()
-    env = os.environ.get(INSTANCES_ENV)
-    if env:
-        return Path(env).absolute()
+    ``./instances`` when it is a folder; None when there is none.
+
+    Raises:
+        InputError: ``directory`` or the variable names no folder.
+    """
+    given = directory if directory is not None else os.environ.get(INSTANCES_ENV) or None
+    if given is not None:
+        folder = Path(given).absolute()
+        if not folder.is_dir():
+            source = "the suite folder" if directory is not None else f"${INSTANCES_ENV}"
+            raise InputError(str(folder), "$", f"a folder of suite manifests ({source})", "no such folder")
+        return folder
     here = Path("instances").absolute()
     return here if here.is_dir() else None
 
@@ -123,10 +129,15 @@ def find_campaign(spec: str | Path) -> Path | None:
     if len(path.parts) != 1:
         return None
     stem = path.name.removesuffix(".toml")
-    if not _NAME.fullmatch(stem):
+    if not is_plain_name(stem):
         return None
     candidate = bundled_campaigns_dir() / f"{stem}.toml"
     return candidate if candidate.is_file() else None
+
+
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` passes :func:`check_name`."""
+    return bool(_NAME.fullmatch(name))
 
 
 def list_campaigns() -> list[str]:
