@@ -108,9 +108,17 @@ def show(
     return 0
 
 
+def _importers() -> dict[str, Any]:
+    """The importers by format name: the benchmark-set readers, then the trace readers."""
+    from schedbench.importers import IMPORTERS
+    from schedbench.traces.replay import TRACE_IMPORTERS
+
+    return {**IMPORTERS, **TRACE_IMPORTERS}
+
+
 @guarded()
 def import_(
-    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Input format: see `schedbench import --help`.")],
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="Input format: " + ", ".join(_importers()) + ".")],
     paths: Annotated[list[Path], typer.Argument(help="Files to import.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the instance files.")],
     sense: Annotated[str, typer.Option(help="GAP only: 'min' (default) or 'max' (negated costs).")] = "min",
@@ -120,11 +128,9 @@ def import_(
 ) -> int:
     """Import published files: benchmark sets (orlib-gap, gap, rcmax, vbp) and traces (philly, alibaba-openb)."""
     from schedbench.generators.spec import parse_cli_value
-    from schedbench.importers import IMPORTERS
     from schedbench.instances import save
-    from schedbench.traces.replay import TRACE_IMPORTERS
 
-    importers = {**IMPORTERS, **TRACE_IMPORTERS}
+    importers = _importers()
     importer = importers.get(fmt)
     if importer is None:
         fail(f"unknown format {fmt!r}; expected one of {sorted(importers)}")
