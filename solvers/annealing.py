@@ -34,7 +34,7 @@ from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._lib.assignment import regret_assign
-from ._lib.documents import placement_doc
+from ._lib.documents import batch_doc, placement_doc
 from ._lib.schedule import batch_order, list_schedule
 from ._moves import CmaxKernel, CmaxTargetKernel, GapKernel, anneal
 
@@ -156,12 +156,12 @@ class SimulatedAnnealing(Solver):
 
         def doc(a: list[int]) -> dict[str, Any]:
             free = [0.0] * inst.n_gpus
-            sched = {}
+            start = np.zeros(n)
             for j in range(n):  # on each GPU in job order, back to back
                 g = a[j]
-                sched[jobs.ids[j]] = {"gpus": [inst.gpu_ids[g]], "start": free[g]}
+                start[j] = free[g]
                 free[g] += ptl[j][g]
-            return {"problem": "batch", "schedule": sched}
+            return batch_doc(inst, [np.array([g]) for g in a], start)
 
         def on_best(a: list[int], value: float) -> None:
             context.report(doc(a))
