@@ -335,3 +335,11 @@ def test_files_that_are_no_plain_name_are_no_suites(elsewhere: Path):
     (elsewhere / "instances" / "my suite.toml").write_text(SMALL_MANIFEST, encoding="utf-8")
     names = {s.name for s in list_suites()}
     assert "mine" in names and "my suite" not in names
+
+
+def test_a_missing_data_package_says_how_to_fix_it(monkeypatch):
+    from schedbench.suites import paths
+
+    monkeypatch.setattr(paths, "MANIFESTS_PACKAGE", "schedbench.suites.no_such_data")
+    with pytest.raises(InputError, match="pip install -e"):
+        paths.bundled_dir()

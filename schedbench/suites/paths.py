@@ -49,8 +49,17 @@ def check_name(name: str, what: str = "suite") -> str:
 
 
 def _package_dir(package: str) -> Path:
-    """The folder of a bundled data package (installed wheels and checkouts are plain folders)."""
-    folder = resources.files(package)
+    """The folder of a bundled data package (installed wheels and checkouts are plain folders).
+
+    Raises:
+        InputError: the package is not installed (an editable install older than the data packages:
+            run ``pip install -e .`` again) or is zipped.
+    """
+    try:
+        folder = resources.files(package)
+    except ModuleNotFoundError:
+        raise InputError(package, "$", "the bundled data package (installed with schedbench; an editable install "
+                         "made before it existed needs `pip install -e .` again)", "not installed") from None
     if not isinstance(folder, Path):  # a zipped install: the data has no folder to build from
         raise InputError(str(folder), "$", f"the bundled data {package} as a folder on disk (install "
                          "schedbench unzipped, as pip does)", "a zipped install")
