@@ -38,6 +38,7 @@ from schedbench.instances.model import Instance
 from schedbench.validator.placement import gpu_type_prices
 
 from ._lib.assignment import regret_assign
+from ._lib.documents import batch_doc, placement_doc
 from ._lib.packing import pack, placement_order
 from ._lib.schedule import batch_order, list_schedule
 
@@ -444,13 +445,13 @@ class PlacementModel:
         return (rng.random((k, self.n)) * self.upper[None, :]).astype(np.int64)
 
     def doc(self, row: np.ndarray) -> dict[str, Any]:
-        ids, gpus = self.inst.jobs.ids, self.inst.gpu_ids
-        G = self.G
-        out: dict[str, Any] = {}
+        """The placement document of ``row`` (the sink option: unplaced)."""
+        chosen: list[np.ndarray | None] = []
         for j, o in enumerate(row.tolist()):
-            gl = [gpus[g] for g in self.opt_gpus[j, o].tolist() if g < G]
-            out[ids[j]] = gl or None
-        return {"problem": "placement", "assignment": out}
+            g = self.opt_gpus[j, o]
+            g = g[g < self.G]
+            chosen.append(g if len(g) else None)
+        return placement_doc(self.inst, chosen)
 
     def crossover(self, pop: np.ndarray, cxpb: float, rng: np.random.Generator) -> None:
         cx_uniform(pop, cxpb, rng)
@@ -609,11 +610,9 @@ class BatchModel:
         return guided, true, np.zeros(len(pop))
 
     def doc(self, row: np.ndarray) -> dict[str, Any]:
+        """The batch document of ``row`` (:meth:`schedule`)."""
         starts, gpus = self.schedule(row)
-        ids = self.inst.gpu_ids
-        return {"problem": "batch", "schedule": {
-            jid: {"gpus": [ids[g] for g in gpus[j].tolist()], "start": float(starts[j])}
-            for j, jid in enumerate(self.inst.jobs.ids)}}
+        return batch_doc(self.inst, gpus, starts)
 
     def seeds(self, rng: np.random.Generator) -> list[np.ndarray]:
         """Permutation: the ``lpt``/``wspt``/``edd``/release orders. Assignment: the groups of the
