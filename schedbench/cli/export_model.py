@@ -53,7 +53,7 @@ def export_model(
                                         )] = DEFAULT_SOLVER,
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
 ) -> int:
-    """Write the ILP model a solver builds for an instance (default: ilp-highs's) as MPS or LP, for any other solver."""
+    """Write the ILP model a solver builds for an instance (default ilp-highs) as MPS or LP."""
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or ())
     return export_model_command(instance, fmt.value, output or instance.with_suffix(f".{fmt.value}"), solver=solver,
                                 solvers_dirs=dirs)
