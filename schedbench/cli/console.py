@@ -8,7 +8,7 @@
 - :func:`guarded` wraps a command: bad input (an :class:`~schedbench.errors.InputError`, or the
   extra exception types a command names) is printed as one ``error: ...`` line on stderr with exit
   status 2 and no traceback; a non-zero return value becomes the exit status.
-- :func:`parse_pairs` parses the ``key=value`` options (``--param``, ``--option``, ``--tolerance``).
+- :func:`parse_pairs` parses the ``key=value`` options (``--param``, ``--option``).
 
 Exit codes of the command line: 0 success; 1 a negative answer (an infeasible solution, a failed
 check, a regression); 2 bad input (malformed file, unknown name, wrong usage).
