@@ -855,15 +855,13 @@ def schedule_answer(inst: Instance, gpu: np.ndarray) -> tuple[dict[str, Any], fl
     assert jobs.time is not None
     dur = jobs.time[np.arange(inst.n_jobs), inst.gpu_type[gpu]]
     free = np.zeros(inst.n_gpus)
-    sched: dict[str, Any] = {}
-    end = 0.0
+    start = np.zeros(inst.n_jobs)
     for j in range(inst.n_jobs):
         g = int(gpu[j])
-        s = float(free[g])
-        sched[jobs.ids[j]] = {"gpus": [inst.gpu_ids[g]], "start": s}
-        free[g] = s + float(dur[j])
-        end = max(end, s + float(dur[j]))
-    return {"problem": "batch", "schedule": sched, "objective": end}, end
+        start[j] = free[g]
+        free[g] = start[j] + dur[j]
+    doc = gang1_batch_doc(inst, gpu, start)
+    return doc, float(doc["objective"])
 
 
 def shift_and_append(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray,

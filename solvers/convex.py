@@ -25,6 +25,7 @@ from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 from schedbench.validator.allocation import allocation_objective, equal_share_throughput, throughput_matrix
 
 from . import _cvx
+from ._lib.documents import batch_doc
 from ._lib.mip import finite_or_none
 
 ALLOCATION_OBJECTIVES = ("max-min-fairness", "max-throughput", "proportional-fairness")
@@ -658,10 +659,9 @@ class ConvexQpWspt(Solver):
 
     @staticmethod
     def _doc(inst: Instance, gpu: np.ndarray, start: np.ndarray, value: float) -> dict[str, Any]:
-        ids, gids = inst.jobs.ids, inst.gpu_ids
-        return {"problem": "batch", "objective": value,
-                "schedule": {ids[j]: {"gpus": [gids[int(gpu[j])]], "start": float(start[j])}
-                             for j in range(len(ids))}}
+        """The gang-1 schedule document (GPU and start per job) with its objective ``value``."""
+        schedule = batch_doc(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], start)["schedule"]
+        return {"problem": "batch", "objective": value, "schedule": schedule}
 
 
 def _argmax_per_job(pair_job: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
