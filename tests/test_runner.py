@@ -445,6 +445,7 @@ def test_grade_is_a_pure_function_of_the_measurement(files):
     claimed = Measurement(kind="result", answer=Answer("optimal", None, packed), wall_s=0.5)
     out = grade(task, inst, claimed, {"optimum": 9.0})
     assert out.status == "wrong" and out.claimed_status == "optimal" and "optimal_claim_contradicted" in out.flags
+    assert out.claims is not None and out.claims.wrong and out.claims.flags == ["optimal_claim_contradicted"]
     assert out.feasible is True and out.objective == pytest.approx(PACKED_COST) and out.solution == PACKED
     assert grade(task, inst, claimed, {"optimum": 9.0}) == out
     assert grade(task, inst, claimed, {}).status == "optimal"

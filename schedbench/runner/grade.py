@@ -30,7 +30,7 @@ from schedbench.errors import DataError
 from schedbench.instances.model import Instance
 from schedbench.instances.problems import PROBLEM_CLASSES
 from schedbench.runs import RunTask
-from schedbench.scoring import CREDITED_STATUSES, check_claims
+from schedbench.scoring import CREDITED_STATUSES, ClaimCheck, check_claims
 
 #: How a measured run ended: an answer (``result``), the limits (``timeout``, ``memout``), an
 #: exception in solve (``error``), a dead process (``crashed``), or a worker that could not load
@@ -125,6 +125,9 @@ class Outcome:
         trajectory: ``[[seconds, objective or None, bound], ...]`` of the kept incumbents, validated.
         solution: the kept answer, decoded (None without one).
         info: the solver's info, decoded ({} when it is not JSON).
+        claims: the verdicts of the claim checks (:func:`schedbench.scoring.check_claims`; None when
+            the run never got that far: the worker could not load the solver or the instance, or the
+            instance cannot be graded).
     """
 
     status: str = "crashed"
@@ -139,6 +142,7 @@ class Outcome:
     trajectory: list[list[float | None]] = field(default_factory=list)
     solution: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    claims: ClaimCheck | None = None
 
     def note(self, text: str) -> None:
         """Append a sentence to the reason."""
@@ -216,7 +220,7 @@ def grade(task: RunTask, inst: Instance, measurement: Measurement, known: Mappin
     try:
         _grade(out, task, inst, measurement, known)
     except InstanceOverflowError as exc:
-        out.status, out.objective, out.feasible = "error", None, None
+        out.status, out.objective, out.feasible, out.claims = "error", None, None, None
         out.reason = f"the instance cannot be graded: {exc}"
     return out
 
@@ -257,6 +261,7 @@ def _grade(out: Outcome, task: RunTask, inst: Instance, m: Measurement, known: M
     sense = objective_of(inst)[1]
     check = check_claims(sense=sense, claimed_status=out.claimed_status, objective=out.objective, bound=out.bound,
                          feasible_objectives=feasible_objs, known=known)
+    out.claims = check
     out.flags += check.flags
     for text in check.notes:
         out.note(text)
