@@ -186,3 +186,55 @@ def test_gap1_reaches_the_optimum_within_one_percent():
         v = graded(inst, res)
         opt = inst.metadata["known"]["optimum"]
         assert v.objective <= 1.01 * opt, (inst.name, v.objective, opt)
+
+
+def test_loop_skeleton_drives_any_kernel():
+    """``_moves.anneal`` owns the schedule: calibration, chunking to the budget, reports, restarts."""
+    import math
+
+    from schedbench_solvers._moves import CHUNK, Kernel, anneal
+
+    class Toy(Kernel):
+        def __init__(self) -> None:
+            self.best, self.best_cost = [0], 10.0
+            self.chunks: list[tuple[int, float]] = []
+            self.restarts = self.settles = 0
+
+        def calibration_deltas(self) -> list[float]:
+            return [1.0, 2.0, -1.0, math.inf]  # mean uphill 1.5 (inf and downhill ignored)
+
+        def chunk(self, k: int, temp: float) -> bool:
+            self.chunks.append((k, temp))
+            self.accepted += k
+            if len(self.chunks) == 2:
+                self.best, self.best_cost = [1], 5.0
+                return True
+            return False
+
+        def restart(self) -> None:
+            self.restarts += 1
+            self.chunks.append((-1, math.nan))  # marks where a new cycle began
+
+        def settle(self) -> None:
+            self.settles += 1
+
+        def extra_stats(self) -> dict:
+            return {"toy": True}
+
+    toy, reports = Toy(), []
+    out = anneal(toy, budget=5 * CHUNK + 10, deadline=math.inf, clock=lambda: 0.0, cycle=4 * CHUNK,
+                 on_best=lambda a, c: reports.append((list(a), c)))
+    runs = [(k, t) for k, t in toy.chunks if k > 0]
+    assert [k for k, _ in runs] == [CHUNK] * 5 + [10]
+    assert reports == [([0], 10.0), ([1], 5.0)]  # the start answer, then each improvement once
+    assert out["best"] == [1] and out["best_cost"] == 5.0 and out["moves"] == 5 * CHUNK + 10
+    assert out["accepted"] == 5 * CHUNK + 10 and out["toy"] is True
+    t0 = 1.5 / math.log(2.0)
+    assert out["t0"] == pytest.approx(t0) and runs[0][1] == pytest.approx(t0)
+    assert toy.restarts == out["cycles"] - 1 and toy.restarts + toy.settles == len(runs)
+    assert toy.restarts >= 1  # no improvement for half a cycle ends it
+    for i, (k, _) in enumerate(toy.chunks[:-1]):
+        if k == -1:  # each new cycle reheats to T0 / 2
+            assert toy.chunks[i + 1][1] == pytest.approx(t0 / 2)
+    within = [(t, t2) for (k, t), (k2, t2) in zip(toy.chunks, toy.chunks[1:], strict=False) if k > 0 and k2 > 0]
+    assert within and all(t2 < t for t, t2 in within)  # geometric cooling inside a cycle
