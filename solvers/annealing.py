@@ -33,9 +33,10 @@ from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
-from ._lib.assignment import regret_assign
+from ._lib.assignment import regret_assign, regret_placement
 from ._lib.documents import batch_doc, placement_doc
-from ._lib.schedule import batch_order, list_schedule
+from ._lib.packing import heuristic_placement
+from ._lib.schedule import batch_order, heuristic_schedule, list_schedule
 from ._moves import CmaxKernel, CmaxTargetKernel, GapKernel, anneal
 
 
@@ -82,11 +83,10 @@ class SimulatedAnnealing(Solver):
         """Solve ``instance`` as the class docstring describes; never modifies it."""
         p = self.resolve_params(context.params)
         if not self.anneals(instance):
-            from schedbench.plugins.registry import get_registry
-
-            name = "regret" if instance.problem.cls == "placement" else "list-ect"
-            res = get_registry().get(name).load()().solve(instance, context)
-            assert isinstance(res, SolveResult)
+            if instance.problem.cls == "placement":
+                name, res = "regret", heuristic_placement(instance, "best", regret_placement)
+            else:
+                name, res = "list-ect", heuristic_schedule(instance, "lpt")
             res.info.update(annealed=False, reason=f"not GAP-like / R||Cmax: the {name} heuristic's answer")
             if res.solution is not None and res.status == "feasible":
                 context.report(res.solution)

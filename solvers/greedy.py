@@ -40,7 +40,7 @@ from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._lib.documents import placement_doc
-from ._lib.packing import best_fit, placement_order, unplaceable_alone
+from ._lib.packing import best_fit, infeasible_placement, placement_order
 
 
 class GreedyBestFit(Solver):
@@ -67,12 +67,9 @@ class GreedyBestFit(Solver):
 
         p = self.resolve_params(context.params)  # defaults filled in when called directly
         all_jobs = instance.problem.objective in ALL_JOBS_OBJECTIVES
-        if all_jobs:
-            stuck = unplaceable_alone(instance)
-            if stuck:
-                ids = [instance.jobs.ids[j] for j in stuck[:5]]
-                return SolveResult(None, "infeasible", info={
-                    "reason": f"{len(stuck)} job(s) fit on no GPU group even of an empty cluster, e.g. {ids}"})
+        infeasible = infeasible_placement(instance)
+        if infeasible is not None:
+            return infeasible
         deadline = time.monotonic() + max(0.0, context.remaining() - 0.5)
         min_cost = instance.problem.objective == "min-cost"
         attempts = [(p["order"], p["cost_first"] and min_cost)]

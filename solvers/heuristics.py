@@ -28,24 +28,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Solver, SolveResult
 from schedbench.validator.allocation import equal_share_throughput, throughput_matrix
 
-from ._lib.assignment import regret_assign
-from ._lib.documents import batch_doc, placement_doc
-from ._lib.packing import pack, placement_order, unplaceable_alone
-from ._lib.schedule import batch_order, best_time, list_schedule
+from ._lib.assignment import regret_placement
+from ._lib.packing import heuristic_placement
+from ._lib.schedule import heuristic_schedule
 
 PLACEMENT_OBJECTIVES = ("min-cost", "min-gpus", "max-weight")
 BATCH_OBJECTIVES = ("makespan", "weighted-completion", "weighted-tardiness")
-
-
-def _infeasible(inst: Instance, stuck: list[int]) -> SolveResult:
-    ids = [inst.jobs.ids[j] for j in stuck[:5]]
-    return SolveResult(None, "infeasible", info={
-        "reason": f"{len(stuck)} job(s) fit on no GPU group even of an empty cluster, e.g. {ids}"})
 
 
 # ---------------------------------------------------------------------------------------- placement
@@ -56,31 +48,9 @@ class _Placement(Solver):
     deterministic = True
     mode = "first"
 
-    def assign(self, instance: Instance) -> list[np.ndarray | None]:
-        return pack(instance, placement_order(instance), self.mode)
-
     def solve(self, instance: Instance, context: Context) -> SolveResult:
-        all_jobs = instance.problem.objective in ALL_JOBS_OBJECTIVES
-        if all_jobs:
-            stuck = unplaceable_alone(instance)
-            if stuck:
-                return _infeasible(instance, stuck)
-        chosen = self.assign(instance)
-        unplaced = sum(c is None for c in chosen)
-        if all_jobs and unplaced:  # repair passes: the other fit rule, then without cost first
-            order = placement_order(instance)
-            other = "best" if self.mode == "first" else "first"
-            for mode, cost_first in ((other, True), (self.mode, False), (other, False)):
-                if not cost_first and instance.problem.objective != "min-cost":
-                    break
-                alt = pack(instance, order, mode, cost_first)
-                left = sum(c is None for c in alt)
-                if left < unplaced:
-                    chosen, unplaced = alt, left
-                if not unplaced:
-                    break
-        status = "unknown" if all_jobs and unplaced else "feasible"
-        return SolveResult(placement_doc(instance, chosen), status, info={"unplaced": unplaced})
+        """Pack the jobs (see the module docstring); repair passes when jobs stay unplaced."""
+        return heuristic_placement(instance, self.mode)
 
 
 class FirstFitDecreasing(_Placement):
@@ -107,14 +77,9 @@ class Regret(_Placement):
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost",)}
     description = "Martello-Toth regret heuristic for min-cost placement (gang-1; bfd otherwise)"
 
-    def assign(self, instance: Instance) -> list[np.ndarray | None]:
-        """Per job its GPU indices (None: unplaced), before the repair passes of :meth:`solve`."""
-        chosen = regret_assign(instance)
-        if chosen is None or any(c is None for c in chosen):
-            fallback = pack(instance, placement_order(instance), "best")
-            if chosen is None or sum(c is None for c in fallback) < sum(c is None for c in chosen):
-                return fallback
-        return chosen
+    def solve(self, instance: Instance, context: Context) -> SolveResult:
+        """The regret construction (bfd where it does not apply), then the repair passes."""
+        return heuristic_placement(instance, self.mode, regret_placement)
 
 
 # ---------------------------------------------------------------------------------------- batch
@@ -126,13 +91,8 @@ class _Batch(Solver):
     rule = "lpt"
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
-        out = list_schedule(instance, batch_order(instance, self.rule))
-        if out is None:
-            stuck = np.flatnonzero(~np.isfinite(best_time(instance))).tolist()
-            return SolveResult(None, "infeasible", info={
-                "reason": f"{len(stuck)} job(s) have no usable gang group, e.g. "
-                          f"{[instance.jobs.ids[j] for j in stuck[:5]]}"})
-        return SolveResult(batch_doc(instance, *out), "feasible")
+        """List scheduling in the rule's order (see the module docstring)."""
+        return heuristic_schedule(instance, self.rule)
 
 
 class ListECT(_Batch):

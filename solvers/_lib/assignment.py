@@ -12,6 +12,8 @@ import numpy as np
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL
 from schedbench.instances.model import Instance
 
+from .packing import pack, placement_order
+
 
 def regret_assign(inst: Instance) -> list[np.ndarray | None] | None:
     """Martello-Toth regret heuristic for gang-1 jobs (None when some gang is > 1 or it is too large)."""
@@ -63,6 +65,17 @@ def regret_assign(inst: Instance) -> list[np.ndarray | None] | None:
         stale = np.flatnonzero(~placed & ~fits & ((best == g) | (sec_gpu == g)))
         if len(stale):
             best[stale], regret[stale], sec_gpu[stale] = best_two(stale)
+    return chosen
+
+
+def regret_placement(inst: Instance) -> list[np.ndarray | None]:
+    """The ``regret`` plugin's construction: :func:`regret_assign`, or best-fit-decreasing when
+    regret does not apply (gangs, size) or leaves more jobs unplaced."""
+    chosen = regret_assign(inst)
+    if chosen is None or any(c is None for c in chosen):
+        fallback = pack(inst, placement_order(inst), "best")
+        if chosen is None or sum(c is None for c in fallback) < sum(c is None for c in chosen):
+            return fallback
     return chosen
 
 

@@ -12,8 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import SolveResult
+
+from .documents import placement_doc
 
 
 def normalised_size(inst: Instance) -> np.ndarray:
@@ -32,6 +36,19 @@ def normalised_size(inst: Instance) -> np.ndarray:
 def unplaceable_alone(inst: Instance) -> list[int]:
     """Jobs that cannot be placed even on an empty cluster (every all-jobs answer is then infeasible)."""
     return np.flatnonzero(~usable_types(inst).any(axis=1)).tolist()
+
+
+def infeasible_placement(inst: Instance) -> SolveResult | None:
+    """For the objectives that place every job: the ``infeasible`` result (no solution, the reason
+    naming a few jobs) when some job fits on no gang group even of an empty cluster; else None."""
+    if inst.problem.objective not in ALL_JOBS_OBJECTIVES:
+        return None
+    stuck = unplaceable_alone(inst)
+    if not stuck:
+        return None
+    ids = [inst.jobs.ids[j] for j in stuck[:5]]
+    return SolveResult(None, "infeasible", info={
+        "reason": f"{len(stuck)} job(s) fit on no GPU group even of an empty cluster, e.g. {ids}"})
 
 
 def placement_order(inst: Instance, order: str = "decreasing") -> np.ndarray:
@@ -205,3 +222,33 @@ def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity",
         load[:, pick] += dem[:, pick]
         chosen[j] = pick
     return chosen, True
+
+
+def heuristic_placement(inst: Instance, mode: str,
+                        assign: Callable[[Instance], list[np.ndarray | None]] | None = None) -> SolveResult:
+    """The answer of the packing heuristics (``ffd``: ``mode='first'``, ``bfd``: ``'best'``; ``regret``:
+    ``assign`` its construction): :func:`infeasible_placement` when it applies; else ``assign(inst)``
+    (default :func:`pack` in :func:`placement_order`) and, when an objective that places every job
+    leaves jobs unplaced, repair passes: the other fit rule, then (``min-cost``) both rules without the
+    cheapest-type restriction, keeping the answer with the fewest unplaced jobs (the first on ties).
+    Status ``unknown`` while jobs stay unplaced there, else ``feasible``; ``info["unplaced"]``."""
+    infeasible = infeasible_placement(inst)
+    if infeasible is not None:
+        return infeasible
+    all_jobs = inst.problem.objective in ALL_JOBS_OBJECTIVES
+    chosen = assign(inst) if assign is not None else pack(inst, placement_order(inst), mode)
+    unplaced = sum(c is None for c in chosen)
+    if all_jobs and unplaced:  # repair passes: the other fit rule, then without cost first
+        order = placement_order(inst)
+        other = "best" if mode == "first" else "first"
+        for rule, cost_first in ((other, True), (mode, False), (other, False)):
+            if not cost_first and inst.problem.objective != "min-cost":
+                break
+            alt = pack(inst, order, rule, cost_first)
+            left = sum(c is None for c in alt)
+            if left < unplaced:
+                chosen, unplaced = alt, left
+            if not unplaced:
+                break
+    status = "unknown" if all_jobs and unplaced else "feasible"
+    return SolveResult(placement_doc(inst, chosen), status, info={"unplaced": unplaced})

@@ -11,7 +11,9 @@ import numpy as np
 
 from schedbench.instances.gangs import gang_groups, usable_types
 from schedbench.instances.model import Instance
+from schedbench.plugins.solver import SolveResult
 
+from .documents import batch_doc
 from .packing import sort_by_group
 
 
@@ -102,3 +104,16 @@ def left_shift(inst: Instance, gpus: list[np.ndarray], order: np.ndarray) -> np.
         start[j] = s
         free[g] = s + float(jobs.time[j, inst.gpu_type[g[0]]])
     return start
+
+
+def heuristic_schedule(inst: Instance, rule: str) -> SolveResult:
+    """The answer of the list-scheduling heuristics (``list-ect``: ``rule='lpt'``, ``wspt``, ``edd``):
+    :func:`list_schedule` in :func:`batch_order`, ``feasible``; or ``infeasible`` (no solution, the
+    reason naming a few jobs) when some job has no usable gang group."""
+    out = list_schedule(inst, batch_order(inst, rule))
+    if out is None:
+        stuck = np.flatnonzero(~np.isfinite(best_time(inst))).tolist()
+        return SolveResult(None, "infeasible", info={
+            "reason": f"{len(stuck)} job(s) have no usable gang group, e.g. "
+                      f"{[inst.jobs.ids[j] for j in stuck[:5]]}"})
+    return SolveResult(batch_doc(inst, *out), "feasible")
