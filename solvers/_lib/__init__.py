@@ -4,9 +4,10 @@ Plugins import from here, never from each other (a plugin module is registered, 
 is not: the registry skips names starting with ``_``). One module per noun:
 
 * :mod:`.documents`: solution documents (placement, batch).
-* :mod:`.packing`: placement job orders and bin packing (first fit, best fit, gang selection).
+* :mod:`.packing`: placement job orders and bin packing (first fit, best fit, gang selection), and
+  the packing heuristics' answer with its repair passes.
 * :mod:`.assignment`: regret constructions for the GAP.
-* :mod:`.schedule`: batch job orders, list scheduling, left shifting.
+* :mod:`.schedule`: batch job orders, list scheduling (and the list heuristics' answer), left shifting.
 * :mod:`.objectives`: objective values of answers, computed by the validator's functions.
 * :mod:`.mip`: time margins and reported numbers of the MIP-based plugins.
 
