@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
@@ -26,7 +25,7 @@ from schedbench.validator.placement import gpu_type_prices
 from ._lib.assignment import regret_assign
 from ._lib.documents import batch_doc, placement_doc
 from ._lib.objectives import placement_value
-from ._lib.packing import pack, placement_order
+from ._lib.packing import pack, placement_order, places_every_job
 from ._lib.schedule import batch_order, left_shift, list_schedule
 
 #: Decimal scales tried for exact integer data: 10**0 .. 10**6.
@@ -322,7 +321,7 @@ def _placement_hint(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarray, n
     group, _, _ = gang_groups(inst)
     gang = inst.jobs.gang
     chosen = _placement_greedy(inst)
-    complete = not (inst.problem.objective in ALL_JOBS_OBJECTIVES and any(c is None for c in chosen))
+    complete = not (places_every_job(inst) and any(c is None for c in chosen))
     hx = np.zeros(len(xj), dtype=np.int64)
     hy = np.zeros(len(yj), dtype=np.int64)
     pos = {(int(j), int(g)): i for i, (j, g) in enumerate(zip(xj.tolist(), xg.tolist(), strict=True))}
@@ -354,7 +353,7 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
     jobs = inst.jobs
     n, G = inst.n_jobs, inst.n_gpus
     objective = inst.problem.objective
-    all_jobs = objective in ALL_JOBS_OBJECTIVES
+    all_jobs = places_every_job(inst)
     group, group_type, size = gang_groups(inst)
     K = len(group_type)
     gang = jobs.gang

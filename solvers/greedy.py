@@ -35,12 +35,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 from ._lib.documents import placement_doc
-from ._lib.packing import best_fit, infeasible_placement, placement_order
+from ._lib.packing import best_fit, infeasible_placement, placement_order, places_every_job
 
 
 class GreedyBestFit(Solver):
@@ -66,7 +65,7 @@ class GreedyBestFit(Solver):
         import time
 
         p = self.resolve_params(context.params)  # defaults filled in when called directly
-        all_jobs = instance.problem.objective in ALL_JOBS_OBJECTIVES
+        all_jobs = places_every_job(instance)
         infeasible = infeasible_placement(instance)
         if infeasible is not None:
             return infeasible

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import SolveResult
@@ -38,10 +37,20 @@ def unplaceable_alone(inst: Instance) -> list[int]:
     return np.flatnonzero(~usable_types(inst).any(axis=1)).tolist()
 
 
+def places_every_job(inst: Instance) -> bool:
+    """Whether ``inst``'s objective needs every job placed (``min-cost``, ``min-gpus``: the placement
+    class's ``ALL_JOBS_OBJECTIVES``)."""
+    # imported here, not with the module: importing a class module before the class registry is first
+    # read registers the classes out of order; an instance exists here, so the registry is loaded
+    from schedbench.classes.placement import ALL_JOBS_OBJECTIVES
+
+    return inst.problem.objective in ALL_JOBS_OBJECTIVES
+
+
 def infeasible_placement(inst: Instance) -> SolveResult | None:
     """For the objectives that place every job: the ``infeasible`` result (no solution, the reason
     naming a few jobs) when some job fits on no gang group even of an empty cluster; else None."""
-    if inst.problem.objective not in ALL_JOBS_OBJECTIVES:
+    if not places_every_job(inst):
         return None
     stuck = unplaceable_alone(inst)
     if not stuck:
@@ -235,7 +244,7 @@ def heuristic_placement(inst: Instance, mode: str,
     infeasible = infeasible_placement(inst)
     if infeasible is not None:
         return infeasible
-    all_jobs = inst.problem.objective in ALL_JOBS_OBJECTIVES
+    all_jobs = places_every_job(inst)
     chosen = assign(inst) if assign is not None else pack(inst, placement_order(inst), mode)
     unplaced = sum(c is None for c in chosen)
     if all_jobs and unplaced:  # repair passes: the other fit rule, then without cost first
