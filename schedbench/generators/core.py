@@ -31,7 +31,7 @@ math library.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,7 @@ from schedbench.generators.clusters import (
     scale_groups,
 )
 from schedbench.generators.workload import (
+    SampledJobs,
     WorkloadTables,
     describe_fallbacks,
     largest_runnable_count,
@@ -55,6 +56,9 @@ from schedbench.generators.workload import (
 )
 from schedbench.instances.model import GpuType, Instance, Jobs, Node, Problem, Resource
 from schedbench.instances.problems import PROBLEM_CLASSES, ProblemClass
+
+if TYPE_CHECKING:  # imported where used (SciPy and HiGHS load only for the fluid load)
+    from schedbench.generators.load import FluidLoad
 
 VERSION = "2"
 STREAMS = ("types", "gangs", "durations", "weights", "tenants", "deadlines", "arrivals", "planting", "outcomes")
@@ -527,7 +531,8 @@ def _r(x: float, digits: int = 9) -> float:
     return float(_sig(np.array([x], dtype=np.float64), digits)[0])
 
 
-def _fluid(kind: np.ndarray, gang: np.ndarray, time: np.ndarray, nodes: tuple[Node, ...], types: tuple[str, ...]):
+def _fluid(kind: np.ndarray, gang: np.ndarray, time: np.ndarray, nodes: tuple[Node, ...], types: tuple[str, ...]
+           ) -> FluidLoad:
     """The fluid LP (:mod:`.load`) of the drawn jobs, one row per (job type, gang) group (their
     time vectors are proportional), for horizon 1 s; its value rounded to 9 significant digits so
     the arrival rate, and the bytes, do not depend on HiGHS's last digits."""
@@ -600,7 +605,7 @@ def _planted_bound(objective: str, jobs: Jobs, gpu_types: list[GpuType], planted
     return {"lower_bound": float(jobs.weight[rows].sum()), "source": "planted solution of the generator"}
 
 
-def _plant(jobs, groups: tuple[NodeGroup, ...], types: tuple[str, ...], gpu_memory: np.ndarray,
+def _plant(jobs: SampledJobs, groups: tuple[NodeGroup, ...], types: tuple[str, ...], gpu_memory: np.ndarray,
            p: dict[str, Any], rng: np.random.Generator, n: int
            ) -> tuple[tuple[Node, ...], dict[str, list[str]], str]:
     """Planted placement (module docstring): returns the opened nodes and a metadata note."""

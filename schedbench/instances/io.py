@@ -10,6 +10,7 @@ was found. :func:`to_document` and :func:`dumps` give the canonical form, whose 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -455,7 +456,8 @@ def save(inst: Instance, path: str | Path, *, compress: bool | None = None) -> s
     return jsonio.sha256_hex(data)
 
 
-def make_instance(*, resources, gpu_types, nodes, jobs, problem, metadata, verify: bool = True) -> Instance:
+def make_instance(*, resources: Iterable[Resource], gpu_types: Iterable[GpuType], nodes: Iterable[Node], jobs: Jobs,
+                  problem: Problem, metadata: Mapping[str, Any], verify: bool = True) -> Instance:
     """Build an instance from Python objects.
 
     With ``verify`` (the default) the instance is written canonically and read back through the
