@@ -187,11 +187,11 @@ def run(spec: Mapping[str, Any] | str | Path, *, base: str | Path = ".") -> pd.D
         InputError: a bad spec.
     """
     from schedbench.runner.campaign import load_spec, run_campaign, spec_from_dict
-    from schedbench.store import views as results
+    from schedbench.store import views
 
     the_spec = load_spec(spec) if isinstance(spec, (str, Path)) else spec_from_dict(spec, base=Path(base))
     result = run_campaign(the_spec)
-    return results.runs(result.store, campaign=the_spec.name)
+    return views.runs(result.store, campaign=the_spec.name)
 
 
 def runs(source: str | Path, *, campaign: str | None = None) -> pd.DataFrame:

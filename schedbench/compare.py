@@ -103,9 +103,9 @@ def read_runs(path: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
                 raise CompareError(str(p), "a campaign present in the export", repr(campaign), "--campaign")
             frame = frame[frame["campaign"].astype(str) == campaign]
         return frame.reset_index(drop=True)
-    from schedbench.store import views as results
+    from schedbench.store import views
 
-    return results.runs(p, campaign=campaign)
+    return views.runs(p, campaign=campaign)
 
 
 def _prepare(frame: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -42,9 +42,9 @@ def parse_fail_on(values: list[str] | None) -> tuple[str, ...]:
 
 def failing(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> Counter:
     """Per gate status, how many runs of ``campaign`` in ``store`` hit it."""
-    from schedbench.store import views as results
+    from schedbench.store import views
 
-    frame = results.runs(store, campaign=campaign)
+    frame = views.runs(store, campaign=campaign)
     out: Counter = Counter()
     for status, flags in zip(frame["status"], frame["flags"], strict=True):
         if status in fail_on:
@@ -56,9 +56,9 @@ def failing(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> Count
 
 def summary(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> dict[str, Any]:
     """What ``run --json`` prints: the campaign's status counts, the gate and its exit code."""
-    from schedbench.store import views as results
+    from schedbench.store import views
 
-    frame = results.runs(store, campaign=campaign)
+    frame = views.runs(store, campaign=campaign)
     bad = failing(store, campaign, fail_on)
     return {"campaign": campaign, "store": str(store), "runs": len(frame),
             "statuses": dict(sorted(Counter(map(str, frame["status"])).items())),

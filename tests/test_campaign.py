@@ -60,9 +60,9 @@ def test_every_record_is_validated_and_stored(tmp_path):
     spec = spec_from_dict(smoke_spec(tmp_path))
     result = run_campaign(spec, cache=tmp_path / "cache")
     assert result.plan.tasks
-    import schedbench.store.views as results
+    from schedbench.store import views
 
-    df = results.runs(spec.store)
+    df = views.runs(spec.store)
     assert len(df) == len(result.plan.tasks)
     # greedy-bestfit declines nothing on the 4 placement instances; random-feasible answers all 12;
     # neither proves optimality, and every answer is valid
@@ -119,9 +119,9 @@ def test_killed_campaign_loses_only_runs_in_flight_and_resumes(tmp_path):
     assert done.returncode == 0, done.stderr
     with Store(store, readonly=True) as s:
         assert s.count() == total
-    import schedbench.store.views as results
+    from schedbench.store import views
 
-    df = results.runs(store)
+    df = views.runs(store)
     assert df["run_id"].is_unique and len(df) == total
 
 
@@ -134,9 +134,9 @@ def test_dask_executor_matches_local(tmp_path):
                                           solvers=[{"name": "greedy-bestfit"}]))
     result = run_campaign(dask_spec, cache=tmp_path / "cache")
     assert sum(result.counts.values()) == 4
-    import schedbench.store.views as results
+    from schedbench.store import views
 
-    a = results.runs(local.store).set_index("run_id")["objective"].sort_index()
-    b = results.runs(dask_spec.store).set_index("run_id")["objective"].sort_index()
+    a = views.runs(local.store).set_index("run_id")["objective"].sort_index()
+    b = views.runs(dask_spec.store).set_index("run_id")["objective"].sort_index()
     assert list(a.index) == list(b.index)
     assert a.tolist() == b.tolist()

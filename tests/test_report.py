@@ -27,8 +27,7 @@ from schedbench.report import (
 from schedbench.report.render import CSV_COLUMNS, HEADERS, to_rich
 from schedbench.report.summary import solver_labels
 from schedbench.runs import RunRecord, RunTask
-from schedbench.store import Store
-from schedbench.store import views as results
+from schedbench.store import Store, views
 
 LIMIT = 10.0
 
@@ -160,7 +159,7 @@ def test_shift_and_penalty_change_the_time(store_path: Path) -> None:
 
 
 def test_summarize_is_pure_on_a_frame(store_path: Path) -> None:
-    frame = results.runs(store_path)
+    frame = views.runs(store_path)
     assert summarize(frame) == build_report(store_path)
     with pytest.raises(ValueError, match="columns"):
         summarize(frame.drop(columns=["status"]))

@@ -19,8 +19,7 @@ from schedbench.examples import examples
 from schedbench.instances import Problem, content_hash
 from schedbench.plugins.solver import RUN_STATUSES
 from schedbench.runs import RunRecord, RunTask
-from schedbench.store import SCHEMA_VERSION, Store, StoreError, export
-from schedbench.store import views as results
+from schedbench.store import SCHEMA_VERSION, Store, StoreError, export, views
 from schedbench.store.export import environments_path
 
 HASH_A = "a" * 64
@@ -163,7 +162,7 @@ def test_environment_stored_once(tmp_path: Path) -> None:
         assert store.environment(env_id) == ENV
         other = store.add_environment({**ENV, "git": "def456"})
         assert other != env_id
-    envs = results.environments(tmp_path / "c.sqlite")
+    envs = views.environments(tmp_path / "c.sqlite")
     assert list(envs["runs"]) == [25, 0]
     assert list(envs["cpu.model"]) == ["Fake CPU", "Fake CPU"]
 
@@ -397,12 +396,12 @@ def _campaign_store(path: Path) -> list[RunRecord]:
 def test_results_frames_have_documented_columns(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     written = _campaign_store(path)
-    runs = results.runs(path)
-    assert list(runs.columns) == [c for c, _ in results.RUN_COLUMNS]
+    runs = views.runs(path)
+    assert list(runs.columns) == [c for c, _ in views.RUN_COLUMNS]
     assert len(runs) == len(written)
     assert str(runs["feasible"].dtype) == "boolean" and str(runs["seed"].dtype) == "Int64"
     assert set(runs["campaign"]) == {"smoke", "other"}
-    smoke = results.runs(path, campaign="smoke")
+    smoke = views.runs(path, campaign="smoke")
     assert len(smoke) == 10 and set(smoke["solver"]) == {"greedy", "milp"}
     row = smoke.set_index("run_id").loc[written[0].run_id]
     assert row["status"] == "optimal" and row["instance"] == "example-placement" and row["best_known"] == 100.0
@@ -410,19 +409,19 @@ def test_results_frames_have_documented_columns(tmp_path: Path) -> None:
     assert smoke.set_index("run_id").loc[written[6].run_id, "flags"] == "claim_mismatch"
     assert runs["n_jobs"].isna().sum() == 1  # inst-b was never added: NA size
     with pytest.raises(StoreError, match="campaign"):
-        results.runs(path, campaign="nope")
+        views.runs(path, campaign="nope")
 
-    inst = results.instances(path)
-    assert list(inst.columns) == [c for c, _ in results.INSTANCE_COLUMNS]
+    inst = views.instances(path)
+    assert list(inst.columns) == [c for c, _ in views.INSTANCE_COLUMNS]
     assert list(inst["runs"]) == [10, 1]
     assert inst.loc[0, "published_best_known"] == 100.0
 
-    envs = results.environments(path)
-    assert list(envs.columns[:5]) == [c for c, _ in results.ENVIRONMENT_COLUMNS]
+    envs = views.environments(path)
+    assert list(envs.columns[:5]) == [c for c, _ in views.ENVIRONMENT_COLUMNS]
     assert envs.loc[0, "packages.highspy"] == "1.7.2"
 
-    traj = results.trajectories(path, campaign="smoke")
-    assert list(traj.columns) == [c for c, _ in results.TRAJECTORY_COLUMNS]
+    traj = views.trajectories(path, campaign="smoke")
+    assert list(traj.columns) == [c for c, _ in views.TRAJECTORY_COLUMNS]
     assert len(traj) == 2 * 8  # optimal, feasible, timeout, invalid x 2 solvers, two points each
     assert traj["bound"].isna().sum() == 16
 
@@ -430,8 +429,8 @@ def test_results_frames_have_documented_columns(tmp_path: Path) -> None:
 def test_empty_store_frames(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     Store(path).close()
-    assert results.runs(path).empty and list(results.runs(path).columns) == [c for c, _ in results.RUN_COLUMNS]
-    assert results.instances(path).empty and results.environments(path).empty and results.trajectories(path).empty
+    assert views.runs(path).empty and list(views.runs(path).columns) == [c for c, _ in views.RUN_COLUMNS]
+    assert views.instances(path).empty and views.environments(path).empty and views.trajectories(path).empty
 
 
 def test_export_parquet_round_trip(tmp_path: Path) -> None:
@@ -442,7 +441,7 @@ def test_export_parquet_round_trip(tmp_path: Path) -> None:
     assert written == [out, *(tmp_path / "out" / f"runs.{what}.parquet"
                               for what in ("environments", "trajectories", "instances"))]
     back = pd.read_parquet(out)
-    pd.testing.assert_frame_equal(back, results.runs(path), check_dtype=False)
+    pd.testing.assert_frame_equal(back, views.runs(path), check_dtype=False)
     assert len(pd.read_parquet(written[1])) == 1
 
 
@@ -453,7 +452,7 @@ def test_export_csv_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = path.with_suffix(".csv")
     assert str(out) in capsys.readouterr().out
     back = pd.read_csv(out)
-    frame = results.runs(path)
+    frame = views.runs(path)
     assert list(back.columns) == list(frame.columns)
     for column in ("run_id", "status", "solver", "instance"):
         assert list(back[column]) == list(frame[column])

@@ -116,7 +116,7 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     """
     import pandas as pd
 
-    from schedbench.store import views as results
+    from schedbench.store import views
     from schedbench.store.views import read_set
 
     if fmt not in FORMATS:
@@ -126,7 +126,7 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     trajectories = rs.trajectories
     if trajectories is None:  # an export written before trajectories were exported
         trajectories = pd.DataFrame({name: pd.Series(dtype="float64" if kind == "float" else object)
-                                     for name, kind in results.TRAJECTORY_COLUMNS})
+                                     for name, kind in views.TRAJECTORY_COLUMNS})
     frames: list[tuple[Path, pd.DataFrame]] = [(out, rs.runs)]
     if rs.environments is not None:
         frames.append((environments_path(out, fmt), _uniform(rs.environments)))

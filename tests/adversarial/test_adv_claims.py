@@ -10,8 +10,7 @@ from conftest import adv_task
 
 from schedbench.report.command import build_report, render
 from schedbench.runs import RunRecord, RunTask
-from schedbench.store import Store
-from schedbench.store import views as results
+from schedbench.store import Store, views
 
 
 def test_false_infeasible_with_nothing_known_is_taken_at_its_word(adv_executor, adv_files):
@@ -130,6 +129,6 @@ def test_contradicted_bound_never_becomes_best_bound(adv_executor, adv_files, tm
     with Store(path) as store:
         store.write_run(rec)
         assert store.best_known(adv_files["placement"][1])["bound"] is None
-    frame = results.runs(path)
+    frame = views.runs(path)
     assert list(frame["status"]) == ["wrong"]
     assert math.isnan(frame["best_bound"].iloc[0])

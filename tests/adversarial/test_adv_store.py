@@ -108,9 +108,9 @@ def test_sigkilled_campaign_loses_only_runs_in_flight_and_resume_takes_over(tmp_
     assert 3 <= before < total
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    import schedbench.store.views as results
+    from schedbench.store import views
 
-    df = results.runs(store)
+    df = views.runs(store)
     assert len(df) == total and df["run_id"].is_unique
 
 
