@@ -216,3 +216,16 @@ def test_registry_complete_for_concurrent_first_readers():
             "[t.start() for t in ts]\n[t.join() for t in ts]\nprint(out)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert res.stdout.strip() == str([len(BUILTIN_CLASS_MODULES)] * 8)
+
+
+def test_registry_order_does_not_depend_on_import_order() -> None:
+    """Importing a built-in class module first (as a user script may) registers nothing by itself:
+    every built-in is present, built-in, and in BUILTIN_CLASS_MODULES order."""
+    import subprocess
+    import sys
+
+    code = ("import schedbench.classes.online, schedbench.classes.placement\n"
+            "from schedbench.instances.problems import PROBLEM_CLASSES as P\n"
+            "print(','.join(P), ','.join(sorted(P._builtin)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["placement,batch,allocation,online", "allocation,batch,online,placement"]

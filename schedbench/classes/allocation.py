@@ -12,7 +12,7 @@ import numpy as np
 
 from schedbench.examples import example_jobs, make_example
 from schedbench.instances.model import Instance, Problem
-from schedbench.instances.problems import BaselineAnswer, Objective, ProblemClass, register
+from schedbench.instances.problems import BaselineAnswer, Objective, ProblemClass
 from schedbench.validator.allocation import allocation_bounds, validate_allocation
 
 
@@ -44,7 +44,7 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
     return BaselineAnswer({"problem": "allocation", "allocation": alloc}, "feasible")
 
 
-ALLOCATION = register(ProblemClass(
+ALLOCATION = PROBLEM_CLASS = ProblemClass(
     name="allocation",
     description="fractional time shares per GPU type (Gavel): per job sum <= 1, per type gang-weighted sum <= GPUs",
     body_key="allocation",
@@ -65,4 +65,4 @@ ALLOCATION = register(ProblemClass(
     generator_params=(),
     example=_example,
     baseline=_baseline,
-))
+)

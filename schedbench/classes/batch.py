@@ -15,7 +15,7 @@ from schedbench.examples import example_jobs, make_example
 from schedbench.generators import spec as S  # noqa: N812 (short alias for the spec helpers)
 from schedbench.instances.gangs import earliest_free, gang_groups, usable_types
 from schedbench.instances.model import Instance, Problem
-from schedbench.instances.problems import BaselineAnswer, Objective, ProblemClass, register
+from schedbench.instances.problems import BaselineAnswer, Objective, ProblemClass
 from schedbench.validator.batch import batch_bounds, validate_batch
 
 _GPUS = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -62,7 +62,7 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
     return BaselineAnswer({"problem": "batch", "schedule": schedule}, "feasible")
 
 
-BATCH = register(ProblemClass(
+BATCH = PROBLEM_CLASS = ProblemClass(
     name="batch",
     description="time-sharing: each GPU runs one job at a time, non-preemptively; jobs known up front",
     body_key="schedule",
@@ -86,4 +86,4 @@ BATCH = register(ProblemClass(
     ),
     example=_example,
     baseline=_baseline,
-))
+)

@@ -16,7 +16,7 @@ from schedbench.examples import example_jobs, make_example
 from schedbench.generators import spec as S  # noqa: N812 (short alias for the spec helpers)
 from schedbench.instances.gangs import earliest_free, gang_groups, usable_types
 from schedbench.instances.model import Instance, Problem
-from schedbench.instances.problems import BaselineAnswer, ClassParam, Objective, ProblemClass, register
+from schedbench.instances.problems import BaselineAnswer, ClassParam, Objective, ProblemClass
 from schedbench.validator.online import online_bounds, validate_online
 
 _EVENT = {
@@ -92,7 +92,7 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
     return BaselineAnswer({"problem": "online", "events": events}, "feasible")
 
 
-ONLINE = register(ProblemClass(
+ONLINE = PROBLEM_CLASS = ProblemClass(
     name="online",
     description="arrivals over time, simulated; a solution is an event log replayed by the validator",
     body_key="events",
@@ -132,4 +132,4 @@ ONLINE = register(ProblemClass(
     ),
     example=_example,
     baseline=_baseline,
-))
+)

@@ -15,7 +15,7 @@ from schedbench.examples import example_jobs, make_example
 from schedbench.generators import spec as S  # noqa: N812 (short alias for the spec helpers)
 from schedbench.instances.gangs import FIT_ATOL, FIT_RTOL, gang_groups, usable_types
 from schedbench.instances.model import Instance, Problem
-from schedbench.instances.problems import BaselineAnswer, ClassParam, Objective, ProblemClass, register
+from schedbench.instances.problems import BaselineAnswer, ClassParam, Objective, ProblemClass
 from schedbench.validator.placement import placement_bounds, validate_placement
 
 #: Objectives that require every job placed.
@@ -105,7 +105,7 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
     return BaselineAnswer(doc, status, {"attempts": done, "unplaced": best_unplaced})
 
 
-PLACEMENT = register(ProblemClass(
+PLACEMENT = PROBLEM_CLASS = ProblemClass(
     name="placement",
     description="space-sharing snapshot: each job gets gang-size GPUs; summed demand per GPU fits capacity",
     body_key="assignment",
@@ -135,4 +135,4 @@ PLACEMENT = register(ProblemClass(
     example=_example,
     baseline=_baseline,
     planted=True,
-))
+)

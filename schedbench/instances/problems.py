@@ -8,9 +8,10 @@ random-feasible baseline answer. The loader, the schema, the validator's dispatc
 per-class table of their own.
 
 The built-in classes are defined one module each in :mod:`schedbench.classes`; that package is
-imported (by name, like the solver plugins) the first time the registry is read. A new class is a
-module that builds a :class:`ProblemClass` and calls :func:`register`; its name is added to
-:data:`BUILTIN_CLASS_MODULES` when it ships with schedbench (docs/formats.md lists the files).
+imported (by name, like the solver plugins) the first time the registry is read. A class that ships
+with schedbench is a module that defines its :class:`ProblemClass` as ``PROBLEM_CLASS`` and is named
+in :data:`BUILTIN_CLASS_MODULES` (docs/formats.md lists the files); an add-on class calls
+:func:`register`.
 """
 
 from __future__ import annotations
@@ -222,22 +223,44 @@ class ClassRegistry(Mapping[str, ProblemClass]):
                 if not self._loaded and not self._loading:
                     self._loading = True
                     try:
-                        for module in self._builtin_modules:
-                            importlib.import_module(module)
-                        self._builtin = frozenset(self._classes)
+                        builtins = [self._builtin_class(module) for module in self._builtin_modules]
+                        added = dict(self._classes)  # add-ons registered while the built-ins loaded
+                        self._classes.clear()
+                        for cls in [*builtins, *added.values()]:
+                            self._add(cls)
+                        self._builtin = frozenset(c.name for c in builtins)
                         self._loaded = True
                     finally:
                         self._loading = False
         return self._classes
 
+    @staticmethod
+    def _builtin_class(module: str) -> ProblemClass:
+        """The ``PROBLEM_CLASS`` that the built-in class module ``module`` defines.
+
+        Built-in modules only define their class (importing one registers nothing), so the
+        registry's order and its set of built-ins do not depend on which module was imported first.
+        """
+        cls = getattr(importlib.import_module(module), "PROBLEM_CLASS", None)
+        if not isinstance(cls, ProblemClass):
+            raise ImportError(f"{module} defines no PROBLEM_CLASS (a ProblemClass); was the registry read while "
+                              "that module was still being imported?")
+        return cls
+
     def register(self, cls: ProblemClass) -> ProblemClass:
-        """Add ``cls``; return it.
+        """Add ``cls`` (an add-on class; built-ins are listed in :data:`BUILTIN_CLASS_MODULES`); return it.
 
         Raises:
             ValueError: another class has the same name or the same body key.
         """
         with self._lock:
-            self._ensure()  # built-ins first (a no-op while they are being imported)
+            self._ensure()  # built-ins first
+            self._add(cls)
+        return cls
+
+    def _add(self, cls: ProblemClass) -> None:
+        """Append ``cls`` unless its name or body key is taken (ValueError)."""
+        with self._lock:
             for other in self._classes.values():
                 if other.name == cls.name:
                     raise ValueError(f"problem class {cls.name!r} is already registered")
@@ -245,7 +268,6 @@ class ClassRegistry(Mapping[str, ProblemClass]):
                     raise ValueError(f"problem class {cls.name!r}: body key {cls.body_key!r} is already the "
                                      f"body key of {other.name!r}")
             self._classes[cls.name] = cls
-        return cls
 
     def unregister(self, name: str) -> None:
         """Remove a class that was registered at run time (tests of add-on classes).
