@@ -48,21 +48,31 @@ def gap_d(n: int = 60, m: int = 6, seed: int = 0):
     use = rng.integers(1, 101, (m, n)).astype(float)
     cost = 111 - use + rng.integers(-10, 11, (m, n))
     cap = np.floor(0.8 * use.sum(axis=1) / m)
-    return gap_instance(cost, use, cap, name=f"gen-gap-d-{n}x{m}",
-                        description="Yagiura type-D-style GAP, numpy default_rng(0) (asv_bench/make_instances.py)")
+    return gap_instance(
+        cost,
+        use,
+        cap,
+        name=f"gen-gap-d-{n}x{m}",
+        description="Yagiura type-D-style GAP, numpy default_rng(0) (asv_bench/make_instances.py)",
+    )
 
 
 def rcmax(n: int = 40, m: int = 5, seed: int = 0):
     rng = np.random.default_rng(seed)
     types = tuple(GpuType(f"m{i}", {"compute": 1.0}) for i in range(m))
     nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
-    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)),
-                      time=rng.integers(1, 101, (n, m)).astype(float))
-    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "makespan"),
-                         metadata={"name": f"gen-rcmax-{n}x{m}",
-                                   "description": "R||Cmax, times U(1,100), numpy default_rng(0) "
-                                                  "(asv_bench/make_instances.py)"})
+    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), time=rng.integers(1, 101, (n, m)).astype(float))
+    return make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={
+            "name": f"gen-rcmax-{n}x{m}",
+            "description": "R||Cmax, times U(1,100), numpy default_rng(0) (asv_bench/make_instances.py)",
+        },
+    )
 
 
 def with_optimum(inst, time_limit: float):
@@ -70,10 +80,14 @@ def with_optimum(inst, time_limit: float):
     res = cls().solve(inst, Context(time_limit, 0, cls.resolve_params({})))
     verdict = validate(inst, res.solution)
     if res.status != "optimal" or not verdict.feasible:
-        sys.exit(f"error: ilp-highs did not prove {inst.name} optimal in {time_limit:g} s "
-                 f"(status {res.status}, feasible {verdict.feasible})")
-    known = {"optimum": float(verdict.objective),
-             "source": f"proven optimal by ilp-highs {cls.version} (asv_bench/make_instances.py)"}
+        sys.exit(
+            f"error: ilp-highs did not prove {inst.name} optimal in {time_limit:g} s "
+            f"(status {res.status}, feasible {verdict.feasible})"
+        )
+    known = {
+        "optimum": float(verdict.objective),
+        "source": f"proven optimal by ilp-highs {cls.version} (asv_bench/make_instances.py)",
+    }
     return dataclasses.replace(inst, metadata={**inst.metadata, "known": known})
 
 

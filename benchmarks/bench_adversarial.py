@@ -44,33 +44,50 @@ def main() -> None:
     digest = save(inst, path)
 
     def task(solver: str, **kw) -> RunTask:
-        base = dict(instance_path=str(path), instance_hash=digest, instance_name="placement", solver=solver,
-                    solver_version="1", params={}, seed=0, time_limit=5.0, solvers_dirs=(str(PLUGINS),))
+        base = dict(
+            instance_path=str(path),
+            instance_hash=digest,
+            instance_name="placement",
+            solver=solver,
+            solver_version="1",
+            params={},
+            seed=0,
+            time_limit=5.0,
+            solvers_dirs=(str(PLUGINS),),
+        )
         base.update(kw)
         return RunTask(**base)
 
     with Executor(("numpy", "scipy")) as ex:
+
         def run(t: RunTask):
             t0 = time.monotonic()
             rec = ex.execute(t)
             return rec, time.monotonic() - t0
 
         rec, real = run(task("adv-fake-time"))
-        print(f"fake-time: status {rec.status}, recorded wall {rec.wall_s:.4g} s cpu {rec.cpu_s:.4g} s, "
-              f"real {real:.3g} s")
+        print(
+            f"fake-time: status {rec.status}, recorded wall {rec.wall_s:.4g} s cpu {rec.cpu_s:.4g} s, real {real:.3g} s"
+        )
         for name in ("adv-busy", "adv-sigstop"):
             rec, real = run(task(name, time_limit=1.0))
             print(f"{name} at 1 s: status {rec.status}, recorded wall {rec.wall_s:.3g} s, call {real:.3g} s")
         rec, real = run(task("adv-cmd-orphan", time_limit=5.0))
-        print(f"cmd-orphan at 5 s: status {rec.status}, wall {rec.wall_s:.3g} s, call {real:.3g} s, "
-              f"objective {rec.objective}")
+        print(
+            f"cmd-orphan at 5 s: status {rec.status}, wall {rec.wall_s:.3g} s, call {real:.3g} s, "
+            f"objective {rec.objective}"
+        )
         mib = 64 if args.quick else 1024
         rec, real = run(task("adv-cmd-chatty", params={"mib": mib}, time_limit=120.0))
-        print(f"cmd-chatty {mib} MiB: status {rec.status}, peak rss {rec.peak_rss_mb:.4g} MB, call {real:.3g} s, "
-              f"log {len(rec.log_tail)} chars")
+        print(
+            f"cmd-chatty {mib} MiB: status {rec.status}, peak rss {rec.peak_rss_mb:.4g} MB, call {real:.3g} s, "
+            f"log {len(rec.log_tail)} chars"
+        )
         rec, real = run(task("adv-cmd-chatty", params={"mib": mib}, time_limit=120.0, memory_limit_mb=512))
-        print(f"cmd-chatty {mib} MiB --memory-limit 512: status {rec.status}, reason "
-              f"{(rec.reason or '').strip().splitlines()[-1:] }")
+        print(
+            f"cmd-chatty {mib} MiB --memory-limit 512: status {rec.status}, reason "
+            f"{(rec.reason or '').strip().splitlines()[-1:]}"
+        )
         rec, real = run(task("adv-cmd-memhog", memory_limit_mb=512))
         print(f"cmd-memhog --memory-limit 512: status {rec.status}")
         marker = tmp / "shell-marker"
@@ -85,8 +102,10 @@ def main() -> None:
             time.sleep(0.3)
             pids = [int(p) for p in pidfile.read_text().split()]
             left = [p for p in pids if alive(p)]
-            print(f"setsid escape (hang={hang}): status {rec.status}, {len(left)} of {len(pids)} left alive, "
-                  f"flags {rec.flags}")
+            print(
+                f"setsid escape (hang={hang}): status {rec.status}, {len(left)} of {len(pids)} left alive, "
+                f"flags {rec.flags}"
+            )
             for p in left:
                 with contextlib.suppress(OSError):
                     os.kill(p, 9)

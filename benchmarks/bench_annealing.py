@@ -48,10 +48,15 @@ def random_rcmax(n: int = 200, m: int = 20, seed: int = 0):
     rng = np.random.default_rng(seed)
     types = tuple(GpuType(f"m{i}", {"compute": 1.0}) for i in range(m))
     nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
-    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)),
-                      time=rng.integers(1, 101, (n, m)).astype(float))
-    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": f"bench-rcmax-{n}"})
+    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), time=rng.integers(1, 101, (n, m)).astype(float))
+    return make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": f"bench-rcmax-{n}"},
+    )
 
 
 def rate(inst, moves: int, solver=SimulatedAnnealing, **params) -> float:
@@ -69,8 +74,9 @@ def timed(inst, moves: int, solver=SimulatedAnnealing, clock=time.perf_counter, 
 
 def load_baseline(folder: Path):
     """The ``SimulatedAnnealing`` class of another copy of the ``solvers/`` folder (as package ``baseline_solvers``)."""
-    spec = importlib.util.spec_from_file_location("baseline_solvers", folder / "__init__.py",
-                                                  submodule_search_locations=[str(folder)])
+    spec = importlib.util.spec_from_file_location(
+        "baseline_solvers", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["baseline_solvers"] = module
@@ -82,9 +88,11 @@ def load_baseline(folder: Path):
 
 def compare(baseline: Path, moves: int, repeat: int) -> None:
     old_cls = load_baseline(baseline)
-    cases = (("GAP 200 jobs x 10 agents", random_gap(), {}),
-             ("R||Cmax 200 jobs x 20 machines, energy=target", random_rcmax(), {}),
-             ("R||Cmax 200 jobs x 20 machines, energy=cmax", random_rcmax(), {"energy": "cmax"}))
+    cases = (
+        ("GAP 200 jobs x 10 agents", random_gap(), {}),
+        ("R||Cmax 200 jobs x 20 machines, energy=target", random_rcmax(), {}),
+        ("R||Cmax 200 jobs x 20 machines, energy=cmax", random_rcmax(), {"energy": "cmax"}),
+    )
     for label, inst, params in cases:
         rates: dict[str, list[float]] = {"old": [], "new": []}
         answers: dict[str, dict] = {}
@@ -93,8 +101,11 @@ def compare(baseline: Path, moves: int, repeat: int) -> None:
                 r, answers[name] = timed(inst, moves, cls, time.process_time, **params)
                 rates[name].append(r)
         old, new = statistics.median(rates["old"]), statistics.median(rates["new"])
-        print(f"{label}: old {old:,.0f} moves/s, new {new:,.0f} moves/s, new/old {new / old:.3f}, answers "
-              f"{'identical' if answers['old'] == answers['new'] else 'DIFFERENT'}", flush=True)
+        print(
+            f"{label}: old {old:,.0f} moves/s, new {new:,.0f} moves/s, new/old {new / old:.3f}, answers "
+            f"{'identical' if answers['old'] == answers['new'] else 'DIFFERENT'}",
+            flush=True,
+        )
 
 
 def gaps(insts, limit: float) -> list[float]:
@@ -130,21 +141,26 @@ def main() -> None:
     if args.limit <= 0 or not EXTERNAL.is_dir():
         return
     lo, hi = (int(x) for x in args.gap_files.split("-"))
-    gap_insts = [i for k in range(lo, hi + 1) if k > 0
-                 for i in IMPORTERS["orlib-gap"].read(EXTERNAL / "gap_orlib" / f"gap{k}.txt")]
+    gap_insts = [
+        i
+        for k in range(lo, hi + 1)
+        if k > 0
+        for i in IMPORTERS["orlib-gap"].read(EXTERNAL / "gap_orlib" / f"gap{k}.txt")
+    ]
     if gap_insts:
         print(f"OR-Library gap{lo}-gap{hi} ({len(gap_insts)} instances), {args.limit:g} s each:")
         g = gaps(gap_insts, args.limit) or [float("nan")]
-        print(f"GAP: mean gap {statistics.mean(g):.3f}% max {max(g):.3f}% optimal {sum(x <= 1e-9 for x in g)}"
-              f"/{len(g)}")
+        print(f"GAP: mean gap {statistics.mean(g):.3f}% max {max(g):.3f}% optimal {sum(x <= 1e-9 for x in g)}/{len(g)}")
     files = sorted((EXTERNAL / "rcmax_fanjul_ruiz").glob("*/1[0-9][0-9].txt"))[: args.rcmax_count]
     rc = [i for f in files for i in IMPORTERS["rcmax"].read(f)]
     print(f"R||Cmax 100-199-job files ({len(rc)} instances), {args.limit:g} s each:")
     if not rc:
         return
     g = gaps(rc, args.limit)
-    print(f"R||Cmax: mean gap {statistics.mean(g):.3f}% max {max(g):.3f}% at best known {sum(x <= 1e-9 for x in g)}"
-          f"/{len(g)}")
+    print(
+        f"R||Cmax: mean gap {statistics.mean(g):.3f}% max {max(g):.3f}% at best known {sum(x <= 1e-9 for x in g)}"
+        f"/{len(g)}"
+    )
 
 
 if __name__ == "__main__":

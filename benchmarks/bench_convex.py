@@ -45,8 +45,19 @@ def bench_allocation(n: int, backends: list[str]) -> list[dict]:
     lp = LpAllocation().solve(inst, Context(600, 0, LpAllocation.resolve_params({"method": "ipm"})))
     lp_total = time.perf_counter() - t0
     lp_value = validate(inst, lp.solution).objective
-    rows.append({"jobs": n, "backend": "lp-allocation (highspy ipm)", "build": lp.info["build_s"], "compile": 0.0,
-                 "solve": lp.info["solve_s"], "first": lp_total, "resolve": None, "value": lp_value, "ok": True})
+    rows.append(
+        {
+            "jobs": n,
+            "backend": "lp-allocation (highspy ipm)",
+            "build": lp.info["build_s"],
+            "compile": 0.0,
+            "solve": lp.info["solve_s"],
+            "first": lp_total,
+            "resolve": None,
+            "value": lp_value,
+            "ok": True,
+        }
+    )
     for backend in backends:
         t0 = time.perf_counter()
         prog = allocation_program(inst)
@@ -55,9 +66,13 @@ def bench_allocation(n: int, backends: list[str]) -> list[dict]:
         first = time.perf_counter() - t0
         x = np.zeros((inst.n_jobs, len(inst.gpu_types)))
         x[prog.pair_job, prog.pair_type] = out.x
-        doc = {"problem": "allocation", "allocation": {
-            inst.jobs.ids[j]: {inst.type_ids[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0).tolist()}
-            for j in range(inst.n_jobs)}}
+        doc = {
+            "problem": "allocation",
+            "allocation": {
+                inst.jobs.ids[j]: {inst.type_ids[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0).tolist()}
+                for j in range(inst.n_jobs)
+            },
+        }
         v = validate(inst, doc)
         ok = v.feasible and abs(v.objective - lp_value) <= 1e-6 * max(1.0, abs(lp_value))
         # re-solve: one GPU fewer of each type (parameters only)
@@ -65,24 +80,53 @@ def bench_allocation(n: int, backends: list[str]) -> list[dict]:
         t1 = time.perf_counter()
         again = prog.solve(backend, time_limit=600)
         resolve = time.perf_counter() - t1
-        rows.append({"jobs": n, "backend": f"convex-allocation {backend}", "build": build,
-                     "compile": max(0.0, out.total_s - out.solve_s), "solve": out.solve_s, "first": first,
-                     "resolve": resolve, "resolve_solve": again.solve_s, "value": v.objective, "ok": ok,
-                     "gap": (out.bound - out.value) if out.bound is not None and out.value is not None else None})
+        rows.append(
+            {
+                "jobs": n,
+                "backend": f"convex-allocation {backend}",
+                "build": build,
+                "compile": max(0.0, out.total_s - out.solve_s),
+                "solve": out.solve_s,
+                "first": first,
+                "resolve": resolve,
+                "resolve_solve": again.solve_s,
+                "value": v.objective,
+                "ok": ok,
+                "gap": (out.bound - out.value) if out.bound is not None and out.value is not None else None,
+            }
+        )
     return rows
 
 
 def bench_qp(n: int) -> dict:
     cls, params = PRESETS["gavel-makespan"]
-    inst = generate(cls, {**params, "jobs": n, "objective": "weighted-completion", "gang": {"1": 1},
-                                  "weights": {"1": 1, "2": 1, "4": 1}}, seed=0)
+    inst = generate(
+        cls,
+        {
+            **params,
+            "jobs": n,
+            "objective": "weighted-completion",
+            "gang": {"1": 1},
+            "weights": {"1": 1, "2": 1, "4": 1},
+        },
+        seed=0,
+    )
     t0 = time.perf_counter()
     res = ConvexQpWspt().solve(inst, Context(600, 0, ConvexQpWspt.resolve_params({})))
     wall = time.perf_counter() - t0
     v = validate(inst, res.solution)
-    return {"jobs": n, "gpus": inst.n_gpus, "wall": wall, "build": res.info["build_s"], "qp": res.info["qp_s"],
-            "solve": res.info["solve_s"], "value": v.objective, "bound": res.bound, "feasible": v.feasible,
-            "gap": (v.objective - res.bound) / res.bound}
+    return {
+        "jobs": n,
+        "gpus": inst.n_gpus,
+        "wall": wall,
+        "build": res.info["build_s"],
+        "qp": res.info["qp_s"],
+        "solve": res.info["solve_s"],
+        "value": v.objective,
+        "bound": res.bound,
+        "feasible": v.feasible,
+        "gap": (v.objective - res.bound) / res.bound,
+    }
 
 
 def warm_up() -> None:
@@ -100,23 +144,32 @@ def main() -> None:
     args = ap.parse_args()
     warm_up()
     print("allocation max-min-fairness (gavel-fairness preset, seed 0), seconds")
-    print(f"{'jobs':>6} {'solver':<30} {'build':>7} {'compile':>8} {'solve':>7} {'first':>7} {'resolve':>8} "
-          f"{'objective':>12} {'ok':>3} {'cert gap':>9}")
+    print(
+        f"{'jobs':>6} {'solver':<30} {'build':>7} {'compile':>8} {'solve':>7} {'first':>7} {'resolve':>8} "
+        f"{'objective':>12} {'ok':>3} {'cert gap':>9}"
+    )
     for n in args.jobs:
         for r in bench_allocation(n, args.backends):
             res = "-" if r["resolve"] is None else f"{r['resolve']:.3f}"
             gap = "-" if r.get("gap") is None else f"{r['gap']:.1e}"
-            print(f"{r['jobs']:>6} {r['backend']:<30} {r['build']:>7.3f} {r['compile']:>8.3f} {r['solve']:>7.3f} "
-                  f"{r['first']:>7.3f} {res:>8} {r['value']:>12.8g} {'yes' if r['ok'] else 'NO':>3} {gap:>9}",
-                  flush=True)
+            print(
+                f"{r['jobs']:>6} {r['backend']:<30} {r['build']:>7.3f} {r['compile']:>8.3f} {r['solve']:>7.3f} "
+                f"{r['first']:>7.3f} {res:>8} {r['value']:>12.8g} {'yes' if r['ok'] else 'NO':>3} {gap:>9}",
+                flush=True,
+            )
     if args.qp_jobs:
         print("\nconvex-qp-wspt (gavel-makespan preset as weighted-completion, gang 1, releases 0), seconds")
-        print(f"{'jobs':>6} {'gpus':>5} {'build':>7} {'qp':>7} {'solve':>7} {'wall':>7} {'objective':>14} "
-              f"{'bound':>14} {'gap':>7}")
+        print(
+            f"{'jobs':>6} {'gpus':>5} {'build':>7} {'qp':>7} {'solve':>7} {'wall':>7} {'objective':>14} "
+            f"{'bound':>14} {'gap':>7}"
+        )
         for n in args.qp_jobs:
             r = bench_qp(n)
-            print(f"{r['jobs']:>6} {r['gpus']:>5} {r['build']:>7.3f} {r['qp']:>7.3f} {r['solve']:>7.3f} "
-                  f"{r['wall']:>7.3f} {r['value']:>14.8g} {r['bound']:>14.8g} {r['gap']:>7.2%}", flush=True)
+            print(
+                f"{r['jobs']:>6} {r['gpus']:>5} {r['build']:>7.3f} {r['qp']:>7.3f} {r['solve']:>7.3f} "
+                f"{r['wall']:>7.3f} {r['value']:>14.8g} {r['bound']:>14.8g} {r['gap']:>7.2%}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ def main() -> None:
     if args.max:
         insts = insts[: args.max]
     params = CpSat.resolve_params({"workers": args.workers})
-    head = (f"{'instance':<22}{'jobs':>6}{'gpus':>6}{'value':>12}{'bound':>12}{'status':>10}{'known':>10}"
-            f"{'gap':>9}{'time s':>8}")
+    head = (
+        f"{'instance':<22}{'jobs':>6}{'gpus':>6}{'value':>12}{'bound':>12}{'status':>10}{'known':>10}"
+        f"{'gap':>9}{'time s':>8}"
+    )
     print(head)
     print("-" * len(head))
     reached = proven = 0
@@ -77,14 +79,18 @@ def main() -> None:
             reached += gap <= 1e-9
         proven += res.status == "optimal"
         bound = "-" if res.bound is None else f"{res.bound:.6g}"
-        print(f"{inst.name:<22}{inst.n_jobs:>6}{inst.n_gpus:>6}{'-' if value is None else f'{value:.6g}':>12}"
-              f"{bound:>12}{res.status:>10}{'-' if ref is None else f'{ref:g}':>10}"
-              f"{'-' if gap is None else f'{gap:.2%}':>9}{wall:>8.2f}")
+        print(
+            f"{inst.name:<22}{inst.n_jobs:>6}{inst.n_gpus:>6}{'-' if value is None else f'{value:.6g}':>12}"
+            f"{bound:>12}{res.status:>10}{'-' if ref is None else f'{ref:g}':>10}"
+            f"{'-' if gap is None else f'{gap:.2%}':>9}{wall:>8.2f}"
+        )
     sgm = math.exp(sum(math.log(t + 1.0) for t in times) / len(times)) - 1.0
     mean_gap = sum(gaps) / len(gaps) if gaps else float("nan")
-    print(f"\n{len(insts)} instances, limit {args.limit:g} s, workers {args.workers}: reached known value "
-          f"{reached}/{len(insts)}, proven optimal {proven}, shifted geomean time {sgm:.2f} s, "
-          f"mean gap {mean_gap:.2%}, total {sum(times):.1f} s")
+    print(
+        f"\n{len(insts)} instances, limit {args.limit:g} s, workers {args.workers}: reached known value "
+        f"{reached}/{len(insts)}, proven optimal {proven}, shifted geomean time {sgm:.2f} s, "
+        f"mean gap {mean_gap:.2%}, total {sum(times):.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,12 @@ from schedbench.validator import validate, validate_file
 
 def build(n: int, cls: str, objective: str, seed: int = 0):
     rng = np.random.default_rng(seed)
-    types = (GpuType("K80", {"memory_gib": 12, "compute": 1}), GpuType("P100", {"memory_gib": 16, "compute": 1}),
-             GpuType("V100", {"memory_gib": 32, "compute": 1}), GpuType("A100", {"memory_gib": 80, "compute": 1}))
+    types = (
+        GpuType("K80", {"memory_gib": 12, "compute": 1}),
+        GpuType("P100", {"memory_gib": 16, "compute": 1}),
+        GpuType("V100", {"memory_gib": 32, "compute": 1}),
+        GpuType("A100", {"memory_gib": 80, "compute": 1}),
+    )
     T = len(types)
     K = max(8, n // 100)  # nodes of 4 GPUs
     nodes = tuple(Node(f"n{k}", types[k % T].id, tuple(f"n{k}/{g}" for g in range(4))) for k in range(K))
@@ -33,10 +37,24 @@ def build(n: int, cls: str, objective: str, seed: int = 0):
     gang = rng.choice([1, 1, 1, 2, 4], n)
     time_ = rng.lognormal(7, 1, (n, T)).round(1) + 1
     demand = np.stack([rng.uniform(1, 12, (n, T)).round(2), np.full((n, T), 1.0)], axis=2)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], demand, eligible=eligible, gang=gang, time=time_,
-                      cost=time_.round(0), release=np.zeros(n), weight=rng.integers(1, 5, n).astype(float))
-    inst = make_instance(resources=(Resource("memory_gib", "GiB"), Resource("compute")), gpu_types=types,
-                         nodes=nodes, jobs=jobs, problem=Problem(cls, objective), metadata={"name": f"bench-{n}"})
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        demand,
+        eligible=eligible,
+        gang=gang,
+        time=time_,
+        cost=time_.round(0),
+        release=np.zeros(n),
+        weight=rng.integers(1, 5, n).astype(float),
+    )
+    inst = make_instance(
+        resources=(Resource("memory_gib", "GiB"), Resource("compute")),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem(cls, objective),
+        metadata={"name": f"bench-{n}"},
+    )
     return inst, node, home, gang, time_
 
 
@@ -50,8 +68,12 @@ def batch_solution(node, home, gang, time_):
     first = np.r_[True, node[order][1:] != node[order][:-1]]
     base = np.maximum.accumulate(np.where(first, csum - d_sorted, 0.0))
     start[order] = csum - d_sorted - base
-    return {"problem": "batch", "schedule": {
-        f"j{i}": {"gpus": [f"n{node[i]}/{g}" for g in range(gang[i])], "start": float(start[i])} for i in range(n)}}
+    return {
+        "problem": "batch",
+        "schedule": {
+            f"j{i}": {"gpus": [f"n{node[i]}/{g}" for g in range(gang[i])], "start": float(start[i])} for i in range(n)
+        },
+    }
 
 
 def main() -> None:
@@ -107,8 +129,10 @@ def main() -> None:
         pinst, *_ = build(n, "placement", "max-weight")
         t0 = time.perf_counter()
         pres = validate(pinst, place)
-        print(f"  placement check {time.perf_counter() - t0:7.3f} s  ({pres.violation_counts.get('capacity', 0)} "
-              "over-capacity GPUs)")
+        print(
+            f"  placement check {time.perf_counter() - t0:7.3f} s  ({pres.violation_counts.get('capacity', 0)} "
+            "over-capacity GPUs)"
+        )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def main() -> None:
     data = dumps(inst)
     t_dump = time.perf_counter() - t0
     print(f"baseline (draw + json.dumps {n} floats): {base:.2f} s")
-    print(f"online, {n} jobs, {inst.n_gpus} GPUs: generate {t_gen:.2f} s ({t_gen / base:.1f}x baseline), "
-          f"canonical bytes {t_dump:.2f} s ({len(data) / 1e6:.0f} MB)")
+    print(
+        f"online, {n} jobs, {inst.n_gpus} GPUs: generate {t_gen:.2f} s ({t_gen / base:.1f}x baseline), "
+        f"canonical bytes {t_dump:.2f} s ({len(data) / 1e6:.0f} MB)"
+    )
     for cls in ("placement", "batch", "allocation", "online"):
         t0 = time.perf_counter()
         inst = generate(cls, {"jobs": 10_000, "cluster_scale": 10}, seed=0)

@@ -52,17 +52,30 @@ def random_batch(n: int = 200, m: int = 10, seed: int = 0):
     nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
     time_ = rng.integers(1, 101, (n, m)).astype(float)
     release = rng.integers(0, 200, n).astype(float)
-    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), time=time_, release=release,
-                      deadline=release + rng.integers(10, 100, n), weight=rng.integers(1, 10, n).astype(float))
-    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "weighted-tardiness"), metadata={"name": f"bench-batch-{n}"})
+    jobs = Jobs.build(
+        [f"j{k}" for k in range(n)],
+        np.ones((n, m, 1)),
+        time=time_,
+        release=release,
+        deadline=release + rng.integers(10, 100, n),
+        weight=rng.integers(1, 10, n).astype(float),
+    )
+    return make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "weighted-tardiness"),
+        metadata={"name": f"bench-batch-{n}"},
+    )
 
 
 def ga_rate(inst, evals: int, **params) -> tuple[float, float | None]:
     """(evaluations/s, objective) of one budget-stopped ``ga`` run."""
     t = time.perf_counter()
-    res = GeneticAlgorithm().solve(inst, Context(600, 0, GeneticAlgorithm.resolve_params({"max_evals": evals,
-                                                                                        **params})))
+    res = GeneticAlgorithm().solve(
+        inst, Context(600, 0, GeneticAlgorithm.resolve_params({"max_evals": evals, **params}))
+    )
     dt = time.perf_counter() - t
     v = validate(inst, res.solution) if res.solution else None
     assert v is None or v.feasible
@@ -119,8 +132,11 @@ def gaps(insts, limit: float) -> list[float]:
             continue
         g = 100.0 * (v.objective - opt) / opt
         out.append(g)
-        print(f"  {inst.name}: {v.objective:g} vs {opt:g} gap {g:.2f}%  evals {res.info['evals']:,} "
-              f"({res.info['evals_per_s']:,.0f}/s)", flush=True)
+        print(
+            f"  {inst.name}: {v.objective:g} vs {opt:g} gap {g:.2f}%  evals {res.info['evals']:,} "
+            f"({res.info['evals_per_s']:,.0f}/s)",
+            flush=True,
+        )
     return out
 
 

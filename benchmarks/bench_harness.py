@@ -34,7 +34,7 @@ from schedbench.runs import RunTask
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PLUGIN = textwrap.dedent('''
+PLUGIN = textwrap.dedent("""
     from schedbench.plugins.solver import Solver, SolveResult
 
     ANSWER = {"problem": "placement", "assignment": {
@@ -48,9 +48,9 @@ PLUGIN = textwrap.dedent('''
 
         def solve(self, instance, context):
             return SolveResult(dict(ANSWER), status="feasible")
-''')
+""")
 
-BASELINE = textwrap.dedent('''
+BASELINE = textwrap.dedent("""
     import importlib.util, sys
     from schedbench.instances import load
     from schedbench.plugins.solver import Context
@@ -60,7 +60,7 @@ BASELINE = textwrap.dedent('''
     inst = load(sys.argv[2])
     res = mod.Trivial().solve(inst, Context(10.0, 0, {}))
     assert validate(inst, res.solution).feasible
-''')
+""")
 
 
 def _registry() -> str | None:
@@ -77,8 +77,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--baseline-runs", type=int, default=20)
-    parser.add_argument("--preload", default=",".join(default_preload()),
-                        help="modules the workers preload (comma-separated)")
+    parser.add_argument(
+        "--preload", default=",".join(default_preload()), help="modules the workers preload (comma-separated)"
+    )
     args = parser.parse_args()
     preload = tuple(m for m in args.preload.split(",") if m)
     registry = _registry()
@@ -92,8 +93,17 @@ def main() -> None:
         digest = save(examples()[0][0], inst_path)
 
         def task(i: int) -> RunTask:
-            return RunTask(str(inst_path), digest, "example-placement", "bench-trivial", "1", {}, i, 10.0,
-                           solvers_dirs=(str(plugins),))
+            return RunTask(
+                str(inst_path),
+                digest,
+                "example-placement",
+                "bench-trivial",
+                "1",
+                {},
+                i,
+                10.0,
+                solvers_dirs=(str(plugins),),
+            )
 
         # latency: one worker, sequential
         with Executor(preload, registry=registry) as ex:
@@ -119,9 +129,11 @@ def main() -> None:
             recs = list(pool.map_unordered(task(i) for i in range(args.runs)))
             total = time.perf_counter() - t0
         assert all(r.status == "feasible" for r in recs)
-        print(f"harness, LocalPool({args.workers}): {args.runs / total:.0f} runs/s "
-              f"({total / args.runs * 1000:.1f} ms/run wall, {total / args.runs * args.workers * 1000:.1f} ms "
-              f"per run per worker)")
+        print(
+            f"harness, LocalPool({args.workers}): {args.runs / total:.0f} runs/s "
+            f"({total / args.runs * 1000:.1f} ms/run wall, {total / args.runs * args.workers * 1000:.1f} ms "
+            f"per run per worker)"
+        )
 
         # baseline: a fresh interpreter per run
         cmd = [sys.executable, "-c", BASELINE, str(plugin), str(inst_path)]
@@ -139,8 +151,10 @@ def main() -> None:
             list(tp.map(once, range(args.baseline_runs)))
             btotal = time.perf_counter() - t0
         print(f"baseline, {args.workers} in parallel: {args.baseline_runs / btotal:.1f} runs/s")
-        print(f"speed-up: {bmed / med:.0f}x latency, {(args.runs / total) / (args.baseline_runs / btotal):.0f}x "
-              f"throughput; target <= 20 ms/run: {'met' if med <= 20 else 'MISSED'}")
+        print(
+            f"speed-up: {bmed / med:.0f}x latency, {(args.runs / total) / (args.baseline_runs / btotal):.0f}x "
+            f"throughput; target <= 20 ms/run: {'met' if med <= 20 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

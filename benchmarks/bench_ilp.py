@@ -47,9 +47,11 @@ def bench_build(n: int = 5000, m: int = 100) -> None:
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     hx.pass_model(h, model, integer=True)
     t3 = time.perf_counter()
-    print(f"GAP {n}x{m}: instance {t1 - t0:.3f}s; build arrays+CSC {t2 - t1:.3f}s "
-          f"({model.A.shape[1]} cols, {model.A.shape[0]} rows, {model.A.nnz} nnz); passModel {t3 - t2:.3f}s; "
-          f"build+pass {t3 - t1:.3f}s")
+    print(
+        f"GAP {n}x{m}: instance {t1 - t0:.3f}s; build arrays+CSC {t2 - t1:.3f}s "
+        f"({model.A.shape[1]} cols, {model.A.shape[0]} rows, {model.A.nnz} nnz); passModel {t3 - t2:.3f}s; "
+        f"build+pass {t3 - t1:.3f}s"
+    )
 
 
 def bench_build_gang(n: int = 5000, nodes: int = 25, per_node: int = 4) -> None:
@@ -59,43 +61,64 @@ def bench_build_gang(n: int = 5000, nodes: int = 25, per_node: int = 4) -> None:
     gang = np.where(rng.random(n) < 0.1, rng.integers(2, per_node + 1, n), 1)
     demand = rng.uniform(0.05, 0.4, (n, 1, 1))
     jobs = Jobs.build([f"j{i}" for i in range(n)], demand, gang=gang, cost=rng.integers(1, 50, (n, 1)).astype(float))
-    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType("t", {"r": 1.0})],
-                         nodes=[Node(f"n{k}", "t", tuple(f"n{k}/{i}" for i in range(per_node))) for k in range(nodes)],
-                         jobs=jobs, problem=Problem("placement", "min-cost"), metadata={"name": "gang-gap"})
+    inst = make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType("t", {"r": 1.0})],
+        nodes=[Node(f"n{k}", "t", tuple(f"n{k}/{i}" for i in range(per_node))) for k in range(nodes)],
+        jobs=jobs,
+        problem=Problem("placement", "min-cost"),
+        metadata={"name": "gang-gap"},
+    )
     t1 = time.perf_counter()
     model = hx.build(inst, integer=True)
     t2 = time.perf_counter()
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     hx.pass_model(h, model, integer=True)
     t3 = time.perf_counter()
-    print(f"gang GAP {n} jobs ({int((gang > 1).sum())} gangs) x {nodes * per_node} GPUs: build {t2 - t1:.3f}s "
-          f"({model.A.shape[1]} cols of which {len(model.grp_job)} z, {model.A.shape[0]} rows, {model.A.nnz} nnz); "
-          f"passModel {t3 - t2:.3f}s")
+    print(
+        f"gang GAP {n} jobs ({int((gang > 1).sum())} gangs) x {nodes * per_node} GPUs: build {t2 - t1:.3f}s "
+        f"({model.A.shape[1]} cols of which {len(model.grp_job)} z, {model.A.shape[0]} rows, {model.A.nnz} nnz); "
+        f"passModel {t3 - t2:.3f}s"
+    )
 
 
 def bench_build_time_indexed(n: int = 60, m: int = 8) -> None:
     from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_instance
 
     rng = np.random.default_rng(2)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=rng.uniform(10, 100, (n, m)).round(2),
-                      release=rng.uniform(0, 300, n).round(1), weight=rng.integers(1, 5, n).astype(float))
-    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "weighted-completion"), metadata={"name": "ti"})
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        np.ones((n, m, 1)),
+        time=rng.uniform(10, 100, (n, m)).round(2),
+        release=rng.uniform(0, 300, n).round(1),
+        weight=rng.integers(1, 5, n).astype(float),
+    )
+    inst = make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "weighted-completion"),
+        metadata={"name": "ti"},
+    )
     t1 = time.perf_counter()
     model = hx.build(inst, integer=True)
     t2 = time.perf_counter()
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     hx.pass_model(h, model, integer=True)
     t3 = time.perf_counter()
-    print(f"time-indexed wct {n} jobs x {m} GPUs: period {model.period:.3f}s, build {t2 - t1:.3f}s "
-          f"({model.n_pairs} x cols + {model.A.shape[1] - model.n_pairs} occupancy cols, {model.A.shape[0]} rows, "
-          f"{model.A.nnz} nnz); passModel {t3 - t2:.3f}s")
+    print(
+        f"time-indexed wct {n} jobs x {m} GPUs: period {model.period:.3f}s, build {t2 - t1:.3f}s "
+        f"({model.n_pairs} x cols + {model.A.shape[1] - model.n_pairs} occupancy cols, {model.A.shape[0]} rows, "
+        f"{model.A.nnz} nnz); passModel {t3 - t2:.3f}s"
+    )
 
 
 def bench_orlib(files: list[str], limit: float) -> None:
-    print(f"{'instance':10} {'value':>8} {'bound':>10} {'optimal':>7} {'known':>6} {'time_s':>7} "
-          f"{'lp_bound':>9} {'lp_round':>9}")
+    print(
+        f"{'instance':10} {'value':>8} {'bound':>10} {'optimal':>7} {'known':>6} {'time_s':>7} "
+        f"{'lp_bound':>9} {'lp_round':>9}"
+    )
     for f in files:
         path = DATA / f"{f}.txt"
         if not path.exists():
@@ -110,9 +133,11 @@ def bench_orlib(files: list[str], limit: float) -> None:
             lp = LpRound().solve(inst, Context(limit, 0, {}))
             lp_value = validate(inst, lp.solution).objective if lp.solution else None
             known = inst.metadata.get("known", {}).get("optimum")
-            print(f"{inst.name:10} {value!s:>8} {res.bound!s:>10} {res.status == 'optimal'!s:>7} {known!s:>6} "
-                  f"{wall:7.2f} {lp.bound if lp.bound is None else round(lp.bound, 2)!s:>9} {lp_value!s:>9}",
-                  flush=True)
+            print(
+                f"{inst.name:10} {value!s:>8} {res.bound!s:>10} {res.status == 'optimal'!s:>7} {known!s:>6} "
+                f"{wall:7.2f} {lp.bound if lp.bound is None else round(lp.bound, 2)!s:>9} {lp_value!s:>9}",
+                flush=True,
+            )
 
 
 def main() -> None:

@@ -71,8 +71,11 @@ def bench(n: int, m: int, solve_s: float) -> None:
     print(f"  highspy : {fmt('build', hs_build)}  {fmt('passModel', hs_pass)}  {fmt('total', hs)}", flush=True)
     if solve_s:
         h.run()
-        print(f"  highspy : solve (HiGHS-reported) {h.getRunTime():.3f} s  status {hx.model_status(h)}  "
-              f"objective {h.getInfo().objective_function_value}", flush=True)
+        print(
+            f"  highspy : solve (HiGHS-reported) {h.getRunTime():.3f} s  status {hx.model_status(h)}  "
+            f"objective {h.getInfo().objective_function_value}",
+            flush=True,
+        )
     del h, model
     gc.collect()
     # Pyomo path (ilp-pyomo)
@@ -87,22 +90,47 @@ def bench(n: int, m: int, solve_s: float) -> None:
     opt.set_instance(pm)
     py_transfer = clock.lap()
     py = tuple(a + b + c for a, b, c in zip(py_build, py_model, py_transfer, strict=True))
-    print(f"  pyomo   : {fmt('build', py_build)}  {fmt('pyomo model', py_model)}  {fmt('set_instance', py_transfer)}  "
-          f"{fmt('total', py)}", flush=True)
+    print(
+        f"  pyomo   : {fmt('build', py_build)}  {fmt('pyomo model', py_model)}  {fmt('set_instance', py_transfer)}  "
+        f"{fmt('total', py)}",
+        flush=True,
+    )
     if solve_s:
-        no_updates = {k: False for k in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                                         "check_for_new_or_removed_params", "check_for_new_objective",
-                                         "update_constraints", "update_vars", "update_parameters",
-                                         "update_named_expressions", "update_objective")}
+        no_updates = {
+            k: False
+            for k in (
+                "check_for_new_or_removed_constraints",
+                "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params",
+                "check_for_new_objective",
+                "update_constraints",
+                "update_vars",
+                "update_parameters",
+                "update_named_expressions",
+                "update_objective",
+            )
+        }
         t4 = time.perf_counter()
-        res = opt.solve(pm, time_limit=solve_s, threads=1, load_solutions=False,
-                        raise_exception_on_nonoptimal_result=False, auto_updates=no_updates,
-                        solver_options={"random_seed": 0})
+        res = opt.solve(
+            pm,
+            time_limit=solve_s,
+            threads=1,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            auto_updates=no_updates,
+            solver_options={"random_seed": 0},
+        )
         t5 = time.perf_counter()
-        print(f"  pyomo   : solve call {t5 - t4:.3f} s (HiGHS-reported {res.timing_info.highs_time:.3f} s)  "
-              f"{res.termination_condition.name}  objective {res.incumbent_objective}", flush=True)
-    print(f"  ratio pyomo (build+model+transfer) / highspy (build+pass): wall {py[0] / hs[0]:.1f}x, "
-          f"cpu {py[1] / max(hs[1], 1e-9):.1f}x", flush=True)
+        print(
+            f"  pyomo   : solve call {t5 - t4:.3f} s (HiGHS-reported {res.timing_info.highs_time:.3f} s)  "
+            f"{res.termination_condition.name}  objective {res.incumbent_objective}",
+            flush=True,
+        )
+    print(
+        f"  ratio pyomo (build+model+transfer) / highspy (build+pass): wall {py[0] / hs[0]:.1f}x, "
+        f"cpu {py[1] / max(hs[1], 1e-9):.1f}x",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -50,8 +50,12 @@ def bench_env(kind: str, steps: int, window: int, jobs: int, seed: int) -> dict[
             c0 += time.process_time() - c1  # the reset (instance generation happens once: same instance)
             w0 += time.perf_counter() - w1
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    return {"steps": n, "cpu_steps_per_s": n / cpu, "wall_steps_per_s": n / wall,
-            "mean_waiting": waiting / max(1, n // 256)}
+    return {
+        "steps": n,
+        "cpu_steps_per_s": n / cpu,
+        "wall_steps_per_s": n / wall,
+        "mean_waiting": waiting / max(1, n // 256),
+    }
 
 
 def bench_baseline(jobs: int, seed: int) -> dict[str, float]:
@@ -73,20 +77,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
-    out = {"window": a.window, "queue": bench_env("queue", a.steps, a.window, a.jobs, a.seed),
-           "placement": bench_env("placement", a.steps, a.window, a.jobs, a.seed),
-           "fcfs_simulator": bench_baseline(a.jobs, a.seed)}
+    out = {
+        "window": a.window,
+        "queue": bench_env("queue", a.steps, a.window, a.jobs, a.seed),
+        "placement": bench_env("placement", a.steps, a.window, a.jobs, a.seed),
+        "fcfs_simulator": bench_baseline(a.jobs, a.seed),
+    }
     if a.json:
         print(json.dumps(out, indent=1))
         return 0
     print(f"{'environment':<12} {'steps':>8} {'steps/s (CPU)':>14} {'steps/s (wall)':>15} {'mean waiting':>13}")
     for k in ("queue", "placement"):
         r = out[k]
-        print(f"{k:<12} {r['steps']:>8} {r['cpu_steps_per_s']:>14,.0f} {r['wall_steps_per_s']:>15,.0f} "
-              f"{r['mean_waiting']:>13.1f}")
+        print(
+            f"{k:<12} {r['steps']:>8} {r['cpu_steps_per_s']:>14,.0f} {r['wall_steps_per_s']:>15,.0f} "
+            f"{r['mean_waiting']:>13.1f}"
+        )
     b = out["fcfs_simulator"]
-    print(f"baseline: fcfs in the bare simulator, {b['cpu_events_per_s']:,.0f} event times/s (CPU); queue env "
-          f"step / fcfs event time = {b['cpu_events_per_s'] / out['queue']['cpu_steps_per_s']:.2f}")
+    print(
+        f"baseline: fcfs in the bare simulator, {b['cpu_events_per_s']:,.0f} event times/s (CPU); queue env "
+        f"step / fcfs event time = {b['cpu_events_per_s'] / out['queue']['cpu_steps_per_s']:.2f}"
+    )
     return 0
 
 

@@ -45,8 +45,15 @@ def resolve(sizes: list[int], objective: str, rounds: int, lp_max: int) -> None:
         left = rng.uniform(0.05, 1.0, 4 * n)
         since = np.zeros(4 * n)
 
-        def call(a: Allocator, act: list[int], now: float, pool_thr: np.ndarray = pool_thr,
-                 pool_gang: np.ndarray = pool_gang, left: np.ndarray = left, since: np.ndarray = since) -> float:
+        def call(
+            a: Allocator,
+            act: list[int],
+            now: float,
+            pool_thr: np.ndarray = pool_thr,
+            pool_gang: np.ndarray = pool_gang,
+            left: np.ndarray = left,
+            since: np.ndarray = since,
+        ) -> float:
             ja = np.asarray(act)
             t0 = time.perf_counter()
             a.allocate(now, act, pool_thr[ja], pool_gang[ja], left[ja], since[ja])
@@ -70,10 +77,11 @@ def resolve(sizes: list[int], objective: str, rounds: int, lp_max: int) -> None:
                 warm.append(call(kept, active, now))
                 cold.append(call(Allocator(objective, counts, dw_min_jobs=dw_min), active, now))
             w, c = statistics.median(warm), statistics.median(cold)
-            how = ("Dantzig-Wolfe column generation" if label == "default" and n >= 256
-                   else "HiGHS LP kept, warm basis")
-            print(f"{objective} n={n} [{how}]: re-solve median {w:.4f} s (max {max(warm):.4f} s); from scratch "
-                  f"median {c:.4f} s; ratio {c / w:.1f}x ({rounds} rounds, 5 % of the jobs replaced per round)")
+            how = "Dantzig-Wolfe column generation" if label == "default" and n >= 256 else "HiGHS LP kept, warm basis"
+            print(
+                f"{objective} n={n} [{how}]: re-solve median {w:.4f} s (max {max(warm):.4f} s); from scratch "
+                f"median {c:.4f} s; ratio {c / w:.1f}x ({rounds} rounds, 5 % of the jobs replaced per round)"
+            )
 
 
 def simulate(n: int, policy: str, load: float) -> None:
@@ -90,8 +98,10 @@ def simulate(n: int, policy: str, load: float) -> None:
     wall = time.perf_counter() - t0
     a = pol.allocator
     assert a is not None
-    print(f"gavel-{policy} {n} jobs, load {load}, 360 s rounds: {wall:.2f} s simulated wall ({res.status}); "
-          f"{pol.rounds} rounds ({pol.idle_rounds} with no one waiting), {a.calls} allocations in {a.seconds:.2f} s")
+    print(
+        f"gavel-{policy} {n} jobs, load {load}, 360 s rounds: {wall:.2f} s simulated wall ({res.status}); "
+        f"{pol.rounds} rounds ({pol.idle_rounds} with no one waiting), {a.calls} allocations in {a.seconds:.2f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,14 @@ from schedbench.instances import Instance
 from schedbench.simulator import QueuePolicy, Simulator
 from schedbench.simulator.build import from_arrays, mmc_arrays
 
-POLICIES = (("fcfs", "fifo", {}), ("fcfs-easy", "fifo", {"backfill": "easy"}), ("sjf", "pred", {}),
-            ("srpt", "remaining", {}), ("las", "attained", {"quantum": 3600.0}), ("tiresias", "tiresias", {}))
+POLICIES = (
+    ("fcfs", "fifo", {}),
+    ("fcfs-easy", "fifo", {"backfill": "easy"}),
+    ("sjf", "pred", {}),
+    ("srpt", "remaining", {}),
+    ("las", "attained", {"quantum": 3600.0}),
+    ("tiresias", "tiresias", {}),
+)
 
 
 def philly(jobs: int, nodes: int = 128, multi_node: bool = False, seed: int = 0) -> Instance:
@@ -86,8 +92,11 @@ def part_policies(n: int) -> None:
     for name, key, kw in POLICIES:
         wall, cpu, res = timed(inst, QueuePolicy(key, **kw))
         loop[name] = wall
-        print(f"  {name:10s} wall {wall:6.2f} s (loop {res.loop_seconds:6.2f} s)  cpu {cpu:6.2f} s  "
-              f"events {len(res.events)}  preemptions {res.preemptions}", flush=True)
+        print(
+            f"  {name:10s} wall {wall:6.2f} s (loop {res.loop_seconds:6.2f} s)  cpu {cpu:6.2f} s  "
+            f"events {len(res.events)}  preemptions {res.preemptions}",
+            flush=True,
+        )
     print(f"  EASY / FCFS = {loop['fcfs-easy'] / loop['fcfs']:.2f} (target <= 3)")
     multi = philly(n, multi_node=True)
     wall, cpu, res = timed(multi, QueuePolicy("fifo"))
@@ -97,15 +106,21 @@ def part_policies(n: int) -> None:
     start = {e["job"]: e["time"] for e in res.events if e["event"] == "start"}
     ours = np.array([start[j] for j in multi.jobs.ids]) - multi.jobs.release
     diff = float(np.abs(ours - waits).max())
-    print(f"  FCFS multi-node {wall:.2f} s (cpu {cpu:.2f} s) vs SimPy {t_simpy:.2f} s (cpu {c_simpy:.2f} s): "
-          f"SimPy / ours = {t_simpy / wall:.2f} wall, {c_simpy / cpu:.2f} cpu (target >= 5); "
-          f"max |wait difference| {diff:.3g} s")
+    print(
+        f"  FCFS multi-node {wall:.2f} s (cpu {cpu:.2f} s) vs SimPy {t_simpy:.2f} s (cpu {c_simpy:.2f} s): "
+        f"SimPy / ours = {t_simpy / wall:.2f} wall, {c_simpy / cpu:.2f} cpu (target >= 5); "
+        f"max |wait difference| {diff:.3g} s"
+    )
 
 
 def part_scaling() -> None:
     for n, nodes in ((10_000, 128), (100_000, 128), (1_000_000, 1280)):
-        out = subprocess.run([sys.executable, __file__, "--part", "one", "--jobs", str(n), "--nodes", str(nodes)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--part", "one", "--jobs", str(n), "--nodes", str(nodes)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         print(out.stdout.strip(), flush=True)
 
 
@@ -115,8 +130,10 @@ def part_one(n: int, nodes: int) -> None:
     t_gen = time.perf_counter() - t0
     wall, cpu, _res = timed(inst, QueuePolicy("fifo"))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"fcfs {n:>9d} jobs on {inst.n_gpus:>5d} GPUs: loop {wall:6.2f} s, cpu {cpu:6.2f} s, "
-          f"{cpu / n * 1e6:.1f} us cpu/job, peak RSS {peak:.2f} GB (incl. generating the instance: {t_gen:.1f} s)")
+    print(
+        f"fcfs {n:>9d} jobs on {inst.n_gpus:>5d} GPUs: loop {wall:6.2f} s, cpu {cpu:6.2f} s, "
+        f"{cpu / n * 1e6:.1f} us cpu/job, peak RSS {peak:.2f} GB (incl. generating the instance: {t_gen:.1f} s)"
+    )
 
 
 def erlang_c(c: int, lam: float, mu: float) -> float:
@@ -138,13 +155,16 @@ def part_theory(reps: int, n: int) -> None:
                 release, size = mmc_arrays(n, c, rho, seed=rep)
                 res = Simulator(from_arrays(release, size, gpus=c), QueuePolicy("fifo")).run()
                 start = np.array([e["time"] for e in res.events if e["event"] == "start"])
-                means.append(float((start - release)[n // 10:].mean()))
+                means.append(float((start - release)[n // 10 :].mean()))
             expected = erlang_c(c, rho * c, 1.0)
             rel = abs(np.mean(means) - expected) / expected
             half = 2.262 * np.std(means, ddof=1) / math.sqrt(reps)
             errors.append(rel)
-            print(f"  M/M/{c:<2d} rho {rho}: mean wait {np.mean(means):.4f} vs Erlang C {expected:.4f} "
-                  f"(rel. error {rel:.2%}, 95% half-width {half:.4f})", flush=True)
+            print(
+                f"  M/M/{c:<2d} rho {rho}: mean wait {np.mean(means):.4f} vs Erlang C {expected:.4f} "
+                f"(rel. error {rel:.2%}, 95% half-width {half:.4f})",
+                flush=True,
+            )
     print(f"  mean relative error {np.mean(errors):.2%} over {reps} x {n} jobs (target <= 2% at 10 x 1M)")
 
 

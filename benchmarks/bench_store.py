@@ -20,11 +20,28 @@ ENV = {"python": "3", "platform": "bench"}
 
 
 def record(i: int, jobs: int) -> RunRecord:
-    task = RunTask(instance_path="x.json", instance_hash="0" * 64, instance_name="bench", solver="bench",
-                   solver_version="1", params={}, seed=i, time_limit=10.0)
+    task = RunTask(
+        instance_path="x.json",
+        instance_hash="0" * 64,
+        instance_name="bench",
+        solver="bench",
+        solver_version="1",
+        params={},
+        seed=i,
+        time_limit=10.0,
+    )
     sol = {"problem": "placement", "assignment": {f"j{k}": [f"g{k % 50}"] for k in range(jobs)}}
-    return RunRecord(task.run_id, task, "feasible", problem_class="placement", objective_name="min-cost",
-                     objective=float(1000 - i % 7), feasible=True, wall_s=0.01, solution=sol)
+    return RunRecord(
+        task.run_id,
+        task,
+        "feasible",
+        problem_class="placement",
+        objective_name="min-cost",
+        objective=float(1000 - i % 7),
+        feasible=True,
+        wall_s=0.01,
+        solution=sol,
+    )
 
 
 def main() -> None:
@@ -55,8 +72,10 @@ def main() -> None:
             times.sort()
             med = statistics.median(times)
             p99 = times[int(0.99 * len(times))]
-            print(f"solution of {jobs:5d} jobs: mean {statistics.mean(times) * 1000:.2f} ms, median "
-                  f"{med * 1000:.2f} ms ({med / baseline:.1f}x baseline), p99 {p99 * 1000:.2f} ms")
+            print(
+                f"solution of {jobs:5d} jobs: mean {statistics.mean(times) * 1000:.2f} ms, median "
+                f"{med * 1000:.2f} ms ({med / baseline:.1f}x baseline), p99 {p99 * 1000:.2f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -73,15 +73,20 @@ def bench_gap(files: list[str], limit: float) -> None:
             n += 1
             proven += res.status == "optimal"
             at_opt += value is not None and opt is not None and abs(value - opt) < 1e-6
-            print(f"{inst.name:10} {fmt(value, 0):>8} {fmt(res.bound, 2):>10} {res.status == 'optimal'!s:>6} "
-                  f"{fmt(opt, 0):>8} {fmt(gap, 3):>6} {wall:7.2f}", flush=True)
+            print(
+                f"{inst.name:10} {fmt(value, 0):>8} {fmt(res.bound, 2):>10} {res.status == 'optimal'!s:>6} "
+                f"{fmt(opt, 0):>8} {fmt(gap, 3):>6} {wall:7.2f}",
+                flush=True,
+            )
     print(f"{n} instances: {proven} proven optimal, {at_opt} at the known optimum")
 
 
 def bench_rcmax(per_class: int, jobs: int, limit: float) -> None:
     print(f"ilp-highs and lp-round (LST), {limit:g} s each, 1 thread")
-    print(f"{'instance':22} {'n':>4} {'m':>3} {'best':>6} {'ilp':>6} {'ilp_bnd':>8} {'ilp%':>6} {'ilp_s':>6} "
-          f"{'lst':>6} {'T*':>8} {'lst%':>6} {'lst/T*':>6} {'lst_s':>6}")
+    print(
+        f"{'instance':22} {'n':>4} {'m':>3} {'best':>6} {'ilp':>6} {'ilp_bnd':>8} {'ilp%':>6} {'ilp_s':>6} "
+        f"{'lst':>6} {'T*':>8} {'lst%':>6} {'lst/T*':>6} {'lst_s':>6}"
+    )
     for folder in ("instancias1a100", "JobsCorre", "MaqCorre"):
         seen_m: set[int] = set()
         for path in sorted((EXTERNAL / "rcmax_fanjul_ruiz" / folder).glob("*.txt"), key=lambda p: int(p.stem)):
@@ -102,9 +107,12 @@ def bench_rcmax(per_class: int, jobs: int, limit: float) -> None:
 
             t_star = lp.info.get("lst_threshold")
             ratio = None if lv is None or not t_star else lv / t_star
-            print(f"{inst.name:22} {n:4d} {m:3d} {fmt(best, 0):>6} {fmt(iv, 0):>6} {fmt(ilp.bound, 1):>8} "
-                  f"{fmt(pct(iv), 2):>6} {iw:6.1f} {fmt(lv, 0):>6} {fmt(t_star, 1):>8} {fmt(pct(lv), 2):>6} "
-                  f"{fmt(ratio, 3):>6} {lw:6.2f}", flush=True)
+            print(
+                f"{inst.name:22} {n:4d} {m:3d} {fmt(best, 0):>6} {fmt(iv, 0):>6} {fmt(ilp.bound, 1):>8} "
+                f"{fmt(pct(iv), 2):>6} {iw:6.1f} {fmt(lv, 0):>6} {fmt(t_star, 1):>8} {fmt(pct(lv), 2):>6} "
+                f"{fmt(ratio, 3):>6} {lw:6.2f}",
+                flush=True,
+            )
 
 
 def bench_vbp(max_items: int, every: int, limit: float) -> None:
@@ -114,8 +122,10 @@ def bench_vbp(max_items: int, every: int, limit: float) -> None:
         if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) <= max_items:
             files.append(path)
     chosen = files[::every]
-    print(f"{len(files)} files with <= {max_items} items; running every {every}-th: {len(chosen)}; "
-          f"ilp-highs min-gpus, {limit:g} s each, 1 thread")
+    print(
+        f"{len(files)} files with <= {max_items} items; running every {every}-th: {len(chosen)}; "
+        f"ilp-highs min-gpus, {limit:g} s each, 1 thread"
+    )
     print(f"{'instance':22} {'value':>5} {'bound':>7} {'proven':>6} {'OPT':>4} {'LB':>4} {'time_s':>7}")
     hits = proven = with_opt = 0
     for path in chosen:
@@ -125,10 +135,15 @@ def bench_vbp(max_items: int, every: int, limit: float) -> None:
         with_opt += opt is not None
         hits += value is not None and opt is not None and abs(value - opt) < 1e-9
         proven += res.status == "optimal"
-        print(f"{inst.name:22} {fmt(value, 0):>5} {fmt(res.bound, 2):>7} {res.status == 'optimal'!s:>6} "
-              f"{fmt(opt, 0):>4} {fmt(known(inst, 'lower_bound'), 0):>4} {wall:7.2f}", flush=True)
-    print(f"{len(chosen)} instances: {proven} proven optimal; {hits} of the {with_opt} with a published OPT "
-          "reproduce it (OPT -1 = unknown in the TSV)")
+        print(
+            f"{inst.name:22} {fmt(value, 0):>5} {fmt(res.bound, 2):>7} {res.status == 'optimal'!s:>6} "
+            f"{fmt(opt, 0):>4} {fmt(known(inst, 'lower_bound'), 0):>4} {wall:7.2f}",
+            flush=True,
+        )
+    print(
+        f"{len(chosen)} instances: {proven} proven optimal; {hits} of the {with_opt} with a published OPT "
+        "reproduce it (OPT -1 = unknown in the TSV)"
+    )
 
 
 def main() -> None:

@@ -80,16 +80,36 @@ def collect(store_path: Path):
         sol = db.solution(rec.run_id) if rec.status in ("feasible", "optimal") else None
         if sol is not None:
             v = validate(inst, sol)  # type: ignore[arg-type]
-            metrics = {k: v.metrics.get(k) for k in ("jct_mean", "jct_p99", "makespan", "ftf_max", "preemptions",
-                                                     "wasted_gpu_seconds", "utilisation")}
+            metrics = {
+                k: v.metrics.get(k)
+                for k in (
+                    "jct_mean",
+                    "jct_p99",
+                    "makespan",
+                    "ftf_max",
+                    "preemptions",
+                    "wasted_gpu_seconds",
+                    "utilisation",
+                )
+            }
             metrics["valid"] = bool(v.feasible)
         info = rec.info or {}
-        rows.append({"campaign": rec.task.campaign if hasattr(rec.task, "campaign") else None,
-                     "instance": Path(path).stem, "group": Path(path).parent.name, "n_jobs": inst.n_jobs,  # type: ignore[attr-defined]
-                     "solver": rec.task.solver, "params": json.dumps(rec.task.params, sort_keys=True),
-                     "status": rec.status, "wall_s": rec.wall_s,
-                     "compute_s": info.get("planner_seconds", info.get("allocation_seconds")),
-                     "plans": info.get("plans"), "allocations": info.get("allocations"), **metrics})
+        rows.append(
+            {
+                "campaign": rec.task.campaign if hasattr(rec.task, "campaign") else None,
+                "instance": Path(path).stem,
+                "group": Path(path).parent.name,
+                "n_jobs": inst.n_jobs,  # type: ignore[attr-defined]
+                "solver": rec.task.solver,
+                "params": json.dumps(rec.task.params, sort_keys=True),
+                "status": rec.status,
+                "wall_s": rec.wall_s,
+                "compute_s": info.get("planner_seconds", info.get("allocation_seconds")),
+                "plans": info.get("plans"),
+                "allocations": info.get("allocations"),
+                **metrics,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -126,26 +146,32 @@ def table(store_path: Path, parquet: Path) -> None:
     df["latency"] = p.map(lambda d: d.get("charge_latency", False))
     n_valid = int(df["valid"].fillna(False).sum())
     print("# Adaptive and hybrid scheduling: round-based policies, planners in the loop, prediction error\n")
-    print(f"Issue #13. {len(df)} runs, {n_valid} of them complete with an event log that the validator accepts "
-          f"(every metric below is recomputed by the validator from the stored log). Campaigns: "
-          f"`campaigns/hybrid.toml`, `campaigns/hybrid-planners.toml`, `campaigns/hybrid-prediction.toml`; "
-          f"runs: `results/hybrid.parquet`; regenerate with the steps in `experiments/hybrid_campaign.py`. "
-          f"Sizes: {JOBS} jobs per `gavel-online` instance (Gavel's 36 K80 + 36 P100 + 36 V100, Gavel's job "
-          f"types with Philly-fitted durations, seed 0) at generator loads {', '.join(map(str, LOADS))}; "
-          f"{PLANNER_JOBS} jobs of `hetero-online` (CNN, RNN/LSTM, GAN, Transformer, recommendation) for the "
-          f"planners. One seed each: differences of a few percent are within seed noise. Times in hours.\n")
+    print(
+        f"Issue #13. {len(df)} runs, {n_valid} of them complete with an event log that the validator accepts "
+        f"(every metric below is recomputed by the validator from the stored log). Campaigns: "
+        f"`campaigns/hybrid.toml`, `campaigns/hybrid-planners.toml`, `campaigns/hybrid-prediction.toml`; "
+        f"runs: `results/hybrid.parquet`; regenerate with the steps in `experiments/hybrid_campaign.py`. "
+        f"Sizes: {JOBS} jobs per `gavel-online` instance (Gavel's 36 K80 + 36 P100 + 36 V100, Gavel's job "
+        f"types with Philly-fitted durations, seed 0) at generator loads {', '.join(map(str, LOADS))}; "
+        f"{PLANNER_JOBS} jobs of `hetero-online` (CNN, RNN/LSTM, GAN, Transformer, recommendation) for the "
+        f"planners. One seed each: differences of a few percent are within seed noise. Times in hours.\n"
+    )
 
     # ---------------------------------------------------------------- 1. aware vs agnostic
     rounds = df[df["group"] == "rounds"]
     print("## 1. Heterogeneity-aware vs agnostic round-based policies (360 s rounds)\n")
-    print(f"Ratio = agnostic / aware mean JCT (> 1: awareness helps). Gavel (OSDI 2020) reports up to "
-          f"{GAVEL_LAS_RATIO}x lower average JCT from awareness for LAS on its cluster with continuous "
-          f"arrivals. `ideal` = the fluid mode of gavel-las (the fractional allocation applied exactly, "
-          f"re-solved at every arrival and completion; computed, not an event log).\n")
+    print(
+        f"Ratio = agnostic / aware mean JCT (> 1: awareness helps). Gavel (OSDI 2020) reports up to "
+        f"{GAVEL_LAS_RATIO}x lower average JCT from awareness for LAS on its cluster with continuous "
+        f"arrivals. `ideal` = the fluid mode of gavel-las (the fractional allocation applied exactly, "
+        f"re-solved at every arrival and completion; computed, not an event log).\n"
+    )
     for inst_name, g in rounds.groupby("instance", sort=True):
         print(f"### {inst_name}\n")
-        print("| policy | mean JCT aware | agnostic | ratio | makespan aware | agnostic | max FTF aware | agnostic "
-              "| preempt. aware | alloc. s aware |")
+        print(
+            "| policy | mean JCT aware | agnostic | ratio | makespan aware | agnostic | max FTF aware | agnostic "
+            "| preempt. aware | alloc. s aware |"
+        )
         print("|---|" + "---:|" * 9)
         for solver, s in g.groupby("solver", sort=True):
             a = s[s["aware"]]
@@ -154,27 +180,33 @@ def table(store_path: Path, parquet: Path) -> None:
                 continue
             a, bb = a.iloc[0], (b.iloc[0] if not b.empty else None)
             ratio = (bb["jct_mean"] / a["jct_mean"]) if bb is not None and a["jct_mean"] else None
-            print(f"| {solver} | {_h(a['jct_mean'])} | {_h(bb['jct_mean']) if bb is not None else '-'} | "
-                  f"{'-' if ratio is None else f'{ratio:.2f}x'} | {_h(a['makespan'])} | "
-                  f"{_h(bb['makespan']) if bb is not None else '-'} | {a['ftf_max']:.3g} | "
-                  f"{format(bb['ftf_max'], '.3g') if bb is not None else '-'} | {a['preemptions']} | "
-                  f"{a['compute_s'] if a['compute_s'] == a['compute_s'] and a['compute_s'] is not None else 0:.2f} |")
+            print(
+                f"| {solver} | {_h(a['jct_mean'])} | {_h(bb['jct_mean']) if bb is not None else '-'} | "
+                f"{'-' if ratio is None else f'{ratio:.2f}x'} | {_h(a['makespan'])} | "
+                f"{_h(bb['makespan']) if bb is not None else '-'} | {a['ftf_max']:.3g} | "
+                f"{format(bb['ftf_max'], '.3g') if bb is not None else '-'} | {a['preemptions']} | "
+                f"{a['compute_s'] if a['compute_s'] == a['compute_s'] and a['compute_s'] is not None else 0:.2f} |"
+            )
         inst = load(str(ROOT / "build" / "hybrid" / "rounds" / f"{inst_name}.json"))
         ideal = {aw: ideal_run(inst, "las", aware=aw) for aw in (True, False)}
         r = ideal[False]["jct_mean"] / ideal[True]["jct_mean"]
-        print(f"| ideal (fluid gavel-las) | {_h(ideal[True]['jct_mean'])} | {_h(ideal[False]['jct_mean'])} | "
-              f"{r:.2f}x | {_h(ideal[True]['makespan'])} | {_h(ideal[False]['makespan'])} | "
-              f"{ideal[True]['ftf_max']:.3g} | {ideal[False]['ftf_max']:.3g} | - | "
-              f"{ideal[True]['allocate_s']:.2f} |\n")
+        print(
+            f"| ideal (fluid gavel-las) | {_h(ideal[True]['jct_mean'])} | {_h(ideal[False]['jct_mean'])} | "
+            f"{r:.2f}x | {_h(ideal[True]['makespan'])} | {_h(ideal[False]['makespan'])} | "
+            f"{ideal[True]['ftf_max']:.3g} | {ideal[False]['ftf_max']:.3g} | - | "
+            f"{ideal[True]['allocate_s']:.2f} |\n"
+        )
 
     # ---------------------------------------------------------------- 2. planners in the loop
     pl = df[df["group"] == "planners"]
     if not pl.empty:
         print("## 2. Static planners in the loop vs SRPT / Tiresias\n")
-        print("`hybrid` re-plans a snapshot of the queue with the named batch solver every 3,600 s or every 16 "
-              "arrivals under a 0.5 s budget per decision; `latency` = the planner's wall time charged as "
-              "decision latency in simulated time. Compute = planner (or allocation) seconds inside the run; "
-              "wall = the whole run. Sorted by mean JCT.\n")
+        print(
+            "`hybrid` re-plans a snapshot of the queue with the named batch solver every 3,600 s or every 16 "
+            "arrivals under a 0.5 s budget per decision; `latency` = the planner's wall time charged as "
+            "decision latency in simulated time. Compute = planner (or allocation) seconds inside the run; "
+            "wall = the whole run. Sorted by mean JCT.\n"
+        )
         for inst_name, g in pl.groupby("instance", sort=True):
             print(f"### {inst_name} ({int(g['n_jobs'].iloc[0])} jobs)\n")
             _planner_rows(g)
@@ -189,8 +221,10 @@ def _planner_rows(pl) -> None:
         comp = "-" if r.compute_s is None or r.compute_s != r.compute_s else f"{r.compute_s:.2f}"
         plans = "-" if r.plans is None or r.plans != r.plans else str(int(r.plans))
         planner = r.planner if isinstance(r.planner, str) else "-"
-        print(f"| {r.solver} | {planner} | {'yes' if r.latency else 'no'} | {_h(r.jct_mean)} | "
-              f"{_h(r.jct_p99)} | {_h(r.makespan)} | {r.ftf_max:.3g} | {comp} | {plans} | {r.wall_s:.1f} |")
+        print(
+            f"| {r.solver} | {planner} | {'yes' if r.latency else 'no'} | {_h(r.jct_mean)} | "
+            f"{_h(r.jct_p99)} | {_h(r.makespan)} | {r.ftf_max:.3g} | {comp} | {plans} | {r.wall_s:.1f} |"
+        )
     print()
 
 
@@ -201,11 +235,13 @@ def _prediction(df) -> None:
     if pr.empty:
         return
     print("## 3. Prediction error\n")
-    print(f"Mean JCT (h) with noisy predictions (true time x exp(sigma z), one factor per job for all its "
-          f"types) and the `history` predictor (the mean run time of finished jobs of the same job type, the "
-          f"same figure for every GPU type: it carries no per-type speed, so heterogeneity-aware choices "
-          f"become blind), and the change against sigma = 0 (true times). For reference, Alibaba's PAI "
-          f"simulator reports SJF with estimated runtimes {PAI_SJF_PENALTY} % worse than with true runtimes.\n")
+    print(
+        f"Mean JCT (h) with noisy predictions (true time x exp(sigma z), one factor per job for all its "
+        f"types) and the `history` predictor (the mean run time of finished jobs of the same job type, the "
+        f"same figure for every GPU type: it carries no per-type speed, so heterogeneity-aware choices "
+        f"become blind), and the change against sigma = 0 (true times). For reference, Alibaba's PAI "
+        f"simulator reports SJF with estimated runtimes {PAI_SJF_PENALTY} % worse than with true runtimes.\n"
+    )
     cols = [("noisy", 0.0), ("noisy", 0.25), ("noisy", 0.5), ("noisy", 1.0), ("history", None)]
     print("| policy | sigma 0 | 0.25 | 0.5 | 1.0 | history |")
     print("|---|---:|---:|---:|---:|---:|")

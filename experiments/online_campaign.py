@@ -26,10 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "online"
 #: (metric, header, format)
-COLUMNS = (("jct_mean", "mean JCT (h)", "h"), ("jct_p99", "p99 JCT (h)", "h"),
-           ("bounded_slowdown_mean", "bounded slowdown", ".3g"), ("utilisation", "util.", ".3f"),
-           ("ftf_max", "max FTF", ".3g"), ("preemptions", "preempt.", "d"),
-           ("wasted_gpu_seconds", "wasted GPU-h", "h"), ("acceptance_rate", "accepted", ".2f"))
+COLUMNS = (
+    ("jct_mean", "mean JCT (h)", "h"),
+    ("jct_p99", "p99 JCT (h)", "h"),
+    ("bounded_slowdown_mean", "bounded slowdown", ".3g"),
+    ("utilisation", "util.", ".3f"),
+    ("ftf_max", "max FTF", ".3g"),
+    ("preemptions", "preempt.", "d"),
+    ("wasted_gpu_seconds", "wasted GPU-h", "h"),
+    ("acceptance_rate", "accepted", ".2f"),
+)
 
 
 def prepare() -> None:
@@ -86,18 +92,29 @@ def table(parquet: Path, store: Path) -> None:
             inst = cache.get(path) or load(path)
             cache = {path: inst}
             metrics = validate(inst, db.solution(run.run_id)).metrics  # type: ignore[arg-type]
-        rows.append({"instance": Path(paths[run.run_id]).stem, "n_jobs": run.n_jobs, "n_gpus": run.n_gpus,
-                     "policy": run.solver, "predictor": params.get("predictor"), "status": run.status,
-                     "wall_s": run.wall_s, **metrics})
+        rows.append(
+            {
+                "instance": Path(paths[run.run_id]).stem,
+                "n_jobs": run.n_jobs,
+                "n_gpus": run.n_gpus,
+                "policy": run.solver,
+                "predictor": params.get("predictor"),
+                "status": run.status,
+                "wall_s": run.wall_s,
+                **metrics,
+            }
+        )
     df = pd.DataFrame(rows)
     print("# Online policies: oracle vs noisy predictions\n")
-    print("Every built-in policy (`schedbench solvers list`, family `policy`) on seed 0 of each online entry "
-          "of the medium suite and on a 100,000-job window of the Philly-fitted `philly-1024` preset at load 0.9, "
-          "with `oracle` (true processing times: clairvoyant) and `noisy` (log-normal error, sigma 0.5) "
-          "predictions. Metrics are recomputed by the validator from each stored event log. Campaign: "
-          "`campaigns/online.toml`; runs: `results/online.parquet`; regenerate with the steps in "
-          "`experiments/online_campaign.py`. Cells read `oracle / noisy`; JCTs and wasted GPU-time in hours. "
-          "A run that did not finish within the time limit shows its status.\n")
+    print(
+        "Every built-in policy (`schedbench solvers list`, family `policy`) on seed 0 of each online entry "
+        "of the medium suite and on a 100,000-job window of the Philly-fitted `philly-1024` preset at load 0.9, "
+        "with `oracle` (true processing times: clairvoyant) and `noisy` (log-normal error, sigma 0.5) "
+        "predictions. Metrics are recomputed by the validator from each stored event log. Campaign: "
+        "`campaigns/online.toml`; runs: `results/online.parquet`; regenerate with the steps in "
+        "`experiments/online_campaign.py`. Cells read `oracle / noisy`; JCTs and wasted GPU-time in hours. "
+        "A run that did not finish within the time limit shows its status.\n"
+    )
     for name, group in df.groupby("instance", sort=True):
         first = group.iloc[0]
         print(f"## {name} ({first.n_jobs} jobs, {first.n_gpus} GPUs)\n")

@@ -102,20 +102,27 @@ def table(store: Path, fmt: str) -> str:
     df["set"] = df["path"].map(lambda p: Path(str(p)).parent.name)
     # the reference is the published value only (optimum, else best known): negative = better than published
     df["published"] = df["published_optimum"].fillna(df["published_best_known"])
-    df["pgap"] = [gap(None if pd.isna(o) else float(o), None if pd.isna(p) else float(p), str(s))
-                  for o, p, s in zip(df["objective"], df["published"], df["sense"], strict=True)]
+    df["pgap"] = [
+        gap(None if pd.isna(o) else float(o), None if pd.isna(p) else float(p), str(s))
+        for o, p, s in zip(df["objective"], df["published"], df["sense"], strict=True)
+    ]
     df["pgap"] = df["pgap"].astype(float)
     rows = []
     for (s, solver), g in df.groupby(["set", "solver"], sort=True):
         ok = g[g["feasible"].fillna(False).astype(bool) & g["objective"].notna()]
-        rows.append({
-            "set": s, "solver": solver, "runs": len(g), "feasible": len(ok),
-            "proven": int((g["status"] == "optimal").sum()),
-            "reached": int((ok["pgap"] <= 1e-9).sum()),
-            "mean gap %": 100 * ok["pgap"].mean() if len(ok) else float("nan"),
-            "max gap %": 100 * ok["pgap"].max() if len(ok) else float("nan"),
-            "statuses": ", ".join(f"{k} {v}" for k, v in g["status"].value_counts().sort_index().items()),
-        })
+        rows.append(
+            {
+                "set": s,
+                "solver": solver,
+                "runs": len(g),
+                "feasible": len(ok),
+                "proven": int((g["status"] == "optimal").sum()),
+                "reached": int((ok["pgap"] <= 1e-9).sum()),
+                "mean gap %": 100 * ok["pgap"].mean() if len(ok) else float("nan"),
+                "max gap %": 100 * ok["pgap"].max() if len(ok) else float("nan"),
+                "statuses": ", ".join(f"{k} {v}" for k, v in g["status"].value_counts().sort_index().items()),
+            }
+        )
     out = pd.DataFrame(rows)
     if fmt == "csv":
         return out.to_csv(index=False)

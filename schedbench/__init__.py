@@ -8,5 +8,16 @@ import schedbench.runs as _runs_module  # noqa: F401
 from schedbench.api import generate, load, run, runs, solve, validate
 from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
-__all__ = ["Context", "Param", "SolveResult", "Solver", "__version__", "generate", "load", "run", "runs",
-           "solve", "validate"]
+__all__ = [
+    "Context",
+    "Param",
+    "SolveResult",
+    "Solver",
+    "__version__",
+    "generate",
+    "load",
+    "run",
+    "runs",
+    "solve",
+    "validate",
+]

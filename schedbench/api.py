@@ -110,21 +110,34 @@ class _InProcess:
         inst = io.load(task.instance_path)
         traj: list[tuple[float, float | None, bytes]] = []
         t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-        raw: dict[str, Any] = {"kind": "crashed", "reason": "", "result": None, "error": None, "trajectory": traj,
-                               "thinned": False, "last_bound": None, "log_tail": ""}
+        raw: dict[str, Any] = {
+            "kind": "crashed",
+            "reason": "",
+            "result": None,
+            "error": None,
+            "trajectory": traj,
+            "thinned": False,
+            "last_bound": None,
+            "log_tail": "",
+        }
 
         def report(solution: Any, bound: float | None) -> None:
             traj.append((time.perf_counter() - t0, bound, json.dumps(solution).encode()))
             raw["last_bound"] = bound
 
         try:
-            ctx = Context(float(task.time_limit), int(task.solver_seed), dict(task.params), int(task.threads),
-                          reporter=report)
+            ctx = Context(
+                float(task.time_limit), int(task.solver_seed), dict(task.params), int(task.threads), reporter=report
+            )
             res = cls().solve(inst, ctx)
             raw["kind"] = "result"
-            raw["result"] = {"status": res.status, "bound": res.bound, "solution_error": None,
-                             "solution": None if res.solution is None else json.dumps(res.solution).encode(),
-                             "info": json.dumps(res.info, default=str)}
+            raw["result"] = {
+                "status": res.status,
+                "bound": res.bound,
+                "solution_error": None,
+                "solution": None if res.solution is None else json.dumps(res.solution).encode(),
+                "info": json.dumps(res.info, default=str),
+            }
         except MemoryError:
             raw["kind"], raw["error"] = "memout", traceback.format_exc()[-4000:]
         except Exception:
@@ -136,9 +149,18 @@ class _InProcess:
         return Measurement.from_worker(raw)
 
 
-def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.0, seed: int = 0,
-          params: Mapping[str, Any] | None = None, isolated: bool = True, memory_limit_mb: int | None = None,
-          threads: int = 1, solvers_dir: list[str | Path] | None = None) -> RunRecord:
+def solve(
+    name: str,
+    instance: Instance | str | Path,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+    isolated: bool = True,
+    memory_limit_mb: int | None = None,
+    threads: int = 1,
+    solvers_dir: list[str | Path] | None = None,
+) -> RunRecord:
     """Run solver ``name`` once on ``instance`` and return the graded run record (``status``,
     ``objective``, ``solution``, ``trajectory``, ``wall_s``, ``flags``...).
 
@@ -171,10 +193,19 @@ def solve(name: str, instance: Instance | str | Path, *, time_limit: float = 10.
             resolved = entry.load().resolve_params(resolved)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    task = RunTask(instance_path=str(path.resolve()), instance_hash=content_hash(inst), instance_name=inst.name,
-                   solver=name, solver_version=str(entry.version), params=resolved, seed=int(seed),
-                   time_limit=float(time_limit), memory_limit_mb=memory_limit_mb, threads=int(threads),
-                   solvers_dirs=dirs)
+    task = RunTask(
+        instance_path=str(path.resolve()),
+        instance_hash=content_hash(inst),
+        instance_name=inst.name,
+        solver=name,
+        solver_version=str(entry.version),
+        params=resolved,
+        seed=int(seed),
+        time_limit=float(time_limit),
+        memory_limit_mb=memory_limit_mb,
+        threads=int(threads),
+        solvers_dirs=dirs,
+    )
     return ex.execute(task) if isolated else _execute(ex, task)
 
 

@@ -58,9 +58,24 @@ from schedbench.scoring import gap as project_gap
 #: Default tolerances: counts of runs (solved, optimal), gap units (gap), ratio (time).
 DEFAULT_TOLERANCE: dict[str, float] = {"solved": 0.0, "optimal": 0.0, "gap": 1e-3, "time": 1.25}
 #: Columns of the runs frame (:func:`schedbench.store.views.runs`, or an export of it) compare reads.
-REQUIRED_COLUMNS = ("campaign", "instance", "instance_hash", "class", "sense", "solver", "params", "seed",
-                    "time_limit", "memory_limit_mb", "threads", "status", "objective", "feasible", "best_known",
-                    "wall_s")
+REQUIRED_COLUMNS = (
+    "campaign",
+    "instance",
+    "instance_hash",
+    "class",
+    "sense",
+    "solver",
+    "params",
+    "seed",
+    "time_limit",
+    "memory_limit_mb",
+    "threads",
+    "status",
+    "objective",
+    "feasible",
+    "best_known",
+    "wall_s",
+)
 #: The identity of a run, version excepted (what pairs a baseline run with a candidate run).
 MATCH_KEY = ("instance_hash", "solver", "params", "seed", "time_limit", "memory_limit_mb", "threads")
 
@@ -92,12 +107,16 @@ def read_runs(path: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
         try:
             frame = pd.read_parquet(p) if suffix == ".parquet" else pd.read_csv(p, dtype={"params": str})
         except Exception as exc:  # pyarrow and the csv parser raise many types
-            raise CompareError(str(p), f"a readable {suffix[1:]} export of a store",
-                               f"{type(exc).__name__}: {exc}") from None
+            raise CompareError(
+                str(p), f"a readable {suffix[1:]} export of a store", f"{type(exc).__name__}: {exc}"
+            ) from None
         missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
         if missing:
-            raise CompareError(str(p), f"the runs columns of `schedbench export` (missing {missing})",
-                               f"columns {list(frame.columns)[:8]}...")
+            raise CompareError(
+                str(p),
+                f"the runs columns of `schedbench export` (missing {missing})",
+                f"columns {list(frame.columns)[:8]}...",
+            )
         if campaign is not None:
             if campaign not in set(frame["campaign"].dropna().astype(str)):
                 raise CompareError(str(p), "a campaign present in the export", repr(campaign), "--campaign")
@@ -110,33 +129,41 @@ def read_runs(path: str | Path, *, campaign: str | None = None) -> pd.DataFrame:
 
 def _prepare(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Normalised key and value columns (text keys; numeric limits with NA as -1)."""
-    out = pd.DataFrame({
-        "instance_hash": frame["instance_hash"].astype(str),
-        "instance": frame["instance"].astype(str),
-        "class": frame["class"].astype(str),
-        "sense": frame["sense"].astype(str),
-        "solver": frame["solver"].astype(str),
-        "params": [_canonical_params(v, source) for v in frame["params"]],
-        "seed": pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64"),
-        "time_limit": pd.to_numeric(frame["time_limit"], errors="coerce").astype(float),
-        "memory_limit_mb": pd.to_numeric(frame["memory_limit_mb"], errors="coerce").fillna(-1).astype("int64"),
-        "threads": pd.to_numeric(frame["threads"], errors="coerce").fillna(-1).astype("int64"),
-        "status": frame["status"].astype(str),
-        "objective": pd.to_numeric(frame["objective"], errors="coerce").astype(float),
-        "feasible": [v is True or (isinstance(v, (bool, np.bool_)) and bool(v)) or str(v).lower() == "true"
-                     for v in frame["feasible"]],
-        "best_known": pd.to_numeric(frame["best_known"], errors="coerce").astype(float),
-        "wall_s": pd.to_numeric(frame["wall_s"], errors="coerce").astype(float),
-    })
+    out = pd.DataFrame(
+        {
+            "instance_hash": frame["instance_hash"].astype(str),
+            "instance": frame["instance"].astype(str),
+            "class": frame["class"].astype(str),
+            "sense": frame["sense"].astype(str),
+            "solver": frame["solver"].astype(str),
+            "params": [_canonical_params(v, source) for v in frame["params"]],
+            "seed": pd.to_numeric(frame["seed"], errors="coerce").fillna(-1).astype("int64"),
+            "time_limit": pd.to_numeric(frame["time_limit"], errors="coerce").astype(float),
+            "memory_limit_mb": pd.to_numeric(frame["memory_limit_mb"], errors="coerce").fillna(-1).astype("int64"),
+            "threads": pd.to_numeric(frame["threads"], errors="coerce").fillna(-1).astype("int64"),
+            "status": frame["status"].astype(str),
+            "objective": pd.to_numeric(frame["objective"], errors="coerce").astype(float),
+            "feasible": [
+                v is True or (isinstance(v, (bool, np.bool_)) and bool(v)) or str(v).lower() == "true"
+                for v in frame["feasible"]
+            ],
+            "best_known": pd.to_numeric(frame["best_known"], errors="coerce").astype(float),
+            "wall_s": pd.to_numeric(frame["wall_s"], errors="coerce").astype(float),
+        }
+    )
     bad = out["time_limit"].isna() | ~(out["time_limit"] > 0)
     if bad.any():
-        raise CompareError(source, "runs with a positive time limit", repr(frame["time_limit"][bad].iloc[0]),
-                           "time_limit")
+        raise CompareError(
+            source, "runs with a positive time limit", repr(frame["time_limit"][bad].iloc[0]), "time_limit"
+        )
     duplicated = out.duplicated(list(MATCH_KEY), keep=False)
     if duplicated.any():  # several versions of one solver in one store: the pairing would be ambiguous
         row = out[duplicated].iloc[0]
-        raise CompareError(source, "one run per instance, solver, parameters and seed (one solver version)",
-                           f"several runs of {row['solver']} on {row['instance']} seed {row['seed']}")
+        raise CompareError(
+            source,
+            "one run per instance, solver, parameters and seed (one solver version)",
+            f"several runs of {row['solver']} on {row['instance']} seed {row['seed']}",
+        )
     return out
 
 
@@ -226,9 +253,16 @@ class Comparison:
             doc["time_ratio"] = r.time_ratio
             doc["gap_delta"] = r.gap_delta
             rows.append(doc)
-        return {"baseline": self.baseline, "candidate": self.candidate, "tolerance": dict(self.tolerance),
-                "shift": self.shift, "timeout_penalty": self.penalty, "regressed": self.regressed,
-                "notes": list(self.notes), "rows": rows}
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "tolerance": dict(self.tolerance),
+            "shift": self.shift,
+            "timeout_penalty": self.penalty,
+            "regressed": self.regressed,
+            "notes": list(self.notes),
+            "rows": rows,
+        }
 
 
 def parse_tolerances(items: list[str] | None) -> dict[str, float]:
@@ -270,8 +304,9 @@ def _labels(configs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         keys = sorted({k for p in params.values() for k in p})
         differing = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in params.values()}) > 1]
         for c in group:
-            labels[c] = name + "[" + ",".join(f"{k}={json.dumps(params[c].get(k), sort_keys=True)}"
-                                              for k in differing) + "]"
+            labels[c] = (
+                name + "[" + ",".join(f"{k}={json.dumps(params[c].get(k), sort_keys=True)}" for k in differing) + "]"
+            )
     return labels
 
 
@@ -280,13 +315,19 @@ def _side(group: pd.DataFrame, gap_col: str, shift: float, penalty: float) -> Si
     if n == 0:
         return Side(0, 0, 0, 0, 0, None, None)
     solved = group["status"].isin(SOLVED_STATUSES).to_numpy(dtype=bool) & ~group["wall_s"].isna().to_numpy()
-    times = penalized_times(group["wall_s"].to_numpy(dtype=float), solved, group["time_limit"].to_numpy(dtype=float),
-                            penalty)
+    times = penalized_times(
+        group["wall_s"].to_numpy(dtype=float), solved, group["time_limit"].to_numpy(dtype=float), penalty
+    )
     gaps = group[gap_col].dropna().to_numpy(dtype=float)
-    return Side(runs=n, solved=int(solved.sum()), optimal=int((group["status"] == "optimal").sum()),
-                feasible=int(group["feasible"].sum()), gap_runs=int(gaps.size),
-                mean_gap=float(gaps.mean()) if gaps.size else None,
-                sgm_time=shifted_geometric_mean(times, shift))
+    return Side(
+        runs=n,
+        solved=int(solved.sum()),
+        optimal=int((group["status"] == "optimal").sum()),
+        feasible=int(group["feasible"].sum()),
+        gap_runs=int(gaps.size),
+        mean_gap=float(gaps.mean()) if gaps.size else None,
+        sgm_time=shifted_geometric_mean(times, shift),
+    )
 
 
 def _reference(base: pd.DataFrame, cand: pd.DataFrame) -> dict[str, float]:
@@ -301,8 +342,9 @@ def _reference(base: pd.DataFrame, cand: pd.DataFrame) -> dict[str, float]:
 
 def _gaps(frame: pd.DataFrame, ref: dict[str, float]) -> list[float | None]:
     out: list[float | None] = []
-    for digest, sense, feasible, objective in zip(frame["instance_hash"], frame["sense"], frame["feasible"],
-                                                  frame["objective"], strict=True):
+    for digest, sense, feasible, objective in zip(
+        frame["instance_hash"], frame["sense"], frame["feasible"], frame["objective"], strict=True
+    ):
         if not feasible or objective != objective:
             out.append(None)
         else:
@@ -310,9 +352,16 @@ def _gaps(frame: pd.DataFrame, ref: dict[str, float]) -> list[float | None]:
     return out
 
 
-def compare_frames(baseline: pd.DataFrame, candidate: pd.DataFrame, *, tolerance: dict[str, float] | None = None,
-                   shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY, baseline_name: str = "baseline",
-                   candidate_name: str = "candidate") -> Comparison:
+def compare_frames(
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    *,
+    tolerance: dict[str, float] | None = None,
+    shift: float = DEFAULT_SHIFT,
+    penalty: float = DEFAULT_PENALTY,
+    baseline_name: str = "baseline",
+    candidate_name: str = "candidate",
+) -> Comparison:
     """Compare two runs frames (see the module docstring).
 
     Raises:
@@ -335,31 +384,44 @@ def compare_frames(baseline: pd.DataFrame, candidate: pd.DataFrame, *, tolerance
     merged = cand.merge(base[[*key]].assign(_in_base=True), on=key, how="left")
     cand["_matched"] = merged["_in_base"].fillna(False).astype(bool).to_numpy()
     if not base["_matched"].any():
-        raise CompareError(f"{baseline_name} / {candidate_name}",
-                           "runs in common (the same campaign: instances, solvers, parameters, seeds, limits)",
-                           f"none of {len(base)} baseline and {len(cand)} candidate runs match")
-    labels = _labels(list(zip(base["solver"], base["params"], strict=True))
-                     + list(zip(cand["solver"], cand["params"], strict=True)))
+        raise CompareError(
+            f"{baseline_name} / {candidate_name}",
+            "runs in common (the same campaign: instances, solvers, parameters, seeds, limits)",
+            f"none of {len(base)} baseline and {len(cand)} candidate runs match",
+        )
+    labels = _labels(
+        list(zip(base["solver"], base["params"], strict=True)) + list(zip(cand["solver"], cand["params"], strict=True))
+    )
     for frame in (base, cand):
         frame["_label"] = [labels[c] for c in zip(frame["solver"], frame["params"], strict=True)]
-    groups = sorted(set(zip(base["_label"], base["class"], strict=True)) | set(zip(cand["_label"], cand["class"],
-                                                                                     strict=True)),
-                    key=lambda g: (g[1], g[0]))
+    groups = sorted(
+        set(zip(base["_label"], base["class"], strict=True)) | set(zip(cand["_label"], cand["class"], strict=True)),
+        key=lambda g: (g[1], g[0]),
+    )
     rows = []
     for label, cls in groups:
         b_all = base[(base["_label"] == label) & (base["class"] == cls)]
         c_all = cand[(cand["_label"] == label) & (cand["class"] == cls)]
         b, c = b_all[b_all["_matched"]], c_all[c_all["_matched"]]
         sb, sc = _side(b, "_gap", shift, penalty), _side(c, "_gap", shift, penalty)
-        row = Row(solver=label, problem_class=cls, matched=len(b), baseline_only=len(b_all) - len(b),
-                  candidate_only=len(c_all) - len(c), baseline=sb, candidate=sc, shift=float(shift))
+        row = Row(
+            solver=label,
+            problem_class=cls,
+            matched=len(b),
+            baseline_only=len(b_all) - len(b),
+            candidate_only=len(c_all) - len(c),
+            baseline=sb,
+            candidate=sc,
+            shift=float(shift),
+        )
         regressions, improvements = _judge(row, tol)
         rows.append(Row(**{**row.__dict__, "regressions": regressions, "improvements": improvements}))
     notes = []
     unmatched_b, unmatched_c = int((~base["_matched"]).sum()), int((~cand["_matched"]).sum())
     if unmatched_b or unmatched_c:
-        notes.append(f"{unmatched_b} baseline and {unmatched_c} candidate runs have no counterpart and are "
-                     "not compared")
+        notes.append(
+            f"{unmatched_b} baseline and {unmatched_c} candidate runs have no counterpart and are not compared"
+        )
     return Comparison(tuple(rows), tol, float(shift), float(penalty), baseline_name, candidate_name, tuple(notes))
 
 
@@ -393,8 +455,15 @@ def _judge(row: Row, tol: dict[str, float]) -> tuple[tuple[str, ...], tuple[str,
     return tuple(worse), tuple(better)
 
 
-def compare(baseline: str | Path, candidate: str | Path, *, tolerance: dict[str, float] | None = None,
-            shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY, campaign: str | None = None) -> Comparison:
+def compare(
+    baseline: str | Path,
+    candidate: str | Path,
+    *,
+    tolerance: dict[str, float] | None = None,
+    shift: float = DEFAULT_SHIFT,
+    penalty: float = DEFAULT_PENALTY,
+    campaign: str | None = None,
+) -> Comparison:
     """Compare two stores or exports (see the module docstring).
 
     Raises:
@@ -402,8 +471,15 @@ def compare(baseline: str | Path, candidate: str | Path, *, tolerance: dict[str,
     """
     b = read_runs(baseline, campaign=campaign)
     c = read_runs(candidate, campaign=campaign)
-    return compare_frames(b, c, tolerance=tolerance, shift=shift, penalty=penalty, baseline_name=str(baseline),
-                          candidate_name=str(candidate))
+    return compare_frames(
+        b,
+        c,
+        tolerance=tolerance,
+        shift=shift,
+        penalty=penalty,
+        baseline_name=str(baseline),
+        candidate_name=str(candidate),
+    )
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -419,15 +495,29 @@ def _secs(value: float | None) -> str:
 
 def to_rich(result: Comparison) -> Table:
     """The table of differences; every cell is plain text (no markup is interpreted)."""
-    table = Table(title=Text(f"{result.baseline} -> {result.candidate}"),
-                  caption=Text(caption(result)), caption_justify="left")
-    for i, header in enumerate(("Solver", "Class", "Runs", "Solved", "Optimal", "Mean gap", "Δ gap (pp)",
-                                "Time (SGM, s)", "Time ratio", "Verdict")):
+    table = Table(
+        title=Text(f"{result.baseline} -> {result.candidate}"), caption=Text(caption(result)), caption_justify="left"
+    )
+    for i, header in enumerate(
+        (
+            "Solver",
+            "Class",
+            "Runs",
+            "Solved",
+            "Optimal",
+            "Mean gap",
+            "Δ gap (pp)",
+            "Time (SGM, s)",
+            "Time ratio",
+            "Verdict",
+        )
+    ):
         table.add_column(Text(header), justify="left" if i < 2 or i == 9 else "right", no_wrap=i < 2)
     for r in result.rows:
         b, c = r.baseline, r.candidate
-        runs = str(r.matched) + (f" (+{r.baseline_only}/{r.candidate_only} unpaired)"
-                                 if r.baseline_only or r.candidate_only else "")
+        runs = str(r.matched) + (
+            f" (+{r.baseline_only}/{r.candidate_only} unpaired)" if r.baseline_only or r.candidate_only else ""
+        )
         delta = "-" if r.gap_delta is None else f"{100.0 * r.gap_delta:+.3f}"
         ratio = "-" if r.time_ratio is None else f"{r.time_ratio:.3f}"
         if r.regressions:
@@ -436,9 +526,17 @@ def to_rich(result: Comparison) -> Table:
             verdict = Text("better: " + ", ".join(r.improvements), style="green")
         else:
             verdict = Text("ok")
-        cells = [r.solver, r.problem_class, runs, f"{b.solved} -> {c.solved}", f"{b.optimal} -> {c.optimal}",
-                 f"{_pct(b.mean_gap)} -> {_pct(c.mean_gap)}", delta, f"{_secs(b.sgm_time)} -> {_secs(c.sgm_time)}",
-                 ratio]
+        cells = [
+            r.solver,
+            r.problem_class,
+            runs,
+            f"{b.solved} -> {c.solved}",
+            f"{b.optimal} -> {c.optimal}",
+            f"{_pct(b.mean_gap)} -> {_pct(c.mean_gap)}",
+            delta,
+            f"{_secs(b.sgm_time)} -> {_secs(c.sgm_time)}",
+            ratio,
+        ]
         table.add_row(*[Text(x) for x in cells], verdict)
     return table
 
@@ -446,9 +544,11 @@ def to_rich(result: Comparison) -> Table:
 def caption(result: Comparison) -> str:
     """What the numbers mean and the tolerances applied."""
     t = result.tolerance
-    text = (f"Paired runs (same instance, solver, parameters, seed, limits). Gap: |objective - best| / |best| "
-            f"with one best-known value for both sides. Time: shifted geometric mean (shift {result.shift:g} s; "
-            f"runs not solved count {result.penalty:g} x their time limit). Worse when: solved or optimal lower by "
-            f"more than {t['solved']:g}/{t['optimal']:g} runs, mean gap higher by more than {100 * t['gap']:g} pp, "
-            f"time ratio above {t['time']:g}.")
+    text = (
+        f"Paired runs (same instance, solver, parameters, seed, limits). Gap: |objective - best| / |best| "
+        f"with one best-known value for both sides. Time: shifted geometric mean (shift {result.shift:g} s; "
+        f"runs not solved count {result.penalty:g} x their time limit). Worse when: solved or optimal lower by "
+        f"more than {t['solved']:g}/{t['optimal']:g} runs, mean gap higher by more than {100 * t['gap']:g} pp, "
+        f"time ratio above {t['time']:g}."
+    )
     return " ".join([text, *result.notes])

@@ -56,14 +56,28 @@ def example_jobs(**extra: Any) -> Jobs:
             time[i, k] = t[k]
     cost = time * np.array([t.cost_per_hour or 0.0 for t in GPU_TYPES]) / 3600.0
     cost *= np.array([j[2] for j in _JOBS])[:, None]
-    return Jobs.build([j[0] for j in _JOBS], demand, eligible=eligible, time=time, cost=np.round(cost, 4),
-                      gang=np.array([j[2] for j in _JOBS]), job_type=[j[1] for j in _JOBS], **extra)
+    return Jobs.build(
+        [j[0] for j in _JOBS],
+        demand,
+        eligible=eligible,
+        time=time,
+        cost=np.round(cost, 4),
+        gang=np.array([j[2] for j in _JOBS]),
+        job_type=[j[1] for j in _JOBS],
+        **extra,
+    )
 
 
 def make_example(name: str, problem: Problem, jobs: Jobs) -> Instance:
     """An example instance on the shared two-node cluster (:data:`RESOURCES`, :data:`GPU_TYPES`, :data:`NODES`)."""
-    return make_instance(resources=RESOURCES, gpu_types=GPU_TYPES, nodes=NODES, jobs=jobs, problem=problem,
-                         metadata={"name": name, **_META})
+    return make_instance(
+        resources=RESOURCES,
+        gpu_types=GPU_TYPES,
+        nodes=NODES,
+        jobs=jobs,
+        problem=problem,
+        metadata={"name": name, **_META},
+    )
 
 
 def examples() -> list[tuple[Instance, list[tuple[str, dict[str, Any]]]]]:
@@ -90,10 +104,14 @@ def run_demo(console: Console, directory: Path | None = None) -> int:
             bound_s = ", ".join(f"{'≥' if k == 'lower_bound' else '≤'} {v:.6g}" for k, v in bound.items()) or "-"
             for sol_name, sol in solutions:
                 res = validate(loaded, sol, sol_name)
-                verdict = Text("feasible", style="green") if res.feasible else \
-                    Text("infeasible", style="red") + ": " + ", ".join(sorted(res.violation_counts))
+                verdict = (
+                    Text("feasible", style="green")
+                    if res.feasible
+                    else Text("infeasible", style="red") + ": " + ", ".join(sorted(res.violation_counts))
+                )
                 obj = "-" if res.objective is None else f"{res.objective:.6g}"
-                table.add_row(inst.name, inst.problem.objective, f"{inst.n_jobs}×{inst.n_gpus}", sol_name, verdict,
-                              obj, bound_s)
+                table.add_row(
+                    inst.name, inst.problem.objective, f"{inst.n_jobs}×{inst.n_gpus}", sol_name, verdict, obj, bound_s
+                )
     console.print(table)
     return 0

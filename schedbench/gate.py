@@ -60,6 +60,12 @@ def summary(store: str | Path, campaign: str, fail_on: tuple[str, ...]) -> dict[
 
     frame = views.runs(store, campaign=campaign)
     bad = failing(store, campaign, fail_on)
-    return {"campaign": campaign, "store": str(store), "runs": len(frame),
-            "statuses": dict(sorted(Counter(map(str, frame["status"])).items())),
-            "fail_on": list(fail_on), "failing": dict(sorted(bad.items())), "exit_code": 1 if bad else 0}
+    return {
+        "campaign": campaign,
+        "store": str(store),
+        "runs": len(frame),
+        "statuses": dict(sorted(Counter(map(str, frame["status"])).items())),
+        "fail_on": list(fail_on),
+        "failing": dict(sorted(bad.items())),
+        "exit_code": 1 if bad else 0,
+    }

@@ -114,9 +114,7 @@ def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(name, "$", "a valid gzip stream", f"corrupt gzip data ({exc})") from None
         if len(raw) > cap_json:
-            raise InputError(
-                name, "$", f"at most {cap_json} bytes once decompressed", "more than that"
-            )
+            raise InputError(name, "$", f"at most {cap_json} bytes once decompressed", "more than that")
     return raw
 
 
@@ -148,9 +146,7 @@ def loads(data: bytes | str, name: str = "<string>", *, duplicates: str = "error
     except _DuplicateKey as exc:
         raise InputError(name, "$", "unique keys in every object", f"duplicate key {exc.key!r}") from None
     except json.JSONDecodeError as exc:
-        raise InputError(
-            name, f"line {exc.lineno} column {exc.colno}", "valid JSON", exc.msg
-        ) from None
+        raise InputError(name, f"line {exc.lineno} column {exc.colno}", "valid JSON", exc.msg) from None
     except ValueError as exc:
         raise InputError(name, "$", "valid JSON", str(exc)) from None
     except RecursionError:
@@ -237,7 +233,10 @@ def dumps_canonical(obj: Any, *, normalised: bool = False) -> bytes:
     writing million-job instances fast.
     """
     text = json.dumps(
-        obj if normalised else _normalise(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        obj if normalised else _normalise(obj),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
         allow_nan=False,
     )
     return text.encode("utf-8")

@@ -23,12 +23,31 @@ MAX_MEMORY_LIMIT_MB = 1 << 30
 MAX_THREADS = 4096
 
 
-def run_identity(instance_hash: str, solver: str, solver_version: str, params: dict[str, Any], seed: int,
-                 time_limit: float, memory_limit_mb: int | None, threads: int) -> str:
+def run_identity(
+    instance_hash: str,
+    solver: str,
+    solver_version: str,
+    params: dict[str, Any],
+    seed: int,
+    time_limit: float,
+    memory_limit_mb: int | None,
+    threads: int,
+) -> str:
     """The run's id: sha256 of its canonical identity (hex)."""
-    ident = json.dumps({"instance": instance_hash, "solver": solver, "version": solver_version, "params": params,
-                        "seed": seed, "time_limit": float(time_limit), "memory_limit_mb": memory_limit_mb,
-                        "threads": threads}, sort_keys=True, separators=(",", ":"))
+    ident = json.dumps(
+        {
+            "instance": instance_hash,
+            "solver": solver,
+            "version": solver_version,
+            "params": params,
+            "seed": seed,
+            "time_limit": float(time_limit),
+            "memory_limit_mb": memory_limit_mb,
+            "threads": threads,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(ident.encode()).hexdigest()
 
 
@@ -69,8 +88,16 @@ class RunTask:
     @property
     def run_id(self) -> str:
         """The run's identity (:func:`run_identity` of the task's fields)."""
-        return run_identity(self.instance_hash, self.solver, self.solver_version, self.params, self.seed,
-                            self.time_limit, self.memory_limit_mb, self.threads)
+        return run_identity(
+            self.instance_hash,
+            self.solver,
+            self.solver_version,
+            self.params,
+            self.seed,
+            self.time_limit,
+            self.memory_limit_mb,
+            self.threads,
+        )
 
     @property
     def solver_seed(self) -> int:

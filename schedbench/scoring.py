@@ -53,8 +53,15 @@ OPT_TOL = 1e-9
 #: the value of a known solution such as a generator's planted one), the best validated answer of the
 #: runs (``run``), a run's proven bound (``run <run id>``), and in ``solve`` the run's own bound
 #: (``solver bound``).
-SOURCES = ("published optimum", "published best_known", "published upper_bound", "published lower_bound", "run",
-           "run <run id>", "solver bound")
+SOURCES = (
+    "published optimum",
+    "published best_known",
+    "published upper_bound",
+    "published lower_bound",
+    "run",
+    "run <run id>",
+    "solver bound",
+)
 
 
 def primal_keys(sense: str) -> tuple[str, ...]:
@@ -103,8 +110,9 @@ def worse(a: float, b: float, sense: str, rtol: float = CLAIM_RTOL) -> bool:
     return a > b + tol if sense == "min" else a < b - tol
 
 
-def combine_best(sense: str, known: Mapping[str, Any], run_best: tuple[float, str] | None,
-                 run_bound: tuple[float, str] | None) -> dict[str, Any]:
+def combine_best(
+    sense: str, known: Mapping[str, Any], run_best: tuple[float, str] | None, run_bound: tuple[float, str] | None
+) -> dict[str, Any]:
     """Best-known value and best bound of an instance from its published values and its runs.
 
     The best-known value is the best of the attained published values (:func:`primal_keys`) and of
@@ -141,8 +149,15 @@ def combine_best(sense: str, known: Mapping[str, Any], run_best: tuple[float, st
         tol = OPT_TOL * max(1.0, abs(best))
         proven = abs(best - bound) <= tol
         conflict = (bound - best > tol) if sense == "min" else (best - bound > tol)
-    return {"best_known": best, "best_known_source": best_src, "best_run_id": best_run, "bound": bound,
-            "bound_source": bound_src, "proven_optimal": proven, "conflict": conflict}
+    return {
+        "best_known": best,
+        "best_known_source": best_src,
+        "best_run_id": best_run,
+        "bound": bound,
+        "bound_source": bound_src,
+        "proven_optimal": proven,
+        "conflict": conflict,
+    }
 
 
 def gap(objective: float | None, reference: float | None, sense: str) -> float | None:
@@ -211,9 +226,16 @@ CONTRADICTION_FLAGS = ("optimal_claim_contradicted", "infeasible_claim_contradic
 CREDITED_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
 
 
-def check_claims(*, sense: str, claimed_status: str | None, objective: float | None, bound: float | None,
-                 feasible_objectives: list[float], known: Mapping[str, float],
-                 rtol: float = CLAIM_RTOL) -> ClaimCheck:
+def check_claims(
+    *,
+    sense: str,
+    claimed_status: str | None,
+    objective: float | None,
+    bound: float | None,
+    feasible_objectives: list[float],
+    known: Mapping[str, float],
+    rtol: float = CLAIM_RTOL,
+) -> ClaimCheck:
     """Check a run's claims against the instance's attained published values, its own bound and the
     validated objectives of its answers (pure).
 
@@ -235,8 +257,9 @@ def check_claims(*, sense: str, claimed_status: str | None, objective: float | N
         for key, value in attained:
             if worse(objective, value, sense, rtol):
                 flag = True
-                out.notes.append(f"claimed optimal but {objective:.10g} is worse than the known {key} "
-                                 f"{value:.10g} ({sense})")
+                out.notes.append(
+                    f"claimed optimal but {objective:.10g} is worse than the known {key} {value:.10g} ({sense})"
+                )
                 break
         if out.bound is not None and worse(objective, out.bound, sense, rtol):
             flag = True
@@ -255,8 +278,9 @@ def check_claims(*, sense: str, claimed_status: str | None, objective: float | N
         # a proven bound cannot be better than a validated objective or an attained published value
         refs = []
         if feasible_objectives:
-            refs.append(("verified objective",
-                         min(feasible_objectives) if sense == "min" else max(feasible_objectives)))
+            refs.append(
+                ("verified objective", min(feasible_objectives) if sense == "min" else max(feasible_objectives))
+            )
         refs += [(f"known {k}", v) for k, v in attained]
         for what, value in refs:
             if worse(out.bound, value, sense, rtol):  # a bound past an attained value cannot be proven
@@ -268,8 +292,15 @@ def check_claims(*, sense: str, claimed_status: str | None, objective: float | N
     return out
 
 
-def contradicted_by_best(*, sense: str, claimed_status: str | None, objective: float | None, bound: float | None,
-                         best: float | None, rtol: float = CLAIM_RTOL) -> list[str]:
+def contradicted_by_best(
+    *,
+    sense: str,
+    claimed_status: str | None,
+    objective: float | None,
+    bound: float | None,
+    best: float | None,
+    rtol: float = CLAIM_RTOL,
+) -> list[str]:
     """The claims of a stored run that the instance's best-known value ``best`` (from every answer
     known now, also those that arrived after the run) contradicts: ``infeasible_claim_contradicted``
     (any best-known value), ``optimal_claim_contradicted`` (an optimal answer worse than it),

@@ -68,8 +68,9 @@ class PairTest:
     better: str | None  # the solver with the smaller median difference when significant, else None
 
 
-def wilcoxon_holm(costs: pd.DataFrame, *, alpha: float = 0.05,
-                  pairs: Sequence[tuple[str, str]] | None = None) -> list[PairTest]:
+def wilcoxon_holm(
+    costs: pd.DataFrame, *, alpha: float = 0.05, pairs: Sequence[tuple[str, str]] | None = None
+) -> list[PairTest]:
     """Paired two-sided Wilcoxon signed-rank tests (zero differences dropped, scipy's ``wilcox``
     zero method) between columns of ``costs`` (problems x solvers; inf = failure ranks worst),
     Holm-adjusted over the pairs tested (all pairs by default). A pair whose differences are all
@@ -192,8 +193,8 @@ def cliques(avg_ranks: pd.Series, cd: float) -> list[tuple[str, ...]]:
         j = i
         while j + 1 < len(names) and vals[j + 1] - vals[i] <= cd + 1e-12:
             j += 1
-        if j > i and not any(set(names[i:j + 1]) <= set(g) for g in groups):
-            groups.append(tuple(names[i:j + 1]))
+        if j > i and not any(set(names[i : j + 1]) <= set(g) for g in groups):
+            groups.append(tuple(names[i : j + 1]))
     return groups
 
 
@@ -209,9 +210,15 @@ class Interval:
     seed: int
 
 
-def bootstrap_ci(values: Sequence[float] | np.ndarray, statistic: Callable[[np.ndarray], float] | str = "mean", *,
-                 level: float = 0.95, n_boot: int = 2000, seed: int = 0,
-                 groups: Sequence[Any] | None = None) -> Interval:
+def bootstrap_ci(
+    values: Sequence[float] | np.ndarray,
+    statistic: Callable[[np.ndarray], float] | str = "mean",
+    *,
+    level: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    groups: Sequence[Any] | None = None,
+) -> Interval:
     """Percentile bootstrap interval of ``statistic`` (``"mean"``, ``"sgm"`` = shifted geometric
     mean with shift 10, or a function of a 1-D array). With ``groups`` (e.g. instance names, one per
     value) whole groups are resampled (the seeds of one instance stay together). Deterministic for
@@ -231,6 +238,7 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, statistic: Callable[[np.n
     if statistic == "mean":
         fn = np.mean
     elif statistic == "sgm":
+
         def fn(a: np.ndarray) -> float:
             return shifted_geometric_mean(a, 10.0)
     elif callable(statistic):
@@ -249,5 +257,4 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, statistic: Callable[[np.n
         picks = rng.integers(0, len(members), size=(n_boot, len(members)))
         boots = np.array([fn(v[np.concatenate([members[g] for g in row])]) for row in picks])
     a = (1 - level) / 2
-    return Interval(float(fn(v)), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a)), level, n_boot,
-                    seed)
+    return Interval(float(fn(v)), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a)), level, n_boot, seed)

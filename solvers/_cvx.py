@@ -40,8 +40,12 @@ def solve_kwargs(backend: str, time_limit: float | None, threads: int = 1, tight
         if limit is not None:
             kw["time_limit_secs"] = limit
     elif backend == "highs":
-        opts: dict[str, Any] = {"solver": "ipm", "run_crossover": "off", "threads": max(1, int(threads)),
-                                "output_flag": False}
+        opts: dict[str, Any] = {
+            "solver": "ipm",
+            "run_crossover": "off",
+            "threads": max(1, int(threads)),
+            "output_flag": False,
+        }
         if limit is not None:
             opts["time_limit"] = limit
         kw["highs_options"] = opts
@@ -64,8 +68,15 @@ def per_job_min(pair_job: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def lagrangian_bound(pair_job: np.ndarray, pair_type: np.ndarray, gain: np.ndarray, gang: np.ndarray,
-                     limit: np.ndarray, capacity: np.ndarray, nu: np.ndarray | None) -> float:
+def lagrangian_bound(
+    pair_job: np.ndarray,
+    pair_type: np.ndarray,
+    gain: np.ndarray,
+    gang: np.ndarray,
+    limit: np.ndarray,
+    capacity: np.ndarray,
+    nu: np.ndarray | None,
+) -> float:
     """Upper bound on ``max {gain . x : sum_{k of j} x_k <= limit_j, sum_k gang_j x_k [type k = t] <= capacity_t,
     x >= 0}`` from capacity multipliers ``nu >= 0`` (negative entries are taken as 0; None: all 0).
 
@@ -77,8 +88,16 @@ def lagrangian_bound(pair_job: np.ndarray, pair_type: np.ndarray, gain: np.ndarr
     return float(nu @ capacity + limit @ per_job_max(pair_job, reduced, n))
 
 
-def refine_nu(pair_job: np.ndarray, pair_type: np.ndarray, gain: np.ndarray, gang: np.ndarray,
-              limit: np.ndarray, capacity: np.ndarray, nu: np.ndarray | None, sweeps: int = 3) -> np.ndarray:
+def refine_nu(
+    pair_job: np.ndarray,
+    pair_type: np.ndarray,
+    gain: np.ndarray,
+    gang: np.ndarray,
+    limit: np.ndarray,
+    capacity: np.ndarray,
+    nu: np.ndarray | None,
+    sweeps: int = 3,
+) -> np.ndarray:
     """Capacity multipliers that make :func:`lagrangian_bound` no larger than at ``nu``: a few sweeps
     of exact coordinate minimisation (the bound is convex and piecewise linear in each ``nu_t``; its
     minimiser is the breakpoint where the gang-weighted limits of the jobs still gaining from type
@@ -93,9 +112,9 @@ def refine_nu(pair_job: np.ndarray, pair_type: np.ndarray, gain: np.ndarray, gan
             if not on.any():
                 continue
             reduced = np.where(on, -np.inf, gain - nu[pair_type] * g)
-            rest = per_job_max(pair_job, reduced, n)          # best over the other types, at least 0
+            rest = per_job_max(pair_job, reduced, n)  # best over the other types, at least 0
             k = np.flatnonzero(on)
-            bp = (gain[k] - rest[pair_job[k]]) / g[k]         # above bp, job k's type-t term is flat
+            bp = (gain[k] - rest[pair_job[k]]) / g[k]  # above bp, job k's type-t term is flat
             pos = bp > 0
             k, bp = k[pos], bp[pos]
             order = np.argsort(-bp, kind="stable")
@@ -122,14 +141,15 @@ def smith_completions(gpu: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np
     # running sums per GPU segment (np.cumsum adds left to right, matching the validator's start + p)
     for a, b in zip(heads.tolist(), [*heads[1:].tolist(), n], strict=True):
         start_sorted[a] = 0.0
-        start_sorted[a + 1:b] = np.cumsum(q[a:b - 1])
+        start_sorted[a + 1 : b] = np.cumsum(q[a : b - 1])
     start = np.empty(n)
     start[order] = start_sorted
     return start, start + p
 
 
-def wspt_release_completions(gpu: np.ndarray, p: np.ndarray, w: np.ndarray, release: np.ndarray
-                             ) -> tuple[np.ndarray, np.ndarray]:
+def wspt_release_completions(
+    gpu: np.ndarray, p: np.ndarray, w: np.ndarray, release: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Starts and completions of non-idling WSPT on each GPU: whenever the GPU is free, start the
     released job with the largest ``w / p`` (ties by index); idle until the next release if none.
     With all releases 0 this is Smith's order (same result as :func:`smith_completions`)."""
@@ -155,8 +175,9 @@ def wspt_release_completions(gpu: np.ndarray, p: np.ndarray, w: np.ndarray, rele
     return start, start + p
 
 
-def list_machines(job_type: np.ndarray, gpus_of_type: list[np.ndarray], p: np.ndarray, w: np.ndarray,
-                  release: np.ndarray) -> np.ndarray:
+def list_machines(
+    job_type: np.ndarray, gpus_of_type: list[np.ndarray], p: np.ndarray, w: np.ndarray, release: np.ndarray
+) -> np.ndarray:
     """A GPU per job, given its GPU type: per type, jobs in Smith's order (``w / p`` non-increasing,
     then release, then index) each go to the type's GPU that frees first (start ``max(free,
     release)``), lowest index on ties. Identical machines: this is list scheduling in WSPT order."""

@@ -68,11 +68,11 @@ def random_bits(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 def cx_uniform(pop: np.ndarray, cxpb: float, rng: np.random.Generator) -> None:
     """Uniform crossover in place on consecutive row pairs; each pair mates with probability ``cxpb``."""
     h = len(pop) // 2
-    a, b = pop[0:2 * h:2], pop[1:2 * h:2]
+    a, b = pop[0 : 2 * h : 2], pop[1 : 2 * h : 2]
     swap = random_bits(rng, a.shape) & (rng.random((h, 1)) < cxpb)
     tmp = np.where(swap, b, a)
-    pop[1:2 * h:2] = np.where(swap, a, b)
-    pop[0:2 * h:2] = tmp
+    pop[1 : 2 * h : 2] = np.where(swap, a, b)
+    pop[0 : 2 * h : 2] = tmp
 
 
 def mut_reset(pop: np.ndarray, upper: np.ndarray, mutpb: float, indpb: float, rng: np.random.Generator) -> None:
@@ -97,7 +97,7 @@ def cx_uniform_order(pop: np.ndarray, cxpb: float, rng: np.random.Generator) -> 
     if not h:
         return
     n = pop.shape[1]
-    a, b = pop[0:2 * h:2].copy(), pop[1:2 * h:2].copy()
+    a, b = pop[0 : 2 * h : 2].copy(), pop[1 : 2 * h : 2].copy()
     mate = rng.random(h) < cxpb
     keep = rng.random((h, n)) < 0.5
     rows = np.arange(h)[:, None]
@@ -118,8 +118,8 @@ def cx_uniform_order(pop: np.ndarray, cxpb: float, rng: np.random.Generator) -> 
         return out
 
     c1, c2 = child(a, b), child(b, a)
-    pop[0:2 * h:2] = np.where(mate[:, None], c1, a)
-    pop[1:2 * h:2] = np.where(mate[:, None], c2, b)
+    pop[0 : 2 * h : 2] = np.where(mate[:, None], c1, a)
+    pop[1 : 2 * h : 2] = np.where(mate[:, None], c2, b)
 
 
 def mut_swap(pop: np.ndarray, mutpb: float, indpb: float, rng: np.random.Generator) -> None:
@@ -301,18 +301,20 @@ class PlacementModel:
         if self.objective != "min-gpus":
             true = self.f_cost.take(flat).sum(axis=1)
             return true, true, viol
-        cnt = np.bincount((gp + (np.arange(len(pop)) * (self.G + 1))[:, None, None]).ravel(),
-                          minlength=len(pop) * (self.G + 1)).reshape(len(pop), self.G + 1)[:, : self.G]
+        cnt = np.bincount(
+            (gp + (np.arange(len(pop)) * (self.G + 1))[:, None, None]).ravel(), minlength=len(pop) * (self.G + 1)
+        ).reshape(len(pop), self.G + 1)[:, : self.G]
         used = cnt > 0
         true = used.astype(np.float64) @ self.price
         if self.R:
             fill = np.minimum((load[:, : self.G] / self.capx[None, : self.G]).max(axis=2), 1.0)
         else:
             fill = np.zeros((len(pop), self.G))
-        return true - self.guide * (fill ** 2).sum(axis=1), true, viol
+        return true - self.guide * (fill**2).sum(axis=1), true, viol
 
-    def local_search(self, X: np.ndarray, fit: np.ndarray, lam: float, steps: int
-                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+    def local_search(
+        self, X: np.ndarray, fit: np.ndarray, lam: float, steps: int
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], int]:
         """Steepest-descent shift (and swap) moves on the rows of ``X`` under ``objective + lam * violation``.
 
         Each step, per row: the move of one job to another option with the smallest estimated change
@@ -370,10 +372,15 @@ class PlacementModel:
                 L = load[e[:, None], gi]  # (e, n, R)
                 lim, inv = self.limit[gi], self.invcap[gi]
                 base_pen = pen(L, lim, inv)
-                rest = (L - own)
+                rest = L - own
                 p_i = pen(rest[:, :, None, :] + D.transpose(0, 2, 1, 3), lim[:, :, None], inv[:, :, None])
-                d_sw = (A + A.transpose(0, 2, 1) - cur_cost[:, :, None] - cur_cost[:, None, :]
-                        + lam * (p_i + p_i.transpose(0, 2, 1) - base_pen[:, :, None] - base_pen[:, None, :]))
+                d_sw = (
+                    A
+                    + A.transpose(0, 2, 1)
+                    - cur_cost[:, :, None]
+                    - cur_cost[:, None, :]
+                    + lam * (p_i + p_i.transpose(0, 2, 1) - base_pen[:, :, None] - base_pen[:, None, :])
+                )
                 d_sw[gi[:, :, None] == gi[:, None, :]] = np.inf
                 sflat = d_sw.reshape(len(rows), -1)
                 sb = np.argmin(sflat, axis=1)
@@ -428,8 +435,9 @@ class PlacementModel:
             answers.append(pack(inst, order, mode))
             if self.objective == "min-cost":
                 answers.append(pack(inst, order, mode, cost_first=False))
-        cheapest = np.argmin(np.where(np.arange(self.opt_cost.shape[1])[None, :] < self.upper[:, None],
-                                      self.opt_cost, np.inf), axis=1)
+        cheapest = np.argmin(
+            np.where(np.arange(self.opt_cost.shape[1])[None, :] < self.upper[:, None], self.opt_cost, np.inf), axis=1
+        )
         rows = []
         for chosen in answers:
             row = cheapest.copy()
@@ -507,7 +515,8 @@ class BatchModel:
         self.upper = np.maximum(cnt, 1) if not self.permutation else np.full(n, n)
         self.opt_index = np.full((n, K), -1, dtype=np.int64)
         self.opt_index[np.arange(n)[:, None], self.opt_group] = np.where(
-            np.arange(n_opt)[None, :] < cnt[:, None], np.arange(n_opt)[None, :], -1)
+            np.arange(n_opt)[None, :] < cnt[:, None], np.arange(n_opt)[None, :], -1
+        )
         if sequence == "auto":
             sequence = {"makespan": "release", "weighted-completion": "wspt"}.get(self.objective, "edd")
         self.sequence = sequence
@@ -628,8 +637,16 @@ class BatchModel:
                 continue
             k = np.array([group[g[0]] for g in out[0]], dtype=np.int64)
             rows.append(np.maximum(self.opt_index[np.arange(self.n), k], 0))
-        rows.append(np.argmin(np.where(np.arange(self.opt_group.shape[1])[None, :] < self.upper[:, None],
-                                       self.dur[np.arange(self.n)[:, None], self.opt_group], np.inf), axis=1))
+        rows.append(
+            np.argmin(
+                np.where(
+                    np.arange(self.opt_group.shape[1])[None, :] < self.upper[:, None],
+                    self.dur[np.arange(self.n)[:, None], self.opt_group],
+                    np.inf,
+                ),
+                axis=1,
+            )
+        )
         return rows
 
     def random(self, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -648,9 +665,14 @@ class BatchModel:
 
 
 # ------------------------------------------------------------------------------------ evolution
-def evolve(model: PlacementModel | BatchModel, p: dict[str, Any], rng: np.random.Generator,
-           clock: Callable[[], float], deadline: float,
-           on_improve: Callable[[np.ndarray, float], None]) -> dict[str, Any]:
+def evolve(
+    model: PlacementModel | BatchModel,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    clock: Callable[[], float],
+    deadline: float,
+    on_improve: Callable[[np.ndarray, float], None],
+) -> dict[str, Any]:
     """Generational GA with elitism, adaptive penalty and (placement) memetic local search.
 
     Each generation: penalised fitness ``objective + lam * violation``; the ``elite`` best rows survive
@@ -711,8 +733,10 @@ def evolve(model: PlacementModel | BatchModel, p: dict[str, Any], rng: np.random
             on_improve(rows[i], best_true)
 
     track(pop, true, viol)
-    seed_values = [float(x) if v <= 0 else None for x, v in zip(true[: len(seeds)].tolist(),
-                                                               viol[: len(seeds)].tolist(), strict=True)]
+    seed_values = [
+        float(x) if v <= 0 else None
+        for x, v in zip(true[: len(seeds)].tolist(), viol[: len(seeds)].tolist(), strict=True)
+    ]
     while (budget <= 0 or evals < budget) and clock() < deadline:
         gen += 1
         fit = obj + lam * viol
@@ -744,8 +768,9 @@ def evolve(model: PlacementModel | BatchModel, p: dict[str, Any], rng: np.random
         lam = lam * 1.1 if viol[b] > 0 else lam / 1.05
         lam = min(max(lam, getattr(model, "lam0", 1.0) * 1e-3), getattr(model, "lam0", 1.0) * 1e9)
         if gen % p["log_every"] == 0:
-            logbook.record(gen=gen, evals=evals, lam=lam, feasible=int((viol <= 0).sum()),
-                           best=best_true, **stats.compile([fit]))
+            logbook.record(
+                gen=gen, evals=evals, lam=lam, feasible=int((viol <= 0).sum()), best=best_true, **stats.compile([fit])
+            )
         if p["restart"] and stall >= p["restart"]:
             fit = obj + lam * viol
             keep = np.argsort(fit, kind="stable")[: max(elite, 1)]
@@ -758,12 +783,27 @@ def evolve(model: PlacementModel | BatchModel, p: dict[str, Any], rng: np.random
             viol = np.concatenate([viol[keep], f_viol])
             track(pop, true, viol)
             stall, restarts = 0, restarts + 1
-    logbook.record(gen=gen, evals=evals, lam=lam, feasible=int((viol <= 0).sum()), best=best_true,
-                   **stats.compile([obj + lam * viol]))
+    logbook.record(
+        gen=gen,
+        evals=evals,
+        lam=lam,
+        feasible=int((viol <= 0).sum()),
+        best=best_true,
+        **stats.compile([obj + lam * viol]),
+    )
+
     def plain(v: Any) -> Any:
         v = v.item() if isinstance(v, np.generic) else v
         return None if isinstance(v, float) and not np.isfinite(v) else v
 
-    return {"best": np.asarray(hof[0]) if len(hof) else None, "best_value": best_true if len(hof) else None,
-            "generations": gen, "evals": evals, "restarts": restarts, "lam": plain(lam), "seed_values": seed_values,
-            "logbook": [{k: plain(v) for k, v in r.items()} for r in logbook[-5:]], "log_entries": len(logbook)}
+    return {
+        "best": np.asarray(hof[0]) if len(hof) else None,
+        "best_value": best_true if len(hof) else None,
+        "generations": gen,
+        "evals": evals,
+        "restarts": restarts,
+        "lam": plain(lam),
+        "seed_values": seed_values,
+        "logbook": [{k: plain(v) for k, v in r.items()} for r in logbook[-5:]],
+        "log_entries": len(logbook),
+    }

@@ -138,12 +138,16 @@ def unsupported_reason(inst: Instance, solver: str = "ilp") -> str | None:
     if cls != "batch":
         return f"no model for class {cls}"
     if gangs:
-        return (f"{gangs} job(s) have gang > 1; batch models cover gang-1 jobs only (a gang needs its GPUs "
-                "free at the same time: not modelled)")
+        return (
+            f"{gangs} job(s) have gang > 1; batch models cover gang-1 jobs only (a gang needs its GPUs "
+            "free at the same time: not modelled)"
+        )
     if objective == "makespan":
         if (jobs.release != 0).any():
-            return ("batch makespan with release times needs sequencing (R|r_j|Cmax); only every release 0 "
-                    "(R||Cmax) is modelled")
+            return (
+                "batch makespan with release times needs sequencing (R|r_j|Cmax); only every release 0 "
+                "(R||Cmax) is modelled"
+            )
         return None
     if solver == "lp":
         return f"lp-round does not model batch {objective}"
@@ -151,8 +155,10 @@ def unsupported_reason(inst: Instance, solver: str = "ilp") -> str | None:
         return "batch instance without processing times"
     n_pairs = int(usable_types(inst, need_time=True)[:, inst.gpu_type].sum())
     if n_pairs * TI_MIN_PERIODS > TI_MAX_COLUMNS:
-        return (f"time-indexed model too large: {n_pairs} usable (job, GPU) pairs x {TI_MIN_PERIODS} periods "
-                f"> {TI_MAX_COLUMNS} columns (meant for n*G*H <= {TI_MAX_COLUMNS})")
+        return (
+            f"time-indexed model too large: {n_pairs} usable (job, GPU) pairs x {TI_MIN_PERIODS} periods "
+            f"> {TI_MAX_COLUMNS} columns (meant for n*G*H <= {TI_MAX_COLUMNS})"
+        )
     return None
 
 
@@ -194,16 +200,18 @@ def _bin_order_pairs(inst: Instance, usable: np.ndarray, pj: np.ndarray, pg: np.
     return pos[pg] <= q[pj, t[pg]]
 
 
-def _csc(rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], shape: tuple[int, int]
-         ) -> sp.csc_matrix:
+def _csc(
+    rows: list[np.ndarray], cols: list[np.ndarray], vals: list[np.ndarray], shape: tuple[int, int]
+) -> sp.csc_matrix:
     r = np.concatenate(rows) if rows else _empty_int()
     c = np.concatenate(cols) if cols else _empty_int()
     v = np.concatenate(vals) if vals else np.zeros(0)
     return sp.csc_matrix((v, (r, c)), shape=shape)
 
 
-def build(inst: Instance, *, integer: bool = True, period: float | None = None,
-          max_columns: int = TI_MAX_COLUMNS) -> Model:
+def build(
+    inst: Instance, *, integer: bool = True, period: float | None = None, max_columns: int = TI_MAX_COLUMNS
+) -> Model:
     """The model of ``inst`` (see the module docstring; check :func:`unsupported_reason` first).
 
     ``period`` / ``max_columns`` apply to the time-indexed model only (``period`` None or <= 0:
@@ -243,8 +251,19 @@ def _build_makespan(inst: Instance) -> Model:
     integ = np.ones(ncol, dtype=np.int32)
     integ[K] = 0
     A = _csc(rows, cols, vals, (n + G, ncol))
-    return Model(1, cost, np.zeros(ncol), col_upper, np.concatenate([np.ones(n), np.full(G, -INF)]),
-                 np.concatenate([np.ones(n), np.zeros(G)]), A, integ, pj, pg, "makespan")
+    return Model(
+        1,
+        cost,
+        np.zeros(ncol),
+        col_upper,
+        np.concatenate([np.ones(n), np.full(G, -INF)]),
+        np.concatenate([np.ones(n), np.zeros(G)]),
+        A,
+        integ,
+        pj,
+        pg,
+        "makespan",
+    )
 
 
 def _build_placement(inst: Instance) -> Model:
@@ -371,9 +390,23 @@ def _build_placement(inst: Instance) -> Model:
             ycost = np.ones(G)
         cost = np.concatenate([cost, ycost])
     A = _csc(rows, cols, vals, (nrow, ncol))
-    return Model(sense, cost, np.zeros(ncol), np.ones(ncol), np.concatenate(lo), np.concatenate(up), A,
-                 np.ones(ncol, dtype=np.int32), pj, pg, "placement", grp_job=zj, grp_group=zk, z_col0=K,
-                 y_col0=y0)
+    return Model(
+        sense,
+        cost,
+        np.zeros(ncol),
+        np.ones(ncol),
+        np.concatenate(lo),
+        np.concatenate(up),
+        A,
+        np.ones(ncol, dtype=np.int32),
+        pj,
+        pg,
+        "placement",
+        grp_job=zj,
+        grp_group=zk,
+        z_col0=K,
+        y_col0=y0,
+    )
 
 
 # ---------------------------------------------------------------------- time-indexed model
@@ -417,8 +450,9 @@ class TiPlan:
         return colpair, self.rel[colpair] + (np.arange(int(cnt.sum())) - first[colpair])
 
 
-def _occupancy(g: np.ndarray, s: np.ndarray, p: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray],
-                                                                    list[np.ndarray], np.ndarray]:
+def _occupancy(
+    g: np.ndarray, s: np.ndarray, p: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], np.ndarray]:
     """Capacity of the time-indexed model in occupancy form, O(columns) nonzeros.
 
     Per GPU its *events* are the periods where some column starts or ends. One continuous column
@@ -483,8 +517,9 @@ def costly_jobs(inst: Instance) -> np.ndarray:
     return pos
 
 
-def _ti_list_schedule(inst: Instance, mj: np.ndarray, P: np.ndarray, rel: np.ndarray, period: float
-                      ) -> tuple[np.ndarray, np.ndarray, float]:
+def _ti_list_schedule(
+    inst: Instance, mj: np.ndarray, P: np.ndarray, rel: np.ndarray, period: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     """List schedules in periods over the MIP jobs ``mj`` (``P``: (len(mj), G) periods, -1 unusable),
     each job on the GPU where its continuous completion is earliest; the best of WSPT, release
     and (tardiness) EDD orders. Returns (GPU, start period) per MIP job and the objective."""
@@ -555,8 +590,9 @@ def ti_plan_at(inst: Instance, period: float, rounding: str = "up", ub: float | 
     last = np.minimum(last.astype(np.int64), horizon - p)
     rel = relj[li]
     integral = bool(np.all(tim == np.round(tim)) and np.all(jobs.release[mj] == np.round(jobs.release[mj])))
-    return TiPlan(period, rounding, mj, pj, pg, p, rel, last, float(ub), sg, sp,
-                  exact=up and period == 1.0 and integral)
+    return TiPlan(
+        period, rounding, mj, pj, pg, p, rel, last, float(ub), sg, sp, exact=up and period == 1.0 and integral
+    )
 
 
 def _periods_dense(P: np.ndarray, up: bool) -> np.ndarray:
@@ -564,8 +600,7 @@ def _periods_dense(P: np.ndarray, up: bool) -> np.ndarray:
     return np.where(P >= 0, np.maximum(P, 1), -1) if not up else P
 
 
-def plan_time_indexed(inst: Instance, *, period: float | None = None, max_columns: int = TI_MAX_COLUMNS
-                      ) -> TiPlan:
+def plan_time_indexed(inst: Instance, *, period: float | None = None, max_columns: int = TI_MAX_COLUMNS) -> TiPlan:
     """Choose the period of the time-indexed model and each pair's start window.
 
     Jobs whose cost is zero whatever their completion (weight 0; no deadline under tardiness) are
@@ -590,8 +625,9 @@ def plan_time_indexed(inst: Instance, *, period: float | None = None, max_column
     if period is not None and period > 0:
         plan = ti_plan_at(inst, float(period))
         if plan.columns > max_columns:
-            raise ValueError(f"time-indexed model with period {period} has {plan.columns} columns; "
-                             f"max_columns is {max_columns}")
+            raise ValueError(
+                f"time-indexed model with period {period} has {plan.columns} columns; max_columns is {max_columns}"
+            )
         return plan
     usable = usable_types(inst, need_time=True)[:, inst.gpu_type]
     mj = np.flatnonzero(costly_jobs(inst) & usable.any(axis=1))
@@ -615,8 +651,9 @@ def plan_time_indexed(inst: Instance, *, period: float | None = None, max_column
     raise ValueError(f"no period makes the time-indexed model fit {max_columns} columns")
 
 
-def build_time_indexed(inst: Instance, *, period: float | None = None, max_columns: int = TI_MAX_COLUMNS,
-                       plan: TiPlan | None = None) -> Model:
+def build_time_indexed(
+    inst: Instance, *, period: float | None = None, max_columns: int = TI_MAX_COLUMNS, plan: TiPlan | None = None
+) -> Model:
     """The time-indexed MIP of a batch ``weighted-completion``/``weighted-tardiness`` instance (gang 1).
 
     ``plan`` (e.g. ``ti_plan_at(inst, period, "down", ub)``) overrides the discretisation; with
@@ -660,10 +697,25 @@ def build_time_indexed(inst: Instance, *, period: float | None = None, max_colum
                 base = np.maximum.accumulate(np.where(seg, np.arange(E), 0))
                 start[C:] = run - (run[base] - d[base])
     cost = np.concatenate([cost, np.zeros(E)])
-    return Model(1, cost, np.zeros(ncol), np.ones(ncol), np.concatenate([np.ones(m), np.zeros(E)]),
-                 np.concatenate([np.ones(m), np.zeros(E)]), A, integ, cj, cg, "time-indexed",
-                 time.perf_counter() - t0, col_start=s, period=delta, ti_jobs=plan.jobs, exact=plan.exact,
-                 start=start)
+    return Model(
+        1,
+        cost,
+        np.zeros(ncol),
+        np.ones(ncol),
+        np.concatenate([np.ones(m), np.zeros(E)]),
+        np.concatenate([np.ones(m), np.zeros(E)]),
+        A,
+        integ,
+        cj,
+        cg,
+        "time-indexed",
+        time.perf_counter() - t0,
+        col_start=s,
+        period=delta,
+        ti_jobs=plan.jobs,
+        exact=plan.exact,
+        start=start,
+    )
 
 
 # ---------------------------------------------------------------------- HiGHS plumbing
@@ -696,25 +748,56 @@ def pass_model(h: Any, m: Model, *, integer: bool = True) -> None:
     A = m.A
     A.sort_indices()
     status = h.passModel(
-        int(A.shape[1]), int(A.shape[0]), int(A.nnz), 1, int(m.sense), 0.0,
-        m.cost, m.col_lower, m.col_upper, m.row_lower, m.row_upper,
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
+        int(A.shape[1]),
+        int(A.shape[0]),
+        int(A.nnz),
+        1,
+        int(m.sense),
+        0.0,
+        m.cost,
+        m.col_lower,
+        m.col_upper,
+        m.row_lower,
+        m.row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
         (m.integrality if integer else np.zeros(A.shape[1], dtype=np.int32)),
     )
     if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
         raise RuntimeError(f"HiGHS rejected the model: {status}")
 
 
-def pass_arrays(h: Any, sense: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, row_lower: np.ndarray,
-                row_upper: np.ndarray, A: sp.csc_matrix) -> None:
+def pass_arrays(
+    h: Any,
+    sense: int,
+    cost: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    A: sp.csc_matrix,
+) -> None:
     """Hand an LP in CSC form to HiGHS in one call."""
     A = sp.csc_matrix(A)
     A.sort_indices()
-    status = h.passModel(int(A.shape[1]), int(A.shape[0]), int(A.nnz), 1, int(sense), 0.0,
-                         np.asarray(cost, float), np.asarray(lower, float), np.asarray(upper, float),
-                         np.asarray(row_lower, float), np.asarray(row_upper, float),
-                         A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
-                         np.zeros(A.shape[1], dtype=np.int32))
+    status = h.passModel(
+        int(A.shape[1]),
+        int(A.shape[0]),
+        int(A.nnz),
+        1,
+        int(sense),
+        0.0,
+        np.asarray(cost, float),
+        np.asarray(lower, float),
+        np.asarray(upper, float),
+        np.asarray(row_lower, float),
+        np.asarray(row_upper, float),
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        np.zeros(A.shape[1], dtype=np.int32),
+    )
     if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
         raise RuntimeError(f"HiGHS rejected the model: {status}")
 
@@ -776,8 +859,9 @@ def overloaded(inst: Instance, gpu: np.ndarray) -> np.ndarray:
     return _over(inst, _loads(inst, [None if g < 0 else np.array([g]) for g in gpu.tolist()]))
 
 
-def repair_placement(inst: Instance, gpu: np.ndarray, score: np.ndarray | None = None,
-                     fixed_load: np.ndarray | None = None) -> np.ndarray:
+def repair_placement(
+    inst: Instance, gpu: np.ndarray, score: np.ndarray | None = None, fixed_load: np.ndarray | None = None
+) -> np.ndarray:
     """Move gang-1 jobs off overloaded GPUs (greedy) until every GPU fits; jobs that fit nowhere become -1.
 
     ``gpu``: GPU per job for the jobs to repair (-1: not placed / not movable); ``fixed_load``
@@ -864,8 +948,9 @@ def schedule_answer(inst: Instance, gpu: np.ndarray) -> tuple[dict[str, Any], fl
     return doc, float(doc["objective"])
 
 
-def shift_and_append(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndarray) -> tuple[np.ndarray,
-                                                                                                    np.ndarray]:
+def shift_and_append(
+    inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """A gang-1 schedule (GPU and start per job) with each GPU's jobs kept in order and moved as
     early as their release and the previous job allow (:func:`~solvers._lib.schedule.left_shift`);
     the jobs in ``tail`` (GPU -1 allowed) are then appended, each on the usable GPU where it
@@ -877,7 +962,7 @@ def shift_and_append(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: n
     tail_set[tail] = True
     order = np.lexsort((start, gpu))
     order = order[~tail_set[order]]
-    out = left_shift(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], order)
+    out = left_shift(inst, [gpu[j : j + 1] for j in range(inst.n_jobs)], order)
     free = np.zeros(inst.n_gpus)
     np.maximum.at(free, gpu[order], out[order] + jobs.time[order, inst.gpu_type[gpu[order]]])
     if len(tail):
@@ -894,7 +979,7 @@ def shift_and_append(inst: Instance, gpu: np.ndarray, start: np.ndarray, tail: n
 
 def gang1_batch_doc(inst: Instance, gpu: np.ndarray, start: np.ndarray) -> dict[str, Any]:
     """A gang-1 batch solution document (GPU and start per job) with its objective."""
-    doc = batch_doc(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], start)
+    doc = batch_doc(inst, [gpu[j : j + 1] for j in range(inst.n_jobs)], start)
     doc["objective"] = batch_value(inst, start, gpu)
     return doc
 
@@ -943,7 +1028,7 @@ def _decode_placement(inst: Instance, model: Model, x: np.ndarray) -> dict[str, 
     chosen: list[np.ndarray | None] = [None] * n
     Z = len(model.grp_job)
     if Z:
-        zv = x[model.z_col0:model.z_col0 + Z]
+        zv = x[model.z_col0 : model.z_col0 + Z]
         order = np.lexsort((-zv, model.grp_job))
         first = np.ones(Z, dtype=bool)
         first[1:] = model.grp_job[order[1:]] != model.grp_job[order[:-1]]
@@ -953,7 +1038,7 @@ def _decode_placement(inst: Instance, model: Model, x: np.ndarray) -> dict[str, 
                 continue
             j, k = int(model.grp_job[z]), int(model.grp_group[z])
             cols = np.flatnonzero((model.pair_job == j) & (group[model.pair_gpu] == k))
-            take = cols[np.argsort(-xv[cols], kind="stable")[:int(jobs.gang[j])]]
+            take = cols[np.argsort(-xv[cols], kind="stable")[: int(jobs.gang[j])]]
             chosen[j] = np.sort(model.pair_gpu[take])
     fixed = _loads(inst, chosen)
     single = [None if g < 0 else np.array([g]) for g in gpu.tolist()]

@@ -138,8 +138,15 @@ class Kernel:
         """A chunk ended without a restart (refresh running sums against drift)."""
 
 
-def anneal(kernel: Kernel, *, budget: int, deadline: float, clock: Callable[[], float], cycle: int,
-           on_best: Callable[[list[int], float], None]) -> dict[str, Any]:
+def anneal(
+    kernel: Kernel,
+    *,
+    budget: int,
+    deadline: float,
+    clock: Callable[[], float],
+    cycle: int,
+    on_best: Callable[[list[int], float], None],
+) -> dict[str, Any]:
     """Run ``kernel`` under the shared schedule (see the module docstring) until ``budget`` moves
     (when > 0) or ``deadline`` on ``clock``.
 
@@ -163,8 +170,14 @@ def anneal(kernel: Kernel, *, budget: int, deadline: float, clock: Callable[[], 
             kernel.restart()
         else:
             kernel.settle()
-    out = {"best": kernel.best, "best_cost": kernel.best_cost, "moves": sched.moves, "accepted": kernel.accepted,
-           "cycles": sched.cycles, "t0": sched.t0}
+    out = {
+        "best": kernel.best,
+        "best_cost": kernel.best_cost,
+        "moves": sched.moves,
+        "accepted": kernel.accepted,
+        "cycles": sched.cycles,
+        "t0": sched.t0,
+    }
     out.update(kernel.extra_stats())
     return out
 
@@ -186,8 +199,17 @@ class GapKernel(Kernel):
     found); the statistics add ``final_weight`` (``w`` at the end).
     """
 
-    def __init__(self, assign: list[int], cost: list[list[float]], dem: list[list[float]], cap: list[float],
-                 allowed: list[list[int]], rng: np.random.Generator, *, p_shift: float = 0.5) -> None:
+    def __init__(
+        self,
+        assign: list[int],
+        cost: list[list[float]],
+        dem: list[list[float]],
+        cap: list[float],
+        allowed: list[list[int]],
+        rng: np.random.Generator,
+        *,
+        p_shift: float = 0.5,
+    ) -> None:
         self.cost, self.dem, self.cap, self.allowed, self.rng, self.p_shift = cost, dem, cap, allowed, rng, p_shift
         self.n, self.G = len(cost), len(cap)
         self.icap = [1.0 / c if c > 0 else 1e12 for c in cap]
@@ -218,8 +240,16 @@ class GapKernel(Kernel):
 
     def calibration_deltas(self) -> list[float]:
         """Deltas of 2000 random shift moves from the start answer."""
-        a, load, exc, cost, dem, cap, icap, allowed = (self.a, self.load, self.exc, self.cost, self.dem, self.cap,
-                                                       self.icap, self.allowed)
+        a, load, exc, cost, dem, cap, icap, allowed = (
+            self.a,
+            self.load,
+            self.exc,
+            self.cost,
+            self.dem,
+            self.cap,
+            self.icap,
+            self.allowed,
+        )
         w = self.w
         deltas = []
         for j, u in zip(self.rng.integers(0, self.n, 2000).tolist(), self.rng.random(2000).tolist(), strict=True):
@@ -244,8 +274,16 @@ class GapKernel(Kernel):
         V = rng.random(k).tolist()
         E = rng.standard_exponential(k).tolist()
         T = temp
-        a, load, exc, cost, dem, cap, icap, allowed = (self.a, self.load, self.exc, self.cost, self.dem, self.cap,
-                                                       self.icap, self.allowed)
+        a, load, exc, cost, dem, cap, icap, allowed = (
+            self.a,
+            self.load,
+            self.exc,
+            self.cost,
+            self.dem,
+            self.cap,
+            self.icap,
+            self.allowed,
+        )
         p_shift, w, feas_tol = self.p_shift, self.w, GAP_FEAS_TOL
         tot_cost, tot_ex, accepted = self.tot_cost, self.tot_ex, self.accepted
         best, best_cost = self.best, self.best_cost
@@ -366,8 +404,16 @@ class _MachinesKernel(Kernel):
     machines sorted by its processing time (``fast``: targets are drawn at index
     ``floor(u^3 * count)``, u uniform, biased towards the machines where the job is fast)."""
 
-    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
-                 rng: np.random.Generator, *, p_shift: float, p_crit: float) -> None:
+    def __init__(
+        self,
+        assign: list[int],
+        p: list[list[float]],
+        allowed: list[list[int]],
+        rng: np.random.Generator,
+        *,
+        p_shift: float,
+        p_crit: float,
+    ) -> None:
         self.p, self.allowed, self.rng, self.p_shift, self.p_crit = p, allowed, rng, p_shift, p_crit
         self.n, self.G = len(p), len(p[0]) if p else 0
         self.a = list(assign)
@@ -391,8 +437,16 @@ class CmaxKernel(_MachinesKernel):
     accepted move that touches one of them or passes the third, so evaluation is ``O(1)``.
     """
 
-    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
-                 rng: np.random.Generator, *, p_shift: float = 0.5, p_crit: float = 0.8) -> None:
+    def __init__(
+        self,
+        assign: list[int],
+        p: list[list[float]],
+        allowed: list[list[int]],
+        rng: np.random.Generator,
+        *,
+        p_shift: float = 0.5,
+        p_crit: float = 0.8,
+    ) -> None:
         super().__init__(assign, p, allowed, rng, p_shift=p_shift, p_crit=p_crit)
         self.top = _top3(self.L)
         C0 = max(self.top[0][0], 1e-12)
@@ -500,8 +554,16 @@ class CmaxKernel(_MachinesKernel):
             L[g1] = n1
             L[g2] = n2
             t3 = top[2][0]
-            if (g1 == top[0][1] or g1 == top[1][1] or g1 == top[2][1] or g2 == top[0][1] or g2 == top[1][1]
-                    or g2 == top[2][1] or n1 > t3 or n2 > t3):
+            if (
+                g1 == top[0][1]
+                or g1 == top[1][1]
+                or g1 == top[2][1]
+                or g2 == top[0][1]
+                or g2 == top[1][1]
+                or g2 == top[2][1]
+                or n1 > t3
+                or n2 > t3
+            ):
                 top = _top3(L)
             if newc < best_c - 1e-9:
                 best_c = top[0][0]
@@ -533,9 +595,17 @@ class CmaxTargetKernel(_MachinesKernel):
     a job of g2 on to a third machine). O(1) per move.
     """
 
-    def __init__(self, assign: list[int], p: list[list[float]], allowed: list[list[int]],
-                 rng: np.random.Generator, *, p_shift: float = 0.5, p_crit: float = 0.8,
-                 p_chain: float = 0.5) -> None:
+    def __init__(
+        self,
+        assign: list[int],
+        p: list[list[float]],
+        allowed: list[list[int]],
+        rng: np.random.Generator,
+        *,
+        p_shift: float = 0.5,
+        p_crit: float = 0.8,
+        p_chain: float = 0.5,
+    ) -> None:
         super().__init__(assign, p, allowed, rng, p_shift=p_shift, p_crit=p_crit)
         self.p_chain = p_chain
         self.integral = all(float(v).is_integer() for row in p for v in row if math.isfinite(v))
@@ -647,9 +717,14 @@ class CmaxTargetKernel(_MachinesKernel):
                         o1 = L[g1]
                         o2 = L[g2]
                         o3 = L[g3]
-                        dF = ((n1 - T if n1 > T else 0.0) + (n2 - T if n2 > T else 0.0) + (n3 - T if n3 > T else 0.0)
-                              - (o1 - T if o1 > T else 0.0) - (o2 - T if o2 > T else 0.0)
-                              - (o3 - T if o3 > T else 0.0))
+                        dF = (
+                            (n1 - T if n1 > T else 0.0)
+                            + (n2 - T if n2 > T else 0.0)
+                            + (n3 - T if n3 > T else 0.0)
+                            - (o1 - T if o1 > T else 0.0)
+                            - (o2 - T if o2 > T else 0.0)
+                            - (o3 - T if o3 > T else 0.0)
+                        )
                         d = dF + beta * (n1 * n1 + n2 * n2 + n3 * n3 - o1 * o1 - o2 * o2 - o3 * o3)
                         if d > 0.0 and d > temp * E[i]:
                             continue
@@ -678,8 +753,12 @@ class CmaxTargetKernel(_MachinesKernel):
                 n2 = L[g2] - pj2[g2] + pj[g2]
             o1 = L[g1]
             o2 = L[g2]
-            dF = ((n1 - T if n1 > T else 0.0) + (n2 - T if n2 > T else 0.0)
-                  - (o1 - T if o1 > T else 0.0) - (o2 - T if o2 > T else 0.0))
+            dF = (
+                (n1 - T if n1 > T else 0.0)
+                + (n2 - T if n2 > T else 0.0)
+                - (o1 - T if o1 > T else 0.0)
+                - (o2 - T if o2 > T else 0.0)
+            )
             d = dF + beta * (n1 * n1 + n2 * n2 - o1 * o1 - o2 * o2)
             if d > 0.0 and d > temp * E[i]:
                 continue

@@ -48,13 +48,31 @@ class SimulatedAnnealing(Solver):
     version = "3"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost",), "batch": ("makespan",)}
     params = (
-        Param("max_moves", int, 0, "stop after this many moves (0: run until the time limit); "
-              "with a budget the answer depends only on the seed", minimum=0),
-        Param("cycle_moves", int, 0, "moves per cooling cycle before a reheat (0: automatic; GAP: a third of "
-              "the run, by budget or measured move rate; R||Cmax: max(50000, 2000 x jobs))", minimum=0),
+        Param(
+            "max_moves",
+            int,
+            0,
+            "stop after this many moves (0: run until the time limit); "
+            "with a budget the answer depends only on the seed",
+            minimum=0,
+        ),
+        Param(
+            "cycle_moves",
+            int,
+            0,
+            "moves per cooling cycle before a reheat (0: automatic; GAP: a third of "
+            "the run, by budget or measured move rate; R||Cmax: max(50000, 2000 x jobs))",
+            minimum=0,
+        ),
         Param("p_shift", float, 0.5, "probability of a shift move (else swap)", minimum=0.0, maximum=1.0),
-        Param("energy", str, "target", "R||Cmax energy: 'target' (total excess over a falling makespan target) "
-              "or 'cmax' (Cmax plus a small sum of squared loads)", choices=("target", "cmax")),
+        Param(
+            "energy",
+            str,
+            "target",
+            "R||Cmax energy: 'target' (total excess over a falling makespan target) "
+            "or 'cmax' (Cmax plus a small sum of squared loads)",
+            choices=("target", "cmax"),
+        ),
         Param("margin", float, 0.2, "seconds kept back from the time limit to return the answer", minimum=0.0),
     )
     deterministic = False  # by default stopped by the clock; with max_moves > 0 the answer depends only on the seed
@@ -75,8 +93,7 @@ class SimulatedAnnealing(Solver):
         """Declines instances it does not anneal (see the module docstring)."""
         reason = super().unsupported_reason(instance)
         if reason is None and not cls.anneals(instance):
-            reason = ("sa anneals GAP-like placement (gang 1, one resource, costs) and R||Cmax (gang 1, "
-                      "releases 0) only")
+            reason = "sa anneals GAP-like placement (gang 1, one resource, costs) and R||Cmax (gang 1, releases 0) only"
         return reason
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
@@ -98,8 +115,9 @@ class SimulatedAnnealing(Solver):
         return self._cmax(instance, context, rng, p, deadline, p["cycle_moves"] or max(50_000, 2000 * instance.n_jobs))
 
     # ------------------------------------------------------------------ GAP
-    def _gap(self, inst: Instance, context: Context, rng: np.random.Generator, p: dict[str, Any],
-             deadline: float, cycle: int) -> SolveResult:
+    def _gap(
+        self, inst: Instance, context: Context, rng: np.random.Generator, p: dict[str, Any], deadline: float, cycle: int
+    ) -> SolveResult:
         jobs = inst.jobs
         n = inst.n_jobs
         gtype = inst.gpu_type
@@ -111,11 +129,16 @@ class SimulatedAnnealing(Solver):
         allowed = [np.flatnonzero(ok[j]).tolist() for j in range(n)]
         stuck = [j for j in range(n) if not allowed[j]]
         if stuck:
-            return SolveResult(None, "infeasible", info={
-                "reason": f"{len(stuck)} job(s) fit on no GPU, e.g. {[jobs.ids[j] for j in stuck[:5]]}"})
+            return SolveResult(
+                None,
+                "infeasible",
+                info={"reason": f"{len(stuck)} job(s) fit on no GPU, e.g. {[jobs.ids[j] for j in stuck[:5]]}"},
+            )
         chosen = regret_assign(inst) or [None] * n
-        start = [int(c[0]) if c is not None else allowed[j][int(np.argmin(cost[j, allowed[j]]))]
-                 for j, c in enumerate(chosen)]
+        start = [
+            int(c[0]) if c is not None else allowed[j][int(np.argmin(cost[j, allowed[j]]))]
+            for j, c in enumerate(chosen)
+        ]
 
         def doc(a: list[int]) -> dict[str, Any]:
             return placement_doc(inst, [np.array([g]) for g in a])
@@ -123,10 +146,12 @@ class SimulatedAnnealing(Solver):
         def on_best(a: list[int], value: float) -> None:
             context.report(doc(a))
 
-        kernel = GapKernel(start, cost.tolist(), np.where(ok, dem, 0.0).tolist(), limit.tolist(), allowed, rng,
-                           p_shift=p["p_shift"])
-        out = anneal(kernel, budget=p["max_moves"], deadline=deadline, clock=time.monotonic, cycle=cycle,
-                     on_best=on_best)
+        kernel = GapKernel(
+            start, cost.tolist(), np.where(ok, dem, 0.0).tolist(), limit.tolist(), allowed, rng, p_shift=p["p_shift"]
+        )
+        out = anneal(
+            kernel, budget=p["max_moves"], deadline=deadline, clock=time.monotonic, cycle=cycle, on_best=on_best
+        )
         info = {k: v for k, v in out.items() if k != "best"}
         info["annealed"] = True
         if out["best"] is None:
@@ -136,8 +161,9 @@ class SimulatedAnnealing(Solver):
         return SolveResult(doc(out["best"]), "feasible", info=info)
 
     # ------------------------------------------------------------------ R||Cmax
-    def _cmax(self, inst: Instance, context: Context, rng: np.random.Generator, p: dict[str, Any],
-              deadline: float, cycle: int) -> SolveResult:
+    def _cmax(
+        self, inst: Instance, context: Context, rng: np.random.Generator, p: dict[str, Any], deadline: float, cycle: int
+    ) -> SolveResult:
         jobs = inst.jobs
         n = inst.n_jobs
         gtype = inst.gpu_type
@@ -147,8 +173,11 @@ class SimulatedAnnealing(Solver):
         allowed = [np.flatnonzero(ok[j]).tolist() for j in range(n)]
         stuck = [j for j in range(n) if not allowed[j]]
         if stuck:
-            return SolveResult(None, "infeasible", info={
-                "reason": f"{len(stuck)} job(s) have no usable GPU, e.g. {[jobs.ids[j] for j in stuck[:5]]}"})
+            return SolveResult(
+                None,
+                "infeasible",
+                info={"reason": f"{len(stuck)} job(s) have no usable GPU, e.g. {[jobs.ids[j] for j in stuck[:5]]}"},
+            )
         init = list_schedule(inst, batch_order(inst, "lpt"))
         assert init is not None
         start = [int(g[0]) for g in init[0]]
@@ -167,8 +196,14 @@ class SimulatedAnnealing(Solver):
             context.report(doc(a))
 
         kind = CmaxTargetKernel if p["energy"] == "target" else CmaxKernel
-        out = anneal(kind(start, ptl, allowed, rng, p_shift=p["p_shift"]), budget=p["max_moves"], deadline=deadline,
-                     clock=time.monotonic, cycle=cycle, on_best=on_best)
+        out = anneal(
+            kind(start, ptl, allowed, rng, p_shift=p["p_shift"]),
+            budget=p["max_moves"],
+            deadline=deadline,
+            clock=time.monotonic,
+            cycle=cycle,
+            on_best=on_best,
+        )
         best = out["best"]
         loads = np.zeros(inst.n_gpus)
         for j, g in enumerate(best):

@@ -50,9 +50,13 @@ class RandomFeasible(Solver):
     version = "1"
     #: every class registered when the plugin is loaded, with all its objectives
     problems: ClassVar[dict[str, tuple[str, ...]]] = {
-        c.name: tuple(o.name for o in c.objectives) for c in PROBLEM_CLASSES.values()}
-    params = (Param("attempts", int, 20, "placement min-cost/min-gpus: random orders tried until every job is "
-                    "placed", minimum=1),)
+        c.name: tuple(o.name for o in c.objectives) for c in PROBLEM_CLASSES.values()
+    }
+    params = (
+        Param(
+            "attempts", int, 20, "placement min-cost/min-gpus: random orders tried until every job is placed", minimum=1
+        ),
+    )
     deterministic = True
     description = "seeded random feasible answer, every class (the floor to beat)"
 

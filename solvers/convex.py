@@ -99,8 +99,16 @@ class AllocationProgram:
     allocation scores ``-inf``); :meth:`set` refuses it.
     """
 
-    def __init__(self, pair_job: np.ndarray, pair_type: np.ndarray, coef: np.ndarray, gang: np.ndarray,
-                 n: int, n_types: int, objective: str) -> None:
+    def __init__(
+        self,
+        pair_job: np.ndarray,
+        pair_type: np.ndarray,
+        coef: np.ndarray,
+        gang: np.ndarray,
+        n: int,
+        n_types: int,
+        objective: str,
+    ) -> None:
         if objective not in ALLOCATION_OBJECTIVES:
             raise ValueError(f"unknown allocation objective {objective!r}")
         t0 = time.perf_counter()
@@ -151,8 +159,14 @@ class AllocationProgram:
         self.builds += 1
         self._refresh()
 
-    def set(self, *, capacity: np.ndarray | None = None, limit: np.ndarray | None = None,
-            scale: np.ndarray | None = None, active: np.ndarray | None = None) -> None:
+    def set(
+        self,
+        *,
+        capacity: np.ndarray | None = None,
+        limit: np.ndarray | None = None,
+        scale: np.ndarray | None = None,
+        active: np.ndarray | None = None,
+    ) -> None:
         """Update the data of the next solve (arguments left None keep their values).
 
         ``capacity``: GPUs per type ``(T,)``; ``limit``: per-job bound on the sum of its shares
@@ -266,8 +280,7 @@ class AllocationProgram:
         args = (self.pair_job, self.pair_type, gain, self.gang, lim, cap)
         return min(_cvx.lagrangian_bound(*args, nu), _cvx.lagrangian_bound(*args, _cvx.refine_nu(*args, nu)))
 
-    def solve(self, backend: str = "clarabel", time_limit: float | None = None, threads: int = 1
-              ) -> AllocationOutcome:
+    def solve(self, backend: str = "clarabel", time_limit: float | None = None, threads: int = 1) -> AllocationOutcome:
         """Solve with the current data; returns a feasible ``x``, its value and a certified bound.
 
         Raises:
@@ -278,15 +291,24 @@ class AllocationProgram:
         if not np.array_equal(self._scale, self._built_scale):
             self._build()
         if backend == "highs" and self.objective not in LP_OBJECTIVES:
-            raise ValueError("solver=highs solves linear programs only; proportional-fairness is an "
-                             "exponential-cone program: use clarabel, ecos or scs")
+            raise ValueError(
+                "solver=highs solves linear programs only; proportional-fairness is an "
+                "exponential-cone program: use clarabel, ecos or scs"
+            )
         t0 = time.perf_counter()
         try:
-            self.problem.solve(**_cvx.solve_kwargs(backend, time_limit, threads,
-                                                   tight=self.objective == "proportional-fairness"))
+            self.problem.solve(
+                **_cvx.solve_kwargs(backend, time_limit, threads, tight=self.objective == "proportional-fairness")
+            )
         except cp.error.SolverError as exc:
-            return AllocationOutcome(np.zeros(len(self.pair_job)), None, None, f"solver_error: {exc}",
-                                     time.perf_counter() - t0, time.perf_counter() - t0)
+            return AllocationOutcome(
+                np.zeros(len(self.pair_job)),
+                None,
+                None,
+                f"solver_error: {exc}",
+                time.perf_counter() - t0,
+                time.perf_counter() - t0,
+            )
         total = time.perf_counter() - t0
         self.solves += 1
         stats = self.problem.solver_stats
@@ -295,8 +317,15 @@ class AllocationProgram:
         x = self.feasible(np.zeros(len(self.pair_job)) if raw is None else raw)
         nu = self._cap_rows.dual_value
         y = self._fair_rows.dual_value if self._fair_rows is not None else None
-        return AllocationOutcome(x, self.value(x), self.bound(x, nu, y), str(self.problem.status), solve_s, total,
-                                 getattr(stats, "num_iters", None))
+        return AllocationOutcome(
+            x,
+            self.value(x),
+            self.bound(x, nu, y),
+            str(self.problem.status),
+            solve_s,
+            total,
+            getattr(stats, "num_iters", None),
+        )
 
 
 def allocation_pairs(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -349,8 +378,15 @@ class ConvexAllocation(Solver):
     family = "convex"
     version = "1"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"allocation": _declared_allocation_objectives()}
-    params = (Param("solver", str, "clarabel", "cvxpy backend (highs: LPs only, interior point)",
-                    choices=("clarabel", "ecos", "scs", "highs")),)
+    params = (
+        Param(
+            "solver",
+            str,
+            "clarabel",
+            "cvxpy backend (highs: LPs only, interior point)",
+            choices=("clarabel", "ecos", "scs", "highs"),
+        ),
+    )
     requires = ("cvxpy",)
     deterministic = True
     description = "Gavel allocation policies (max-min, throughput, proportional fairness) in cvxpy"
@@ -365,8 +401,10 @@ class ConvexAllocation(Solver):
         best = _cvx.per_job_max(pj, coef, instance.n_jobs)
         if (best <= 0).any():
             j = int(np.flatnonzero(best <= 0)[0])
-            return (f"job {instance.jobs.ids[j]!r} can get no throughput on any usable type: every allocation "
-                    "has proportional fairness -inf")
+            return (
+                f"job {instance.jobs.ids[j]!r} can get no throughput on any usable type: every allocation "
+                "has proportional fairness -inf"
+            )
         return None
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
@@ -379,10 +417,15 @@ class ConvexAllocation(Solver):
         build_s = time.perf_counter() - t0
         limit = context.remaining() - min(5.0, 0.3 + 0.05 * context.time_limit)
         out = prog.solve(backend, time_limit=limit, threads=context.threads)
-        info: dict[str, Any] = {"backend": backend, "build_s": round(build_s, 4),
-                                "compile_s": round(max(0.0, out.total_s - out.solve_s), 4),
-                                "solve_s": round(out.solve_s, 4), "backend_status": out.status,
-                                "iterations": out.iterations, "pairs": len(prog.pair_job)}
+        info: dict[str, Any] = {
+            "backend": backend,
+            "build_s": round(build_s, 4),
+            "compile_s": round(max(0.0, out.total_s - out.solve_s), 4),
+            "solve_s": round(out.solve_s, 4),
+            "backend_status": out.status,
+            "iterations": out.iterations,
+            "pairs": len(prog.pair_job),
+        }
         if out.status not in ("optimal", "optimal_inaccurate"):
             info["reason"] = f"the {backend} backend did not solve the program ({out.status})"
             return SolveResult(None, "unknown", info=info)
@@ -518,8 +561,9 @@ class WsptQp:
         except cp.error.SolverError as exc:
             return self.project(np.zeros(K), n), f"solver_error: {exc}", time.perf_counter() - t0
         stats = prob.solver_stats
-        solve_s = float(stats.solve_time) if stats is not None and stats.solve_time is not None else \
-            time.perf_counter() - t0
+        solve_s = (
+            float(stats.solve_time) if stats is not None and stats.solve_time is not None else time.perf_counter() - t0
+        )
         return self.project(np.zeros(K) if y.value is None else y.value, n), str(prob.status), solve_s
 
 
@@ -563,8 +607,10 @@ class ConvexQpWspt(Solver):
     family = "convex"
     version = "1"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"batch": ("weighted-completion",)}
-    params = (Param("solver", str, "clarabel", "cvxpy backend for the QP", choices=("clarabel", "ecos", "scs")),
-              Param("rounds", int, 32, "randomized rounding rounds (each scores two candidates)", minimum=0))
+    params = (
+        Param("solver", str, "clarabel", "cvxpy backend for the QP", choices=("clarabel", "ecos", "scs")),
+        Param("rounds", int, 32, "randomized rounding rounds (each scores two candidates)", minimum=0),
+    )
     requires = ("cvxpy",)
     deterministic = True
     description = "Skutella's convex QP relaxation + randomized rounding + WSPT for R||sum wC (gang 1)"
@@ -587,8 +633,9 @@ class ConvexQpWspt(Solver):
         usable = usable_types(instance, need_time=True)
         if n and not usable.any(axis=1).all():
             ids = [jobs.ids[j] for j in np.flatnonzero(~usable.any(axis=1))[:5].tolist()]
-            return SolveResult(None, "infeasible",
-                               info={"reason": f"job(s) {ids} fit no GPU type they are eligible for"})
+            return SolveResult(
+                None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU type they are eligible for"}
+            )
         t0 = time.perf_counter()
         counts = instance.gpus_per_type
         qp = WsptQp.from_arrays(usable, np.nan_to_num(jobs.time, nan=np.inf), jobs.weight, counts)
@@ -597,9 +644,14 @@ class ConvexQpWspt(Solver):
         limit = context.remaining() * 0.7 - min(5.0, 0.3 + 0.05 * context.time_limit)
         t1 = time.perf_counter()
         y, qp_status, solve_s = qp.solve(n, backend, limit, context.threads)
-        info: dict[str, Any] = {"backend": backend, "build_s": round(build_s, 4), "backend_status": qp_status,
-                                "qp_s": round(time.perf_counter() - t1, 4), "solve_s": round(solve_s, 4),
-                                "pairs": len(qp.pair_job)}
+        info: dict[str, Any] = {
+            "backend": backend,
+            "build_s": round(build_s, 4),
+            "backend_status": qp_status,
+            "qp_s": round(time.perf_counter() - t1, 4),
+            "solve_s": round(solve_s, 4),
+            "pairs": len(qp.pair_job),
+        }
         qp_bound = qp.lower_bound(y, n)
         info["qp_value"] = qp.value(y)
         p_best = np.where(usable, np.nan_to_num(jobs.time, nan=np.inf), np.inf).min(axis=1)
@@ -654,13 +706,17 @@ class ConvexQpWspt(Solver):
         value, gpu, start = best
         info["rounding_gap"] = (value - bound) / bound if bound > 0 else None
         proven = value <= bound * (1 + 1e-9) + 1e-9
-        return SolveResult(self._doc(instance, gpu, start, value), "optimal" if proven else "feasible",
-                           bound=min(bound, value), info=info)
+        return SolveResult(
+            self._doc(instance, gpu, start, value),
+            "optimal" if proven else "feasible",
+            bound=min(bound, value),
+            info=info,
+        )
 
     @staticmethod
     def _doc(inst: Instance, gpu: np.ndarray, start: np.ndarray, value: float) -> dict[str, Any]:
         """The gang-1 schedule document (GPU and start per job) with its objective ``value``."""
-        schedule = batch_doc(inst, [gpu[j:j + 1] for j in range(inst.n_jobs)], start)["schedule"]
+        schedule = batch_doc(inst, [gpu[j : j + 1] for j in range(inst.n_jobs)], start)["schedule"]
         return {"problem": "batch", "objective": value, "schedule": schedule}
 
 

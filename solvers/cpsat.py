@@ -50,7 +50,7 @@ def decimal_scale(values: np.ndarray, cap: float) -> int | None:
     v = v[np.isfinite(v)]
     top = float(v.max()) if len(v) else 0.0
     for k in range(DECIMAL_POWERS):
-        s = 10 ** k
+        s = 10**k
         if top * s > cap:
             return None
         w = v * s
@@ -256,8 +256,9 @@ def _scaled_demands(inst: Instance, xj: np.ndarray, xg: np.ndarray) -> tuple[np.
     return Dp, Cp, cap_exact
 
 
-def _capacity_rows(inst: Instance, m: Proto, xg: np.ndarray, xv: np.ndarray, uv: np.ndarray, Dp: np.ndarray,
-                   Cp: np.ndarray) -> None:
+def _capacity_rows(
+    inst: Instance, m: Proto, xg: np.ndarray, xv: np.ndarray, uv: np.ndarray, Dp: np.ndarray, Cp: np.ndarray
+) -> None:
     """Per GPU and resource ``sum_j Dp x <= Cp`` (``<= Cp u[g]`` for min-gpus), rows that can bind only."""
     G, R = inst.n_gpus, len(inst.resources)
     gtype = inst.gpu_type
@@ -276,12 +277,17 @@ def _capacity_rows(inst: Instance, m: Proto, xg: np.ndarray, xv: np.ndarray, uv:
             var = np.concatenate([var, uv[gs]])
             coef = np.concatenate([coef, -Cp[gtype[gs], r]])
             hi = np.zeros(G, dtype=np.int64)
-        m.linear_rows(rows, var, coef, np.full(G, -(2 ** 62)), hi)
+        m.linear_rows(rows, var, coef, np.full(G, -(2**62)), hi)
 
 
-def _placement_objective(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarray, np.ndarray],
-                         y: tuple[np.ndarray, np.ndarray, np.ndarray], uv: np.ndarray, single: np.ndarray
-                         ) -> tuple[float, float, bool]:
+def _placement_objective(
+    inst: Instance,
+    m: Proto,
+    x: tuple[np.ndarray, np.ndarray, np.ndarray],
+    y: tuple[np.ndarray, np.ndarray, np.ndarray],
+    uv: np.ndarray,
+    single: np.ndarray,
+) -> tuple[float, float, bool]:
     """The objective, always minimised in integer units; returns (sign, scale, whether it is exact).
     ``x``: option job, GPU and variable; ``y``: gang job, group and variable; ``single``: x options
     of gang-1 jobs (gang jobs pay through y)."""
@@ -311,9 +317,13 @@ def _placement_objective(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarr
     return 1.0, s_obj, obj_exact
 
 
-def _placement_hint(inst: Instance, m: Proto, x: tuple[np.ndarray, np.ndarray, np.ndarray],
-                    y: tuple[np.ndarray, np.ndarray, np.ndarray], uv: np.ndarray
-                    ) -> tuple[dict[str, Any], float] | None:
+def _placement_hint(
+    inst: Instance,
+    m: Proto,
+    x: tuple[np.ndarray, np.ndarray, np.ndarray],
+    y: tuple[np.ndarray, np.ndarray, np.ndarray],
+    uv: np.ndarray,
+) -> tuple[dict[str, Any], float] | None:
     """Hint the greedy answer (:func:`_placement_greedy`) to the model; return it with its objective
     when it is a feasible answer (None otherwise)."""
     xj, xg, xv = x
@@ -378,8 +388,13 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
         ykey = yj * K + yk
         gx = ~single
         row = np.searchsorted(ykey, xj[gx] * K + group[xg[gx]])
-        m.linear_rows(np.concatenate([row, np.arange(Y)]), np.concatenate([xv[gx], yv]),
-                      np.concatenate([np.ones(int(gx.sum()), dtype=np.int64), -gang[yj]]), np.zeros(Y), np.zeros(Y))
+        m.linear_rows(
+            np.concatenate([row, np.arange(Y)]),
+            np.concatenate([xv[gx], yv]),
+            np.concatenate([np.ones(int(gx.sum()), dtype=np.int64), -gang[yj]]),
+            np.zeros(Y),
+            np.zeros(Y),
+        )
     # capacities, scaled per (type, resource): exact decimal scale, else 1e-6 of the capacity with demands
     # rounded up and the capacity rounded down
     Dp, Cp, cap_exact = _scaled_demands(inst, xj, xg)
@@ -422,8 +437,11 @@ def build_placement(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built |
         return doc, value
 
     greedy = None
-    info: dict[str, Any] = {"capacity_scaling_exact": cap_exact, "objective_scaling_exact": obj_exact,
-                            "objective_scale": s_obj}
+    info: dict[str, Any] = {
+        "capacity_scaling_exact": cap_exact,
+        "objective_scaling_exact": obj_exact,
+        "objective_scale": s_obj,
+    }
     if p["hint"]:
         greedy = _placement_hint(inst, m, (xj, xg, xv), (yj, yk, yv), uv)
         if greedy is not None:
@@ -448,8 +466,13 @@ def _gpu_symmetry(inst: Instance, m: Proto, uv: np.ndarray, group: np.ndarray, g
     a, b = order[:-1][same], order[1:][same]
     S = len(a)
     if S:
-        m.linear_rows(np.repeat(np.arange(S), 2), np.column_stack([uv[a], uv[b]]).ravel(),
-                      np.tile(np.array([1, -1], dtype=np.int64), S), np.zeros(S), np.full(S, 1))
+        m.linear_rows(
+            np.repeat(np.arange(S), 2),
+            np.column_stack([uv[a], uv[b]]).ravel(),
+            np.tile(np.array([1, -1], dtype=np.int64), S),
+            np.zeros(S),
+            np.full(S, 1),
+        )
     if key is inst.gpu_node:
         nodes = inst.nodes
         sig = [(nd.gpu_type, len(nd.gpus)) for nd in nodes]
@@ -465,8 +488,7 @@ def _gpu_symmetry(inst: Instance, m: Proto, uv: np.ndarray, group: np.ndarray, g
             coef += [np.ones(len(ga), dtype=np.int64), -np.ones(len(gb), dtype=np.int64)]
         if rows:
             nr = len(nxt)
-            m.linear_rows(np.concatenate(rows), np.concatenate(var), np.concatenate(coef), np.zeros(nr),
-                          np.full(nr, G))
+            m.linear_rows(np.concatenate(rows), np.concatenate(var), np.concatenate(coef), np.zeros(nr), np.full(nr, G))
 
 
 def _multi(inst: Instance) -> bool:
@@ -474,8 +496,9 @@ def _multi(inst: Instance) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- batch
-def assign_gpus(members: np.ndarray, start: np.ndarray, end: np.ndarray, gang: np.ndarray,
-                gpus: np.ndarray) -> dict[int, np.ndarray] | None:
+def assign_gpus(
+    members: np.ndarray, start: np.ndarray, end: np.ndarray, gang: np.ndarray, gpus: np.ndarray
+) -> dict[int, np.ndarray] | None:
     """Concrete GPUs for the jobs ``members`` of one cumulative group (capacity ``len(gpus)``).
 
     Greedy in start order (ties: job index), each job on the ``gang`` lowest-index GPUs of the group
@@ -538,8 +561,14 @@ def _batch_weights(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return has_d, dl, w, s_w, w_exact
 
 
-def _resource_constraints(m: Proto, iv: np.ndarray, opts: tuple[np.ndarray, np.ndarray, np.ndarray], gang: np.ndarray,
-                          size: np.ndarray, pure_load: bool) -> None:
+def _resource_constraints(
+    m: Proto,
+    iv: np.ndarray,
+    opts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gang: np.ndarray,
+    size: np.ndarray,
+    pure_load: bool,
+) -> None:
     """No-overlap per disjunctive GPU (unless ``pure_load``) and a cumulative per gang group with gangs;
     ``opts``: per option its job, resource (GPU or group) and whether the resource is a cumulative."""
     opt_job, opt_res, opt_cum = opts
@@ -556,8 +585,9 @@ def _resource_constraints(m: Proto, iv: np.ndarray, opts: tuple[np.ndarray, np.n
             m.cumulative(iv[part], gang[opt_job[part]], int(size[opt_res[part[0]]]))
 
 
-def _bound_terms(objective: str, s: float, t_exact: bool, ptime: np.ndarray, w: np.ndarray, dl: np.ndarray
-                 ) -> tuple[float, float]:
+def _bound_terms(
+    objective: str, s: float, t_exact: bool, ptime: np.ndarray, w: np.ndarray, dl: np.ndarray
+) -> tuple[float, float]:
     """``(lam, A)`` of the conservative bound ``OPT >= (LB / s_w - A) / lam`` (see :class:`CpSat`)."""
     pos = ptime[ptime > 0]
     p_min = float(pos.min()) if len(pos) else 1.0
@@ -573,9 +603,19 @@ def _bound_terms(objective: str, s: float, t_exact: bool, ptime: np.ndarray, w: 
     return lam, add_term
 
 
-def _batch_objective(inst: Instance, m: Proto, opts: tuple[np.ndarray, np.ndarray, np.ndarray], lit: np.ndarray,
-                     E: np.ndarray, P: np.ndarray, Rl: np.ndarray, D: np.ndarray, w_i: np.ndarray,
-                     has_d: np.ndarray, span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+def _batch_objective(
+    inst: Instance,
+    m: Proto,
+    opts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    lit: np.ndarray,
+    E: np.ndarray,
+    P: np.ndarray,
+    Rl: np.ndarray,
+    D: np.ndarray,
+    w_i: np.ndarray,
+    has_d: np.ndarray,
+    span: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The objective in integer time: makespan ``M >= E_j`` (plus load rows per resource),
     ``sum w E`` or ``sum w T`` with ``T_j >= E_j - D_j``. Returns the extra variables to hint:
     ``(M, _)`` for makespan, ``(T, jobs with a deadline)`` for tardiness, None otherwise.
@@ -589,9 +629,13 @@ def _batch_objective(inst: Instance, m: Proto, opts: tuple[np.ndarray, np.ndarra
     objective = inst.problem.objective
     if objective == "makespan":
         M = m.new_vars(lo_bound, H, 1)
-        m.linear_rows(np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([E, np.full(n, M[0])]),
-                      np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
-                      np.full(n, -(2 ** 62)), np.zeros(n))
+        m.linear_rows(
+            np.concatenate([np.arange(n), np.arange(n)]),
+            np.concatenate([E, np.full(n, M[0])]),
+            np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
+            np.full(n, -(2**62)),
+            np.zeros(n),
+        )
         # load rows: on each resource (GPU or cumulative group) the work fits in [min release, M]
         res_id = np.where(opt_cum, G + opt_res, opt_res)
         cap_of = np.concatenate([np.ones(G, dtype=np.int64), size])
@@ -599,9 +643,13 @@ def _batch_objective(inst: Instance, m: Proto, opts: tuple[np.ndarray, np.ndarra
         np.minimum.at(rmin, res_id, Rl[opt_job])
         used = np.unique(res_id)
         work = P * gang[opt_job]
-        m.linear_rows(np.concatenate([res_id, used]), np.concatenate([lit, np.full(len(used), M[0])]),
-                      np.concatenate([work, -cap_of[used]]), np.full(G + K, -(2 ** 62)),
-                      np.where(rmin < np.iinfo(np.int64).max, -cap_of * np.minimum(rmin, 2 ** 40), 0))
+        m.linear_rows(
+            np.concatenate([res_id, used]),
+            np.concatenate([lit, np.full(len(used), M[0])]),
+            np.concatenate([work, -cap_of[used]]),
+            np.full(G + K, -(2**62)),
+            np.where(rmin < np.iinfo(np.int64).max, -cap_of * np.minimum(rmin, 2**40), 0),
+        )
         m.minimise(M, np.ones(1, dtype=np.int64))
         return M, M
     if objective == "weighted-completion":
@@ -609,9 +657,13 @@ def _batch_objective(inst: Instance, m: Proto, opts: tuple[np.ndarray, np.ndarra
         return None
     tj = np.flatnonzero(has_d)
     Tv = m.new_vars(0, H, len(tj))
-    m.linear_rows(np.concatenate([np.arange(len(tj)), np.arange(len(tj))]), np.concatenate([Tv, E[tj]]),
-                  np.concatenate([np.ones(len(tj), dtype=np.int64), -np.ones(len(tj), dtype=np.int64)]),
-                  -D[tj], np.full(len(tj), 2 ** 62))
+    m.linear_rows(
+        np.concatenate([np.arange(len(tj)), np.arange(len(tj))]),
+        np.concatenate([Tv, E[tj]]),
+        np.concatenate([np.ones(len(tj), dtype=np.int64), -np.ones(len(tj), dtype=np.int64)]),
+        -D[tj],
+        np.full(len(tj), 2**62),
+    )
     m.minimise(Tv, w_i[tj])
     return Tv, tj
 
@@ -691,9 +743,13 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
     E = m.new_vars(Rl + Pmin, np.full(n, H))
     m.groups("exactly_one", opt_job, lit)
     # E_j - S_j - sum_o P_o lit_o = 0
-    m.linear_rows(np.concatenate([opt_job, np.arange(n), np.arange(n)]), np.concatenate([lit, E, S]),
-                  np.concatenate([-P, np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
-                  np.zeros(n), np.zeros(n))
+    m.linear_rows(
+        np.concatenate([opt_job, np.arange(n), np.arange(n)]),
+        np.concatenate([lit, E, S]),
+        np.concatenate([-P, np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)]),
+        np.zeros(n),
+        np.zeros(n),
+    )
     same_release = bool(n) and bool((Rl == Rl[0]).all())
     pure_load = objective == "makespan" and same_release  # disjunctive GPUs need no intervals (see docstring)
     need_iv = opt_cum | (not pure_load)
@@ -740,9 +796,15 @@ def build_batch(inst: Instance, cp_model: Any, p: dict[str, Any]) -> Built | str
         dur = jobs.time[np.arange(n), inst.gpu_type[[g[0] for g in gl]]]
         return _doc(inst, gl, start, dur)
 
-    info: dict[str, Any] = {"time_scaling_exact": t_exact, "time_scale": s, "weight_scaling_exact": w_exact,
-                            "horizon": H, "pure_load": pure_load, "cumulative_groups": int(cum.sum()),
-                            "hint_objective": g_value}
+    info: dict[str, Any] = {
+        "time_scaling_exact": t_exact,
+        "time_scale": s,
+        "weight_scaling_exact": w_exact,
+        "horizon": H,
+        "pure_load": pure_load,
+        "cumulative_groups": int(cum.sum()),
+        "hint_objective": g_value,
+    }
     if p["hint"]:
         hint_lit = np.zeros(n_opt, dtype=np.int64)
         hint_lit[hopt] = 1
@@ -761,7 +823,7 @@ def _time_scale(values: np.ndarray, cap_t: float) -> int | None:
     """Exact decimal time scale ``10**k`` with ``k <= 6`` and ``10**k <= cap_t`` (horizon and objective
     magnitude limits folded into ``cap_t``), or None."""
     for k in range(DECIMAL_POWERS):
-        sc = 10 ** k
+        sc = 10**k
         if sc > cap_t:
             return None
         w = np.abs(values) * sc
@@ -894,13 +956,29 @@ class CpSat(Solver):
     }
     params = (
         Param("workers", int, 1, "CP-SAT search workers (num_workers); 1 = single thread", minimum=1, maximum=64),
-        Param("deterministic_time", float, 0.0, "CP-SAT max_deterministic_time (0: none); with workers=1 a run "
-              "stopped by it (not by the clock) is reproducible", minimum=0.0),
+        Param(
+            "deterministic_time",
+            float,
+            0.0,
+            "CP-SAT max_deterministic_time (0: none); with workers=1 a run "
+            "stopped by it (not by the clock) is reproducible",
+            minimum=0.0,
+        ),
         Param("hint", bool, True, "warm start from the greedy answer (solution hint, reported first)"),
-        Param("symmetry", bool, False, "explicit symmetry breaking among identical GPUs / nodes (min-gpus); off by "
-              "default: it hides the symmetry from CP-SAT's own symmetry detection, measured slower"),
-        Param("margin", float, 0.25, "seconds kept back from the time limit (plus 2% of it) to decode and return",
-              minimum=0.0),
+        Param(
+            "symmetry",
+            bool,
+            False,
+            "explicit symmetry breaking among identical GPUs / nodes (min-gpus); off by "
+            "default: it hides the symmetry from CP-SAT's own symmetry detection, measured slower",
+        ),
+        Param(
+            "margin",
+            float,
+            0.25,
+            "seconds kept back from the time limit (plus 2% of it) to decode and return",
+            minimum=0.0,
+        ),
         Param("report_incumbents", bool, True, "report each improving solution through context.report"),
     )
     requires = ("ortools.sat.python.cp_model",)
@@ -913,8 +991,11 @@ class CpSat(Solver):
         reason = super().unsupported_reason(instance)
         if reason is not None:
             return reason
-        if (instance.problem.objective == "min-gpus" and instance.problem.params.get("measure") == "cost"
-                and np.isnan(gpu_type_prices(instance)).any()):
+        if (
+            instance.problem.objective == "min-gpus"
+            and instance.problem.params.get("measure") == "cost"
+            and np.isnan(gpu_type_prices(instance)).any()
+        ):
             return "cpsat: min-gpus with measure=cost needs a cost_per_hour for every GPU type"
         _, _, size = gang_groups(instance)
         per_job = np.where(instance.jobs.gang[:, None] <= size[None, :], 1, 0).sum(axis=1)
@@ -935,8 +1016,12 @@ class CpSat(Solver):
             return SolveResult(None, "infeasible", info={"reason": built})
         model: Built = built
         build_s = time.perf_counter() - t0
-        info: dict[str, Any] = {"build_s": round(build_s, 4), "variables": built.proto.n_vars,
-                                "constraints": built.proto.n_constraints, **built.info}
+        info: dict[str, Any] = {
+            "build_s": round(build_s, 4),
+            "variables": built.proto.n_vars,
+            "constraints": built.proto.n_constraints,
+            **built.info,
+        }
         best: list[tuple[dict[str, Any], float] | None] = [built.greedy]
         sense = -1.0 if instance.problem.objective == "max-weight" else 1.0
         reported = [0]
@@ -968,9 +1053,15 @@ class CpSat(Solver):
         solve_s = time.perf_counter() - t1
         name = solver.status_name(status)
         det = float(solver.deterministic_time)
-        info.update(cpsat_status=name, solve_s=round(solve_s, 4), deterministic_time_used=round(det, 4),
-                    conflicts=int(solver.num_conflicts), branches=int(solver.num_branches),
-                    incumbents_reported=reported[0], exact_model=built.exact)
+        info.update(
+            cpsat_status=name,
+            solve_s=round(solve_s, 4),
+            deterministic_time_used=round(det, 4),
+            conflicts=int(solver.num_conflicts),
+            branches=int(solver.num_branches),
+            incumbents_reported=reported[0],
+            exact_model=built.exact,
+        )
         finished = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
         by_det = p["deterministic_time"] > 0 and det >= p["deterministic_time"] * 0.999
         info["reproducible"] = bool(p["workers"] == 1 and (finished or by_det))

@@ -18,25 +18,51 @@ from schedbench.plugins.solver import Context, Param, Solver, SolveResult
 
 #: Declared parameters (operators, rates, stopping).
 GA_PARAMS = (
-    Param("encoding", str, "auto", "auto (placement: assignment, batch: permutation), assignment (an option per "
-          "job) or permutation (batch only: list scheduling of a job order)",
-          choices=("auto", "assignment", "permutation")),
-    Param("sequence", str, "auto", "assignment decoder's job order (auto: release/WSPT/EDD by objective)",
-          choices=("auto", "release", "lpt", "wspt", "edd")),
+    Param(
+        "encoding",
+        str,
+        "auto",
+        "auto (placement: assignment, batch: permutation), assignment (an option per "
+        "job) or permutation (batch only: list scheduling of a job order)",
+        choices=("auto", "assignment", "permutation"),
+    ),
+    Param(
+        "sequence",
+        str,
+        "auto",
+        "assignment decoder's job order (auto: release/WSPT/EDD by objective)",
+        choices=("auto", "release", "lpt", "wspt", "edd"),
+    ),
     Param("pop_size", int, 100, "individuals per generation", minimum=4),
     Param("cxpb", float, 0.8, "probability that a pair of parents mates", minimum=0.0, maximum=1.0),
     Param("mutpb", float, 0.3, "probability that a child mutates", minimum=0.0, maximum=1.0),
     Param("indpb", float, 0.0, "per-gene mutation probability (0: 2 / jobs)", minimum=0.0, maximum=1.0),
     Param("tournsize", int, 3, "tournament size of the selection", minimum=1),
     Param("elite", int, 2, "best individuals copied unchanged into the next generation", minimum=0),
-    Param("ls_size", int, 4, "best distinct individuals improved by local search (placement min-cost and "
-          "max-weight; 0: none)", minimum=0),
+    Param(
+        "ls_size",
+        int,
+        4,
+        "best distinct individuals improved by local search (placement min-cost and max-weight; 0: none)",
+        minimum=0,
+    ),
     Param("ls_every", int, 1, "generations between local searches", minimum=1),
     Param("ls_steps", int, 0, "local-search moves per individual (0: 2 x jobs)", minimum=0),
-    Param("restart", int, 100, "generations without progress before the non-elite population is re-drawn "
-          "(0: never)", minimum=0),
-    Param("max_evals", int, 100_000, "stop after this many fitness evaluations (0: time limit only); "
-          "the answer then depends only on the seed and parameters", minimum=0),
+    Param(
+        "restart",
+        int,
+        100,
+        "generations without progress before the non-elite population is re-drawn (0: never)",
+        minimum=0,
+    ),
+    Param(
+        "max_evals",
+        int,
+        100_000,
+        "stop after this many fitness evaluations (0: time limit only); "
+        "the answer then depends only on the seed and parameters",
+        minimum=0,
+    ),
     Param("margin", float, 0.2, "seconds kept back from the time limit to return the answer", minimum=0.0),
     Param("log_every", int, 50, "generations between Logbook records", minimum=1),
 )
@@ -114,8 +140,10 @@ class GeneticAlgorithm(Solver):
         t0 = time.perf_counter()
         if instance.problem.cls == "placement":
             if p["encoding"] == "permutation":
-                raise ValueError("ga: encoding='permutation' applies to batch instances only; placement uses the "
-                                 "assignment encoding ('auto' or 'assignment')")
+                raise ValueError(
+                    "ga: encoding='permutation' applies to batch instances only; placement uses the "
+                    "assignment encoding ('auto' or 'assignment')"
+                )
             model: PlacementModel | BatchModel = PlacementModel(instance)
             must_place = instance.problem.objective in ("min-cost", "min-gpus")
             encoding = "assignment"
@@ -126,8 +154,15 @@ class GeneticAlgorithm(Solver):
         info: dict[str, Any] = {"encoding": encoding}
         if must_place and len(model.infeasible_jobs):
             ids = [instance.jobs.ids[j] for j in model.infeasible_jobs[:5].tolist()]
-            return SolveResult(None, "infeasible", info={**info, "reason": f"{len(model.infeasible_jobs)} job(s) "
-                                                         f"fit on no GPU group even of an empty cluster, e.g. {ids}"})
+            return SolveResult(
+                None,
+                "infeasible",
+                info={
+                    **info,
+                    "reason": f"{len(model.infeasible_jobs)} job(s) "
+                    f"fit on no GPU group even of an empty cluster, e.g. {ids}",
+                },
+            )
         if instance.n_jobs == 0:
             doc = model.doc(np.zeros(0, dtype=np.int64))
             context.report(doc)

@@ -50,12 +50,27 @@ class GreedyBestFit(Solver):
     version = "1"
     problems: ClassVar[dict[str, tuple[str, ...]]] = {"placement": ("min-cost", "min-gpus", "max-weight")}
     params = (
-        Param("order", str, "decreasing", "job order: decreasing size (max-weight: weight per size) or input",
-              choices=("decreasing", "input")),
-        Param("score", str, "capacity", "best-fit score: free fraction of capacity after placement, or of the room "
-              "free before it (free: the article's formula)", choices=("capacity", "free")),
-        Param("cost_first", bool, True, "min-cost: cheapest feasible type first, best fit within it "
-              "(false: best fit, cost breaking ties)"),
+        Param(
+            "order",
+            str,
+            "decreasing",
+            "job order: decreasing size (max-weight: weight per size) or input",
+            choices=("decreasing", "input"),
+        ),
+        Param(
+            "score",
+            str,
+            "capacity",
+            "best-fit score: free fraction of capacity after placement, or of the room "
+            "free before it (free: the article's formula)",
+            choices=("capacity", "free"),
+        ),
+        Param(
+            "cost_first",
+            bool,
+            True,
+            "min-cost: cheapest feasible type first, best fit within it (false: best fit, cost breaking ties)",
+        ),
     )
     deterministic = True
     description = "best-fit greedy placement (article's utilisation score); never mutates the instance"
@@ -78,8 +93,14 @@ class GreedyBestFit(Solver):
         best_unplaced = -1
         tried = 0
         for order, cost_first in attempts:
-            chosen, complete = best_fit(instance, placement_order(instance, order), score_mode=p["score"],
-                                        cost_first=cost_first, deadline=deadline, clock=time.monotonic)
+            chosen, complete = best_fit(
+                instance,
+                placement_order(instance, order),
+                score_mode=p["score"],
+                cost_first=cost_first,
+                deadline=deadline,
+                clock=time.monotonic,
+            )
             tried += 1
             unplaced = sum(c is None for c in chosen)
             if best is None or unplaced < best_unplaced:
@@ -88,5 +109,4 @@ class GreedyBestFit(Solver):
                 break
         assert best is not None
         status = "unknown" if all_jobs and best_unplaced else "feasible"
-        return SolveResult(placement_doc(instance, best), status,
-                           info={"passes": tried, "unplaced": best_unplaced})
+        return SolveResult(placement_doc(instance, best), status, info={"passes": tried, "unplaced": best_unplaced})

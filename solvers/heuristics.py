@@ -229,6 +229,8 @@ class WaterFill(Solver):
         """Solve ``instance`` as the class docstring describes; never modifies it."""
         x = waterfill(instance)
         types = instance.type_ids
-        alloc = {jid: {types[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0).tolist()}
-                 for j, jid in enumerate(instance.jobs.ids)}
+        alloc = {
+            jid: {types[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0).tolist()}
+            for j, jid in enumerate(instance.jobs.ids)
+        }
         return SolveResult({"problem": "allocation", "allocation": alloc}, "feasible")

@@ -46,8 +46,17 @@ from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
 class HybridPolicy(Policy):
     """Planner in the loop (see the module docstring)."""
 
-    def __init__(self, planner: str = "list-ect", *, period_s: float = 3600.0, every_k: int = 16,
-                 budget_s: float = 1.0, charge_latency: bool = False, seed: int = 0, **admission: Any) -> None:
+    def __init__(
+        self,
+        planner: str = "list-ect",
+        *,
+        period_s: float = 3600.0,
+        every_k: int = 16,
+        budget_s: float = 1.0,
+        charge_latency: bool = False,
+        seed: int = 0,
+        **admission: Any,
+    ) -> None:
         super().__init__(**admission)
         from schedbench.plugins.registry import get_registry
 
@@ -114,11 +123,23 @@ class HybridPolicy(Policy):
                     time_[i, t] = max(p * left, 1e-3)
                     elig[i, t] = True
         gang = np.asarray([view.gang[j] for j in jobs], dtype=np.int64)
-        built = Jobs.build([f"j{j}" for j in jobs], np.ones((n, T, 1)), eligible=elig, gang=gang, time=time_,
-                           release=np.zeros(n), weight=np.ones(n))
-        inst = make_instance(resources=(Resource("compute"),), gpu_types=self._types, nodes=self._nodes, jobs=built,
-                             problem=Problem("batch", self.objective, {"allow_multi_node": view.cluster.multi_node}),
-                             metadata={"name": f"snapshot-{self.plans}"})
+        built = Jobs.build(
+            [f"j{j}" for j in jobs],
+            np.ones((n, T, 1)),
+            eligible=elig,
+            gang=gang,
+            time=time_,
+            release=np.zeros(n),
+            weight=np.ones(n),
+        )
+        inst = make_instance(
+            resources=(Resource("compute"),),
+            gpu_types=self._types,
+            nodes=self._nodes,
+            jobs=built,
+            problem=Problem("batch", self.objective, {"allow_multi_node": view.cluster.multi_node}),
+            metadata={"name": f"snapshot-{self.plans}"},
+        )
         return inst, jobs
 
     def _make_plan(self, view: View) -> None:
@@ -233,8 +254,12 @@ class HybridPolicy(Policy):
 
 HYBRID_PARAMS = (
     *COMMON_PARAMS,
-    Param("planner", str, "list-ect", "registered batch solver used as the planner (list-ect, wspt, ilp-highs, "
-          "cpsat, ga, sa, lp-round, ...)"),
+    Param(
+        "planner",
+        str,
+        "list-ect",
+        "registered batch solver used as the planner (list-ect, wspt, ilp-highs, cpsat, ga, sa, lp-round, ...)",
+    ),
     Param("period_s", float, 3600.0, "re-plan every this many simulated seconds", minimum=1e-6),
     Param("every_k", int, 16, "re-plan after this many arrivals", minimum=1),
     Param("budget_s", float, 1.0, "planner time limit per decision (wall seconds)", minimum=1e-3),
@@ -244,6 +269,7 @@ HYBRID_PARAMS = (
 
 class Hybrid(PolicySolver):
     """Hierarchical hybrid: a batch solver plans queue snapshots, a dispatcher follows them (``hybrid``)."""
+
     name = "hybrid"
     params = HYBRID_PARAMS
     description = "hierarchical hybrid: a batch solver plans queue snapshots, a dispatcher follows and backfills"
@@ -252,24 +278,46 @@ class Hybrid(PolicySolver):
     @classmethod
     def make_policy(cls, params: dict[str, Any], seed: int = 0) -> Policy:
         """The dispatching policy for ``params`` (the planner and its budget) and ``seed``."""
-        return HybridPolicy(params["planner"], period_s=params["period_s"], every_k=params["every_k"],
-                            budget_s=params["budget_s"], charge_latency=params["charge_latency"], seed=seed,
-                            admission=params["admission"], max_queue=params["max_queue"],
-                            wait_estimate=params["wait_estimate"])
+        return HybridPolicy(
+            params["planner"],
+            period_s=params["period_s"],
+            every_k=params["every_k"],
+            budget_s=params["budget_s"],
+            charge_latency=params["charge_latency"],
+            seed=seed,
+            admission=params["admission"],
+            max_queue=params["max_queue"],
+            wait_estimate=params["wait_estimate"],
+        )
 
     def solve(self, instance: Instance, context: Context) -> SolveResult:
         """Solve ``instance`` as the class docstring describes; never modifies it."""
         params = self.resolve_params(context.params)
         pol = self.make_policy(params, seed=context.seed)
         assert isinstance(pol, HybridPolicy)
-        sim = Simulator(instance, pol, predictor=params["predictor"], sigma=params["sigma"], seed=context.seed,
-                        history_prior_s=params["history_prior_s"])
+        sim = Simulator(
+            instance,
+            pol,
+            predictor=params["predictor"],
+            sigma=params["sigma"],
+            seed=context.seed,
+            history_prior_s=params["history_prior_s"],
+        )
         res = sim.run()
-        info = {"predictor": res.predictor, "simulation": res.status, "message": res.message,
-                "wasted_gpu_seconds": res.wasted_gpu_seconds, "event_times": res.event_times,
-                "simulation_seconds": res.wall_seconds, "planner": pol.planner,
-                "planner_objective": pol.objective, "planner_seconds": pol.planner_seconds, "plans": pol.plans,
-                "plan_failures": pol.plan_failures, "planned_jobs": pol.planned_jobs}
+        info = {
+            "predictor": res.predictor,
+            "simulation": res.status,
+            "message": res.message,
+            "wasted_gpu_seconds": res.wasted_gpu_seconds,
+            "event_times": res.event_times,
+            "simulation_seconds": res.wall_seconds,
+            "planner": pol.planner,
+            "planner_objective": pol.objective,
+            "planner_seconds": pol.planner_seconds,
+            "plans": pol.plans,
+            "plan_failures": pol.plan_failures,
+            "planned_jobs": pol.planned_jobs,
+        }
         if pol.failure_reason:
             info["plan_failure_reason"] = pol.failure_reason
         if res.stuck:

@@ -86,8 +86,10 @@ class IlpHighs(Solver):
     )
     requires = ("highspy", "scipy")
     deterministic = False  # stopped by the clock on hard instances
-    description = ("exact MIP with HiGHS: placement (gangs), R||Cmax (releases 0), time-indexed weighted "
-                   "completion/tardiness (gang 1)")
+    description = (
+        "exact MIP with HiGHS: placement (gangs), R||Cmax (releases 0), time-indexed weighted "
+        "completion/tardiness (gang 1)"
+    )
 
     @classmethod
     def unsupported_reason(cls, instance: Instance) -> str | None:
@@ -138,8 +140,9 @@ class IlpHighs(Solver):
             want_bound = not model.exact and bool(params.get("ti_bound", True)) and plan is not None
         # with a rounded-down bound LP to solve after the MIP, the MIP gets 80% of the time left
         share = 0.8 if want_bound else 1.0
-        h = hx.new_highs(time_limit=share * (context.remaining() - _margin(context)), threads=context.threads,
-                         seed=context.seed)
+        h = hx.new_highs(
+            time_limit=share * (context.remaining() - _margin(context)), threads=context.threads, seed=context.seed
+        )
         h.setOptionValue("mip_rel_gap", float(params.get("mip_rel_gap", 1e-6)))
         t1 = time.perf_counter()
         hx.pass_model(h, model, integer=True)
@@ -153,6 +156,7 @@ class IlpHighs(Solver):
 
         reported = [0]
         if params.get("report_incumbents", True):
+
             def on_improving(event: Any) -> None:
                 try:
                     doc, _ = answer(np.asarray(event.data_out.mip_solution))
@@ -170,8 +174,12 @@ class IlpHighs(Solver):
         details["solve_s"] = round(float(h.getRunTime()), 4)
         status = hx.model_status(h)
         info = h.getInfo()
-        details.update(highs_status=status, mip_gap=_finite(info.mip_gap), nodes=int(info.mip_node_count),
-                       incumbents_reported=reported[0])
+        details.update(
+            highs_status=status,
+            mip_gap=_finite(info.mip_gap),
+            nodes=int(info.mip_node_count),
+            incumbents_reported=reported[0],
+        )
         if want_bound and plan is not None:
             extra_bound = self._relaxed_bound(instance, plan, context, details)
         bound = _finite(info.mip_dual_bound) if bound_valid else extra_bound
@@ -191,8 +199,11 @@ class IlpHighs(Solver):
         plan = None
         try:
             if instance.problem.cls == "batch" and instance.problem.objective != "makespan":
-                plan = hx.plan_time_indexed(instance, period=float(params.get("period", 0.0)) or None,
-                                            max_columns=int(params.get("max_columns", hx.TI_MAX_COLUMNS)))
+                plan = hx.plan_time_indexed(
+                    instance,
+                    period=float(params.get("period", 0.0)) or None,
+                    max_columns=int(params.get("max_columns", hx.TI_MAX_COLUMNS)),
+                )
                 model = hx.build_time_indexed(instance, plan=plan)
             else:
                 model = hx.build(instance, integer=True)
@@ -200,15 +211,24 @@ class IlpHighs(Solver):
             return SolveResult(None, "unknown", info={"reason": str(exc)})
         model.build_s = time.perf_counter() - t0
         details: dict[str, Any] = {
-            "build_s": round(model.build_s, 4), "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]),
-            "nonzeros": int(model.A.nnz), "kind": model.kind,
+            "build_s": round(model.build_s, 4),
+            "columns": int(model.A.shape[1]),
+            "rows": int(model.A.shape[0]),
+            "nonzeros": int(model.A.nnz),
+            "kind": model.kind,
         }
         return model, plan, details
 
     @staticmethod
-    def _outcome(model: hx.Model, status: str, info: Any, bound: float | None,
-                 answer: Callable[[np.ndarray], tuple[dict[str, Any] | None, float | None]], h: Any,
-                 details: dict[str, Any]) -> SolveResult:
+    def _outcome(
+        model: hx.Model,
+        status: str,
+        info: Any,
+        bound: float | None,
+        answer: Callable[[np.ndarray], tuple[dict[str, Any] | None, float | None]],
+        h: Any,
+        details: dict[str, Any],
+    ) -> SolveResult:
         """The result once HiGHS stopped: the decoded incumbent, ``optimal`` only when proven for the
         instance itself (not only for its discretisation), a bound never beyond the answer's value."""
         timed = model.kind == "time-indexed"
@@ -236,8 +256,7 @@ class IlpHighs(Solver):
         return SolveResult(doc, "optimal" if proven else "feasible", bound=bound, info=details)
 
     @staticmethod
-    def _relaxed_bound(instance: Instance, plan: hx.TiPlan, context: Context, details: dict[str, Any]
-                       ) -> float | None:
+    def _relaxed_bound(instance: Instance, plan: hx.TiPlan, context: Context, details: dict[str, Any]) -> float | None:
         """LP value of the time-indexed model with times and releases rounded DOWN (a valid lower
         bound, see the class docstring), within the remaining time; None if unsolved."""
         t0 = time.perf_counter()
@@ -247,8 +266,9 @@ class IlpHighs(Solver):
             details["bound_note"] = "rounded-down model exceeds max_columns; no bound"
             return None
         lp = hx.build_time_indexed(instance, plan=down)
-        h = hx.new_highs(time_limit=max(0.05, context.remaining() - _margin(context)),
-                         threads=context.threads, seed=context.seed)
+        h = hx.new_highs(
+            time_limit=max(0.05, context.remaining() - _margin(context)), threads=context.threads, seed=context.seed
+        )
         hx.pass_model(h, lp, integer=False)
         h.run()
         status = hx.model_status(h)

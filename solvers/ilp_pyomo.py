@@ -141,8 +141,9 @@ def pyomo_model(m: hx.Model) -> tuple[Any, list[Any]]:
 
     model.rows = pyo.Constraint(range(nrow), rule=row)
     nz = np.flatnonzero(np.asarray(m.cost) != 0)
-    obj = LinearExpression(linear_coefs=np.asarray(m.cost, dtype=np.float64)[nz].tolist(),
-                           linear_vars=[xs[k] for k in nz.tolist()])
+    obj = LinearExpression(
+        linear_coefs=np.asarray(m.cost, dtype=np.float64)[nz].tolist(), linear_vars=[xs[k] for k in nz.tolist()]
+    )
     model.obj = pyo.Objective(expr=obj, sense=pyo.minimize if m.sense == 1 else pyo.maximize)
     return model, xs
 
@@ -182,8 +183,10 @@ def availability(mip_solver: str) -> str | None:
     except Exception as exc:
         return f"MIP solver {mip_solver!r} is not available: {type(exc).__name__}: {exc}"
     if not ok:
-        return (f"MIP solver {mip_solver!r} is not available: Pyomo's SolverFactory({mip_solver!r}) finds no "
-                "executable (install it on the PATH)")
+        return (
+            f"MIP solver {mip_solver!r} is not available: Pyomo's SolverFactory({mip_solver!r}) finds no "
+            "executable (install it on the PATH)"
+        )
     return None
 
 
@@ -222,8 +225,11 @@ class IlpPyomo(Solver):
             return SolveResult(None, "unknown", info={"reason": missing, "mip_solver": mip_solver})
         model = hx.build(instance, integer=True)
         details: dict[str, Any] = {
-            "mip_solver": mip_solver, "build_s": round(model.build_s, 4),
-            "columns": int(model.A.shape[1]), "rows": int(model.A.shape[0]), "nonzeros": int(model.A.nnz),
+            "mip_solver": mip_solver,
+            "build_s": round(model.build_s, 4),
+            "columns": int(model.A.shape[1]),
+            "rows": int(model.A.shape[0]),
+            "nonzeros": int(model.A.nnz),
         }
         bad = empty_row_conflict(model)
         if bad is not None:
@@ -266,8 +272,9 @@ class IlpPyomo(Solver):
         return SolveResult(doc, "optimal" if proven else "feasible", bound=bound, info=details)
 
     @staticmethod
-    def _run_highs(pm: Any, context: Context, gap: float,
-                   details: dict[str, Any]) -> tuple[str, bool, Any, Any, bool] | None:
+    def _run_highs(
+        pm: Any, context: Context, gap: float, details: dict[str, Any]
+    ) -> tuple[str, bool, Any, Any, bool] | None:
         """Solve with Pyomo's persistent HiGHS: (termination, has solution, incumbent, bound, optimal)."""
         from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
@@ -277,29 +284,51 @@ class IlpPyomo(Solver):
         details["transfer_s"] = round(time.perf_counter() - t0, 4)
         limit = context.remaining() - _margin(context)
         if limit < MIN_SOLVE_S:
-            details["reason"] = (f"no time left for HiGHS after building ({details['build_s']}+"
-                                 f"{details['pyomo_build_s']} s) and the transfer ({details['transfer_s']} s)")
+            details["reason"] = (
+                f"no time left for HiGHS after building ({details['build_s']}+"
+                f"{details['pyomo_build_s']} s) and the transfer ({details['transfer_s']} s)"
+            )
             return None
-        no_updates = {"check_for_new_or_removed_constraints": False, "check_for_new_or_removed_vars": False,
-                      "check_for_new_or_removed_params": False, "check_for_new_objective": False,
-                      "update_constraints": False, "update_vars": False, "update_parameters": False,
-                      "update_named_expressions": False, "update_objective": False}
+        no_updates = {
+            "check_for_new_or_removed_constraints": False,
+            "check_for_new_or_removed_vars": False,
+            "check_for_new_or_removed_params": False,
+            "check_for_new_objective": False,
+            "update_constraints": False,
+            "update_vars": False,
+            "update_parameters": False,
+            "update_named_expressions": False,
+            "update_objective": False,
+        }
         t1 = time.perf_counter()
-        res = opt.solve(pm, time_limit=float(limit), threads=max(1, int(context.threads)), rel_gap=gap,
-                        load_solutions=False, raise_exception_on_nonoptimal_result=False, auto_updates=no_updates,
-                        solver_options={"random_seed": int(context.seed) % 2147483647})
+        res = opt.solve(
+            pm,
+            time_limit=float(limit),
+            threads=max(1, int(context.threads)),
+            rel_gap=gap,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            auto_updates=no_updates,
+            solver_options={"random_seed": int(context.seed) % 2147483647},
+        )
         details["solve_call_s"] = round(time.perf_counter() - t1, 4)
         details["solve_s"] = _finite(getattr(res.timing_info, "highs_time", None))
         tc = res.termination_condition
         has = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         if has:
             res.solution_loader.load_vars()
-        return (tc.name, has, res.incumbent_objective, res.objective_bound,
-                tc == TerminationCondition.convergenceCriteriaSatisfied)
+        return (
+            tc.name,
+            has,
+            res.incumbent_objective,
+            res.objective_bound,
+            tc == TerminationCondition.convergenceCriteriaSatisfied,
+        )
 
     @staticmethod
-    def _run_shell(pm: Any, mip_solver: str, context: Context, gap: float,
-                   details: dict[str, Any]) -> tuple[str, bool, Any, Any, bool] | None:
+    def _run_shell(
+        pm: Any, mip_solver: str, context: Context, gap: float, details: dict[str, Any]
+    ) -> tuple[str, bool, Any, Any, bool] | None:
         """Solve with Pyomo's classic ``SolverFactory(mip_solver)`` (a file-based interface)."""
         import pyomo.environ as pyo
         from pyomo.opt import SolutionStatus, TerminationCondition
@@ -307,8 +336,9 @@ class IlpPyomo(Solver):
         opt = pyo.SolverFactory(mip_solver)
         limit = context.remaining() - _margin(context) - details["pyomo_build_s"]  # writing the file ~ building
         if limit < MIN_SOLVE_S:
-            details["reason"] = (f"no time left for {mip_solver} after building ({details['build_s']}+"
-                                 f"{details['pyomo_build_s']} s)")
+            details["reason"] = (
+                f"no time left for {mip_solver} after building ({details['build_s']}+{details['pyomo_build_s']} s)"
+            )
             return None
         t_key, g_key, th_key, seed_key = _SHELL_OPTIONS[mip_solver]
         opt.options[t_key] = max(1, int(limit)) if mip_solver == "glpk" else float(limit)
@@ -325,9 +355,18 @@ class IlpPyomo(Solver):
         details["solve_s"] = solver_time
         details["transfer_s"] = None if solver_time is None else round(max(0.0, call - solver_time), 4)
         tc = res.solver.termination_condition
-        sols = [s for s in res.solution if s.status in (SolutionStatus.optimal, SolutionStatus.feasible,
-                                                          SolutionStatus.bestSoFar, SolutionStatus.locallyOptimal,
-                                                          SolutionStatus.stoppedByLimit)]
+        sols = [
+            s
+            for s in res.solution
+            if s.status
+            in (
+                SolutionStatus.optimal,
+                SolutionStatus.feasible,
+                SolutionStatus.bestSoFar,
+                SolutionStatus.locallyOptimal,
+                SolutionStatus.stoppedByLimit,
+            )
+        ]
         has = len(sols) > 0
         incumbent = bound = None
         if has:

@@ -97,8 +97,11 @@ class LpRound(Solver):
             ids = [instance.jobs.ids[j] for j in np.flatnonzero(~has)[:5].tolist()]
             return SolveResult(None, "infeasible", info={"reason": f"job(s) {ids} fit no GPU they are eligible for"})
         model = hx.build(instance, integer=False)
-        h = hx.new_highs(time_limit=context.remaining() - solve_margin(context.time_limit),
-                         threads=context.threads, seed=context.seed)
+        h = hx.new_highs(
+            time_limit=context.remaining() - solve_margin(context.time_limit),
+            threads=context.threads,
+            seed=context.seed,
+        )
         h.setOptionValue("solver", "simplex")  # a basic (vertex) solution for the rounding
         t0 = time.perf_counter()
         hx.pass_model(h, model, integer=False)
@@ -116,7 +119,7 @@ class LpRound(Solver):
             return SolveResult(None, "unknown", info=details)
         lp_value = float(h.getInfo().objective_function_value)
         details["lp_value"] = lp_value
-        x = np.asarray(h.getSolution().col_value)[:model.n_pairs]
+        x = np.asarray(h.getSolution().col_value)[: model.n_pairs]
         n = instance.n_jobs
         bound = lp_value
         if model.kind == "makespan":
@@ -148,8 +151,15 @@ class LpRound(Solver):
         return SolveResult(doc, "optimal" if proven else "feasible", bound=min(bound, value), info=details)
 
     @staticmethod
-    def _lst_search(inst: Instance, model: hx.Model, h: Any, x_full: np.ndarray, c_full: float,
-                    details: dict[str, Any], context: Context) -> tuple[np.ndarray, float, float | None, float]:
+    def _lst_search(
+        inst: Instance,
+        model: hx.Model,
+        h: Any,
+        x_full: np.ndarray,
+        c_full: float,
+        details: dict[str, Any],
+        context: Context,
+    ) -> tuple[np.ndarray, float, float | None, float]:
         """LST's threshold search (see the class docstring) on the loaded LP ``h`` whose unpruned
         optimum ``x_full``/``c_full`` is known. Returns (LP solution at the chosen threshold, proven
         lower bound, T* or None when the clock stopped the search, HiGHS seconds spent)."""
@@ -271,7 +281,8 @@ def desirability(inst: Instance, model: hx.Model, x: np.ndarray, by: str = "lp")
     if by == "fit":
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.nan_to_num(jobs.demand[model.pair_job, gt[model.pair_gpu]], nan=0.0) / np.where(
-                inst.gpu_capacity[model.pair_gpu] > 0, inst.gpu_capacity[model.pair_gpu], np.inf)
+                inst.gpu_capacity[model.pair_gpu] > 0, inst.gpu_capacity[model.pair_gpu], np.inf
+            )
         want[model.pair_job, model.pair_gpu] = -ratio.max(axis=1) - 1e-3 * np.asarray(cost) / scale
     else:
         want[model.pair_job, model.pair_gpu] = x - 0.5 * np.asarray(cost) / scale
@@ -350,15 +361,22 @@ class LpAllocation(Solver):
         method = context.params.get("method", "auto")
         if method == "auto":
             method = "ipm" if A.nnz > IPM_NNZ else "simplex"
-        h = hx.new_highs(time_limit=context.remaining() - solve_margin(context.time_limit),
-                         threads=context.threads, seed=context.seed)
+        h = hx.new_highs(
+            time_limit=context.remaining() - solve_margin(context.time_limit),
+            threads=context.threads,
+            seed=context.seed,
+        )
         h.setOptionValue("solver", method)
         t1 = time.perf_counter()
         hx.pass_arrays(h, -1, cost, np.zeros(ncol), upper, np.concatenate(row_lower), np.concatenate(row_upper), A)
         transfer_s = time.perf_counter() - t1
         h.run()
-        details: dict[str, Any] = {"build_s": round(build_s, 4), "transfer_s": round(transfer_s, 4),
-                                   "solve_s": round(float(h.getRunTime()), 4), "method": method}
+        details: dict[str, Any] = {
+            "build_s": round(build_s, 4),
+            "transfer_s": round(transfer_s, 4),
+            "solve_s": round(float(h.getRunTime()), 4),
+            "method": method,
+        }
         status = hx.model_status(h)
         details["highs_status"] = status
         if status != "optimal":

@@ -23,6 +23,7 @@ from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
 
 class Fcfs(PolicySolver):
     """First come, first served (``fcfs``)."""
+
     name = "fcfs"
     params = COMMON_PARAMS
     key = "fifo"
@@ -31,6 +32,7 @@ class Fcfs(PolicySolver):
 
 class FcfsEasy(PolicySolver):
     """FCFS with EASY backfilling (``fcfs-easy``)."""
+
     name = "fcfs-easy"
     params = COMMON_PARAMS
     key = "fifo"
@@ -40,6 +42,7 @@ class FcfsEasy(PolicySolver):
 
 class Sjf(PolicySolver):
     """Shortest predicted job first (``sjf``)."""
+
     name = "sjf"
     params = COMMON_PARAMS
     key = "pred"
@@ -48,6 +51,7 @@ class Sjf(PolicySolver):
 
 class Srpt(PolicySolver):
     """Shortest predicted remaining time, preemptive (``srpt``)."""
+
     name = "srpt"
     params = COMMON_PARAMS
     key = "remaining"
@@ -56,6 +60,7 @@ class Srpt(PolicySolver):
 
 class Edf(PolicySolver):
     """Earliest deadline first (``edf``)."""
+
     name = "edf"
     params = (*COMMON_PARAMS, Param("preemptive", bool, False, "a waiting job with an earlier deadline preempts"))
     key = "deadline"
@@ -64,26 +69,42 @@ class Edf(PolicySolver):
 
 class Priority(PolicySolver):
     """Weighted priority (``priority``)."""
+
     name = "priority"
-    params = (*COMMON_PARAMS, Param("preemptive", bool, False, "a waiting job of higher priority preempts"),
-              Param("tenant_weights", str, "", "tenant=weight,...: multiplies the job weight (default 1)"))
+    params = (
+        *COMMON_PARAMS,
+        Param("preemptive", bool, False, "a waiting job of higher priority preempts"),
+        Param("tenant_weights", str, "", "tenant=weight,...: multiplies the job weight (default 1)"),
+    )
     key = "weight"
     description = "weighted priority: job weight x tenant weight, highest first"
 
 
 class Las(PolicySolver):
     """Least attained service (``las``)."""
+
     name = "las"
-    params = (*COMMON_PARAMS, Param("quantum", float, 60.0, "seconds of attained-service difference that trigger a "
-                              "preemption (time-slice of the discretised LAS)", minimum=1e-9))
+    params = (
+        *COMMON_PARAMS,
+        Param(
+            "quantum",
+            float,
+            60.0,
+            "seconds of attained-service difference that trigger a preemption (time-slice of the discretised LAS)",
+            minimum=1e-9,
+        ),
+    )
     key = "attained"
     description = "least attained service (preemptive, discretised by a quantum)"
 
 
 class Tiresias(PolicySolver):
     """Tiresias' discretised 2D-LAS (``tiresias``)."""
+
     name = "tiresias"
-    params = (*COMMON_PARAMS,
-              Param("thresholds", str, "3600", "queue thresholds of attained GPU-seconds, comma-separated"))
+    params = (
+        *COMMON_PARAMS,
+        Param("thresholds", str, "3600", "queue thresholds of attained GPU-seconds, comma-separated"),
+    )
     key = "tiresias"
     description = "Tiresias' discretised 2D-LAS (attained GPU-service queues, FIFO within a queue)"

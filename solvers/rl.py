@@ -59,12 +59,18 @@ class _RlSolver(PolicySolver):
             raise ValueError(f"model {str(path)!r}: no such file")
         meta, decide = load_agent(path)
         kw = meta.get("env_kwargs", {})
-        return make_agent_policy(meta["env"], decide, window=int(kw.get("window", 128)),
-                                 max_types=int(kw.get("max_types", 4)), wait=bool(kw.get("wait", True)))
+        return make_agent_policy(
+            meta["env"],
+            decide,
+            window=int(kw.get("window", 128)),
+            max_types=int(kw.get("max_types", 4)),
+            wait=bool(kw.get("wait", True)),
+        )
 
 
 class RlPpo(_RlSolver):
     """Queue-ordering agent trained with MaskablePPO (``rl-ppo``)."""
+
     name = "rl-ppo"
     shipped = "ppo-queue"
     description = "queue-ordering agent trained with MaskablePPO (start one of W waiting jobs, or wait)"
@@ -72,6 +78,7 @@ class RlPpo(_RlSolver):
 
 class RlDqn(_RlSolver):
     """Queue-ordering agent trained with DQN (``rl-dqn``)."""
+
     name = "rl-dqn"
     shipped = "dqn-queue"
     description = "queue-ordering agent trained with DQN, invalid actions masked out of the Q-values"
@@ -79,6 +86,7 @@ class RlDqn(_RlSolver):
 
 class RlPg(_RlSolver):
     """Queue-ordering agent trained with REINFORCE (``rl-pg``)."""
+
     name = "rl-pg"
     shipped = "pg-queue"
     description = "queue-ordering agent trained with REINFORCE and a learned baseline"
@@ -86,6 +94,7 @@ class RlPg(_RlSolver):
 
 class RlPpoPlacement(_RlSolver):
     """Placement agent trained with MaskablePPO (``rl-ppo-placement``)."""
+
     name = "rl-ppo-placement"
     shipped = "ppo-placement"
     description = "placement agent trained with MaskablePPO (each waiting job to a GPU type, or held)"

@@ -227,7 +227,7 @@ class AllocationLP:
 
     def fractions(self) -> dict[int, np.ndarray]:
         """``{job: (T,) fractions}`` of the last solve (clipped to [0, 1], rows summing to <= 1)."""
-        x = np.asarray(self.h.getSolution().col_value)[:self.S * self.T].reshape(self.S, self.T)
+        x = np.asarray(self.h.getSolution().col_value)[: self.S * self.T].reshape(self.S, self.T)
         x = np.clip(x, 0.0, 1.0)
         x /= np.maximum(1.0, x.sum(axis=1, keepdims=True))
         return {j: x[s] for j, s in self.slot_of.items()}
@@ -247,8 +247,17 @@ class AllocationLP:
         return self.fractions()
 
 
-def maxmin_dw(a: np.ndarray, gang: np.ndarray, e: np.ndarray, counts: np.ndarray, *, tol: float = 1e-7,
-              max_iter: int = 200, lam0: np.ndarray | None = None, out: dict | None = None) -> np.ndarray | None:
+def maxmin_dw(
+    a: np.ndarray,
+    gang: np.ndarray,
+    e: np.ndarray,
+    counts: np.ndarray,
+    *,
+    tol: float = 1e-7,
+    max_iter: int = 200,
+    lam0: np.ndarray | None = None,
+    out: dict | None = None,
+) -> np.ndarray | None:
     """Max-min fairness ``max z: sum_t a[j,t] x[j,t] >= z e_j, sum_j gang_j x[j,t] <= counts[t], x >= 0``
     by Dantzig-Wolfe decomposition over the ``T`` capacity rows (column generation, exact to ``tol``).
 
@@ -273,8 +282,16 @@ def maxmin_dw(a: np.ndarray, gang: np.ndarray, e: np.ndarray, counts: np.ndarray
     # master LP, kept and re-solved warm as cuts are added: max s, counts . lam = 1, s - c_k . lam <= 0
     h = hx.new_highs(time_limit=None, threads=1, seed=0)
     h.setOptionValue("presolve", "off")
-    hx.pass_arrays(h, -1, np.r_[np.zeros(T), 1.0], np.zeros(T + 1), np.full(T + 1, math.inf), np.ones(1),
-                   np.ones(1), sp.csc_matrix(np.r_[counts, 0.0][None, :]))
+    hx.pass_arrays(
+        h,
+        -1,
+        np.r_[np.zeros(T), 1.0],
+        np.zeros(T + 1),
+        np.full(T + 1, math.inf),
+        np.ones(1),
+        np.ones(1),
+        sp.csc_matrix(np.r_[counts, 0.0][None, :]),
+    )
     sigmas: list[np.ndarray] = []
     ub, lb = math.inf, 0.0
     rows = np.arange(n)
@@ -368,8 +385,9 @@ class Allocator:
         c = min(1.0, N / float(gang.sum())) if gang.sum() > 0 else 1.0
         return thr @ (c * self.counts / N)
 
-    def allocate(self, now: float, jobs: list[int], thr: np.ndarray, gang: np.ndarray, frac_left: np.ndarray,
-                 since: np.ndarray) -> dict[int, np.ndarray]:
+    def allocate(
+        self, now: float, jobs: list[int], thr: np.ndarray, gang: np.ndarray, frac_left: np.ndarray, since: np.ndarray
+    ) -> dict[int, np.ndarray]:
         """Time shares per job and GPU type for the next round from the kept LP (time accounted in ``seconds``)."""
         t0 = time.perf_counter()
         try:
@@ -378,8 +396,15 @@ class Allocator:
             self.seconds += time.perf_counter() - t0
             self.calls += 1
 
-    def _sync(self, jobs: list[int], a: np.ndarray, gang: np.ndarray, d: np.ndarray, e: np.ndarray,
-              lo: np.ndarray | None = None) -> None:
+    def _sync(
+        self,
+        jobs: list[int],
+        a: np.ndarray,
+        gang: np.ndarray,
+        d: np.ndarray,
+        e: np.ndarray,
+        lo: np.ndarray | None = None,
+    ) -> None:
         """Bring the kept LP to the active set: departed jobs dropped, new ones entered (a few per
         round); for the jobs already in, only what changed is passed, in vectorised calls."""
         lp = self.lp
@@ -395,7 +420,7 @@ class Allocator:
             oi = np.asarray(old_i)
             slots = np.asarray([slot_of[jobs[i]] for i in old_i])
             sc = lp.scale[slots]
-            same = ((lp.a[slots] * sc[:, None] == a[oi]).all(axis=1) & (lp.gang[slots] == gang[oi]))
+            same = (lp.a[slots] * sc[:, None] == a[oi]).all(axis=1) & (lp.gang[slots] == gang[oi])
             for i in oi[~same].tolist():  # throughputs changed (a new prediction): re-enter the row
                 lp.set_job(jobs[i], a[i], float(gang[i]), float(d[i]), float(e[i]), float(lo[i]))
             oi, slots, sc = oi[same], slots[same], sc[same]
@@ -403,8 +428,9 @@ class Allocator:
         for i in new_i:
             lp.set_job(jobs[i], a[i], float(gang[i]), float(d[i]), float(e[i]), float(lo[i]))
 
-    def _allocate(self, now: float, jobs: list[int], a: np.ndarray, gang: np.ndarray, frac_left: np.ndarray,
-                  since: np.ndarray) -> dict[int, np.ndarray]:
+    def _allocate(
+        self, now: float, jobs: list[int], a: np.ndarray, gang: np.ndarray, frac_left: np.ndarray, since: np.ndarray
+    ) -> dict[int, np.ndarray]:
         obj = self.objective
         if not jobs:
             return {}
@@ -440,8 +466,16 @@ class Allocator:
             return self._cache
         return self._ftf(now, jobs, a, gang, eq, frac_left, since)
 
-    def _ftf(self, now: float, jobs: list[int], a: np.ndarray, gang: np.ndarray, eq: np.ndarray,
-             frac_left: np.ndarray, since: np.ndarray) -> dict[int, np.ndarray]:
+    def _ftf(
+        self,
+        now: float,
+        jobs: list[int],
+        a: np.ndarray,
+        gang: np.ndarray,
+        eq: np.ndarray,
+        frac_left: np.ndarray,
+        since: np.ndarray,
+    ) -> dict[int, np.ndarray]:
         lp = self.lp
         assert lp is not None
         f = np.maximum(frac_left, 1e-3)
@@ -526,8 +560,15 @@ class Allocator:
 class RoundPolicy(Policy):
     """Gavel's round-based mechanism over an :class:`Allocator` (see the module docstring)."""
 
-    def __init__(self, objective: str = "las", *, aware: bool = True, round_s: float = 360.0, backfill: bool = True,
-                 **admission: Any) -> None:
+    def __init__(
+        self,
+        objective: str = "las",
+        *,
+        aware: bool = True,
+        round_s: float = 360.0,
+        backfill: bool = True,
+        **admission: Any,
+    ) -> None:
         super().__init__(**admission)
         if not round_s > 0:
             raise ValueError(f"round_s must be > 0, got {round_s}")
@@ -608,8 +649,9 @@ class RoundPolicy(Policy):
         if not active:
             self.x = {}
             return
-        if not view.waiting and (not self.aware or all(view.seg_type[j] == next(iter(view.pred_types[j]))
-                                                       for j in view.running)):
+        if not view.waiting and (
+            not self.aware or all(view.seg_type[j] == next(iter(view.pred_types[j])) for j in view.running)
+        ):
             self.idle_rounds += 1  # nobody waits and nobody would gain from another type: placements stay
             return
         thr = np.stack([self._thr(view, j) for j in active])
@@ -621,8 +663,9 @@ class RoundPolicy(Policy):
         room = [float(c) for c in view.cluster.total]
         want: dict[int, int] = {}
         if self.aware:
-            pairs = [(self._deficit(j, t), self.x[j][t], j, t) for j in active for t in range(self.T)
-                     if self.x[j][t] > 1e-6]
+            pairs = [
+                (self._deficit(j, t), self.x[j][t], j, t) for j in active for t in range(self.T) if self.x[j][t] > 1e-6
+            ]
             pairs.sort(key=lambda p: (-p[0], -p[1], p[2], p[3]))
             for _, _, j, t in pairs:
                 g = view.gang[j]
@@ -630,8 +673,11 @@ class RoundPolicy(Policy):
                     want[j] = t
                     room[t] -= g
         else:
-            tot = [(float(self.x[j].sum() * (self.active_s[j] + self.round_s) - self.recv[j].sum()), j)
-                   for j in active if self.x[j].sum() > 1e-6]
+            tot = [
+                (float(self.x[j].sum() * (self.active_s[j] + self.round_s) - self.recv[j].sum()), j)
+                for j in active
+                if self.x[j].sum() > 1e-6
+            ]
             tot.sort(key=lambda p: (-p[0], p[1]))
             for _, j in tot:
                 cur = view.seg_type[j] if view.state[j] == RUNNING else -1
@@ -641,9 +687,16 @@ class RoundPolicy(Policy):
                     want[j] = t
                     room[t] -= g
         # work conservation: the rest by total deficit
-        rest = sorted((j for j in active if j not in want),
-                      key=lambda j: (-(float(self.x.get(j, np.zeros(self.T)).sum()) * (self.active_s[j] + self.round_s)
-                                       - float(self.recv[j].sum())), j))
+        rest = sorted(
+            (j for j in active if j not in want),
+            key=lambda j: (
+                -(
+                    float(self.x.get(j, np.zeros(self.T)).sum()) * (self.active_s[j] + self.round_s)
+                    - float(self.recv[j].sum())
+                ),
+                j,
+            ),
+        )
         for j in rest:
             cur = view.seg_type[j] if view.state[j] == RUNNING else -1
             if cur >= 0 and room[cur] >= view.gang[j]:
@@ -676,8 +729,10 @@ class RoundPolicy(Policy):
             return
         zero = np.zeros(self.T)
         x, act, recv, rs = self.x, self.active_s, self.recv, self.round_s
-        order = sorted(view.waiting, key=lambda j: (float(recv[j].sum()) - float(x.get(j, zero).sum()) * (act[j] + rs),
-                                                    view.release[j], j))
+        order = sorted(
+            view.waiting,
+            key=lambda j: (float(recv[j].sum()) - float(x.get(j, zero).sum()) * (act[j] + rs), view.release[j], j),
+        )
         for j in order:
             g = view.gang[j]
             types = view.pred_types[j]
@@ -734,27 +789,48 @@ class _RoundSolver(PolicySolver):
         params = self.resolve_params(context.params)
         pol = self.make_policy(params)
         assert isinstance(pol, RoundPolicy)
-        res = Simulator(instance, pol, predictor=params["predictor"], sigma=params["sigma"], seed=context.seed,
-                        history_prior_s=params["history_prior_s"]).run()
+        res = Simulator(
+            instance,
+            pol,
+            predictor=params["predictor"],
+            sigma=params["sigma"],
+            seed=context.seed,
+            history_prior_s=params["history_prior_s"],
+        ).run()
         a = pol.allocator
-        info = {"predictor": res.predictor, "simulation": res.status, "message": res.message,
-                "wasted_gpu_seconds": res.wasted_gpu_seconds, "event_times": res.event_times,
-                "simulation_seconds": res.wall_seconds, "rounds": pol.rounds, "idle_rounds": pol.idle_rounds,
-                "allocations": a.calls if a else 0, "allocation_seconds": a.seconds if a else 0.0,
-                "dantzig_wolfe_solves": a.dw_calls if a else 0}
+        info = {
+            "predictor": res.predictor,
+            "simulation": res.status,
+            "message": res.message,
+            "wasted_gpu_seconds": res.wasted_gpu_seconds,
+            "event_times": res.event_times,
+            "simulation_seconds": res.wall_seconds,
+            "rounds": pol.rounds,
+            "idle_rounds": pol.idle_rounds,
+            "allocations": a.calls if a else 0,
+            "allocation_seconds": a.seconds if a else 0.0,
+            "dantzig_wolfe_solves": a.dw_calls if a else 0,
+        }
         if res.stuck:
             info["stuck"] = res.stuck[:50]
         return SolveResult(res.solution(), "feasible" if res.status == "complete" else "unknown", info=info)
 
     @classmethod
     def make_policy(cls, params: dict[str, Any]) -> Policy:
-        return RoundPolicy(cls.objective, aware=params["aware"], round_s=params["round_s"],
-                           backfill=params["backfill"], admission=params["admission"],
-                           max_queue=params["max_queue"], wait_estimate=params["wait_estimate"])
+        return RoundPolicy(
+            cls.objective,
+            aware=params["aware"],
+            round_s=params["round_s"],
+            backfill=params["backfill"],
+            admission=params["admission"],
+            max_queue=params["max_queue"],
+            wait_estimate=params["wait_estimate"],
+        )
 
 
 class GavelLas(_RoundSolver):
     """Gavel rounds, heterogeneity-aware LAS (``gavel-las``)."""
+
     name = "gavel-las"
     objective = "las"
     description = "Gavel rounds: max-min fairness over normalised throughput (heterogeneity-aware LAS), kept HiGHS LP"
@@ -762,6 +838,7 @@ class GavelLas(_RoundSolver):
 
 class GavelFtf(_RoundSolver):
     """Gavel rounds, finish-time fairness (``gavel-ftf``)."""
+
     name = "gavel-ftf"
     objective = "ftf"
     description = "Gavel rounds: finish-time fairness (Themis) by bisection over a kept HiGHS LP"
@@ -769,6 +846,7 @@ class GavelFtf(_RoundSolver):
 
 class GavelThroughput(_RoundSolver):
     """Gavel rounds, maximum normalised throughput (``gavel-throughput``)."""
+
     name = "gavel-throughput"
     objective = "throughput"
     description = "Gavel rounds: maximum total normalised throughput, kept HiGHS LP"
@@ -776,6 +854,7 @@ class GavelThroughput(_RoundSolver):
 
 class GavelMakespan(_RoundSolver):
     """Gavel rounds, minimum makespan (``gavel-makespan``)."""
+
     name = "gavel-makespan"
     objective = "makespan"
     description = "Gavel rounds: minimum makespan of the remaining work, kept HiGHS LP"
@@ -783,6 +862,7 @@ class GavelMakespan(_RoundSolver):
 
 class GavelFifo(_RoundSolver):
     """Gavel rounds, FIFO (``gavel-fifo``)."""
+
     name = "gavel-fifo"
     objective = "fifo"
     description = "Gavel rounds: FIFO, each job its fastest type with room in release order"
@@ -851,5 +931,11 @@ def ideal_run(inst: Instance, objective: str, *, aware: bool = True, round_s: fl
         finished = int(np.searchsorted(fin_sorted, rel[j], side="right"))
         n_sys[j] = max(1, released - finished)
     t_ideal = best * np.maximum(1.0, n_sys * jobs.gang / G)
-    return {"jct": jct, "jct_mean": float(np.mean(jct)), "makespan": float(np.nanmax(finish)),
-            "ftf_max": float(np.max(jct / t_ideal)), "allocate_s": alloc.seconds, "allocations": alloc.calls}
+    return {
+        "jct": jct,
+        "jct_mean": float(np.mean(jct)),
+        "makespan": float(np.nanmax(finish)),
+        "ftf_max": float(np.max(jct / t_ideal)),
+        "allocate_s": alloc.seconds,
+        "allocations": alloc.calls,
+    }

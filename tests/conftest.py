@@ -23,6 +23,7 @@ os.environ.pop("SCHEDBENCH_INSTANCES_DIR", None)
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_SUITE_CACHE, ignore_errors=True)
 
+
 #: ``/work/main/../shared``: the folder of published data sets beside the project's root.
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -31,8 +32,10 @@ def require_shared(*parts: str) -> Path:
     """The path ``SHARED_DIR/parts...``; skips the calling test when it does not exist."""
     path = SHARED_DIR.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"external data not available: {path} does not exist (it sits beside the project's root "
-                    "in the development setup; a fresh clone does not have it)")
+        pytest.skip(
+            f"external data not available: {path} does not exist (it sits beside the project's root "
+            "in the development setup; a fresh clone does not have it)"
+        )
     return path
 
 
@@ -48,8 +51,12 @@ def shared_dir() -> Path:
 # a failure is reproduced with the seed printed in the header. tools/run_tests_isolated.sh runs each file in
 # a process of its own instead.
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--shuffle-files", metavar="SEED", default=os.environ.get("SCHEDBENCH_SHUFFLE_FILES") or None,
-                     help="run the test files in an order drawn from SEED (tests within a file keep their order)")
+    parser.addoption(
+        "--shuffle-files",
+        metavar="SEED",
+        default=os.environ.get("SCHEDBENCH_SHUFFLE_FILES") or None,
+        help="run the test files in an order drawn from SEED (tests within a file keep their order)",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -29,12 +29,25 @@ def random_jobs(rng: np.random.Generator, n: int, T: int, max_gang: int, **extra
     time = rng.uniform(1.0, 100.0, (n, T)).round(3)
     cost = rng.integers(1, 50, (n, T)).astype(float)
     gang = rng.integers(1, max_gang + 1, n)
-    return Jobs.build([f"job{i}" for i in range(n)], demand, eligible=eligible, time=time, cost=cost, gang=gang,
-                      weight=rng.integers(1, 10, n).astype(float), **extra)
+    return Jobs.build(
+        [f"job{i}" for i in range(n)],
+        demand,
+        eligible=eligible,
+        time=time,
+        cost=cost,
+        gang=gang,
+        weight=rng.integers(1, 10, n).astype(float),
+        **extra,
+    )
 
 
-def _choose_gpus(inst_types: tuple[GpuType, ...], nodes: tuple[Node, ...], eligible_row: np.ndarray, gang: int,
-                 rng: np.random.Generator) -> list[str] | None:
+def _choose_gpus(
+    inst_types: tuple[GpuType, ...],
+    nodes: tuple[Node, ...],
+    eligible_row: np.ndarray,
+    gang: int,
+    rng: np.random.Generator,
+) -> list[str] | None:
     options = [nd for nd in nodes if eligible_row[int(nd.gpu_type[1:])] and len(nd.gpus) >= gang]
     if not options:
         return None
@@ -43,8 +56,9 @@ def _choose_gpus(inst_types: tuple[GpuType, ...], nodes: tuple[Node, ...], eligi
     return [node.gpus[i] for i in sorted(picks.tolist())]
 
 
-def feasible_placement(seed: int, objective: str = "min-cost", n: int = 12, slack: float = 1.0
-                       ) -> tuple[Instance, dict[str, Any]]:
+def feasible_placement(
+    seed: int, objective: str = "min-cost", n: int = 12, slack: float = 1.0
+) -> tuple[Instance, dict[str, Any]]:
     """A placement instance whose capacities are set from a random assignment, so it is feasible.
 
     With ``slack == 1`` the most loaded GPU of each type is exactly full.
@@ -65,9 +79,15 @@ def feasible_placement(seed: int, objective: str = "min-cost", n: int = 12, slac
             gpus = [nd.gpus[0]]
             jobs.gang[j] = 1
         assignment[jid] = gpus
-    jobs = Jobs.build(jobs.ids, np.nan_to_num(jobs.demand, nan=1.0), eligible=elig,
-                      time=np.nan_to_num(jobs.time, nan=5.0),
-                      cost=np.nan_to_num(jobs.cost, nan=7.0), gang=jobs.gang, weight=jobs.weight)
+    jobs = Jobs.build(
+        jobs.ids,
+        np.nan_to_num(jobs.demand, nan=1.0),
+        eligible=elig,
+        time=np.nan_to_num(jobs.time, nan=5.0),
+        cost=np.nan_to_num(jobs.cost, nan=7.0),
+        gang=jobs.gang,
+        weight=jobs.weight,
+    )
     load = {g: np.zeros(2) for g in gpu_type}  # recomputed with the final demand
     for j, jid in enumerate(jobs.ids):
         for g in assignment[jid] or []:
@@ -77,8 +97,14 @@ def feasible_placement(seed: int, objective: str = "min-cost", n: int = 12, slac
         peak = np.max([load[g] for g in gpu_type if gpu_type[g] == t] + [np.zeros(2)], axis=0)
         cap = np.maximum(peak * slack, 1e-3)
         caps.append(GpuType(gt.id, {"memory_gib": float(cap[0]), "compute": float(cap[1])}))
-    inst = make_instance(resources=RES, gpu_types=caps, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", objective), metadata={"name": f"rand-placement-{seed}"})
+    inst = make_instance(
+        resources=RES,
+        gpu_types=caps,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", objective),
+        metadata={"name": f"rand-placement-{seed}"},
+    )
     return inst, {"problem": "placement", "assignment": assignment}
 
 
@@ -109,31 +135,57 @@ def feasible_batch(seed: int, objective: str = "makespan", n: int = 12) -> tuple
         for g in gpus:
             free[g] = end
         schedule[jobs.ids[j]] = {"gpus": gpus, "start": start}
-    jobs = Jobs.build(jobs.ids, np.nan_to_num(jobs.demand, nan=1.0), eligible=elig,
-                      time=np.nan_to_num(jobs.time, nan=5.0),
-                      cost=np.nan_to_num(jobs.cost, nan=7.0), gang=gang, weight=jobs.weight, release=release,
-                      deadline=deadline)
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs, problem=Problem("batch", objective),
-                         metadata={"name": f"rand-batch-{seed}"})
+    jobs = Jobs.build(
+        jobs.ids,
+        np.nan_to_num(jobs.demand, nan=1.0),
+        eligible=elig,
+        time=np.nan_to_num(jobs.time, nan=5.0),
+        cost=np.nan_to_num(jobs.cost, nan=7.0),
+        gang=gang,
+        weight=jobs.weight,
+        release=release,
+        deadline=deadline,
+    )
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", objective),
+        metadata={"name": f"rand-batch-{seed}"},
+    )
     return inst, {"problem": "batch", "schedule": schedule}
 
 
-def feasible_allocation(seed: int, objective: str = "max-min-fairness", n: int = 10
-                        ) -> tuple[Instance, dict[str, Any]]:
+def feasible_allocation(seed: int, objective: str = "max-min-fairness", n: int = 10) -> tuple[Instance, dict[str, Any]]:
     """An allocation instance and a feasible random allocation (scaled into the constraints)."""
     rng = np.random.default_rng(seed)
     types, nodes = random_cluster(rng)
     jobs = random_jobs(rng, n, len(types), 1)
     thr = rng.uniform(0.5, 20.0, (n, len(types))).round(3)
-    jobs = Jobs.build(jobs.ids, np.nan_to_num(jobs.demand, nan=1.0), eligible=jobs.eligible,
-                      time=np.nan_to_num(jobs.time, nan=5.0), throughput=thr, gang=jobs.gang)
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("allocation", objective), metadata={"name": f"rand-alloc-{seed}"})
+    jobs = Jobs.build(
+        jobs.ids,
+        np.nan_to_num(jobs.demand, nan=1.0),
+        eligible=jobs.eligible,
+        time=np.nan_to_num(jobs.time, nan=5.0),
+        throughput=thr,
+        gang=jobs.gang,
+    )
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("allocation", objective),
+        metadata={"name": f"rand-alloc-{seed}"},
+    )
     x = rng.random((n, len(types))) * inst.jobs.eligible
     x /= np.maximum(1.0, x.sum(axis=1, keepdims=True))
     used = inst.jobs.gang @ x
     x *= min(1.0, float(np.min(inst.gpus_per_type / np.maximum(used, 1e-12))))
     x = np.floor(x * 1e6) / 1e6
-    alloc = {jid: {inst.type_ids[t]: float(x[j, t]) for t in range(len(types)) if x[j, t] > 0}
-             for j, jid in enumerate(inst.jobs.ids)}
+    alloc = {
+        jid: {inst.type_ids[t]: float(x[j, t]) for t in range(len(types)) if x[j, t] > 0}
+        for j, jid in enumerate(inst.jobs.ids)
+    }
     return inst, {"problem": "allocation", "allocation": alloc}

@@ -31,8 +31,9 @@ def solve(inst, seed: int = 0, moves: int = 20_000, time_limit: float = 30.0, **
         assert v.feasible, v.violation_counts
         reports.append(v.objective)
 
-    ctx = Context(time_limit, seed, SimulatedAnnealing.resolve_params({"max_moves": moves, **params}),
-                  reporter=reporter)
+    ctx = Context(
+        time_limit, seed, SimulatedAnnealing.resolve_params({"max_moves": moves, **params}), reporter=reporter
+    )
     res = SimulatedAnnealing().solve(inst, ctx)
     return res, reports
 
@@ -59,10 +60,17 @@ def random_rcmax(n: int, m: int, seed: int):
     nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
     elig = rng.random((n, m)) < 0.8
     elig[np.arange(n), rng.integers(0, m, n)] = True
-    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), eligible=elig,
-                      time=rng.integers(1, 100, (n, m)).astype(float))
-    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": f"rand-rcmax-{seed}"})
+    jobs = Jobs.build(
+        [f"j{k}" for k in range(n)], np.ones((n, m, 1)), eligible=elig, time=rng.integers(1, 100, (n, m)).astype(float)
+    )
+    return make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": f"rand-rcmax-{seed}"},
+    )
 
 
 def test_anneals_and_falls_back():
@@ -88,8 +96,13 @@ def test_smoke_instances_declined_are_exactly_the_undeclared_classes():
     solver declines them with a reason (so no parameter combination is silently skipped)."""
     declined = [load(p) for p in SMOKE if p not in SUPPORTED]
     assert {(i.problem.cls, i.problem.objective) for i in declined} == {
-        ("batch", "weighted-tardiness"), ("batch", "weighted-completion"), ("online", "mean-jct"),
-        ("placement", "min-gpus"), ("placement", "max-weight"), ("allocation", "max-min-fairness")}
+        ("batch", "weighted-tardiness"),
+        ("batch", "weighted-completion"),
+        ("online", "mean-jct"),
+        ("placement", "min-gpus"),
+        ("placement", "max-weight"),
+        ("allocation", "max-min-fairness"),
+    }
     for inst in declined:
         assert SimulatedAnnealing.unsupported_reason(inst), inst.name
 
@@ -222,8 +235,14 @@ def test_loop_skeleton_drives_any_kernel():
             return {"toy": True}
 
     toy, reports = Toy(), []
-    out = anneal(toy, budget=5 * CHUNK + 10, deadline=math.inf, clock=lambda: 0.0, cycle=4 * CHUNK,
-                 on_best=lambda a, c: reports.append((list(a), c)))
+    out = anneal(
+        toy,
+        budget=5 * CHUNK + 10,
+        deadline=math.inf,
+        clock=lambda: 0.0,
+        cycle=4 * CHUNK,
+        on_best=lambda a, c: reports.append((list(a), c)),
+    )
     runs = [(k, t) for k, t in toy.chunks if k > 0]
     assert [k for k, _ in runs] == [CHUNK] * 5 + [10]
     assert reports == [([0], 10.0), ([1], 5.0)]  # the start answer, then each improvement once

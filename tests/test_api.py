@@ -71,9 +71,16 @@ def test_solve_bad_input() -> None:
 def test_runs_reads_stores_and_exports(tmp_path: Path) -> None:
     from schedbench.runner.campaign import run_campaign, spec_from_dict
 
-    spec = spec_from_dict({"name": "api", "store": str(tmp_path / "api.sqlite"),
-                           "instances": [str(SMOKE / "batch-makespan-s0.json")], "time_limit": 2.0, "workers": 1,
-                           "solvers": [{"name": "list-ect"}]})
+    spec = spec_from_dict(
+        {
+            "name": "api",
+            "store": str(tmp_path / "api.sqlite"),
+            "instances": [str(SMOKE / "batch-makespan-s0.json")],
+            "time_limit": 2.0,
+            "workers": 1,
+            "solvers": [{"name": "list-ect"}],
+        }
+    )
     run_campaign(spec, cache=tmp_path / "cache")
     frame = sb.runs(tmp_path / "api.sqlite")
     assert isinstance(frame, pd.DataFrame) and list(frame["solver"]) == ["list-ect"]

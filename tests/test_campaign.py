@@ -22,8 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def smoke_spec(tmp_path: Path, **extra) -> dict:
-    doc = {"name": "t", "store": str(tmp_path / "s.sqlite"), "suites": ["smoke"], "seeds": 1, "time_limit": 5.0,
-           "workers": 2, "solvers": [{"name": "greedy-bestfit"}, {"name": "random-feasible"}]}
+    doc = {
+        "name": "t",
+        "store": str(tmp_path / "s.sqlite"),
+        "suites": ["smoke"],
+        "seeds": 1,
+        "time_limit": 5.0,
+        "workers": 2,
+        "solvers": [{"name": "greedy-bestfit"}, {"name": "random-feasible"}],
+    }
     doc.update(extra)
     return doc
 
@@ -42,8 +49,9 @@ def test_spec_errors_name_the_key(tmp_path):
 
 
 def test_grid_expands_and_resume_skips_finished(tmp_path):
-    spec = spec_from_dict(smoke_spec(tmp_path, solvers=[{"name": "greedy-bestfit",
-                                                         "params": {"order": ["input", "decreasing"]}}]))
+    spec = spec_from_dict(
+        smoke_spec(tmp_path, solvers=[{"name": "greedy-bestfit", "params": {"order": ["input", "decreasing"]}}])
+    )
     first = run_campaign(spec, cache=tmp_path / "cache")
     # 4 placement smoke instances x 2 parameter values x 1 seed
     assert first.plan.total == 4 * 2 and len(first.plan.tasks) == 8
@@ -76,8 +84,20 @@ def test_every_record_is_validated_and_stored(tmp_path):
 def test_cli_run_prints_the_report_and_resumes(tmp_path):
     runner = CliRunner()
     store = tmp_path / "cli.sqlite"
-    args = ["run", "--suite", "smoke", "--solver", "greedy-bestfit", "--seeds", "1", "--time-limit", "5",
-            "--store", str(store), "--quiet"]
+    args = [
+        "run",
+        "--suite",
+        "smoke",
+        "--solver",
+        "greedy-bestfit",
+        "--seeds",
+        "1",
+        "--time-limit",
+        "5",
+        "--store",
+        str(store),
+        "--quiet",
+    ]
     res = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "greedy-bestfit" in res.output and "placement" in res.output
@@ -89,11 +109,30 @@ def test_cli_run_prints_the_report_and_resumes(tmp_path):
 
 def test_killed_campaign_loses_only_runs_in_flight_and_resumes(tmp_path):
     store = tmp_path / "kill.sqlite"
-    cmd = [sys.executable, "-m", "schedbench.cli", "run", "--suite", "smoke", "--solver", "slow-first-fit",
-           "--seeds", "3", "--workers", "1", "--time-limit", "5", "--store", str(store),
-           "--solvers-dir", str(PLUGINS), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "schedbench.cli",
+        "run",
+        "--suite",
+        "smoke",
+        "--solver",
+        "slow-first-fit",
+        "--seeds",
+        "3",
+        "--workers",
+        "1",
+        "--time-limit",
+        "5",
+        "--store",
+        str(store),
+        "--solvers-dir",
+        str(PLUGINS),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     written = 0
     while time.monotonic() < deadline:
@@ -127,11 +166,13 @@ def test_killed_campaign_loses_only_runs_in_flight_and_resumes(tmp_path):
 
 def test_dask_executor_matches_local(tmp_path):
     pytest.importorskip("distributed")
-    local = spec_from_dict(smoke_spec(tmp_path, store=str(tmp_path / "local.sqlite"),
-                                      solvers=[{"name": "greedy-bestfit"}]))
+    local = spec_from_dict(
+        smoke_spec(tmp_path, store=str(tmp_path / "local.sqlite"), solvers=[{"name": "greedy-bestfit"}])
+    )
     run_campaign(local, cache=tmp_path / "cache")
-    dask_spec = spec_from_dict(smoke_spec(tmp_path, store=str(tmp_path / "dask.sqlite"), executor="dask",
-                                          solvers=[{"name": "greedy-bestfit"}]))
+    dask_spec = spec_from_dict(
+        smoke_spec(tmp_path, store=str(tmp_path / "dask.sqlite"), executor="dask", solvers=[{"name": "greedy-bestfit"}])
+    )
     result = run_campaign(dask_spec, cache=tmp_path / "cache")
     assert sum(result.counts.values()) == 4
     from schedbench.store import views

@@ -43,8 +43,10 @@ runner = CliRunner()
 
 def _shared() -> Path:
     if not GAVEL_SHARED.exists():
-        pytest.skip(f"published source files not available: {GAVEL_SHARED} does not exist (../shared/traces sits "
-                    "beside the project's root in the development setup; a fresh clone does not have it)")
+        pytest.skip(
+            f"published source files not available: {GAVEL_SHARED} does not exist (../shared/traces sits "
+            "beside the project's root in the development setup; a fresh clone does not have it)"
+        )
     return TRACES
 
 
@@ -99,9 +101,20 @@ def test_shipped_catalogue_covers_the_families_and_gpu_types(shipped: Catalogue)
     assert {"cnn", "rnn", "gan", "transformer", "recommendation", "rl"} <= set(shipped.families())
     chips = {g.chip for g in shipped.gpus.values()}
     assert {"K80", "P100", "V100", "A100", "H100"} <= chips
-    for key in ("resnet18-bs16", "resnet50-bs64", "transformer-bs32", "lstm-lm-bs20", "recommendation-bs512",
-                "a3c", "cyclegan", "ssd-fp32-maxbatch", "gnmt-fp32-maxbatch", "bert-large-squad-fp32-maxbatch",
-                "transformerxl-base-fp16-maxbatch", "ncf-fp32-maxbatch"):
+    for key in (
+        "resnet18-bs16",
+        "resnet50-bs64",
+        "transformer-bs32",
+        "lstm-lm-bs20",
+        "recommendation-bs512",
+        "a3c",
+        "cyclegan",
+        "ssd-fp32-maxbatch",
+        "gnmt-fp32-maxbatch",
+        "bert-large-squad-fp32-maxbatch",
+        "transformerxl-base-fp16-maxbatch",
+        "ncf-fp32-maxbatch",
+    ):
         assert key in shipped.job_types, key
     counts = shipped.coverage_counts()
     assert counts[MEASURED] > 0 and counts[DERIVED] > 0
@@ -153,28 +166,38 @@ def test_shipped_measured_figures_equal_the_source_numbers(shipped: Catalogue) -
     raw = json.loads((traces / "gavel_simulation_throughputs.json").read_text())
     for gpu, wt in (("V100", "v100"), ("K80", "k80"), ("P100", "p100")):
         for n in (1, 2, 4, 8):
-            assert shipped.throughput("resnet50-bs64", gpu, n).value == raw[wt][f"('ResNet-50 (batch size 64)', {n})"][
-                "null"]
-    assert shipped.throughput("resnet50-bs64", "V100", 8, placement="unconsolidated").value == raw[
-        "v100_unconsolidated"]["('ResNet-50 (batch size 64)', 8)"]["null"]
+            assert (
+                shipped.throughput("resnet50-bs64", gpu, n).value
+                == raw[wt][f"('ResNet-50 (batch size 64)', {n})"]["null"]
+            )
+    assert (
+        shipped.throughput("resnet50-bs64", "V100", 8, placement="unconsolidated").value
+        == raw["v100_unconsolidated"]["('ResNet-50 (batch size 64)', 8)"]["null"]
+    )
     pair = raw["v100"]["('ResNet-50 (batch size 64)', 1)"]["('Transformer (batch size 32)', 1)"]
     assert shipped.job("resnet50-bs64").colocation["V100"].pairs["transformer-bs32"] == tuple(pair)
     with open(traces / "lambda_pytorch_train_throughput_fp32.csv", newline="") as fh:
         rows = {r["name_gpu"]: r for r in csv.DictReader(fh)}
     assert shipped.throughput("resnet50-fp32-maxbatch", "A100-SXM4-80GB", 1).value == float(
-        rows["A100 80GB SXM4"]["resnet50"])
+        rows["A100 80GB SXM4"]["resnet50"]
+    )
     assert shipped.throughput("resnet50-fp32-maxbatch", "A100-PCIe-40GB", 1).value == float(
-        rows["LambdaCloud A100 40GB PCIe"]["resnet50"])
+        rows["LambdaCloud A100 40GB PCIe"]["resnet50"]
+    )
     # several systems' rows for one GPU type and count: the median (one outlying row cannot decide it)
-    same = [float(r["bert_large_squad"]) for name, r in rows.items()
-            if name.endswith("8x H100 80GB SXM5") and float(r["bert_large_squad"]) > 0]
+    same = [
+        float(r["bert_large_squad"])
+        for name, r in rows.items()
+        if name.endswith("8x H100 80GB SXM5") and float(r["bert_large_squad"]) > 0
+    ]
     assert len(same) == 7
     assert shipped.throughput("bert-large-squad-fp32-maxbatch", "H100-SXM5-80GB", 8).value == statistics.median(same)
     assert shipped.throughput("resnet50-fp32-maxbatch", "H100-SXM5-80GB", 1).value == 1893  # not Lambda's 1,753
     with open(traces / "lambda_pytorch_train_bs_fp16.csv", newline="") as fh:
         bs = {r["name_gpu"]: r for r in csv.DictReader(fh)}
     assert shipped.job("gnmt-fp16-maxbatch").max_batch[("V100", 2)].value == float(
-        bs["LambdaCloud 2x V100 16GB"]["gnmt"])
+        bs["LambdaCloud 2x V100 16GB"]["gnmt"]
+    )
 
 
 # ---------------------------------------------------------------------- importers on the samples
@@ -187,8 +210,12 @@ def test_gavel_importer_on_the_sample() -> None:
     assert set(cat.gpus) == {"K80", "V100"}
     jt = cat.job("resnet50-bs64")
     assert jt.family == "cnn" and jt.batch_size == 64 and jt.unit == "iterations/s"
-    assert {k: f.value for k, f in jt.throughput.items()} == {("K80", 1): 0.5, ("K80", 2): 0.9, ("V100", 1): 4.0,
-                                                               ("V100", 2): 7.5}
+    assert {k: f.value for k, f in jt.throughput.items()} == {
+        ("K80", 1): 0.5,
+        ("K80", 2): 0.9,
+        ("V100", 1): 4.0,
+        ("V100", 2): 7.5,
+    }
     assert {k: f.value for k, f in jt.throughput_unconsolidated.items()} == {("V100", 2): 6.5}
     assert jt.colocation["V100"].pairs == {"resnet50-bs64": (2.0, 2.0), "a3c": (3.6, 6.0)}
     assert cat.job("a3c").colocation["K80"].pairs["a3c"] == (0.0, 0.0)
@@ -206,7 +233,11 @@ def test_lambda_importer_on_the_samples() -> None:
     jt = cat.job("resnet50-fp32-maxbatch")
     assert jt.unit == "images/s" and jt.precision == "fp32" and jt.batch_size is None
     assert {k: f.value for k, f in jt.throughput.items()} == {
-        ("V100", 1): 400.0, ("V100", 2): 780.0, ("A100-SXM4-80GB", 1): 1200.0, ("H100-SXM5-80GB", 1): 2050.0}
+        ("V100", 1): 400.0,
+        ("V100", 2): 780.0,
+        ("A100-SXM4-80GB", 1): 1200.0,
+        ("H100-SXM5-80GB", 1): 2050.0,
+    }
     assert jt.max_batch[("V100", 2)].value == 256
     gnmt = cat.job("gnmt-fp32-maxbatch")
     assert ("V100", 2) not in gnmt.throughput  # 0 = no result
@@ -240,12 +271,15 @@ def test_lambda_name_parsing() -> None:
     assert p("Voodoo 5 6000") is None and p("XA10") is None
 
 
-@pytest.mark.parametrize(("name", "where"), [
-    ("gavel_bad_value.json", "[\"null\"]"),
-    ("gavel_bad_pair.json", "[\"('A3C', 1)\"][\"('A3C', 1)\"]"),
-    ("gavel_unknown_model.json", "AlexNet"),
-    ("gavel_unknown_worker.json", "[\"tpu\"]"),
-])
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("gavel_bad_value.json", '["null"]'),
+        ("gavel_bad_pair.json", "[\"('A3C', 1)\"][\"('A3C', 1)\"]"),
+        ("gavel_unknown_model.json", "AlexNet"),
+        ("gavel_unknown_worker.json", '["tpu"]'),
+    ],
+)
 def test_malformed_gavel_files_name_file_and_position(name: str, where: str) -> None:
     path = MALFORMED / name
     with pytest.raises(InputError) as exc:
@@ -254,13 +288,16 @@ def test_malformed_gavel_files_name_file_and_position(name: str, where: str) -> 
     assert where in exc.value.path
 
 
-@pytest.mark.parametrize(("name", "where"), [
-    ("lambda_throughput_fp32_bad_number.csv", "line 3 ('A100 80GB SXM4'), column 'resnet50'"),
-    ("lambda_throughput_fp32_short_row.csv", "line 2"),
-    ("lambda_throughput_fp32_unknown_gpu.csv", "line 2 ('Voodoo 5 6000'), column 'name_gpu'"),
-    ("lambda_throughput_fp32_count_mismatch.csv", "column 'num_gpu'"),
-    ("lambda_throughput_fp32_unknown_model.csv", "line 1, column 5"),
-])
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [
+        ("lambda_throughput_fp32_bad_number.csv", "line 3 ('A100 80GB SXM4'), column 'resnet50'"),
+        ("lambda_throughput_fp32_short_row.csv", "line 2"),
+        ("lambda_throughput_fp32_unknown_gpu.csv", "line 2 ('Voodoo 5 6000'), column 'name_gpu'"),
+        ("lambda_throughput_fp32_count_mismatch.csv", "column 'num_gpu'"),
+        ("lambda_throughput_fp32_unknown_model.csv", "line 1, column 5"),
+    ],
+)
 def test_malformed_lambda_files_name_file_and_position(name: str, where: str) -> None:
     path = MALFORMED / name
     with pytest.raises(InputError) as exc:
@@ -319,8 +356,11 @@ def test_rule_functions() -> None:
     refs = [("a", _fig(4, "lambda"), _fig(1, "lambda")), ("b", _fig(9, "lambda"), _fig(1, "lambda"))]
     r = derive.speed_ratio(_fig(2), "A100", 1, refs, scope="cnn family", job_label="job")
     assert r.value == pytest.approx(2 * 6) and "geometric mean of 2 ratios" in (r.provenance.rule or "")
-    coloc = Colocation("iterations/s", Provenance(MEASURED, "gavel", "d", "h", "m"),
-                       {"x": (1.0, 1.0), "y": (3.0, 2.0), "z": (0.0, 0.0), "w": (2.0, 5.0)})
+    coloc = Colocation(
+        "iterations/s",
+        Provenance(MEASURED, "gavel", "d", "h", "m"),
+        {"x": (1.0, 1.0), "y": (3.0, 2.0), "z": (0.0, 0.0), "w": (2.0, 5.0)},
+    )
     share = derive.compute_share(coloc, _fig(4), "V100", "job")
     assert share is not None and share.value == pytest.approx(0.5) and "1 listed pairs" in (share.provenance.rule or "")
     assert derive.compute_share(coloc, _fig(0), "V100", "job") is None
@@ -339,18 +379,28 @@ def _broken(shipped: Catalogue, edit) -> dict:
     return doc
 
 
-@pytest.mark.parametrize(("edit", "where"), [
-    (lambda d: d.update(schema="other/1"), "$.schema"),
-    (lambda d: d["sources"].pop("nvidia-k80"), "$.gpus.K80.memory_gib.provenance.source"),
-    (lambda d: d["sources"].pop("lambda"), "$.job_types.bert-base-squad-fp16-maxbatch.source"),
-    (lambda d: d["job_types"]["a3c"]["throughput"]["V100"]["1"].update(value=-1), "$.job_types.a3c.throughput.V100"),
-    (lambda d: d["job_types"]["a3c"]["throughput"]["V100"]["1"]["provenance"].update(rule=None, kind="derived"),
-     "$.job_types.a3c.throughput.V100['1'].provenance.rule"),
-    (lambda d: d["job_types"]["a3c"].update(family="chess"), "$.job_types.a3c.family"),
-    (lambda d: d["job_types"]["a3c"]["colocation"]["V100"]["pairs"].update(nope=[1, 2]),
-     "$.job_types.a3c.colocation.V100.pairs.nope"),
-    (lambda d: d["gpus"]["V100"].update(extra=1), "$.gpus.V100.extra"),
-])
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        (lambda d: d.update(schema="other/1"), "$.schema"),
+        (lambda d: d["sources"].pop("nvidia-k80"), "$.gpus.K80.memory_gib.provenance.source"),
+        (lambda d: d["sources"].pop("lambda"), "$.job_types.bert-base-squad-fp16-maxbatch.source"),
+        (
+            lambda d: d["job_types"]["a3c"]["throughput"]["V100"]["1"].update(value=-1),
+            "$.job_types.a3c.throughput.V100",
+        ),
+        (
+            lambda d: d["job_types"]["a3c"]["throughput"]["V100"]["1"]["provenance"].update(rule=None, kind="derived"),
+            "$.job_types.a3c.throughput.V100['1'].provenance.rule",
+        ),
+        (lambda d: d["job_types"]["a3c"].update(family="chess"), "$.job_types.a3c.family"),
+        (
+            lambda d: d["job_types"]["a3c"]["colocation"]["V100"]["pairs"].update(nope=[1, 2]),
+            "$.job_types.a3c.colocation.V100.pairs.nope",
+        ),
+        (lambda d: d["gpus"]["V100"].update(extra=1), "$.gpus.V100.extra"),
+    ],
+)
 def test_malformed_catalogue_documents_are_refused(shipped: Catalogue, edit, where: str) -> None:
     with pytest.raises(InputError) as exc:
         Catalogue.from_dict(_broken(shipped, edit), "cat.json")
@@ -421,14 +471,17 @@ def test_cli_import_and_build(tmp_path: Path) -> None:
     assert load_catalogue(built).throughput("resnet50-bs64", "A100-SXM4-80GB", 1).is_derived
 
 
-@pytest.mark.parametrize("args", [
-    ("import", "lambda", str(MALFORMED / "lambda_throughput_fp32_bad_number.csv")),
-    ("import", "gavel", str(MALFORMED / "gavel_bad_value.json")),
-    ("import", "gavel", "/no/such/file.json"),
-    ("import", "caffe", str(GAVEL_SAMPLE)),
-    ("build", "--gavel", str(GAVEL_SAMPLE), "--lambda-dir", "/no/such/dir", "-o", "/tmp/x.json"),
-    ("coverage", "--catalogue", str(GAVEL_SAMPLE)),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("import", "lambda", str(MALFORMED / "lambda_throughput_fp32_bad_number.csv")),
+        ("import", "gavel", str(MALFORMED / "gavel_bad_value.json")),
+        ("import", "gavel", "/no/such/file.json"),
+        ("import", "caffe", str(GAVEL_SAMPLE)),
+        ("build", "--gavel", str(GAVEL_SAMPLE), "--lambda-dir", "/no/such/dir", "-o", "/tmp/x.json"),
+        ("coverage", "--catalogue", str(GAVEL_SAMPLE)),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     res = _run(*args)
     assert res.exit_code == 2, res.output
@@ -439,7 +492,14 @@ def test_cli_bad_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
 def test_cli_rebuild_matches_shipped(tmp_path: Path) -> None:
     traces = _shared()
     out = tmp_path / "catalogue.json"
-    res = _run("build", "--gavel", str(traces / "gavel_simulation_throughputs.json"), "--lambda-dir", str(traces),
-               "-o", str(out))
+    res = _run(
+        "build",
+        "--gavel",
+        str(traces / "gavel_simulation_throughputs.json"),
+        "--lambda-dir",
+        str(traces),
+        "-o",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     assert out.read_bytes() == shipped_path().read_bytes()

@@ -28,12 +28,37 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "instances" / "smoke"
 
 
-def _run(instance: str, solver: str, seed: int, status: str, objective: float | None, wall: float,
-         best: float, params: str = "{}", cls: str = "placement", sense: str = "min") -> dict:
-    return {"campaign": "c", "instance": instance, "instance_hash": instance * 8, "class": cls, "sense": sense,
-            "solver": solver, "solver_version": "1", "params": params, "seed": seed, "time_limit": 10.0,
-            "memory_limit_mb": None, "threads": 1, "status": status, "objective": objective,
-            "feasible": objective is not None, "best_known": best, "wall_s": wall}
+def _run(
+    instance: str,
+    solver: str,
+    seed: int,
+    status: str,
+    objective: float | None,
+    wall: float,
+    best: float,
+    params: str = "{}",
+    cls: str = "placement",
+    sense: str = "min",
+) -> dict:
+    return {
+        "campaign": "c",
+        "instance": instance,
+        "instance_hash": instance * 8,
+        "class": cls,
+        "sense": sense,
+        "solver": solver,
+        "solver_version": "1",
+        "params": params,
+        "seed": seed,
+        "time_limit": 10.0,
+        "memory_limit_mb": None,
+        "threads": 1,
+        "status": status,
+        "objective": objective,
+        "feasible": objective is not None,
+        "best_known": best,
+        "wall_s": wall,
+    }
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -81,8 +106,7 @@ def test_slower_beyond_the_ratio_is_a_regression() -> None:
     assert rows["exact"].regressions == ("time",)
     assert rows["exact"].time_ratio == pytest.approx(3.0)
     assert rows["heur"].regressions == ()
-    assert not compare_frames(_frame(BASE), _frame(cand), shift=0.0,
-                              tolerance=parse_tolerances(["time=3.5"])).regressed
+    assert not compare_frames(_frame(BASE), _frame(cand), shift=0.0, tolerance=parse_tolerances(["time=3.5"])).regressed
     # faster is an improvement, never a regression
     better = compare_frames(_frame(cand), _frame(BASE), shift=0.0)
     assert not better.regressed and {r.solver: r for r in better.rows}["exact"].improvements == ("time",)
@@ -160,10 +184,30 @@ def _campaign(tmp: Path, name: str, degraded: bool) -> Path:
     plugins.mkdir()
     (plugins / "probe.py").write_text(PROBE.format(degraded=degraded))
     store = tmp / f"{name}.sqlite"
-    args = ["run", "--instances", str(SMOKE / "placement-cost-s0.json"), "--instances",
-            str(SMOKE / "placement-cost-s1.json"), "--solver", "probe", "--solver", "greedy-bestfit",
-            "--seeds", "2", "--time-limit", "20", "--workers", "1", "--solvers-dir", str(plugins),
-            "--store", str(store), "--quiet", "--name", "nightly"]
+    args = [
+        "run",
+        "--instances",
+        str(SMOKE / "placement-cost-s0.json"),
+        "--instances",
+        str(SMOKE / "placement-cost-s1.json"),
+        "--solver",
+        "probe",
+        "--solver",
+        "greedy-bestfit",
+        "--seeds",
+        "2",
+        "--time-limit",
+        "20",
+        "--workers",
+        "1",
+        "--solvers-dir",
+        str(plugins),
+        "--store",
+        str(store),
+        "--quiet",
+        "--name",
+        "nightly",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return store
@@ -172,17 +216,22 @@ def _campaign(tmp: Path, name: str, degraded: bool) -> Path:
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("compare")
-    return {"good": _campaign(tmp, "good", False), "again": _campaign(tmp, "again", False),
-            "worse": _campaign(tmp, "worse", True)}
+    return {
+        "good": _campaign(tmp, "good", False),
+        "again": _campaign(tmp, "again", False),
+        "worse": _campaign(tmp, "worse", True),
+    }
 
 
 def test_cli_fails_on_a_degraded_solver(stores: dict[str, Path]) -> None:
-    result = CliRunner().invoke(app, ["compare", str(stores["good"]), str(stores["worse"]),
-                                      "--tolerance", "time=100"])
+    result = CliRunner().invoke(app, ["compare", str(stores["good"]), str(stores["worse"]), "--tolerance", "time=100"])
     assert result.exit_code == 1, result.output
     assert "REGRESSION" in result.output and "WORSE" in result.output
-    doc = json.loads(CliRunner().invoke(app, ["compare", str(stores["good"]), str(stores["worse"]), "--json",
-                                              "--tolerance", "time=100"]).output)
+    doc = json.loads(
+        CliRunner()
+        .invoke(app, ["compare", str(stores["good"]), str(stores["worse"]), "--json", "--tolerance", "time=100"])
+        .output
+    )
     assert doc["regressed"] is True
     rows = {r["solver"]: r for r in doc["rows"]}
     assert "gap" in rows["probe"]["regressions"]
@@ -193,8 +242,7 @@ def test_cli_fails_on_a_degraded_solver(stores: dict[str, Path]) -> None:
 def test_cli_equal_results_exit_zero(stores: dict[str, Path]) -> None:
     # the same store, and an independent re-run of the same campaign (deterministic solvers)
     for candidate in (stores["good"], stores["again"]):
-        result = CliRunner().invoke(app, ["compare", str(stores["good"]), str(candidate),
-                                          "--tolerance", "time=100"])
+        result = CliRunner().invoke(app, ["compare", str(stores["good"]), str(candidate), "--tolerance", "time=100"])
         assert result.exit_code == 0, result.output
         assert "no regression" in result.output
 

@@ -58,8 +58,14 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     made = [spec.example()[0] for spec in PROBLEM_CLASSES.values()]
     rng = np.random.default_rng(0)
     use = rng.integers(1, 10, (3, 6)).astype(float)
-    made.append(gap_instance(rng.integers(1, 30, (3, 6)).astype(float), use, np.full(3, (use.sum() / 3 * 0.8).round()),
-                             name="contract-gap"))
+    made.append(
+        gap_instance(
+            rng.integers(1, 30, (3, 6)).astype(float),
+            use,
+            np.full(3, (use.sum() / 3 * 0.8).round()),
+            name="contract-gap",
+        )
+    )
     paths = []
     for inst in made:
         paths.append(folder / f"{inst.name}.json")
@@ -82,16 +88,26 @@ def test_every_builtin_is_covered() -> None:
     """Every built-in solver module contributes cases: a module failing to import is an unavailable
     entry without problems, skipped when a module it imports is not installed, a failure otherwise."""
     names = {p.values[0] for p in CASES}
-    failed = [e.name for e in get_registry().entries() if e.origin.startswith("built-in") and not e.problems
-              and "ModuleNotFoundError" not in (e.reason or "")]
+    failed = [
+        e.name
+        for e in get_registry().entries()
+        if e.origin.startswith("built-in") and not e.problems and "ModuleNotFoundError" not in (e.reason or "")
+    ]
     assert not failed, f"built-in plugin modules that failed to import: {failed}"
     assert {"greedy-bestfit", "random-feasible", "ilp-highs", "sa", "ga", "fcfs"} <= names
 
 
 @pytest.mark.parametrize(("solver", "cls", "objective"), CASES)
 def test_contract(solver: str, cls: str, objective: str, instances: list[Path], executor: Executor) -> None:
-    checks = contract_checks(solver, executor, time_limit=TIME_LIMIT, params=SHORT_BUDGETS.get(solver, {}),
-                             objective=(cls, objective), max_instances=1, instances=instances)
+    checks = contract_checks(
+        solver,
+        executor,
+        time_limit=TIME_LIMIT,
+        params=SHORT_BUDGETS.get(solver, {}),
+        objective=(cls, objective),
+        max_instances=1,
+        instances=instances,
+    )
     failed = [f"{c.check} {c.subject}: {c.detail}" for c in checks if not c.ok]
     assert not failed, "\n".join(failed)
     kinds = {c.check for c in checks}

@@ -45,8 +45,14 @@ def checked(inst: Instance, res) -> float:
 
 
 def with_objective(inst: Instance, objective: str) -> Instance:
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=inst.jobs,
-                         problem=Problem(inst.problem.cls, objective), metadata={"name": inst.name})
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=Problem(inst.problem.cls, objective),
+        metadata={"name": inst.name},
+    )
 
 
 def gang_allocation(seed: int, objective: str, n: int = 40) -> Instance:
@@ -111,11 +117,20 @@ def _scipy_pf(inst: Instance) -> float:
     A_job[pj, np.arange(K)] = 1.0
     A_cap = np.zeros((T, K))
     A_cap[pt, np.arange(K)] = gang[pj]
-    cons = [{"type": "ineq", "fun": lambda x: 1.0 - A_job @ x, "jac": lambda x: -A_job},
-            {"type": "ineq", "fun": lambda x: counts - A_cap @ x, "jac": lambda x: -A_cap}]
+    cons = [
+        {"type": "ineq", "fun": lambda x: 1.0 - A_job @ x, "jac": lambda x: -A_job},
+        {"type": "ineq", "fun": lambda x: counts - A_cap @ x, "jac": lambda x: -A_cap},
+    ]
     x0 = np.full(K, 1e-3)
-    out = minimize(f, x0, jac=grad, bounds=[(1e-12, 1.0)] * K, constraints=cons, method="SLSQP",
-                   options={"ftol": 1e-12, "maxiter": 1000})
+    out = minimize(
+        f,
+        x0,
+        jac=grad,
+        bounds=[(1e-12, 1.0)] * K,
+        constraints=cons,
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 1000},
+    )
     assert out.success, out.message
     return -float(out.fun)
 
@@ -159,8 +174,15 @@ def test_reusable_program_resolves_like_a_fresh_build():
     # a fresh program over the active jobs only
     keep = active[prog.pair_job]
     remap = np.cumsum(active) - 1
-    fresh = AllocationProgram(remap[prog.pair_job[keep]], prog.pair_type[keep], prog.coef[keep],
-                              inst.jobs.gang[active], int(active.sum()), len(inst.gpu_types), "max-min-fairness")
+    fresh = AllocationProgram(
+        remap[prog.pair_job[keep]],
+        prog.pair_type[keep],
+        prog.coef[keep],
+        inst.jobs.gang[active],
+        int(active.sum()),
+        len(inst.gpu_types),
+        "max-min-fairness",
+    )
     fresh.set(capacity=cap)
     ref = fresh.solve("ecos")
     assert again.value == pytest.approx(ref.value, rel=1e-6)
@@ -194,8 +216,11 @@ def test_declared_objectives_exist_in_the_problem_table():
 
     spec = PROBLEM_CLASSES["allocation"]
     assert all(spec.objective(o) is not None for o in ConvexAllocation.problems["allocation"])
-    assert set(ConvexAllocation.problems["allocation"]) == {"max-min-fairness", "max-throughput",
-                                                            "proportional-fairness"}
+    assert set(ConvexAllocation.problems["allocation"]) == {
+        "max-min-fairness",
+        "max-throughput",
+        "proportional-fairness",
+    }
 
 
 def test_lagrangian_bound_refinement_never_weakens():
@@ -230,11 +255,22 @@ def tiny_batch(seed: int, n: int = 6, gpus: tuple[int, ...] = (2, 1), release: b
     elig = rng.random((n, T)) < 0.8
     elig[np.arange(n), rng.integers(0, T, n)] = True
     rel = rng.integers(0, 15, n).astype(float) if release else None
-    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, T, 1)), eligible=elig,
-                      time=rng.integers(1, 20, (n, T)).astype(float), weight=rng.integers(0, 6, n).astype(float),
-                      release=rel)
-    return make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "weighted-completion"), metadata={"name": f"tiny-wct-{seed}"})
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        np.ones((n, T, 1)),
+        eligible=elig,
+        time=rng.integers(1, 20, (n, T)).astype(float),
+        weight=rng.integers(0, 6, n).astype(float),
+        release=rel,
+    )
+    return make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "weighted-completion"),
+        metadata={"name": f"tiny-wct-{seed}"},
+    )
 
 
 def brute_wct(inst: Instance) -> float:
@@ -336,15 +372,25 @@ def test_qp_with_releases_is_feasible_and_bounded():
 
 
 def test_qp_is_deterministic_with_a_seed_and_declines_gangs():
-    inst = generate("batch", {"objective": "weighted-completion", "cluster": "tiny", "jobs": 40, "gang": {"1": 1},
-                              "weights": {"1": 1, "3": 1}}, seed=2)
+    inst = generate(
+        "batch",
+        {
+            "objective": "weighted-completion",
+            "cluster": "tiny",
+            "jobs": 40,
+            "gang": {"1": 1},
+            "weights": {"1": 1, "3": 1},
+        },
+        seed=2,
+    )
     a = run(ConvexQpWspt, inst, seed=5)
     b = run(ConvexQpWspt, inst, seed=5)
     assert a.solution == b.solution and a.bound == b.bound
     checked(inst, a)
     assert a.bound <= a.solution["objective"]
-    gang = generate("batch", {"objective": "weighted-completion", "cluster": "tiny", "jobs": 10,
-                              "gang": {"1": 1, "2": 1}}, seed=0)
+    gang = generate(
+        "batch", {"objective": "weighted-completion", "cluster": "tiny", "jobs": 10, "gang": {"1": 1, "2": 1}}, seed=0
+    )
     if (gang.jobs.gang > 1).any():
         assert "gang" in ConvexQpWspt.unsupported_reason(gang)
     assert ConvexQpWspt.unsupported_reason(inst) is None

@@ -138,13 +138,21 @@ def tiny_gap(seed: int, m: int = 3, n: int = 6, tight: float = 0.8) -> Instance:
 
 
 def with_problem(inst: Instance, objective: str, **params) -> Instance:
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=inst.jobs,
-                         problem=Problem(inst.problem.cls, objective, params), metadata={"name": inst.name})
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=Problem(inst.problem.cls, objective, params),
+        metadata={"name": inst.name},
+    )
 
 
 def gang_cluster() -> tuple[list[GpuType], list[Node]]:
-    types = [GpuType("a", {"mem": 10.0, "cpu": 1.0}, cost_per_hour=2.5), GpuType("b", {"mem": 16.0, "cpu": 1.0},
-                                                                                 cost_per_hour=4.0)]
+    types = [
+        GpuType("a", {"mem": 10.0, "cpu": 1.0}, cost_per_hour=2.5),
+        GpuType("b", {"mem": 16.0, "cpu": 1.0}, cost_per_hour=4.0),
+    ]
     nodes = [Node("n0", "a", ("n0/0", "n0/1")), Node("n1", "a", ("n1/0", "n1/1")), Node("n2", "b", ("n2/0",))]
     return types, nodes
 
@@ -156,11 +164,23 @@ def tiny_gang_placement(seed: int, objective: str, n: int = 5, multi: bool = Fal
     gang = rng.choice([1, 1, 2, 3] if multi else [1, 1, 2], n)  # a gang of 3 spans both type-a nodes
     eligible = rng.random((n, 2)) < 0.8
     eligible[:, 0] |= gang > 1  # a gang of 2 needs type a (type b has one GPU)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], demand, eligible=eligible, gang=gang,
-                      cost=rng.integers(1, 20, (n, 2)).astype(float), weight=rng.integers(1, 9, n).astype(float))
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        demand,
+        eligible=eligible,
+        gang=gang,
+        cost=rng.integers(1, 20, (n, 2)).astype(float),
+        weight=rng.integers(1, 9, n).astype(float),
+    )
     params = {"allow_multi_node": True} if multi else {}
-    return make_instance(resources=[Resource("mem"), Resource("cpu")], gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", objective, params), metadata={"name": f"gang-p-{seed}"})
+    return make_instance(
+        resources=[Resource("mem"), Resource("cpu")],
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", objective, params),
+        metadata={"name": f"gang-p-{seed}"},
+    )
 
 
 def tiny_batch(seed: int, objective: str, n: int = 4, unit: float = 0.5, multi: bool = False) -> Instance:
@@ -172,11 +192,25 @@ def tiny_batch(seed: int, objective: str, n: int = 4, unit: float = 0.5, multi: 
     eligible[:, 0] |= gang > 1
     release = rng.integers(0, 6, n) * unit
     deadline = np.where(rng.random(n) < 0.75, release + rng.integers(3, 15, n) * unit, np.nan)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, 2, 2)), eligible=eligible, gang=gang, time=time,
-                      release=release, deadline=deadline, weight=rng.integers(1, 5, n).astype(float))
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        np.ones((n, 2, 2)),
+        eligible=eligible,
+        gang=gang,
+        time=time,
+        release=release,
+        deadline=deadline,
+        weight=rng.integers(1, 5, n).astype(float),
+    )
     params = {"allow_multi_node": True} if multi else {}
-    return make_instance(resources=[Resource("mem"), Resource("cpu")], gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", objective, params), metadata={"name": f"gang-b-{seed}"})
+    return make_instance(
+        resources=[Resource("mem"), Resource("cpu")],
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", objective, params),
+        metadata={"name": f"gang-b-{seed}"},
+    )
 
 
 # ------------------------------------------------------------------------------------ placement
@@ -193,13 +227,22 @@ def test_gap_matches_brute_force(seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_max_weight_and_min_gpus_match_brute_force(seed):
-    for objective, tight, params in (("max-weight", 0.15, {}), ("min-gpus", 0.8, {}),
-                                     ("min-gpus", 0.8, {"measure": "cost"})):
+    for objective, tight, params in (
+        ("max-weight", 0.15, {}),
+        ("min-gpus", 0.8, {}),
+        ("min-gpus", 0.8, {"measure": "cost"}),
+    ):
         base = tiny_gap(seed + 10, m=3, n=5, tight=tight)
         if params:
             types = [GpuType(t.id, t.capacity, cost_per_hour=1.5 + i) for i, t in enumerate(base.gpu_types)]
-            base = make_instance(resources=base.resources, gpu_types=types, nodes=base.nodes, jobs=base.jobs,
-                                 problem=base.problem, metadata={"name": base.name})
+            base = make_instance(
+                resources=base.resources,
+                gpu_types=types,
+                nodes=base.nodes,
+                jobs=base.jobs,
+                problem=base.problem,
+                metadata={"name": base.name},
+            )
         inst = with_problem(base, objective, **params)
         opt = brute_placement(inst)
         assert opt is not None  # all nine are feasible (brute force)
@@ -244,8 +287,9 @@ def test_inexact_capacity_scaling_is_sound():
     ``optimal`` is not claimed and the bound is the instance's cheap bound (valid)."""
     third = 1.0 / 3.0
     use = np.array([[third, third, third, 0.5], [third, third, third, 0.5]])
-    inst = gap_instance(np.array([[1.0, 1.0, 1.0, 1.0], [5.0, 5.0, 5.0, 1.0]]), use, np.array([1.0, 1.0]),
-                        name="thirds")
+    inst = gap_instance(
+        np.array([[1.0, 1.0, 1.0, 1.0], [5.0, 5.0, 5.0, 1.0]]), use, np.array([1.0, 1.0]), name="thirds"
+    )
     opt = brute_placement(inst)
     assert opt == 4.0  # all thirds on a0 (they fit exactly); the rounded model fits only two there
     for hint in (True, False):
@@ -261,8 +305,14 @@ def test_inexact_cost_scaling_keeps_a_valid_bound():
     inst = tiny_gap(3)
     jobs = inst.jobs
     odd = Jobs.build(jobs.ids, jobs.demand, cost=jobs.cost / 3.0)
-    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=odd,
-                         problem=inst.problem, metadata={"name": "thirds-cost"})
+    inst = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=odd,
+        problem=inst.problem,
+        metadata={"name": "thirds-cost"},
+    )
     opt = brute_placement(inst)
     res = run(inst)
     assert res.info["objective_scaling_exact"] is False and res.status == "feasible"
@@ -328,11 +378,18 @@ def test_rcmax_pure_load_model():
     n, m = 7, 3
     time = rng.integers(1, 40, (n, m)).astype(float)
     jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
-    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": "rcmax"})
-    best = min(max(sum(time[j, g] for j in range(n) if a[j] == g) for g in range(m))
-               for a in itertools.product(range(m), repeat=n))
+    inst = make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": "rcmax"},
+    )
+    best = min(
+        max(sum(time[j, g] for j in range(n) if a[j] == g) for g in range(m))
+        for a in itertools.product(range(m), repeat=n)
+    )
     res = run(inst)
     assert res.info["pure_load"] and res.status == "optimal"
     assert checked(inst, res) == pytest.approx(best)
@@ -353,8 +410,8 @@ def test_assign_gpus_succeeds_on_cumulative_feasible_schedules():
             while True:
                 busy = sum(gang[i] for i in range(j) if start[i] <= t < end[i] or t <= start[i] < t + dur)
                 if busy + gang[j] <= M and all(
-                        sum(gang[i] for i in range(j) if start[i] <= u < end[i]) + gang[j] <= M
-                        for u in range(t, t + dur)):
+                    sum(gang[i] for i in range(j) if start[i] <= u < end[i]) + gang[j] <= M for u in range(t, t + dur)
+                ):
                     break
                 t += 1
             start[j], end[j] = t, t + dur
@@ -373,8 +430,9 @@ def test_incumbents_are_valid_and_bounds_below_them():
     rng = np.random.default_rng(7)
     m, n = 8, 60
     use = rng.integers(5, 25, (m, n)).astype(float)
-    inst = gap_instance(rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.85)),
-                        name="mid-gap")
+    inst = gap_instance(
+        rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.85)), name="mid-gap"
+    )
     reports = []
     res = run(inst, limit=2.0, reporter=lambda sol, bound: reports.append((sol, bound)))
     assert res.status in ("optimal", "feasible")
@@ -394,8 +452,9 @@ def test_deterministic_time_makes_runs_reproducible():
     rng = np.random.default_rng(11)
     m, n = 8, 50
     use = rng.integers(5, 25, (m, n)).astype(float)
-    inst = gap_instance(rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.9)),
-                        name="det-gap")
+    inst = gap_instance(
+        rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.9)), name="det-gap"
+    )
     a = run(inst, limit=20.0, deterministic_time=0.3, hint=False)
     b = run(inst, limit=20.0, deterministic_time=0.3, hint=False)
     assert a.info["reproducible"] and b.info["reproducible"]
@@ -416,8 +475,18 @@ def test_runs_through_the_harness(tmp_path):
     for inst in (tiny_gang_placement(1, "min-cost"), tiny_batch(2, "weighted-tardiness")):
         path = tmp_path / f"{inst.name}.json"
         digest = save(inst, path)
-        rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver="cpsat",
-                              solver_version=CpSat.version, params=CpSat.resolve_params({}), seed=0, time_limit=10.0))
+        rec = execute(
+            RunTask(
+                instance_path=str(path),
+                instance_hash=digest,
+                instance_name=inst.name,
+                solver="cpsat",
+                solver_version=CpSat.version,
+                params=CpSat.resolve_params({}),
+                seed=0,
+                time_limit=10.0,
+            )
+        )
         assert rec.status == "optimal", (rec.status, rec.reason)  # both are feasible and tiny
         assert not rec.flags, rec.flags
         assert rec.feasible
@@ -436,14 +505,17 @@ def test_gap1_reaches_opt_min():
 
 
 @pytest.mark.external
-@pytest.mark.skipif(not (EXTERNAL / "rcmax_fanjul_ruiz" / "instancias1a100" / "111.txt").exists(),
-                    reason="shared/external data absent")
+@pytest.mark.skipif(
+    not (EXTERNAL / "rcmax_fanjul_ruiz" / "instancias1a100" / "111.txt").exists(), reason="shared/external data absent"
+)
 def test_rcmax_100_jobs_feasible_with_reported_gap():
     (inst,) = IMPORTERS["rcmax"].read(EXTERNAL / "rcmax_fanjul_ruiz" / "instancias1a100" / "111.txt")
     assert inst.n_jobs == 100
     res = run(inst, limit=3.0)
     value = checked(inst, res)
     best = inst.metadata["known"]["best_known"]
-    print(f"R||Cmax 111 (100 jobs, 10 machines): cpsat {value:g} in 3 s, best known {best}, "
-          f"gap {(value - best) / best:.2%}, bound {res.bound}")
+    print(
+        f"R||Cmax 111 (100 jobs, 10 machines): cpsat {value:g} in 3 s, best known {best}, "
+        f"gap {(value - best) / best:.2%}, bound {res.bound}"
+    )
     assert value >= best - 1e-9 or res.status != "optimal"

@@ -24,8 +24,11 @@ EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
 
 pytestmark = [
     pytest.mark.external,
-    pytest.mark.skipif(not EXTERNAL.is_dir(), reason=f"external data sets not available: {EXTERNAL} does not "
-                       "exist (it sits beside the project's root in the development setup only)"),
+    pytest.mark.skipif(
+        not EXTERNAL.is_dir(),
+        reason=f"external data sets not available: {EXTERNAL} does not "
+        "exist (it sits beside the project's root in the development setup only)",
+    ),
 ]
 
 ORLIB = EXTERNAL / "gap_orlib"
@@ -281,7 +284,7 @@ def test_vbp_every_file_imports_with_listed_sizes(vbp_rows, cls) -> None:
         # class 9 headers announce one item more than the file name
         assert n_header == int(n_name) + (1 if cls == "class9" else 0)
         assert (len(inst.resources), inst.n_jobs, inst.n_gpus) == (int(d_name), n_header, n_header)
-        assert inst.type_capacity[0].tolist() == [float(t) for t in tokens[1:d + 1]]
+        assert inst.type_capacity[0].tolist() == [float(t) for t in tokens[1 : d + 1]]
         row = vbp_rows[path.stem]
         known = inst.metadata["known"]
         assert known["lower_bound"] == int(row["LB"])

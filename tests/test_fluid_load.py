@@ -12,13 +12,16 @@ from schedbench.generators.load import fluid_load, instance_fluid
 NAN = np.nan
 
 
-@pytest.mark.parametrize(("work", "gpus", "rho", "nominal"), [
-    ([[1, NAN], [1, 1]], [1, 1], 1.0, 1.0),
-    ([[2, 2]], [1, 1], 1.0, 1.0),  # the work is split half and half
-    ([[3, NAN], [1, 1]], [1, 1], 3.0, 2.0),  # eligibility: type 0 is the bottleneck
-    ([[4, 1]], [1, 3], 4 / 13, 0.25),  # the slow type takes 1/13 of the work, so both are busy 4/13
-    ([[1, NAN], [1, NAN]], [2, 5], 1.0, 2 / 7),  # the nominal figure counts GPUs the jobs cannot use
-])
+@pytest.mark.parametrize(
+    ("work", "gpus", "rho", "nominal"),
+    [
+        ([[1, NAN], [1, 1]], [1, 1], 1.0, 1.0),
+        ([[2, 2]], [1, 1], 1.0, 1.0),  # the work is split half and half
+        ([[3, NAN], [1, 1]], [1, 1], 3.0, 2.0),  # eligibility: type 0 is the bottleneck
+        ([[4, 1]], [1, 3], 4 / 13, 0.25),  # the slow type takes 1/13 of the work, so both are busy 4/13
+        ([[1, NAN], [1, NAN]], [2, 5], 1.0, 2 / 7),  # the nominal figure counts GPUs the jobs cannot use
+    ],
+)
 def test_hand_examples(work, gpus, rho, nominal):
     fl = fluid_load(np.array(work, dtype=float), np.array(gpus, dtype=float))
     assert fl.work_per_s == pytest.approx(rho, rel=1e-7)
@@ -41,7 +44,7 @@ def test_matches_a_dense_linprog():
     c[-1] = 1
     A_eq = np.zeros((m, m * T + 1))
     for j in range(m):
-        A_eq[j, j * T:(j + 1) * T] = 1
+        A_eq[j, j * T : (j + 1) * T] = 1
     A_ub = np.zeros((T, m * T + 1))
     for t in range(T):
         A_ub[t, [j * T + t for j in range(m)]] = np.nan_to_num(W[:, t])

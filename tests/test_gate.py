@@ -20,9 +20,14 @@ PLUGINS = Path(__file__).resolve().parent / "plugins"
 def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("gate")
     placement = examples()[0][0]
-    known = make_instance(resources=placement.resources, gpu_types=placement.gpu_types, nodes=placement.nodes,
-                          jobs=placement.jobs, problem=placement.problem,
-                          metadata={"name": "placement-known", "known": {"optimum": 9.0, "source": "test"}})
+    known = make_instance(
+        resources=placement.resources,
+        gpu_types=placement.gpu_types,
+        nodes=placement.nodes,
+        jobs=placement.jobs,
+        problem=placement.problem,
+        metadata={"name": "placement-known", "known": {"optimum": 9.0, "source": "test"}},
+    )
     out = {}
     for name, inst in (("placement", placement), ("known", known)):
         out[name] = folder / f"{name}.json"
@@ -31,8 +36,23 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _run(tmp_path: Path, instance: Path, solver: str, *extra: str) -> tuple[int, str]:
-    args = ["run", "--instances", str(instance), "--solver", solver, "--solvers-dir", str(PLUGINS), "--time-limit",
-            "5", "--workers", "1", "--store", str(tmp_path / f"{solver}.sqlite"), "--quiet", *extra]
+    args = [
+        "run",
+        "--instances",
+        str(instance),
+        "--solver",
+        solver,
+        "--solvers-dir",
+        str(PLUGINS),
+        "--time-limit",
+        "5",
+        "--workers",
+        "1",
+        "--store",
+        str(tmp_path / f"{solver}.sqlite"),
+        "--quiet",
+        *extra,
+    ]
     res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     return res.exit_code, res.output
 
@@ -48,7 +68,7 @@ def test_parse_fail_on() -> None:
 def test_good_runs_exit_0_and_json(tmp_path: Path, instances: dict[str, Path]) -> None:
     code, out = _run(tmp_path, instances["placement"], "test-good", "--json")
     assert code == 0, out
-    doc = json.loads(out[out.index("{"):])
+    doc = json.loads(out[out.index("{") :])
     assert doc["statuses"] == {"feasible": 1} and doc["failing"] == {} and doc["exit_code"] == 0
 
 
@@ -59,12 +79,12 @@ def test_an_error_fails_the_run_unless_excluded(tmp_path: Path, instances: dict[
     assert _run(tmp_path, instances["placement"], "test-raise", "--fail-on", "none")[0] == 0
     assert _run(tmp_path, instances["placement"], "test-raise", "--fail-on", "timeout,memout")[0] == 0
     code, out = _run(tmp_path, instances["placement"], "test-raise", "--json")
-    assert code == 1 and json.loads(out[out.index("{"):])["failing"] == {"error": 1}
+    assert code == 1 and json.loads(out[out.index("{") :])["failing"] == {"error": 1}
     assert _run(tmp_path, instances["placement"], "test-raise", "--fail-on", "exploded")[0] == 2
 
 
 def test_a_contradicted_claim_fails_the_run(tmp_path: Path, instances: dict[str, Path]) -> None:
     # claims optimal with 10.2525 against a known optimum of 9
     code, out = _run(tmp_path, instances["known"], "test-false-optimal", "--json")
-    doc = json.loads(out[out.index("{"):])
+    doc = json.loads(out[out.index("{") :])
     assert code == 1 and doc["failing"], doc

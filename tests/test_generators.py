@@ -60,10 +60,14 @@ def test_same_spec_same_bytes_different_seed_differs():
 
 
 def test_two_processes_agree(tmp_path):
-    code = ("import sys; from schedbench.generators import generate; from schedbench.instances import content_hash; "
-            "print(content_hash(generate('batch', {'jobs': 50, 'arrival_load': 0.8}, 7)))")
-    hashes = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-              for _ in range(2)}
+    code = (
+        "import sys; from schedbench.generators import generate; from schedbench.instances import content_hash; "
+        "print(content_hash(generate('batch', {'jobs': 50, 'arrival_load': 0.8}, 7)))"
+    )
+    hashes = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    }
     assert hashes == {content_hash(generate("batch", {"jobs": 50, "arrival_load": 0.8}, 7))}
 
 
@@ -90,9 +94,18 @@ def _lognormal_cdf(x, median, sigma):
 
 def test_durations_follow_the_specified_distribution():
     # with a V100 reference, a job's time on V100 is its drawn duration
-    inst = generate("batch", {"jobs": 4000, "mix": "gavel", "duration": {"dist": "lognormal", "median_s": 3600,
-                                                                        "sigma": 1.0}, "max_duration_s": 1e9,
-                             "min_duration_s": 1e-3, "gang": {"1": 1}}, seed=11)
+    inst = generate(
+        "batch",
+        {
+            "jobs": 4000,
+            "mix": "gavel",
+            "duration": {"dist": "lognormal", "median_s": 3600, "sigma": 1.0},
+            "max_duration_s": 1e9,
+            "min_duration_s": 1e-3,
+            "gang": {"1": 1},
+        },
+        seed=11,
+    )
     t = inst.type_index["V100"]
     x = np.sort(inst.jobs.time[inst.jobs.eligible[:, t], t])
     ecdf = np.arange(1, len(x) + 1) / len(x)
@@ -141,8 +154,9 @@ def test_smoke_suite_matches_lock_and_committed_files(tmp_path):
 
 def test_lock_verification_catches_a_changed_generator(tmp_path):
     manifest = tmp_path / "mini.toml"
-    manifest.write_text('[[generate]]\nid = "b"\nclass = "batch"\nseeds = [0]\n'
-                        'params = { jobs = 5, cluster = "tiny" }\n')
+    manifest.write_text(
+        '[[generate]]\nid = "b"\nclass = "batch"\nseeds = [0]\nparams = { jobs = 5, cluster = "tiny" }\n'
+    )
     suite = load_suite("mini", tmp_path)
     write_lock(suite, build(suite, check_lock=False).hashes)
     assert build(suite).hashes

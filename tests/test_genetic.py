@@ -111,8 +111,9 @@ def test_placement_random_with_gangs(objective, seed):
         assert v.objective >= max(seeds) if objective == "max-weight" else v.objective <= min(seeds)
 
 
-@pytest.mark.parametrize(("objective", "seed"), list(itertools.product(
-    ("makespan", "weighted-completion", "weighted-tardiness"), range(2))))
+@pytest.mark.parametrize(
+    ("objective", "seed"), list(itertools.product(("makespan", "weighted-completion", "weighted-tardiness"), range(2)))
+)
 def test_batch_random_gangs_releases_beats_heuristics(objective, seed):
     inst, _ = feasible_batch(seed, objective, n=16)
     ref = heuristic_best(inst, (ListECT, WSPT, EDD))
@@ -171,8 +172,9 @@ def test_time_limit_mode():
 
 def test_infeasible_and_unknown():
     # job 2 fits on no agent: infeasible without a search
-    inst = gap_instance(np.ones((2, 3)), np.array([[1.0, 1.0, 5.0], [1.0, 1.0, 5.0]]), np.array([2.0, 2.0]),
-                        name="stuck")
+    inst = gap_instance(
+        np.ones((2, 3)), np.array([[1.0, 1.0, 5.0], [1.0, 1.0, 5.0]]), np.array([2.0, 2.0]), name="stuck"
+    )
     res, reports = solve(inst, evals=500)
     assert res.status == "infeasible" and res.solution is None and reports == []
     # every job fits alone but not all together: no feasible individual exists
@@ -190,8 +192,14 @@ def test_permutation_encoding_refused_on_placement():
 def test_max_weight_drops_jobs_that_do_not_fit():
     # two agents of capacity 3, four jobs of size 2: at most two placed
     inst = gap_instance(np.ones((2, 4)), np.full((2, 4), 2.0), np.array([3.0, 3.0]), name="knap")
-    inst = type(inst)(inst.resources, inst.gpu_types, inst.nodes, inst.jobs,
-                      type(inst.problem)("placement", "max-weight", dict(inst.problem.params)), inst.metadata)
+    inst = type(inst)(
+        inst.resources,
+        inst.gpu_types,
+        inst.nodes,
+        inst.jobs,
+        type(inst.problem)("placement", "max-weight", dict(inst.problem.params)),
+        inst.metadata,
+    )
     res, reports = solve(inst, evals=2000)
     assert graded(inst, res, reports).objective == 2.0
 
@@ -210,8 +218,9 @@ def test_placement_evaluation_matches_the_validator(objective, seed):
         assert v.objective == pytest.approx(sign * true[r], rel=1e-9, abs=1e-9)
 
 
-@pytest.mark.parametrize(("objective", "seed"), list(itertools.product(
-    ("makespan", "weighted-completion", "weighted-tardiness"), range(3))))
+@pytest.mark.parametrize(
+    ("objective", "seed"), list(itertools.product(("makespan", "weighted-completion", "weighted-tardiness"), range(3)))
+)
 def test_batch_vectorised_decoder_matches_the_scalar_one_and_the_validator(objective, seed):
     inst, _ = feasible_batch(seed, objective, n=20)
     for enc in ("assignment", "permutation"):

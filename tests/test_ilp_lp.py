@@ -42,8 +42,14 @@ def checked(inst: Instance, res) -> float:
 
 
 def with_problem(inst: Instance, cls: str, objective: str, **params) -> Instance:
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=inst.jobs,
-                         problem=Problem(cls, objective, params), metadata={"name": inst.name})
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=Problem(cls, objective, params),
+        metadata={"name": inst.name},
+    )
 
 
 def tiny_gap(seed: int, m: int = 3, n: int = 6, tight: float = 0.8) -> Instance:
@@ -62,8 +68,10 @@ def brute_placement(inst: Instance) -> float | None:
     best = None
     for combo in itertools.product(options, repeat=n):
         gpu = np.array(combo)
-        doc = {"problem": "placement", "assignment": {inst.jobs.ids[j]: None if g < 0 else [inst.gpu_ids[g]]
-                                                      for j, g in enumerate(combo)}}
+        doc = {
+            "problem": "placement",
+            "assignment": {inst.jobs.ids[j]: None if g < 0 else [inst.gpu_ids[g]] for j, g in enumerate(combo)},
+        }
         v = validate(inst, doc)
         if not v.feasible or v.objective is None:
             continue
@@ -77,9 +85,14 @@ def tiny_rcmax(seed: int, n: int = 6, m: int = 3) -> Instance:
     rng = np.random.default_rng(seed)
     time = rng.integers(1, 40, (n, m)).astype(float)
     jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
-    return make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": f"tiny-rcmax-{seed}"})
+    return make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": f"tiny-rcmax-{seed}"},
+    )
 
 
 def brute_rcmax(inst: Instance) -> float:
@@ -136,8 +149,9 @@ def test_incumbents_reported_within_the_time_limit():
     rng = np.random.default_rng(7)
     m, n = 10, 120
     use = rng.integers(5, 25, (m, n)).astype(float)
-    inst = gap_instance(rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.85)),
-                        name="mid-gap")
+    inst = gap_instance(
+        rng.integers(10, 50, (m, n)).astype(float), use, np.full(m, float(use.sum() / m * 0.85)), name="mid-gap"
+    )
     reports = []
     ctx = Context(3.0, 0, IlpHighs.resolve_params({}), reporter=lambda sol, bound: reports.append((sol, bound)))
     res = IlpHighs().solve(inst, ctx)  # (wall time against the limit: the harness's hard limits; no
@@ -181,10 +195,22 @@ def test_ilp_and_lp_round_rcmax(seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_ilp_random_multiresource_placements(seed):
     inst, _ = feasible_placement(seed, "min-cost", n=14, slack=1.2)
-    gang1 = Jobs.build(inst.jobs.ids, inst.jobs.demand, eligible=inst.jobs.eligible, cost=inst.jobs.cost,
-                       weight=inst.jobs.weight, time=inst.jobs.time)
-    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=gang1,
-                         problem=inst.problem, metadata={"name": inst.name})
+    gang1 = Jobs.build(
+        inst.jobs.ids,
+        inst.jobs.demand,
+        eligible=inst.jobs.eligible,
+        cost=inst.jobs.cost,
+        weight=inst.jobs.weight,
+        time=inst.jobs.time,
+    )
+    inst = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=gang1,
+        problem=inst.problem,
+        metadata={"name": inst.name},
+    )
     for objective in ("min-cost", "max-weight", "min-gpus"):
         one = with_problem(inst, "placement", objective)
         res = run(IlpHighs, one)  # feasible by construction (gang 1 on the first GPU of a feasible answer)
@@ -210,8 +236,14 @@ def test_nonzero_release_is_declined_for_makespan():
     inst = tiny_rcmax(0)
     j = inst.jobs
     jobs = Jobs.build(j.ids, j.demand, time=j.time, release=np.arange(inst.n_jobs, dtype=float))
-    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
-                         problem=inst.problem, metadata={"name": "released"})
+    inst = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=jobs,
+        problem=inst.problem,
+        metadata={"name": "released"},
+    )
     for solver in (IlpHighs, LpRound):
         assert "release" in solver.unsupported_reason(inst)
         res = run(solver, inst)
@@ -222,9 +254,14 @@ def test_oversized_time_indexed_model_is_declined():
     n, m = 400, 70  # 28,000 usable pairs x 8 periods > 200,000 columns
     time = np.full((n, m), 10.0)
     jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
-    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "weighted-completion"), metadata={"name": "big-wct"})
+    inst = make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "weighted-completion"),
+        metadata={"name": "big-wct"},
+    )
     reason = IlpHighs.unsupported_reason(inst)
     assert reason is not None and "too large" in reason
 
@@ -233,8 +270,18 @@ def test_declines_are_recorded_by_the_harness(tmp_path):
     inst = with_gangs(feasible_batch(0, "weighted-completion", n=8)[0])
     path = tmp_path / "gang-batch.json"
     digest = save(inst, path)
-    rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver="ilp-highs",
-                          solver_version=IlpHighs.version, params={}, seed=0, time_limit=10.0))
+    rec = execute(
+        RunTask(
+            instance_path=str(path),
+            instance_hash=digest,
+            instance_name=inst.name,
+            solver="ilp-highs",
+            solver_version=IlpHighs.version,
+            params={},
+            seed=0,
+            time_limit=10.0,
+        )
+    )
     assert rec.status == "unsupported" and "gang" in rec.reason
 
 
@@ -258,32 +305,63 @@ def with_gangs(inst: Instance) -> Instance:
     def fill(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else np.where(np.isnan(a), 5.0, a)
 
-    jobs = Jobs.build(j.ids, demand, eligible=elig, gang=gang, release=j.release, weight=j.weight,
-                      time=fill(j.time), cost=fill(j.cost), deadline=j.deadline)
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
-                         problem=inst.problem, metadata={"name": inst.name + "-gang"})
+    jobs = Jobs.build(
+        j.ids,
+        demand,
+        eligible=elig,
+        gang=gang,
+        release=j.release,
+        weight=j.weight,
+        time=fill(j.time),
+        cost=fill(j.cost),
+        deadline=j.deadline,
+    )
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=jobs,
+        problem=inst.problem,
+        metadata={"name": inst.name + "-gang"},
+    )
 
 
 def tiny_gang(seed: int, objective: str, multi: bool = False, n: int = 5) -> Instance:
     rng = np.random.default_rng(seed)
-    types = (GpuType("a", {"mem": 10.0, "cpu": 1.0}, cost_per_hour=1.0),
-             GpuType("b", {"mem": 16.0, "cpu": 1.0}, cost_per_hour=3.0))
-    nodes = (Node("n0", "a", ("n0/0", "n0/1")), Node("n1", "a", ("n1/0", "n1/1", "n1/2")),
-             Node("n2", "b", ("n2/0", "n2/1")))
+    types = (
+        GpuType("a", {"mem": 10.0, "cpu": 1.0}, cost_per_hour=1.0),
+        GpuType("b", {"mem": 16.0, "cpu": 1.0}, cost_per_hour=3.0),
+    )
+    nodes = (
+        Node("n0", "a", ("n0/0", "n0/1")),
+        Node("n1", "a", ("n1/0", "n1/1", "n1/2")),
+        Node("n2", "b", ("n2/0", "n2/1")),
+    )
     gang = rng.choice([1, 1, 2, 2, 3], n)
     eligible = rng.random((n, 2)) < 0.8
     eligible[np.arange(n), rng.integers(0, 2, n)] = True
     eligible[gang == 3, 0] = True  # only type a has a 3-GPU node (with multi-node: 5 GPUs)
     demand = np.stack([rng.uniform(2.0, 9.0, (n, 2)).round(1), rng.uniform(0.2, 0.7, (n, 2)).round(2)], axis=2)
     cost = (rng.integers(1, 20, (n, 2)) * gang[:, None]).astype(float)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], demand, eligible=eligible, gang=gang, cost=cost,
-                      weight=rng.integers(1, 6, n).astype(float))
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        demand,
+        eligible=eligible,
+        gang=gang,
+        cost=cost,
+        weight=rng.integers(1, 6, n).astype(float),
+    )
     params = {"allow_multi_node": True} if multi else {}
     if objective == "min-gpus" and seed % 2:
         params["measure"] = "cost"
-    return make_instance(resources=[Resource("mem"), Resource("cpu")], gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", objective, params),
-                         metadata={"name": f"tiny-gang-{objective}-{seed}-{multi}"})
+    return make_instance(
+        resources=[Resource("mem"), Resource("cpu")],
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", objective, params),
+        metadata={"name": f"tiny-gang-{objective}-{seed}-{multi}"},
+    )
 
 
 def brute_gang(inst: Instance) -> float | None:
@@ -394,10 +472,23 @@ def tiny_batch(seed: int, objective: str, n: int = 5, scale: float = 1.0) -> Ins
     release = rng.integers(0, 7, n).astype(float) * scale
     deadline = np.where(rng.random(n) < 0.8, release + rng.integers(2, 10, n) * scale, np.nan)
     weight = rng.integers(0, 5, n).astype(float)
-    jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, 2, 1)), eligible=eligible, time=time, release=release,
-                      deadline=deadline, weight=weight)
-    return make_instance(resources=[Resource("mem")], gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", objective), metadata={"name": f"tiny-{objective}-{seed}"})
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        np.ones((n, 2, 1)),
+        eligible=eligible,
+        time=time,
+        release=release,
+        deadline=deadline,
+        weight=weight,
+    )
+    return make_instance(
+        resources=[Resource("mem")],
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", objective),
+        metadata={"name": f"tiny-{objective}-{seed}"},
+    )
 
 
 def brute_batch(inst: Instance) -> float:
@@ -461,10 +552,22 @@ def test_time_indexed_rounded_is_feasible_with_a_valid_bound(objective):
 def test_time_indexed_zero_cost_jobs_only():
     inst = tiny_batch(3, "weighted-tardiness")
     j = inst.jobs
-    jobs = Jobs.build(j.ids, np.nan_to_num(j.demand, nan=1.0), eligible=j.eligible, time=j.time, release=j.release,
-                      weight=np.zeros(inst.n_jobs))
-    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
-                         problem=inst.problem, metadata={"name": "no-weights"})
+    jobs = Jobs.build(
+        j.ids,
+        np.nan_to_num(j.demand, nan=1.0),
+        eligible=j.eligible,
+        time=j.time,
+        release=j.release,
+        weight=np.zeros(inst.n_jobs),
+    )
+    inst = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=jobs,
+        problem=inst.problem,
+        metadata={"name": "no-weights"},
+    )
     res = run(IlpHighs, inst)
     assert res.status == "optimal" and checked(inst, res) == 0.0 and res.bound == 0.0
 
@@ -479,12 +582,22 @@ def test_time_indexed_decode_of_the_start_solution():
     from schedbench_solvers import _highs as hx
 
     inst, _ = feasible_batch(2, "weighted-tardiness", n=10)
-    inst = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes,
-                         jobs=Jobs.build(inst.jobs.ids, np.nan_to_num(inst.jobs.demand, nan=1.0),
-                                         eligible=inst.jobs.eligible, time=np.nan_to_num(inst.jobs.time, nan=5.0),
-                                         release=inst.jobs.release, deadline=inst.jobs.deadline,
-                                         weight=inst.jobs.weight),
-                         problem=inst.problem, metadata={"name": "gang1"})
+    inst = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=Jobs.build(
+            inst.jobs.ids,
+            np.nan_to_num(inst.jobs.demand, nan=1.0),
+            eligible=inst.jobs.eligible,
+            time=np.nan_to_num(inst.jobs.time, nan=5.0),
+            release=inst.jobs.release,
+            deadline=inst.jobs.deadline,
+            weight=inst.jobs.weight,
+        ),
+        problem=inst.problem,
+        metadata={"name": "gang1"},
+    )
     m = hx.build(inst)
     assert m.kind == "time-indexed" and m.start is not None
     doc = hx.decode(inst, m, m.start)
@@ -516,9 +629,14 @@ def test_lst_on_a_larger_instance():
     time = rng.integers(1, 100, (n, m)).astype(float)
     time[rng.random((n, m)) < 0.2] *= 10  # a few slow pairs that the pruning removes
     jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
-    inst = make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": "rcmax-60x8"})
+    inst = make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": "rcmax-60x8"},
+    )
     res = run(LpRound, inst)
     value = checked(inst, res)
     assert res.info["lst_complete"] and value <= 2 * res.bound * (1 + 1e-9)
@@ -556,9 +674,13 @@ def test_lp_allocation_beats_random_feasible_allocations(seed):
             x /= np.maximum(1.0, x.sum(axis=1, keepdims=True))
             used = inst.jobs.gang @ x
             x *= min(1.0, float(np.min(counts / np.maximum(used, 1e-12))))
-            doc = {"problem": "allocation", "allocation": {
-                jid: {inst.type_ids[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0)}
-                for j, jid in enumerate(inst.jobs.ids)}}
+            doc = {
+                "problem": "allocation",
+                "allocation": {
+                    jid: {inst.type_ids[t]: float(x[j, t]) for t in np.flatnonzero(x[j] > 0)}
+                    for j, jid in enumerate(inst.jobs.ids)
+                },
+            }
             v = validate(inst, doc)
             assert v.feasible
             others.append(v.objective)
@@ -577,8 +699,13 @@ def test_lp_allocation_ipm_agrees_with_simplex():
 def test_export_model_roundtrip(tmp_path, fmt):
     import highspy
 
-    cases = [tiny_gap(1), tiny_gang(2, "min-cost"), tiny_gang(3, "min-gpus", multi=True),
-             tiny_batch(0, "weighted-completion"), tiny_batch(1, "weighted-tardiness")]
+    cases = [
+        tiny_gap(1),
+        tiny_gang(2, "min-cost"),
+        tiny_gang(3, "min-gpus", multi=True),
+        tiny_batch(0, "weighted-completion"),
+        tiny_batch(1, "weighted-tardiness"),
+    ]
     for k, inst in enumerate(cases):
         out = export_model(inst, tmp_path / f"m{k}.{fmt}.txt", fmt)
         h = highspy.Highs()
@@ -637,13 +764,22 @@ def test_ilp_highs_after_another_highs_sized_the_scheduler(first, threads):
 
 
 def test_solvers_run_through_the_harness(tmp_path):
-    cases = [("ilp-highs", tiny_gap(0)), ("lp-round", tiny_rcmax(1)),
-             ("lp-allocation", feasible_allocation(0)[0])]
+    cases = [("ilp-highs", tiny_gap(0)), ("lp-round", tiny_rcmax(1)), ("lp-allocation", feasible_allocation(0)[0])]
     for solver, inst in cases:
         path = tmp_path / f"{solver}.json"
         digest = save(inst, path)
-        rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver=solver,
-                              solver_version=VERSIONS[solver], params={}, seed=0, time_limit=20.0))
+        rec = execute(
+            RunTask(
+                instance_path=str(path),
+                instance_hash=digest,
+                instance_name=inst.name,
+                solver=solver,
+                solver_version=VERSIONS[solver],
+                params={},
+                seed=0,
+                time_limit=20.0,
+            )
+        )
         # lp-round's rounded answer is not proven optimal: it says "feasible"
         expected = {"ilp-highs": "optimal", "lp-round": "feasible", "lp-allocation": "optimal"}[solver]
         assert rec.status == expected, (solver, rec.status, rec.reason)

@@ -43,8 +43,14 @@ def checked(inst: Instance, res) -> float:
 
 
 def with_problem(inst: Instance, cls: str, objective: str, gpu_types=None, **params) -> Instance:
-    return make_instance(resources=inst.resources, gpu_types=gpu_types or inst.gpu_types, nodes=inst.nodes,
-                         jobs=inst.jobs, problem=Problem(cls, objective, params), metadata={"name": inst.name})
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=gpu_types or inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=Problem(cls, objective, params),
+        metadata={"name": inst.name},
+    )
 
 
 def tiny_gap(seed: int, m: int = 3, n: int = 6, tight: float = 0.8) -> Instance:
@@ -61,11 +67,16 @@ def brute_placement(inst: Instance) -> float | None:
     options = range(-1, inst.n_gpus) if obj == "max-weight" else range(inst.n_gpus)
     best = None
     for combo in itertools.product(options, repeat=inst.n_jobs):
-        doc = {"problem": "placement", "assignment": {inst.jobs.ids[j]: None if g < 0 else [inst.gpu_ids[g]]
-                                                      for j, g in enumerate(combo)}}
+        doc = {
+            "problem": "placement",
+            "assignment": {inst.jobs.ids[j]: None if g < 0 else [inst.gpu_ids[g]] for j, g in enumerate(combo)},
+        }
         v = validate(inst, doc)
-        if v.feasible and v.objective is not None and (
-                best is None or (v.objective > best if obj == "max-weight" else v.objective < best)):
+        if (
+            v.feasible
+            and v.objective is not None
+            and (best is None or (v.objective > best if obj == "max-weight" else v.objective < best))
+        ):
             best = v.objective
     return best
 
@@ -74,16 +85,27 @@ def tiny_rcmax(seed: int, n: int = 6, m: int = 3) -> Instance:
     rng = np.random.default_rng(seed)
     time = rng.integers(1, 40, (n, m)).astype(float)
     jobs = Jobs.build([f"j{i}" for i in range(n)], np.ones((n, m, 1)), time=time)
-    return make_instance(resources=[Resource("r")], gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
-                         nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)], jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": f"tiny-rcmax-{seed}"})
+    return make_instance(
+        resources=[Resource("r")],
+        gpu_types=[GpuType(f"m{i}", {"r": 1.0}) for i in range(m)],
+        nodes=[Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m)],
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": f"tiny-rcmax-{seed}"},
+    )
 
 
 def gang1(inst: Instance) -> Instance:
     jobs = inst.jobs
     one = Jobs.build(jobs.ids, jobs.demand, eligible=jobs.eligible, cost=jobs.cost, weight=jobs.weight, time=jobs.time)
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=one,
-                         problem=inst.problem, metadata={"name": inst.name})
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=one,
+        problem=inst.problem,
+        metadata={"name": inst.name},
+    )
 
 
 def same_answer(inst: Instance, **params) -> float:
@@ -194,8 +216,14 @@ def test_job_fitting_no_gpu_is_infeasible():
     demand = inst.jobs.demand.copy()
     demand[0] = 1e6  # eligible everywhere, fits nowhere
     jobs = Jobs.build(inst.jobs.ids, demand, eligible=inst.jobs.eligible, cost=inst.jobs.cost)
-    bad = make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=jobs,
-                        problem=inst.problem, metadata={"name": "no-gpu"})
+    bad = make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=jobs,
+        problem=inst.problem,
+        metadata={"name": "no-gpu"},
+    )
     res = run(IlpPyomo, bad)
     assert res.status == "infeasible" and res.solution is None and "no columns" in res.info["reason"]
     assert run(IlpHighs, bad).status == "infeasible"
@@ -223,8 +251,18 @@ def test_missing_solver_through_the_harness(tmp_path):
     inst = tiny_gap(2)
     path = tmp_path / "inst.json"
     digest = save(inst, path)
-    rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver="ilp-pyomo",
-                          solver_version="1", params={"mip_solver": name}, seed=0, time_limit=20.0))
+    rec = execute(
+        RunTask(
+            instance_path=str(path),
+            instance_hash=digest,
+            instance_name=inst.name,
+            solver="ilp-pyomo",
+            solver_version="1",
+            params={"mip_solver": name},
+            seed=0,
+            time_limit=20.0,
+        )
+    )
     assert rec.status == "unknown", (rec.status, rec.reason)
     assert name in str(rec.reason) or name in str(rec.info), (rec.reason, rec.info)
     with pytest.raises(ValueError, match="mip_solver"):
@@ -235,16 +273,27 @@ def test_runs_through_the_harness(tmp_path):
     inst = tiny_rcmax(4)
     path = tmp_path / "inst.json"
     digest = save(inst, path)
-    rec = execute(RunTask(instance_path=str(path), instance_hash=digest, instance_name=inst.name, solver="ilp-pyomo",
-                          solver_version="1", params={}, seed=0, time_limit=20.0))
+    rec = execute(
+        RunTask(
+            instance_path=str(path),
+            instance_hash=digest,
+            instance_name=inst.name,
+            solver="ilp-pyomo",
+            solver_version="1",
+            params={},
+            seed=0,
+            time_limit=20.0,
+        )
+    )
     assert rec.status == "optimal" and rec.feasible and not rec.flags, (rec.status, rec.reason, rec.flags)
 
 
 # ---------------------------------------------------------------------------------- declining, time budget
 def test_declines_what_ilp_highs_declines():
     cases = [load(path) for path in sorted(SMOKE.glob("*.json"))]
-    cases += [feasible_batch(seed, objective)[0] for seed in range(3)
-              for objective in ("makespan", "weighted-completion")]
+    cases += [
+        feasible_batch(seed, objective)[0] for seed in range(3) for objective in ("makespan", "weighted-completion")
+    ]
     declined = 0
     for inst in cases:
         ours = IlpPyomo.unsupported_reason(inst)

@@ -37,8 +37,12 @@ def placement(assign: dict[str, str]) -> dict:
 
 def test_registry_lists_the_four_formats() -> None:
     assert set(IMPORTERS) == {"orlib-gap", "gap", "rcmax", "vbp"}
-    expected = {"orlib-gap": ("placement", "min-cost"), "gap": ("placement", "min-cost"),
-                "rcmax": ("batch", "makespan"), "vbp": ("placement", "min-gpus")}
+    expected = {
+        "orlib-gap": ("placement", "min-cost"),
+        "gap": ("placement", "min-cost"),
+        "rcmax": ("batch", "makespan"),
+        "vbp": ("placement", "min-gpus"),
+    }
     for name, imp in IMPORTERS.items():
         assert isinstance(imp, Importer)
         assert imp.name == name
@@ -162,8 +166,12 @@ def test_yagiura_file_matches_orlib_problem() -> None:
     np.testing.assert_array_equal(inst.jobs.cost, orlib.jobs.cost)
     np.testing.assert_array_equal(inst.jobs.demand, orlib.jobs.demand)
     np.testing.assert_array_equal(inst.type_capacity, orlib.type_capacity)
-    assert inst.metadata["known"] == {"optimum": 8, "best_known": 8, "lower_bound": 8,
-                                      "source": inst.metadata["known"]["source"]}
+    assert inst.metadata["known"] == {
+        "optimum": 8,
+        "best_known": 8,
+        "lower_bound": 8,
+        "source": inst.metadata["known"]["source"],
+    }
     assert inst.metadata["source"]["set"] == "set1"
     assert inst.metadata["source"]["file"] == "g24"
 
@@ -177,13 +185,16 @@ def test_read_gap_solution() -> None:
     assert res.objective == 8
 
 
-@pytest.mark.parametrize(("text", "where", "expected"), [
-    ("0 1 0\n", "token 4", "4 agent indices"),
-    ("0 1 0 1 1\n", "token 5 (line 1)", "end of the file"),
-    ("0 1\n2 1\n", "token 3 (line 2)", "an agent index in 0..1"),
-    ("0 1 -1 1\n", "token 3 (line 1)", ">= 0"),
-    ("0 1 x 1\n", "token 3 (line 1)", "an integer"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "expected"),
+    [
+        ("0 1 0\n", "token 4", "4 agent indices"),
+        ("0 1 0 1 1\n", "token 5 (line 1)", "end of the file"),
+        ("0 1\n2 1\n", "token 3 (line 2)", "an agent index in 0..1"),
+        ("0 1 -1 1\n", "token 3 (line 1)", ">= 0"),
+        ("0 1 x 1\n", "token 3 (line 1)", "an integer"),
+    ],
+)
 def test_bad_gap_solution_files(tmp_path: Path, text: str, where: str, expected: str) -> None:
     (inst,) = IMPORTERS["gap"].read(YAGIURA)
     path = tmp_path / "g24_solution.txt"
@@ -397,10 +408,17 @@ def test_bom_crlf_and_gzip_are_read(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- identity
 
 
-@pytest.mark.parametrize(("fmt", "path", "options"), [
-    ("orlib-gap", ORLIB, {}), ("orlib-gap", ORLIB, {"sense": "max"}), ("gap", YAGIURA, {}),
-    ("rcmax", RCMAX, {}), ("vbp", VBP, {}), ("vbp", VBP_SMALL, {}),
-])
+@pytest.mark.parametrize(
+    ("fmt", "path", "options"),
+    [
+        ("orlib-gap", ORLIB, {}),
+        ("orlib-gap", ORLIB, {"sense": "max"}),
+        ("gap", YAGIURA, {}),
+        ("rcmax", RCMAX, {}),
+        ("vbp", VBP, {}),
+        ("vbp", VBP_SMALL, {}),
+    ],
+)
 def test_import_is_deterministic_and_round_trips(tmp_path: Path, fmt: str, path: Path, options: dict) -> None:
     first = read(fmt, path, **options)
     second = read(fmt, path, **options)

@@ -111,8 +111,7 @@ MALFORMED = [
     (("cluster", "nodes", 0, "gpus"), [], "$.cluster.nodes[0].gpus", "at least one"),
     (("resources",), [], "$.resources", "at least one"),
     (("metadata",), {}, "$.metadata.name", "required"),
-    (("metadata", "generator"), {"name": "g", "version": "1", "seed": -1}, "$.metadata.generator.seed",
-     "non-negative"),
+    (("metadata", "generator"), {"name": "g", "version": "1", "seed": -1}, "$.metadata.generator.seed", "non-negative"),
 ]
 
 
@@ -141,8 +140,11 @@ def test_per_type_nulls_must_match_eligibility():
     bad = copy.deepcopy(doc)
     bad["jobs"]["per_type"][t]["eligible"] = [False] * len(entry["eligible"])
     first = next(iter(doc["resources"]))["id"]
-    with pytest.raises(InputError, match=rf"per_type\.{t}\.demand\.{first}\[0\]: expected null \(the job is not "
-                       "eligible"):
+    with pytest.raises(
+        InputError,
+        match=rf"per_type\.{t}\.demand\.{first}\[0\]: expected null \(the job is not "
+        "eligible",
+    ):
         from_document(bad)
     bad = copy.deepcopy(doc)
     del bad["jobs"]["per_type"][t]["time"]
@@ -274,12 +276,13 @@ LOADER_CASES = [
     (_setp(("jobs", "per_type", "t2", "eligible", 0), 1), "$.jobs.per_type.t2.eligible[0]", "true or false"),
     (_setp(("jobs", "per_type", "t2", "time", 3), 0), "$.jobs.per_type.t2.time[3]", "a number > 0"),
     (_setp(("jobs", "per_type", "t2", "time", 3), -2.5), "$.jobs.per_type.t2.time[3]", "a number > 0"),
-    (_setp(("jobs", "per_type", "t2", "demand", "compute", 3), -1e-9), "$.jobs.per_type.t2.demand.compute[3]",
-     ">= 0.0"),
-    (_setp(("jobs", "per_type", "t0", "time", 5), 7.0), "$.jobs.per_type.t0.time[5]",
-     "null (the job is not eligible"),
-    (_setp(("jobs", "per_type", "t0", "cost", 1), None), "$.jobs.per_type.t0.cost[1]",
-     "a number (the job is eligible"),
+    (
+        _setp(("jobs", "per_type", "t2", "demand", "compute", 3), -1e-9),
+        "$.jobs.per_type.t2.demand.compute[3]",
+        ">= 0.0",
+    ),
+    (_setp(("jobs", "per_type", "t0", "time", 5), 7.0), "$.jobs.per_type.t0.time[5]", "null (the job is not eligible"),
+    (_setp(("jobs", "per_type", "t0", "cost", 1), None), "$.jobs.per_type.t0.cost[1]", "a number (the job is eligible"),
     # duplicate and empty ids
     (_setp(("resources", 1, "id"), "memory_gib"), "$.resources[1]", "duplicate id 'memory_gib'"),
     (_setp(("resources", 1, "id"), ""), "$.resources[1].id", "a non-empty string"),
@@ -305,15 +308,22 @@ LOADER_CASES = [
     (_setp(("metadata", "known"), {"best": 1}), "$.metadata.known.best", "unknown field"),
     (_setp(("metadata", "generator"), {"name": "", "version": "1"}), "$.metadata.generator.name", "non-empty"),
     (_setp(("metadata", "generator"), {"name": "g", "version": 1}), "$.metadata.generator.version", "non-empty"),
-    (_setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": "3"}), "$.metadata.generator.seed",
-     "a non-negative integer"),
-    (_setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": 2.0}), "$.metadata.generator.seed",
-     "a non-negative integer"),
+    (
+        _setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": "3"}),
+        "$.metadata.generator.seed",
+        "a non-negative integer",
+    ),
+    (
+        _setp(("metadata", "generator"), {"name": "g", "version": "1", "seed": 2.0}),
+        "$.metadata.generator.seed",
+        "a non-negative integer",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("edit", "where", "words"), LOADER_CASES,
-                         ids=[f"{k}:{c[1]}" for k, c in enumerate(LOADER_CASES)])
+@pytest.mark.parametrize(
+    ("edit", "where", "words"), LOADER_CASES, ids=[f"{k}:{c[1]}" for k, c in enumerate(LOADER_CASES)]
+)
 def test_each_loader_check_names_path_and_expectation(edit, where, words):
     doc = _edit(edit)
     with pytest.raises(InputError) as exc:

@@ -65,8 +65,11 @@ def test_multi_node_lets_gavel_clusters_run_philly_sized_jobs():
     plain = generate("online", {"jobs": 3000, "cluster": "gavel", "mix": "gavel"}, seed=1)
     assert plain.jobs.gang.max() == 4  # 4-GPU nodes: the 8-GPU pairs are not drawn
     assert plain.metadata["stats"]["jobs"]["reference"]["subset"].startswith("GPU counts <= 4")
-    multi = generate("online", {"jobs": 3000, "cluster": "gavel", "mix": "gavel",
-                                "problem_params": {"allow_multi_node": True}}, seed=1)
+    multi = generate(
+        "online",
+        {"jobs": 3000, "cluster": "gavel", "mix": "gavel", "problem_params": {"allow_multi_node": True}},
+        seed=1,
+    )
     assert multi.jobs.gang.max() == 8 and multi.problem.params["allow_multi_node"] is True
     ref = multi.metadata["stats"]["jobs"]["reference"]["gpu_time_share_by_gpus"]
     assert set(ref) == {"1", "2", "4", "8"}

@@ -38,11 +38,22 @@ def make(objective: str = "mean-jct", **params):
     for i, (_, _, _, _, mem, comp, _) in enumerate(JOBS):
         demand[i, :, 0] = mem
         demand[i, :, 1] = comp
-    jobs = Jobs.build([j[0] for j in JOBS], demand, time=np.array([j[3] for j in JOBS]),
-                      gang=np.array([j[2] for j in JOBS]), release=np.array([j[1] for j in JOBS]),
-                      deadline=np.array([j[6] for j in JOBS]))
-    return make_instance(resources=RES, gpu_types=TYPES, nodes=NODES, jobs=jobs,
-                         problem=Problem("online", objective, {**PARAMS, **params}), metadata={"name": "online-test"})
+    jobs = Jobs.build(
+        [j[0] for j in JOBS],
+        demand,
+        time=np.array([j[3] for j in JOBS]),
+        gang=np.array([j[2] for j in JOBS]),
+        release=np.array([j[1] for j in JOBS]),
+        deadline=np.array([j[6] for j in JOBS]),
+    )
+    return make_instance(
+        resources=RES,
+        gpu_types=TYPES,
+        nodes=NODES,
+        jobs=jobs,
+        problem=Problem("online", objective, {**PARAMS, **params}),
+        metadata={"name": "online-test"},
+    )
 
 
 def ev(time, job, event, gpus=None):
@@ -121,25 +132,47 @@ def test_feasible_log_metrics_match_hand_computation():
     x = np.array([1 / r for r in rho.values()])
     assert m["jain_index"] == pytest.approx(x.sum() ** 2 / (4 * (x * x).sum()))
     assert res.objective == pytest.approx(105.5)
-    expected_keys = {"finished", "rejected", "jct_mean", "jct_median", "jct_p95", "jct_p99", "makespan",
-                     "utilisation", "deadline_met_fraction", "queueing_delay_mean", "bounded_slowdown_mean",
-                     "ftf_max", "ftf_mean", "jain_index", "preemptions", "migrations", "rejections",
-                     "acceptance_rate", "wasted_gpu_seconds", "littles_law_l", "littles_law_lambda_w",
-                     "littles_law_error"}
+    expected_keys = {
+        "finished",
+        "rejected",
+        "jct_mean",
+        "jct_median",
+        "jct_p95",
+        "jct_p99",
+        "makespan",
+        "utilisation",
+        "deadline_met_fraction",
+        "queueing_delay_mean",
+        "bounded_slowdown_mean",
+        "ftf_max",
+        "ftf_mean",
+        "jain_index",
+        "preemptions",
+        "migrations",
+        "rejections",
+        "acceptance_rate",
+        "wasted_gpu_seconds",
+        "littles_law_l",
+        "littles_law_lambda_w",
+        "littles_law_error",
+    }
     assert set(m) == expected_keys
     # j0's restore (5 s) and j4's migration (2 s), one GPU each; one job of five rejected
     assert m["wasted_gpu_seconds"] == 7.0 and m["acceptance_rate"] == pytest.approx(0.8)
     assert m["littles_law_error"] < 1e-12
 
 
-@pytest.mark.parametrize(("objective", "value"), [
-    ("mean-jct", 105.5),
-    ("p99-jct", 80 + 0.97 * 180),
-    ("makespan", 260.0),
-    ("mean-bounded-slowdown", (2.6 + 1.6 + 1.25 + 32 / 30) / 4),
-    ("deadline-miss-rate", 2 / 3),
-    ("max-ftf", 2.6),
-])
+@pytest.mark.parametrize(
+    ("objective", "value"),
+    [
+        ("mean-jct", 105.5),
+        ("p99-jct", 80 + 0.97 * 180),
+        ("makespan", 260.0),
+        ("mean-bounded-slowdown", (2.6 + 1.6 + 1.25 + 32 / 30) / 4),
+        ("deadline-miss-rate", 2 / 3),
+        ("max-ftf", 2.6),
+    ],
+)
 def test_objectives(objective, value):
     res = validate(make(objective), solution(LOG))
     assert res.feasible, res.violations
@@ -155,8 +188,9 @@ def test_event_order_in_file_does_not_matter():
 
 
 def test_numpy_numbers_are_accepted():
-    log = [dict(e, time=np.float64(e["time"])) if i % 2 else dict(e, time=np.int64(e["time"]))
-           for i, e in enumerate(LOG)]
+    log = [
+        dict(e, time=np.float64(e["time"])) if i % 2 else dict(e, time=np.int64(e["time"])) for i, e in enumerate(LOG)
+    ]
     res = validate(make(), solution(log))
     assert res.feasible and res.objective == pytest.approx(105.5)
 
@@ -164,10 +198,17 @@ def test_numpy_numbers_are_accepted():
 def test_back_to_back_reuse_of_a_gpu_is_feasible():
     # 10 + 10 GiB do not fit a 16 GiB GPU: any overlap on b0/0 would be a capacity violation.
     # Acquisitions are listed before the releases at the same instant; j4 leaves b0/0 by migrating.
-    log = [ev(10, "j2", "start", ["b0/0"]),
-           ev(0, "j4", "start", ["b0/0"]), ev(10, "j4", "migrate", ["a1/0"]), ev(32, "j4", "finish"),
-           ev(70, "j0", "start", ["b0/0"]), ev(70, "j2", "finish"), ev(270, "j0", "finish"),
-           ev(15, "j1", "reject"), ev(30, "j3", "reject")]
+    log = [
+        ev(10, "j2", "start", ["b0/0"]),
+        ev(0, "j4", "start", ["b0/0"]),
+        ev(10, "j4", "migrate", ["a1/0"]),
+        ev(32, "j4", "finish"),
+        ev(70, "j0", "start", ["b0/0"]),
+        ev(70, "j2", "finish"),
+        ev(270, "j0", "finish"),
+        ev(15, "j1", "reject"),
+        ev(30, "j3", "reject"),
+    ]
     res = validate(make(), solution(log))
     assert res.feasible, res.violations
     # a hand-over within the 1e-6 s time tolerance is still back to back
@@ -218,10 +259,14 @@ def test_demand_beyond_capacity_alone_is_a_capacity_violation():
     jobs = inst.jobs
     demand = jobs.demand.copy()
     demand[2, :, 0] = 20.0  # j2 needs 20 GiB per GPU; GPUs have 16
-    big = make_instance(resources=RES, gpu_types=TYPES, nodes=NODES,
-                        jobs=Jobs.build(jobs.ids, demand, time=jobs.time, gang=jobs.gang, release=jobs.release,
-                                        deadline=jobs.deadline),
-                        problem=inst.problem, metadata={"name": "big"})
+    big = make_instance(
+        resources=RES,
+        gpu_types=TYPES,
+        nodes=NODES,
+        jobs=Jobs.build(jobs.ids, demand, time=jobs.time, gang=jobs.gang, release=jobs.release, deadline=jobs.deadline),
+        problem=inst.problem,
+        metadata={"name": "big"},
+    )
     res = validate(big, solution(LOG))
     assert kinds(res) == {"capacity"}
     assert violations_of(res, "capacity")[0].gpu == "a0/0"
@@ -317,18 +362,27 @@ def test_empty_log():
 def test_many_unfinished_are_counted_not_all_listed():
     n = 450
     jobs = Jobs.build([f"x{i}" for i in range(n)], np.ones((n, 1, 2)), time=np.ones((n, 1)))
-    inst = make_instance(resources=RES, gpu_types=TYPES[:1], nodes=NODES[:1], jobs=jobs,
-                         problem=Problem("online", "mean-jct"), metadata={"name": "many"})
+    inst = make_instance(
+        resources=RES,
+        gpu_types=TYPES[:1],
+        nodes=NODES[:1],
+        jobs=jobs,
+        problem=Problem("online", "mean-jct"),
+        metadata={"name": "many"},
+    )
     res = validate(inst, solution([]))
     assert res.violation_counts == {"unfinished": n}
     assert len(res.violations) < n
 
 
-@pytest.mark.parametrize(("param", "kind"), [
-    ("allow_preemption", "preemption-disallowed"),
-    ("allow_migration", "migration-disallowed"),
-    ("allow_rejection", "rejection-disallowed"),
-])
+@pytest.mark.parametrize(
+    ("param", "kind"),
+    [
+        ("allow_preemption", "preemption-disallowed"),
+        ("allow_migration", "migration-disallowed"),
+        ("allow_rejection", "rejection-disallowed"),
+    ],
+)
 def test_disallowed_events(param, kind):
     res = validate(make(**{param: False}), solution(LOG))
     assert kinds(res) == {kind}
@@ -352,25 +406,28 @@ def test_gang_size_mixed_types_and_duplicates():
 # ---------------------------------------------------------------- malformed logs
 
 
-@pytest.mark.parametrize(("mutate", "path"), [
-    (lambda e: {"not": "a list"}, "$.events"),
-    (lambda e: e.__setitem__(3, 5) or e, "$.events[3]"),
-    (lambda e: e[2].pop("time") and e, "$.events[2].time"),
-    (lambda e: e[1].update(foo=1) or e, "$.events[1].foo"),
-    (lambda e: e[4].update(time=float("nan")) or e, "$.events[4].time"),
-    (lambda e: e[4].update(time=float("inf")) or e, "$.events[4].time"),
-    (lambda e: e[4].update(time="5") or e, "$.events[4].time"),
-    (lambda e: e[4].update(time=True) or e, "$.events[4].time"),
-    (lambda e: e[4].update(time=10**400) or e, "$.events[4].time"),
-    (lambda e: e[0].update(event="pause") or e, "$.events[0].event"),
-    (lambda e: e[0].update(event=["start"]) or e, "$.events[0].event"),
-    (lambda e: e[0].update(job=7) or e, "$.events[0].job"),
-    (lambda e: e[0].pop("gpus") and e, "$.events[0].gpus"),
-    (lambda e: e[0].update(gpus="a0/0") or e, "$.events[0].gpus"),
-    (lambda e: e[0].update(gpus=[1]) or e, "$.events[0].gpus"),
-    (lambda e: e[4].update(gpus=["a0/0"]) or e, "$.events[4].gpus"),
-    (lambda e: e[4].update(gpus=None) or e, "$.events[4].gpus"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda e: {"not": "a list"}, "$.events"),
+        (lambda e: e.__setitem__(3, 5) or e, "$.events[3]"),
+        (lambda e: e[2].pop("time") and e, "$.events[2].time"),
+        (lambda e: e[1].update(foo=1) or e, "$.events[1].foo"),
+        (lambda e: e[4].update(time=float("nan")) or e, "$.events[4].time"),
+        (lambda e: e[4].update(time=float("inf")) or e, "$.events[4].time"),
+        (lambda e: e[4].update(time="5") or e, "$.events[4].time"),
+        (lambda e: e[4].update(time=True) or e, "$.events[4].time"),
+        (lambda e: e[4].update(time=10**400) or e, "$.events[4].time"),
+        (lambda e: e[0].update(event="pause") or e, "$.events[0].event"),
+        (lambda e: e[0].update(event=["start"]) or e, "$.events[0].event"),
+        (lambda e: e[0].update(job=7) or e, "$.events[0].job"),
+        (lambda e: e[0].pop("gpus") and e, "$.events[0].gpus"),
+        (lambda e: e[0].update(gpus="a0/0") or e, "$.events[0].gpus"),
+        (lambda e: e[0].update(gpus=[1]) or e, "$.events[0].gpus"),
+        (lambda e: e[4].update(gpus=["a0/0"]) or e, "$.events[4].gpus"),
+        (lambda e: e[4].update(gpus=None) or e, "$.events[4].gpus"),
+    ],
+)
 def test_malformed_events_raise_data_error_with_path(mutate, path):
     events = mutate(copy.deepcopy(LOG))
     with pytest.raises(DataError) as err:
@@ -389,8 +446,7 @@ def test_first_malformed_event_is_named():
 
 
 def test_repeated_field_in_event_is_a_data_error():
-    text = ('{"problem": "online", "events": [{"time": 0, "time": 1, "job": "j0", "event": "start", '
-            '"gpus": ["a0/0"]}]}')
+    text = '{"problem": "online", "events": [{"time": 0, "time": 1, "job": "j0", "event": "start", "gpus": ["a0/0"]}]}'
     doc = jsonio.loads(text, duplicates="record")
     with pytest.raises(DataError) as err:
         validate(make(), doc)
@@ -406,8 +462,10 @@ def list_schedule(seed: int, reject_some: bool):
     rng = np.random.default_rng(seed)
     T = int(rng.integers(1, 3))
     types = tuple(GpuType(f"t{t}", {"memory_gib": 16.0, "compute": 1.0}) for t in range(T))
-    nodes = tuple(Node(f"n{k}", f"t{k % T}", tuple(f"n{k}/g{i}" for i in range(int(rng.integers(1, 5)))))
-                  for k in range(int(rng.integers(T, T + 3))))
+    nodes = tuple(
+        Node(f"n{k}", f"t{k % T}", tuple(f"n{k}/g{i}" for i in range(int(rng.integers(1, 5)))))
+        for k in range(int(rng.integers(T, T + 3)))
+    )
     n = int(rng.integers(1, 30))
     biggest = {t: max(len(nd.gpus) for nd in nodes if nd.gpu_type == f"t{t}") for t in range(T)}
     gang = rng.integers(1, 4, n)
@@ -419,8 +477,14 @@ def list_schedule(seed: int, reject_some: bool):
     time = rng.uniform(1, 50, (n, T)).round(3)
     demand = np.stack([rng.uniform(1, 16, (n, T)), rng.uniform(0.1, 1, (n, T))], axis=2).round(3)
     jobs = Jobs.build([f"job{j}" for j in range(n)], demand, eligible=eligible, gang=gang, release=release, time=time)
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("online", "mean-jct"), metadata={"name": f"list-{seed}"})
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("online", "mean-jct"),
+        metadata={"name": f"list-{seed}"},
+    )
     free = {g: 0.0 for nd in nodes for g in nd.gpus}
     events, jct = [], []
     for j in range(n):

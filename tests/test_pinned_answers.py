@@ -38,25 +38,46 @@ def rcmax(n: int, m: int, seed: int) -> Instance:
     rng = np.random.default_rng(seed)
     types = tuple(GpuType(f"m{i}", {"compute": 1.0}) for i in range(m))
     nodes = tuple(Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
-    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)),
-                      time=rng.integers(1, 101, (n, m)).astype(float))
-    return make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("batch", "makespan"), metadata={"name": f"pinned-rcmax-{n}"})
+    jobs = Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)), time=rng.integers(1, 101, (n, m)).astype(float))
+    return make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("batch", "makespan"),
+        metadata={"name": f"pinned-rcmax-{n}"},
+    )
 
 
 CASES = {
     "sa-gap": (SimulatedAnnealing, lambda: gap(60, 6, 1), {"max_moves": 200_000}, "5c9de870aef6775e"),
-    "sa-gap-cycles": (SimulatedAnnealing, lambda: gap(60, 6, 1), {"max_moves": 100_000, "cycle_moves": 5000},
-                      "52b558c0300f14a9"),
+    "sa-gap-cycles": (
+        SimulatedAnnealing,
+        lambda: gap(60, 6, 1),
+        {"max_moves": 100_000, "cycle_moves": 5000},
+        "52b558c0300f14a9",
+    ),
     "sa-rcmax-target": (SimulatedAnnealing, lambda: rcmax(30, 10, 3), {"max_moves": 200_000}, "06b8b8e9ff7bf27d"),
-    "sa-rcmax-cmax": (SimulatedAnnealing, lambda: rcmax(60, 8, 1), {"max_moves": 100_000, "energy": "cmax"},
-                      "4ad45366011f61f2"),
+    "sa-rcmax-cmax": (
+        SimulatedAnnealing,
+        lambda: rcmax(60, 8, 1),
+        {"max_moves": 100_000, "energy": "cmax"},
+        "4ad45366011f61f2",
+    ),
     "ga-gap": (GeneticAlgorithm, lambda: gap(60, 6, 1), {"max_evals": 3000}, "cd85f0b56fbce615"),
     "ga-rcmax": (GeneticAlgorithm, lambda: rcmax(60, 8, 1), {"max_evals": 3000}, "547f29d4307c6592"),
-    "ga-placement-gangs": (GeneticAlgorithm, lambda: generate("placement", {"jobs": 40, "cluster": "gavel",
-                           "objective": "min-cost", "tightness": 0.8}, 0), {"max_evals": 3000}, "b5e1a639ddd9a0e6"),
-    "ga-batch-wct": (GeneticAlgorithm, lambda: generate("batch", {"jobs": 30, "cluster": "modern",
-                     "objective": "weighted-completion"}, 1), {"max_evals": 3000}, "02fcffc88f68b307"),
+    "ga-placement-gangs": (
+        GeneticAlgorithm,
+        lambda: generate("placement", {"jobs": 40, "cluster": "gavel", "objective": "min-cost", "tightness": 0.8}, 0),
+        {"max_evals": 3000},
+        "b5e1a639ddd9a0e6",
+    ),
+    "ga-batch-wct": (
+        GeneticAlgorithm,
+        lambda: generate("batch", {"jobs": 30, "cluster": "modern", "objective": "weighted-completion"}, 1),
+        {"max_evals": 3000},
+        "02fcffc88f68b307",
+    ),
 }
 
 

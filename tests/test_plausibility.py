@@ -20,21 +20,34 @@ def _fig(v: float) -> Figure:
 
 
 def _job(thr: dict[tuple[str, int], float]) -> JobType:
-    return JobType(key="x", family="cnn", model="M", task="t", source="gavel", batch_size=8, precision=None,
-                   unit="it/s", description="d", throughput={k: _fig(v) for k, v in thr.items()})
+    return JobType(
+        key="x",
+        family="cnn",
+        model="M",
+        task="t",
+        source="gavel",
+        batch_size=8,
+        precision=None,
+        unit="it/s",
+        description="d",
+        throughput={k: _fig(v) for k, v in thr.items()},
+    )
 
 
-@pytest.mark.parametrize(("thr", "bad"), [
-    ({("V100", 1): 10, ("V100", 2): 9.6}, {}),  # within the 5 % tolerance
-    ({("V100", 1): 10, ("V100", 2): 9.0}, {("V100", 2): "S1"}),
-    ({("V100", 1): 10, ("V100", 2): 21.9}, {}),  # 1.095 x linear: within 10 %
-    ({("V100", 1): 10, ("V100", 2): 22.5}, {("V100", 2): "S2"}),
-    ({("P100", 1): 10, ("V100", 1): 9.2}, {}),
-    ({("P100", 1): 10, ("V100", 1): 8.0}, {("V100", 1): "S3"}),
-    ({("K80", 1): 10, ("A10", 1): 5.0}, {("A10", 1): "S3"}),
-    ({("V100", 1): 10, ("A10", 1): 5.0}, {}),  # no order claimed between V100 and A10
-    ({("V100", 1): 10, ("V100", 2): 9.0, ("V100", 4): 19.0}, {("V100", 2): "S1"}),  # 4 vs 1: fine
-])
+@pytest.mark.parametrize(
+    ("thr", "bad"),
+    [
+        ({("V100", 1): 10, ("V100", 2): 9.6}, {}),  # within the 5 % tolerance
+        ({("V100", 1): 10, ("V100", 2): 9.0}, {("V100", 2): "S1"}),
+        ({("V100", 1): 10, ("V100", 2): 21.9}, {}),  # 1.095 x linear: within 10 %
+        ({("V100", 1): 10, ("V100", 2): 22.5}, {("V100", 2): "S2"}),
+        ({("P100", 1): 10, ("V100", 1): 9.2}, {}),
+        ({("P100", 1): 10, ("V100", 1): 8.0}, {("V100", 1): "S3"}),
+        ({("K80", 1): 10, ("A10", 1): 5.0}, {("A10", 1): "S3"}),
+        ({("V100", 1): 10, ("A10", 1): 5.0}, {}),  # no order claimed between V100 and A10
+        ({("V100", 1): 10, ("V100", 2): 9.0, ("V100", 4): 19.0}, {("V100", 2): "S1"}),  # 4 vs 1: fine
+    ],
+)
 def test_checks(thr, bad):
     found = check_job(_job(thr))
     assert {k: v[:2] for k, v in found.items()} == bad

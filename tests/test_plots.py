@@ -30,8 +30,10 @@ MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".svg": b"<?xml"}
 # ------------------------------------------------------------------------------------------ pure data
 def test_performance_profile_hand_computed() -> None:
     # 4 problems; A best on p1, p2; B best on p3; p4: A fails, B = 2 x C
-    costs = pd.DataFrame({"A": [1.0, 2.0, 4.0, np.inf], "B": [2.0, 2.0, 2.0, 6.0], "C": [4.0, 3.0, 8.0, 3.0]},
-                         index=["p1", "p2", "p3", "p4"])
+    costs = pd.DataFrame(
+        {"A": [1.0, 2.0, 4.0, np.inf], "B": [2.0, 2.0, 2.0, 6.0], "C": [4.0, 3.0, 8.0, 3.0]},
+        index=["p1", "p2", "p3", "p4"],
+    )
     prof = pdata.performance_profile(costs)
     # ratios: A = [1, 1, 2, inf], B = [2, 1, 1, 2], C = [4, 1.5, 4, 1]
     assert list(prof.taus) == [1.0, 1.5, 2.0, 4.0]
@@ -52,11 +54,15 @@ def _frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_cost_matrices_take_the_median_over_seeds_and_charge_failures() -> None:
-    runs = _frame([
-        ("r1", "i1", "A", 0, "feasible", 0.0, 1.0, 10.0), ("r2", "i1", "A", 1, "feasible", 0.2, 3.0, 10.0),
-        ("r3", "i1", "B", 0, "crashed", None, 0.1, 10.0), ("r4", "i2", "A", 0, "optimal", 0.0, 0.0001, 10.0),
-        ("r5", "i2", "B", 0, "feasible", 0.5, 2.0, 10.0),
-    ])
+    runs = _frame(
+        [
+            ("r1", "i1", "A", 0, "feasible", 0.0, 1.0, 10.0),
+            ("r2", "i1", "A", 1, "feasible", 0.2, 3.0, 10.0),
+            ("r3", "i1", "B", 0, "crashed", None, 0.1, 10.0),
+            ("r4", "i2", "A", 0, "optimal", 0.0, 0.0001, 10.0),
+            ("r5", "i2", "B", 0, "feasible", 0.5, 2.0, 10.0),
+        ]
+    )
     t = pdata.time_costs(runs)
     assert t.loc["i1", "A"] == 2.0 and np.isinf(t.loc["i1", "B"]) and t.loc["i2", "A"] == 1e-3
     g = pdata.gap_costs(runs)
@@ -82,8 +88,11 @@ def test_hitting_times_and_runtime_ecdf() -> None:
     h = pdata.hitting_times(np.array([2.0, 1.0, 5.0]), np.array([0.3, 0.6, 0.05]), targets)
     assert list(h) == [2.0, 5.0, np.inf]
     # a second run with nothing: 6 pairs in all
-    y = pdata.ecdf_over_time([(np.array([2.0, 1.0, 5.0]), np.array([0.3, 0.6, 0.05])), (np.empty(0), np.empty(0))],
-                         targets, np.array([0.5, 2.0, 4.0, 5.0, 100.0]))
+    y = pdata.ecdf_over_time(
+        [(np.array([2.0, 1.0, 5.0]), np.array([0.3, 0.6, 0.05])), (np.empty(0), np.empty(0))],
+        targets,
+        np.array([0.5, 2.0, 4.0, 5.0, 100.0]),
+    )
     assert list(y) == pytest.approx([0, 1 / 6, 1 / 6, 2 / 6, 2 / 6])
 
 
@@ -107,7 +116,11 @@ def test_online_segments_follow_the_validators_replay_order() -> None:
     ]
     seg = pdata.online_segments(events)
     assert sorted(map(tuple, seg.to_numpy().tolist())) == [
-        ("a", "g0", 0.0, 5.0), ("a", "g1", 6.0, 8.0), ("a", "g2", 8.0, 9.0), ("b", "g0", 5.0, 9.0)]
+        ("a", "g0", 0.0, 5.0),
+        ("a", "g1", 6.0, 8.0),
+        ("a", "g2", 8.0, 9.0),
+        ("b", "g0", 5.0, 9.0),
+    ]
     x, y = pdata.utilisation(seg, 4)
     assert list(x) == [0.0, 5.0, 6.0, 8.0, 9.0]
     assert list(y) == [0.25, 0.25, 0.5, 0.5, 0.0]
@@ -136,10 +149,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tmp = tmp_path_factory.mktemp("plots")
     names = ["batch-makespan-s0", "batch-makespan-s1", "online-jct-s0", "online-jct-s1", "placement-cost-s1"]
-    spec = spec_from_dict({"name": "plots", "store": str(tmp / "plots.sqlite"),
-                           "instances": [str(SMOKE / f"{n}.json") for n in names], "seeds": 2, "time_limit": 0.5,
-                           "workers": 1, "solvers": [{"name": "random-feasible"}, {"name": "sa"},
-                                                     {"name": "list-ect"}]})
+    spec = spec_from_dict(
+        {
+            "name": "plots",
+            "store": str(tmp / "plots.sqlite"),
+            "instances": [str(SMOKE / f"{n}.json") for n in names],
+            "seeds": 2,
+            "time_limit": 0.5,
+            "workers": 1,
+            "solvers": [{"name": "random-feasible"}, {"name": "sa"}, {"name": "list-ect"}],
+        }
+    )
     run_campaign(spec, cache=tmp / "cache")
     return tmp / "plots.sqlite"
 
@@ -151,8 +171,16 @@ def _check_file(path: Path) -> None:
 
 
 OPTIONS = {
-    "profile-time": {}, "profile-gap": {}, "ecdf-limit": {}, "ecdf-time": {}, "anytime": {"cls": "batch"},
-    "gantt": {"cls": "batch"}, "jct-cdf": {}, "load-sweep": {}, "utilisation": {}, "cd": {"cls": "batch"},
+    "profile-time": {},
+    "profile-gap": {},
+    "ecdf-limit": {},
+    "ecdf-time": {},
+    "anytime": {"cls": "batch"},
+    "gantt": {"cls": "batch"},
+    "jct-cdf": {},
+    "load-sweep": {},
+    "utilisation": {},
+    "cd": {"cls": "batch"},
 }
 
 
@@ -161,9 +189,17 @@ def test_every_kind_renders_from_a_store(store: Path, tmp_path: Path, kind: str)
     assert set(OPTIONS) == set(KINDS)
     for suffix in (".png", ".pdf", ".svg"):
         out = tmp_path / f"{kind}{suffix}"
-        result = CliRunner().invoke(app, ["plot", str(store), kind, "-o", str(out),
-                                          *[a for k, v in OPTIONS[kind].items()
-                                            for a in (f"--{k.replace('cls', 'class')}", v)]])
+        result = CliRunner().invoke(
+            app,
+            [
+                "plot",
+                str(store),
+                kind,
+                "-o",
+                str(out),
+                *[a for k, v in OPTIONS[kind].items() for a in (f"--{k.replace('cls', 'class')}", v)],
+            ],
+        )
         assert result.exit_code == 0, result.output
         _check_file(out)
 
@@ -183,8 +219,11 @@ def test_jcts_from_the_event_log_agree_with_the_validator(store: Path) -> None:
     from schedbench.store import Store
 
     runs = load(store).runs
-    online = runs[(runs["class"] == "online") & runs["feasible"].fillna(False).astype(bool)
-                  & (runs["objective_name"] == "mean-jct")]
+    online = runs[
+        (runs["class"] == "online")
+        & runs["feasible"].fillna(False).astype(bool)
+        & (runs["objective_name"] == "mean-jct")
+    ]
     assert len(online) > 0
     with Store(store, readonly=True) as st:
         for rid, objective in zip(online["run_id"], online["objective"], strict=True):
@@ -226,12 +265,15 @@ def test_published_parquet_renders(tmp_path: Path, kind: str) -> None:
     _check_file(out)
 
 
-@pytest.mark.parametrize("args,match", [
-    (["nope"], "profile-time"),
-    (["gantt"], "a results store for gantt"),
-    (["ecdf-time"], "trajectories"),
-    (["profile-gap", "--class", "none"], "none after filtering"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["nope"], "profile-time"),
+        (["gantt"], "a results store for gantt"),
+        (["ecdf-time"], "trajectories"),
+        (["profile-gap", "--class", "none"], "none after filtering"),
+    ],
+)
 def test_bad_requests_exit_2(tmp_path: Path, args: list[str], match: str) -> None:
     if not PUBLISHED.exists():
         pytest.skip("results/published.parquet is not in this checkout")

@@ -22,8 +22,14 @@ POLICIES = ("fcfs", "fcfs-easy", "sjf", "srpt", "edf", "priority", "las", "tires
 def run_policy(name: str, inst, seed: int = 0, **params):
     cls = get_registry().get(name).load()
     resolved = cls.resolve_params(params)
-    res = Simulator(inst, cls.make_policy(resolved), predictor=resolved["predictor"], sigma=resolved["sigma"],
-                    seed=seed, history_prior_s=resolved["history_prior_s"]).run()
+    res = Simulator(
+        inst,
+        cls.make_policy(resolved),
+        predictor=resolved["predictor"],
+        sigma=resolved["sigma"],
+        seed=seed,
+        history_prior_s=resolved["history_prior_s"],
+    ).run()
     return res, validate(inst, res.solution())
 
 
@@ -103,8 +109,14 @@ def test_easy_beats_fcfs_on_a_loaded_gang_instance() -> None:
 def test_priority_and_edf_order() -> None:
     release = np.array([0.0, 1.0, 2.0, 3.0])
     time = np.array([10.0, 10.0, 10.0, 10.0])
-    inst = from_arrays(release, time, gpus=1, weight=np.array([1.0, 1.0, 5.0, 2.0]),
-                       deadline=np.array([100.0, 15.0, 80.0, 40.0]), tenant=["a", "a", "b", "a"])
+    inst = from_arrays(
+        release,
+        time,
+        gpus=1,
+        weight=np.array([1.0, 1.0, 5.0, 2.0]),
+        deadline=np.array([100.0, 15.0, 80.0, 40.0]),
+        tenant=["a", "a", "b", "a"],
+    )
     order = lambda res: [e["job"] for e in res.events if e["event"] == "start"]  # noqa: E731
     assert order(run_policy("priority", inst)[0]) == ["j0", "j2", "j3", "j1"]
     assert order(run_policy("priority", inst, tenant_weights="a=10")[0]) == ["j0", "j3", "j1", "j2"]
@@ -140,12 +152,15 @@ def deadline_instance():
     return from_arrays(release, size, gpus=2, deadline=deadline, objective="deadline-miss-rate")
 
 
-@pytest.mark.parametrize(("admission", "extra"), [
-    ("queue-length", {"max_queue": 3}),
-    ("wait-deadline", {"wait_estimate": "backlog"}),
-    ("wait-deadline", {"wait_estimate": "erlang-c"}),
-    ("deadline-feasible", {}),
-])
+@pytest.mark.parametrize(
+    ("admission", "extra"),
+    [
+        ("queue-length", {"max_queue": 3}),
+        ("wait-deadline", {"wait_estimate": "backlog"}),
+        ("wait-deadline", {"wait_estimate": "erlang-c"}),
+        ("deadline-feasible", {}),
+    ],
+)
 def test_admission_control(admission: str, extra: dict) -> None:
     inst = deadline_instance()  # rho = 0.9
     base = run_policy("edf", inst)[1]

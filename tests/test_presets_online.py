@@ -21,8 +21,20 @@ runner = CliRunner()
 
 def _gen(tmp_path, name, *args, seed=1):
     out = tmp_path / f"{name}-{seed}-{abs(hash(args))}.json"
-    res = runner.invoke(app, ["generate", "online", "--preset", name, "--seed", str(seed), "-o", str(out),
-                              *[a for kv in args for a in ("-p", kv)]])
+    res = runner.invoke(
+        app,
+        [
+            "generate",
+            "online",
+            "--preset",
+            name,
+            "--seed",
+            str(seed),
+            "-o",
+            str(out),
+            *[a for kv in args for a in ("-p", kv)],
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -72,8 +84,10 @@ def test_mg1_scv_parameter(tmp_path):
 
 
 def test_philly_1024_load_sweep():
-    insts = {rho: generate("online", resolve("online", "philly-1024", {"load": rho, "jobs": 800}), seed=0)
-             for rho in (0.5, 1.0)}
+    insts = {
+        rho: generate("online", resolve("online", "philly-1024", {"load": rho, "jobs": 800}), seed=0)
+        for rho in (0.5, 1.0)
+    }
     for inst in insts.values():
         assert inst.n_gpus == 1024 and len(inst.nodes) == 128
         assert {len(nd.gpus) for nd in inst.nodes} == {8}
@@ -85,25 +99,45 @@ def test_philly_1024_load_sweep():
 
 
 def test_preset_errors(tmp_path):
-    res = runner.invoke(app, ["generate", "online", "--preset", "mmc", "-p", "servers=0", "-o",
-                              str(tmp_path / "x.json")])
+    res = runner.invoke(
+        app, ["generate", "online", "--preset", "mmc", "-p", "servers=0", "-o", str(tmp_path / "x.json")]
+    )
     assert res.exit_code == 2 and "servers" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["generate", "online", "--preset", "nope", "-o", str(tmp_path / "x.json")])
     assert res.exit_code == 2 and "mmc" in res.output
     with pytest.raises(InputError, match="one GPU type"):
-        generate("online", {"load_basis": "model", "cluster": "gavel", "diurnal": False, "gang": {"1": 1},
-                            "duration": {"dist": "exponential", "mean_s": 10}})
+        generate(
+            "online",
+            {
+                "load_basis": "model",
+                "cluster": "gavel",
+                "diurnal": False,
+                "gang": {"1": 1},
+                "duration": {"dist": "exponential", "mean_s": 10},
+            },
+        )
     with pytest.raises(InputError, match="analytic duration"):
-        generate("online", {"load_basis": "model", "cluster": "tiny", "diurnal": False, "gang": {"1": 1},
-                            "cluster_scale": 1.0, "mix": "gavel"} | {"cluster": [
-                                {"gpu_type": "V100", "nodes": 2, "gpus_per_node": 1}]})
+        generate(
+            "online",
+            {
+                "load_basis": "model",
+                "cluster": "tiny",
+                "diurnal": False,
+                "gang": {"1": 1},
+                "cluster_scale": 1.0,
+                "mix": "gavel",
+            }
+            | {"cluster": [{"gpu_type": "V100", "nodes": 2, "gpus_per_node": 1}]},
+        )
 
 
 def test_suites_may_name_a_preset(tmp_path):
     from schedbench.suites import build, load_suite
 
-    (tmp_path / "q.toml").write_text('[[generate]]\nid = "mmc"\nclass = "online"\npreset = "mmc"\nseeds = [0, 1]\n'
-                                     'params = { servers = 3, load = 0.5, jobs = 50 }\n')
+    (tmp_path / "q.toml").write_text(
+        '[[generate]]\nid = "mmc"\nclass = "online"\npreset = "mmc"\nseeds = [0, 1]\n'
+        "params = { servers = 3, load = 0.5, jobs = 50 }\n"
+    )
     suite = load_suite("q", tmp_path)
     out = tmp_path / "out"
     build(suite, out, check_lock=False)

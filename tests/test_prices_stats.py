@@ -35,12 +35,16 @@ def test_cost_objectives_need_a_price_for_every_gpu_type():
     with pytest.raises(InputError, match="A10"):
         generate("placement", {"jobs": 20, "cluster": "modern", "objective": "min-cost"})
     with pytest.raises(InputError, match="cited price"):
-        generate("placement", {"jobs": 20, "cluster": "modern", "objective": "min-gpus",
-                               "problem_params": {"measure": "cost"}})
+        generate(
+            "placement",
+            {"jobs": 20, "cluster": "modern", "objective": "min-gpus", "problem_params": {"measure": "cost"}},
+        )
     inst = generate("placement", {"jobs": 20, "cluster": "modern", "objective": "min-gpus"})
     assert {t.id: t.cost_per_hour for t in inst.gpu_types}["A10"] is None
-    priced = [{"gpu_type": "A100-SXM4-80GB", "nodes": 2, "gpus_per_node": 8},
-              {"gpu_type": "H100-SXM5-80GB", "nodes": 1, "gpus_per_node": 8}]
+    priced = [
+        {"gpu_type": "A100-SXM4-80GB", "nodes": 2, "gpus_per_node": 8},
+        {"gpu_type": "H100-SXM5-80GB", "nodes": 1, "gpus_per_node": 8},
+    ]
     inst = generate("placement", {"jobs": 40, "cluster": priced, "objective": "min-cost"}, seed=1)
     assert inst.jobs.cost is not None and (inst.jobs.cost[inst.jobs.eligible] > 0).all()
     assert all("cited" in v for v in inst.metadata["source"]["gpu_prices"].values())

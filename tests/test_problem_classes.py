@@ -146,7 +146,7 @@ def test_class_param_is_distinct_from_solver_param():
 
 
 def test_add_on_class_example_validates_and_bounds(toy):
-    (inst, sols), = [e for e in examples() if e[0].problem.cls == "single-machine"]
+    ((inst, sols),) = [e for e in examples() if e[0].problem.cls == "single-machine"]
     assert inst.problem.params == {"speed": 1.0}  # class parameter defaults filled in
     name, sol = sols[0]
     res = validate(inst, sol, name)
@@ -166,7 +166,7 @@ def test_add_on_class_example_validates_and_bounds(toy):
 
 
 def test_add_on_class_loader_and_schema(toy):
-    (inst, sols), = [e for e in examples() if e[0].problem.cls == "single-machine"]
+    ((inst, sols),) = [e for e in examples() if e[0].problem.cls == "single-machine"]
     text = dumps(inst).decode()
     back = loads(text.encode(), "<toy>")
     assert back.problem.cls == "single-machine" and dumps(back).decode() == text
@@ -209,11 +209,13 @@ def test_registry_complete_for_concurrent_first_readers():
     """Threads that read the registry while another thread imports the built-in classes wait for all four."""
     import subprocess
 
-    code = ("import threading\n"
-            "from schedbench.instances.problems import PROBLEM_CLASSES as R\n"
-            "out = []\n"
-            "ts = [threading.Thread(target=lambda: out.append(len(R))) for _ in range(8)]\n"
-            "[t.start() for t in ts]\n[t.join() for t in ts]\nprint(out)\n")
+    code = (
+        "import threading\n"
+        "from schedbench.instances.problems import PROBLEM_CLASSES as R\n"
+        "out = []\n"
+        "ts = [threading.Thread(target=lambda: out.append(len(R))) for _ in range(8)]\n"
+        "[t.start() for t in ts]\n[t.join() for t in ts]\nprint(out)\n"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert res.stdout.strip() == str([len(BUILTIN_CLASS_MODULES)] * 8)
 
@@ -224,8 +226,10 @@ def test_registry_order_does_not_depend_on_import_order() -> None:
     import subprocess
     import sys
 
-    code = ("import schedbench.classes.online, schedbench.classes.placement\n"
-            "from schedbench.instances.problems import PROBLEM_CLASSES as P\n"
-            "print(','.join(P), ','.join(sorted(P._builtin)))")
+    code = (
+        "import schedbench.classes.online, schedbench.classes.placement\n"
+        "from schedbench.instances.problems import PROBLEM_CLASSES as P\n"
+        "print(','.join(P), ','.join(sorted(P._builtin)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["placement,batch,allocation,online", "allocation,batch,online,placement"]

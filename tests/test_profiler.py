@@ -26,8 +26,10 @@ from schedbench.profiler.workloads import BUILTIN, TensorSpec, resolve
 
 runner = CliRunner()
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed (pip install 'schedbench[profile]'; "
-                                                        "on the project's machines torch==2.13.0 first)")
+needs_torch = pytest.mark.skipif(
+    not HAVE_TORCH,
+    reason="torch is not installed (pip install 'schedbench[profile]'; on the project's machines torch==2.13.0 first)",
+)
 
 
 def _one_error_line(res) -> str:
@@ -60,9 +62,14 @@ def test_input_specs_and_workloads() -> None:
     w = resolve("my_pkg.models:make_net", ["float32:8"], "mse", family="transformer")
     assert (w.kind, w.key, w.family, w.inputs[0].shape) == ("supervised", "my_pkg.models-make_net", "transformer", (8,))
     assert resolve("cnn").key == "article-cnn" and resolve("gan").kind == "gan"
-    for args, kwargs in ((("resnet",), {}), (("pkg.mod:f",), {}), (("pkg.mod:f", ["float32:3"], "hinge"), {}),
-                         (("cnn", ["float32:3"]), {}), (("pkg.mod:f", ["float32:3"], "mse"), {"family": "vision"}),
-                         (("not an import:path",), {})):
+    for args, kwargs in (
+        (("resnet",), {}),
+        (("pkg.mod:f",), {}),
+        (("pkg.mod:f", ["float32:3"], "hinge"), {}),
+        (("cnn", ["float32:3"]), {}),
+        (("pkg.mod:f", ["float32:3"], "mse"), {"family": "vision"}),
+        (("not an import:path",), {}),
+    ):
         with pytest.raises(ProfileError):
             resolve(*args, **kwargs)
 
@@ -85,8 +92,13 @@ def _job(key: str = "m-bs8", **figs) -> JobType:
 
 
 def test_merge_rules_figure_by_figure() -> None:
-    base = _cat({"m-bs8": _job(throughput={("G1", 1): _fig(10.0), ("G2", 1): _fig(5.0, DERIVED),
-                                           ("G2", 2): _fig(9.0, DERIVED)})})
+    base = _cat(
+        {
+            "m-bs8": _job(
+                throughput={("G1", 1): _fig(10.0), ("G2", 1): _fig(5.0, DERIVED), ("G2", 2): _fig(9.0, DERIVED)}
+            )
+        }
+    )
     # a new job type and a new GPU type are added
     frag = _cat({"n-bs8": _job("n-bs8", throughput={("CPU-X-1T", 1): _fig(3.0)})}, gpus=("CPU-X-1T",))
     merged, rep = layers.merge_fragment(base, frag)
@@ -129,14 +141,17 @@ def test_merge_command_writes_the_user_catalogue(tmp_path: Path, monkeypatch: py
     assert cat.throughput("n-bs8", "CPU-X-1T", 1).value == 3.0 and "resnet50-bs64" in cat.job_types
     assert cat.version.startswith(load_catalogue(layers=False).version + "+user.")
     # a second, different measurement of the same cell is a one-line error until --replace
-    jsonio.write_bytes(path, jsonio.dumps_canonical(
-        _cat({"n-bs8": _job("n-bs8", throughput={("CPU-X-1T", 1): _fig(4.0)})}, gpus=("CPU-X-1T",)).to_dict()))
+    jsonio.write_bytes(
+        path,
+        jsonio.dumps_canonical(
+            _cat({"n-bs8": _job("n-bs8", throughput={("CPU-X-1T", 1): _fig(4.0)})}, gpus=("CPU-X-1T",)).to_dict()
+        ),
+    )
     assert "--replace" in _one_error_line(runner.invoke(app, ["catalogue", "merge", str(path)]))
     assert runner.invoke(app, ["catalogue", "merge", str(path), "--replace"]).exit_code == 0
     assert load_catalogue().throughput("n-bs8", "CPU-X-1T", 1).value == 4.0
     # a fragment that contradicts the shipped catalogue (same key, other model) is refused at merge time
-    clash = _cat({"resnet50-bs64": _job("resnet50-bs64", throughput={("CPU-X-1T", 1): _fig(1.0)})},
-                 gpus=("CPU-X-1T",))
+    clash = _cat({"resnet50-bs64": _job("resnet50-bs64", throughput={("CPU-X-1T", 1): _fig(1.0)})}, gpus=("CPU-X-1T",))
     jsonio.write_bytes(path, jsonio.dumps_canonical(clash.to_dict()))
     assert "resnet50-bs64" in _one_error_line(runner.invoke(app, ["catalogue", "merge", str(path)]))
     bad = tmp_path / "bad.json"
@@ -153,8 +168,9 @@ def test_shipped_cpu_entries_of_the_four_article_models() -> None:
     assert cat.version == shipped.version and set(shipped.job_types) < set(cat.job_types)
     cpu_types = {g for g, spec in profiled.gpus.items() if spec.chip == "CPU"}
     assert cpu_types and not cpu_types & set(shipped.gpus)
-    on_cpu = {jt.key.rsplit("-bs", 1)[0] for jt in profiled.job_types.values() if {g for g, _ in jt.throughput}
-              & cpu_types}
+    on_cpu = {
+        jt.key.rsplit("-bs", 1)[0] for jt in profiled.job_types.values() if {g for g, _ in jt.throughput} & cpu_types
+    }
     assert on_cpu == {"article-cnn", "article-rnn", "article-lstm", "article-gan"}
     for key, jt in profiled.job_types.items():
         assert cat.job(key) == jt and jt.throughput
@@ -205,8 +221,9 @@ def test_cuda_devices_map_to_catalogue_gpu_types() -> None:
     assert match_gpu("NVIDIA A100-SXM4-80GB", cat) == "A100-SXM4-80GB"
     assert match_gpu("NVIDIA GeForce RTX 4090", cat) == "RTX4090"
     assert match_gpu("NVIDIA H200", cat) is None
-    info = DeviceInfo("cuda", "NVIDIA H200", 0, 150_000_000_000, None, 16, "2.13.0", "12.8", "91000", "570.1",
-                      "3.11.9", "Linux")
+    info = DeviceInfo(
+        "cuda", "NVIDIA H200", 0, 150_000_000_000, None, 16, "2.13.0", "12.8", "91000", "570.1", "3.11.9", "Linux"
+    )
     spec, sources = _cuda_spec(info, cat, None)
     assert (spec.id, spec.chip, sources) == ("H200-140GB", "H200", {}) and spec.memory_gib.kind == MEASURED
     spec, sources = _cuda_spec(info, cat, "H100-SXM5-80GB")
@@ -289,7 +306,7 @@ def test_measure_and_entry_format() -> None:
     frag = build_fragment([m], w, "schedbench profile cnn -b 4", load_catalogue())
     again = Catalogue.from_dict(json.loads(jsonio.dumps_canonical(frag.to_dict())), "entry.json")
     assert again == frag
-    (gpu, spec), = frag.gpus.items()
+    ((gpu, spec),) = frag.gpus.items()
     assert gpu.startswith("CPU-") and gpu.endswith("-1T") and spec.chip == "CPU"
     jt = frag.job("article-cnn-bs4")
     fig = jt.throughput[(gpu, 1)]
@@ -328,14 +345,24 @@ def hungry_mlp():  # a model that "runs out of memory" above batch size 4
 
 @needs_torch
 def test_a_sweep_skips_batch_sizes_that_do_not_fit() -> None:
-    args = ["profile", f"{__name__}:hungry_mlp", "--input", "float32:6", "--loss", "mse", "--steps", "1", "--warmup",
-            "0", "--no-isolate"]
+    args = [
+        "profile",
+        f"{__name__}:hungry_mlp",
+        "--input",
+        "float32:6",
+        "--loss",
+        "mse",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--no-isolate",
+    ]
     res = runner.invoke(app, [*args, "-b", "2", "-b", "8", "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [m["batch_size"] for m in doc["measurements"]] == [2] and doc["out_of_memory"] == [8]
-    assert "batch size 8 skipped" in res.stderr and list(doc["fragment"]["job_types"]) == [
-        f"{__name__}-hungry_mlp-bs2"]
+    assert "batch size 8 skipped" in res.stderr and list(doc["fragment"]["job_types"]) == [f"{__name__}-hungry_mlp-bs2"]
     assert "ran out of memory" in _one_error_line(runner.invoke(app, [*args, "-b", "8"]))
 
 
@@ -344,8 +371,26 @@ def test_cli_profile_merge_generate_end_to_end(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv(layers.USER_ENV, str(tmp_path / "user.json"))
     entry = tmp_path / "x.json"
     # the built-in CNN in a fresh worker process (the CPU default)
-    res = runner.invoke(app, ["profile", "cnn", "--device", "cpu", "-b", "3", "--steps", "2", "--warmup", "1",
-                              "--threads", "1", "-o", str(entry), "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "profile",
+            "cnn",
+            "--device",
+            "cpu",
+            "-b",
+            "3",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "-o",
+            str(entry),
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert [m["batch_size"] for m in doc["measurements"]] == [3] and all(m["isolated"] for m in doc["measurements"])
@@ -363,8 +408,27 @@ def test_cli_profile_merge_generate_end_to_end(tmp_path: Path, monkeypatch: pyte
     assert set(inst.jobs.job_type) == {"article-cnn-bs3"}
     assert inst.metadata["source"]["catalogue"].startswith(load_catalogue(layers=False).version + "+user.")
     # a user model from its import path, in process
-    res = runner.invoke(app, ["profile", f"{__name__}:tiny_mlp", "--input", "float32:6", "--loss", "cross-entropy",
-                              "-b", "4", "--steps", "2", "--warmup", "0", "--no-isolate", "--key", "mlp", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "profile",
+            f"{__name__}:tiny_mlp",
+            "--input",
+            "float32:6",
+            "--loss",
+            "cross-entropy",
+            "-b",
+            "4",
+            "--steps",
+            "2",
+            "--warmup",
+            "0",
+            "--no-isolate",
+            "--key",
+            "mlp",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     frag = json.loads(res.stdout)["fragment"]
     assert list(frag["job_types"]) == ["mlp-bs4"] and frag["job_types"]["mlp-bs4"]["unit"] == "samples/s"
@@ -372,17 +436,34 @@ def test_cli_profile_merge_generate_end_to_end(tmp_path: Path, monkeypatch: pyte
 
 
 @needs_torch
-@pytest.mark.parametrize(("args", "needle"), [
-    (["profile", "resnet"], "unknown model"),
-    (["profile", "cnn", "--device", "tpu"], "--device"),
-    (["profile", "cnn", "--device", "cuda"], "CUDA is not available"),
-    (["profile", "cnn", "-b", "0"], "--batch-size"),
-    (["profile", "no_such_module_xyz:f", "--input", "float32:3", "--loss", "mse"], "cannot import"),
-    (["profile", f"{__name__}:broken_factory", "--input", "float32:3", "--loss", "mse", "--no-isolate"],
-     "no weights here"),
-    (["profile", f"{__name__}:tiny_mlp", "--input", "float32:7", "--loss", "mse", "--steps", "1", "--no-isolate"],
-     "forward pass failed"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["profile", "resnet"], "unknown model"),
+        (["profile", "cnn", "--device", "tpu"], "--device"),
+        (["profile", "cnn", "--device", "cuda"], "CUDA is not available"),
+        (["profile", "cnn", "-b", "0"], "--batch-size"),
+        (["profile", "no_such_module_xyz:f", "--input", "float32:3", "--loss", "mse"], "cannot import"),
+        (
+            ["profile", f"{__name__}:broken_factory", "--input", "float32:3", "--loss", "mse", "--no-isolate"],
+            "no weights here",
+        ),
+        (
+            [
+                "profile",
+                f"{__name__}:tiny_mlp",
+                "--input",
+                "float32:7",
+                "--loss",
+                "mse",
+                "--steps",
+                "1",
+                "--no-isolate",
+            ],
+            "forward pass failed",
+        ),
+    ],
+)
 def test_cli_profile_bad_input_is_one_line(args: list[str], needle: str) -> None:
     import torch
 

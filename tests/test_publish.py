@@ -35,8 +35,17 @@ def _runs() -> pd.DataFrame:
         rows.append((f"{fam}-{k}", "B", "feasible", 0.1 + 0.01 * k, 10.0))
         rows.append((f"{fam}-{k}", "C", "feasible" if fam == "f1" else "crashed", 0.0 if fam == "f1" else None, 0.5))
     frame = pd.DataFrame(rows, columns=["instance", "solver", "status", "gap", "wall_s"])
-    frame = frame.assign(**{"class": "placement", "objective_name": "min-cost", "solver_version": "1", "params": "{}",
-                            "seed": 0, "time_limit": 20.0, "run_id": [f"r{i}" for i in range(len(frame))]})
+    frame = frame.assign(
+        **{
+            "class": "placement",
+            "objective_name": "min-cost",
+            "solver_version": "1",
+            "params": "{}",
+            "seed": 0,
+            "time_limit": 20.0,
+            "run_id": [f"r{i}" for i in range(len(frame))],
+        }
+    )
     frame["gap"] = frame["gap"].astype(float)
     return add_labels(frame)
 
@@ -66,8 +75,12 @@ def test_table_numbers_hand_computed() -> None:
 
 
 def test_significance_mark_with_enough_instances() -> None:
-    runs = pd.concat([_runs().assign(instance=lambda d, k=k: d["instance"] + f"x{k}",
-                                     run_id=lambda d, k=k: d["run_id"] + f"x{k}") for k in range(3)])
+    runs = pd.concat(
+        [
+            _runs().assign(instance=lambda d, k=k: d["instance"] + f"x{k}", run_id=lambda d, k=k: d["run_id"] + f"x{k}")
+            for k in range(3)
+        ]
+    )
     (table,) = tb.set_tables(runs.reset_index(drop=True), families=False)
     f = table.frame.set_index("solver")
     assert f.loc["B", "sig"] == "*" and f.loc["A", "sig"] == ""
@@ -158,9 +171,22 @@ def test_page_renders_in_headless_chromium(site: Path, tmp_path: Path) -> None:
     for f in site.iterdir():  # the page's relative links resolve as on the site
         if f.suffix in (".png", ".pdf", ".md", ".csv", ".tex"):
             shutil.copy(f, tmp_path / f.name)
-    proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-                           "--v=0", "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     m = re.search(r"images=(\d+) loaded=(\d+) tables=(\d+) errors=(\d+)", proc.stdout)
     assert m, proc.stdout[-2000:] + proc.stderr[-2000:]
     images, loaded, tables, errors = map(int, m.groups())
@@ -172,8 +198,10 @@ def test_page_renders_in_headless_chromium(site: Path, tmp_path: Path) -> None:
 COMMITTED = ROOT / "results" / "published"
 
 
-@pytest.mark.skipif(not PUBLISHED.exists() or not COMMITTED.exists(),
-                    reason="results/published.parquet or results/published/ is not in this checkout")
+@pytest.mark.skipif(
+    not PUBLISHED.exists() or not COMMITTED.exists(),
+    reason="results/published.parquet or results/published/ is not in this checkout",
+)
 def test_committed_results_are_what_the_command_regenerates(tmp_path: Path) -> None:
     """results/published/ is `schedbench publish results/published.parquet -o results/published`."""
     res = CliRunner().invoke(app, ["publish", str(PUBLISHED), "-o", str(tmp_path)])
@@ -195,17 +223,27 @@ def test_bootstrap_intervals_appear_with_several_seeds() -> None:
     one = _runs()
     assert tb.set_tables(one)[0].intervals is None  # one seed: no interval
     rng = np.random.default_rng(0)
-    more = pd.concat([one.assign(seed=s, run_id=one["run_id"] + f"s{s}",
-                                 gap=one["gap"] * (1 + 0.1 * s), wall_s=one["wall_s"] * rng.uniform(0.5, 1.5))
-                      for s in range(3)]).reset_index(drop=True)
+    more = pd.concat(
+        [
+            one.assign(
+                seed=s,
+                run_id=one["run_id"] + f"s{s}",
+                gap=one["gap"] * (1 + 0.1 * s),
+                wall_s=one["wall_s"] * rng.uniform(0.5, 1.5),
+            )
+            for s in range(3)
+        ]
+    ).reset_index(drop=True)
     (table,) = tb.set_tables(more)
     ci = table.intervals.set_index("solver")
     assert list(table.intervals.columns) == list(tb.CI_COLUMNS) and ci.loc["A", "runs"] == 18
     b = more[more["solver"] == "B"]
-    expected = bootstrap_ci(100 * b["gap"].to_numpy(), "mean", n_boot=tb.CI_RESAMPLES, seed=0,
-                            groups=b["instance"].tolist())
+    expected = bootstrap_ci(
+        100 * b["gap"].to_numpy(), "mean", n_boot=tb.CI_RESAMPLES, seed=0, groups=b["instance"].tolist()
+    )
     assert (ci.loc["B", "mean gap %"], ci.loc["B", "gap low"], ci.loc["B", "gap high"]) == pytest.approx(
-        (expected.estimate, expected.low, expected.high))
+        (expected.estimate, expected.low, expected.high)
+    )
     assert ci.loc["B", "gap low"] < ci.loc["B", "mean gap %"] < ci.loc["B", "gap high"]
     assert ci.loc["C", "SGM low"] <= ci.loc["C", "SGM time (s)"] <= ci.loc["C", "SGM high"]
     assert "bootstrap" in tb.to_markdown(table) and tb.to_latex(table).count(r"\begin{table}") == 2

@@ -56,7 +56,7 @@ def test_mmc_fcfs_matches_erlang_c(servers: int, load: float) -> None:
     for rep in range(REPS):
         release, size = mmc_arrays(n, servers, load, seed=rep)
         waits, metrics = fcfs_waits(release, size, servers)
-        means.append(float(waits[n // 10:].mean()))  # drop the warm-up from an empty system
+        means.append(float(waits[n // 10 :].mean()))  # drop the warm-up from an empty system
         assert metrics["littles_law_error"] < 0.01
     mean, half = mean_and_halfwidth(means)
     expected = erlang_c_mean_wait(servers, load * servers, 1.0)
@@ -69,7 +69,7 @@ def test_mg1_fcfs_matches_pollaczek_khinchine() -> None:
     for rep in range(REPS):
         release, size = mg1_arrays(n, load, seed=rep, sigma=sigma)
         waits, metrics = fcfs_waits(release, size, 1)
-        means.append(float(waits[n // 10:].mean()))
+        means.append(float(waits[n // 10 :].mean()))
         assert metrics["littles_law_error"] < 0.01
     mean, half = mean_and_halfwidth(means)
     second_moment = math.exp(sigma**2)  # E[S^2] of a log-normal of mean 1

@@ -60,8 +60,9 @@ def test_smoke_instances_exist():
 
 
 # ------------------------------------------------------------------ smoke: both solvers feasible
-SMOKE_RUNS = [(cls, p) for cls in (GreedyBestFit, RandomFeasible) for p in SMOKE
-              if p.stem.split("-")[0] in cls.problems]
+SMOKE_RUNS = [
+    (cls, p) for cls in (GreedyBestFit, RandomFeasible) for p in SMOKE if p.stem.split("-")[0] in cls.problems
+]
 
 
 @pytest.mark.parametrize(("solver_cls", "path"), SMOKE_RUNS, ids=[f"{c.name}-{p.stem}" for c, p in SMOKE_RUNS])
@@ -94,11 +95,23 @@ def test_baseline_other_allocation_objectives_on_smoke(objective):
 def test_placement_random_instances(objective):
     complete = {GreedyBestFit: 0, RandomFeasible: 0}
     for seed in range(25):
-        insts = [feasible_placement(seed, objective, n=14)[0],
-                 generate("placement", {"jobs": 30, "cluster": "tiny", "objective": objective}, seed)]
+        insts = [
+            feasible_placement(seed, objective, n=14)[0],
+            generate("placement", {"jobs": 30, "cluster": "tiny", "objective": objective}, seed),
+        ]
         if seed % 3 == 0:
-            insts.append(generate("placement", {"jobs": 30, "cluster": "tiny", "objective": objective,
-                                                "problem_params": {"allow_multi_node": True}}, seed))
+            insts.append(
+                generate(
+                    "placement",
+                    {
+                        "jobs": 30,
+                        "cluster": "tiny",
+                        "objective": objective,
+                        "problem_params": {"allow_multi_node": True},
+                    },
+                    seed,
+                )
+            )
         for inst in insts:
             for cls in complete:
                 res = run(cls, inst, seed)
@@ -119,12 +132,33 @@ def test_placement_planted_generated_instances_always_complete_for_greedy():
 @pytest.mark.parametrize("objective", [o.name for o in PROBLEM_CLASSES["batch"].objectives])
 def test_batch_random_instances_always_feasible(objective):
     for seed in range(20):
-        insts = [feasible_batch(seed, objective)[0],
-                 generate("batch", {"jobs": 25, "cluster": "tiny", "objective": objective,
-                                    "deadline_slack": [1.2, 3.0], "arrival_load": 0.9}, seed)]
+        insts = [
+            feasible_batch(seed, objective)[0],
+            generate(
+                "batch",
+                {
+                    "jobs": 25,
+                    "cluster": "tiny",
+                    "objective": objective,
+                    "deadline_slack": [1.2, 3.0],
+                    "arrival_load": 0.9,
+                },
+                seed,
+            ),
+        ]
         if seed % 4 == 0:
-            insts.append(generate("batch", {"jobs": 25, "cluster": "tiny", "objective": objective,
-                                            "problem_params": {"allow_multi_node": True}}, seed))
+            insts.append(
+                generate(
+                    "batch",
+                    {
+                        "jobs": 25,
+                        "cluster": "tiny",
+                        "objective": objective,
+                        "problem_params": {"allow_multi_node": True},
+                    },
+                    seed,
+                )
+            )
         for inst in insts:
             assert_feasible(inst, run(RandomFeasible, inst, seed))
 
@@ -132,8 +166,10 @@ def test_batch_random_instances_always_feasible(objective):
 @pytest.mark.parametrize("objective", [o.name for o in PROBLEM_CLASSES["allocation"].objectives])
 def test_allocation_random_instances_always_feasible(objective):
     for seed in range(20):
-        for inst in (feasible_allocation(seed, objective)[0],
-                     generate("allocation", {"jobs": 25, "cluster": "tiny", "objective": objective}, seed)):
+        for inst in (
+            feasible_allocation(seed, objective)[0],
+            generate("allocation", {"jobs": 25, "cluster": "tiny", "objective": objective}, seed),
+        ):
             res = run(RandomFeasible, inst, seed)
             assert_feasible(inst, res)
             shares = res.solution["allocation"]
@@ -166,15 +202,29 @@ def _wide_gang_instance(cls: str, objective: str, multi: bool):
     types = (GpuType("t0", {"memory_gib": 16.0, "compute": 1.0}),)
     nodes = (Node("n0", "t0", ("n0/0", "n0/1")), Node("n1", "t0", ("n1/0", "n1/1")))
     n = 3
-    jobs = Jobs.build([f"j{i}" for i in range(n)], np.full((n, 1, 2), [4.0, 0.3]), gang=np.array([3, 1, 1]),
-                      time=np.full((n, 1), 10.0), cost=np.ones((n, 1)), release=np.array([0.0, 1.0, 1.0]))
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(n)],
+        np.full((n, 1, 2), [4.0, 0.3]),
+        gang=np.array([3, 1, 1]),
+        time=np.full((n, 1), 10.0),
+        cost=np.ones((n, 1)),
+        release=np.array([0.0, 1.0, 1.0]),
+    )
     params = {"allow_multi_node": multi}
-    return make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem(cls, objective, params), metadata={"name": f"wide-{cls}"})
+    return make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem(cls, objective, params),
+        metadata={"name": f"wide-{cls}"},
+    )
 
 
-@pytest.mark.parametrize(("cls", "objective"), [("placement", "min-cost"), ("placement", "min-gpus"),
-                                                ("batch", "makespan"), ("online", "mean-jct")])
+@pytest.mark.parametrize(
+    ("cls", "objective"),
+    [("placement", "min-cost"), ("placement", "min-gpus"), ("batch", "makespan"), ("online", "mean-jct")],
+)
 def test_multi_node_gangs(cls, objective):
     inst = _wide_gang_instance(cls, objective, multi=True)
     for solver_cls in (GreedyBestFit, RandomFeasible):
@@ -242,11 +292,19 @@ def test_greedy_is_best_fit():
     and the article's defect of raising on a job that does not fit is gone."""
     types = (GpuType("t0", {"memory_gib": 16.0, "compute": 1.0}),)
     nodes = (Node("n0", "t0", ("a", "b", "c")),)
-    jobs = Jobs.build(["big1", "big2", "small", "huge"],
-                      np.array([[[10.0, 0.1]], [[4.0, 0.1]], [[5.0, 0.1]], [[17.0, 0.1]]]),
-                      cost=np.ones((4, 1)))
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", "max-weight", {}), metadata={"name": "bf"})
+    jobs = Jobs.build(
+        ["big1", "big2", "small", "huge"],
+        np.array([[[10.0, 0.1]], [[4.0, 0.1]], [[5.0, 0.1]], [[17.0, 0.1]]]),
+        cost=np.ones((4, 1)),
+    )
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", "max-weight", {}),
+        metadata={"name": "bf"},
+    )
     res = run(GreedyBestFit, inst, order="input")
     a = res.solution["assignment"]
     # big1 -> a (all equal: lowest index), big2 -> a (best fit: 6 GiB left on a), small -> b, huge -> nowhere
@@ -255,18 +313,32 @@ def test_greedy_is_best_fit():
 
 
 def test_greedy_min_cost_prefers_cheaper_type():
-    types = (GpuType("cheap", {"memory_gib": 16.0, "compute": 1.0}),
-             GpuType("dear", {"memory_gib": 16.0, "compute": 1.0}))
+    types = (
+        GpuType("cheap", {"memory_gib": 16.0, "compute": 1.0}),
+        GpuType("dear", {"memory_gib": 16.0, "compute": 1.0}),
+    )
     nodes = (Node("d", "dear", ("d/0",)), Node("c", "cheap", ("c/0",)))
     jobs = Jobs.build(["j"], np.array([[[8.0, 0.5], [2.0, 0.1]]]), cost=np.array([[1.0, 5.0]]))
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", "min-cost", {}), metadata={"name": "cost"})
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", "min-cost", {}),
+        metadata={"name": "cost"},
+    )
     assert run(GreedyBestFit, inst).solution["assignment"]["j"] == ["c/0"]
     # best fit first: the job fills the cheap GPU more (its demand there is larger), so it goes there too
     assert run(GreedyBestFit, inst, cost_first=False).solution["assignment"]["j"] == ["c/0"]
     jobs = Jobs.build(["j"], np.array([[[2.0, 0.1], [8.0, 0.5]]]), cost=np.array([[1.0, 5.0]]))
-    inst = make_instance(resources=RES, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("placement", "min-cost", {}), metadata={"name": "cost"})
+    inst = make_instance(
+        resources=RES,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("placement", "min-cost", {}),
+        metadata={"name": "cost"},
+    )
     assert run(GreedyBestFit, inst).solution["assignment"]["j"] == ["c/0"]  # cheapest first
     assert run(GreedyBestFit, inst, cost_first=False).solution["assignment"]["j"] == ["d/0"]  # tightest fit
 
@@ -275,6 +347,7 @@ def test_greedy_handles_thousands_of_jobs():
     inst = generate("placement", {"jobs": 2000, "cluster": "gavel", "objective": "min-gpus"}, 0)
     res = run(GreedyBestFit, inst, time_limit=120)
     assert_feasible(inst, res)
-    inst = generate("placement", {"jobs": 2000, "cluster": "gavel", "objective": "max-weight",
-                                  "oversubscription": 4}, 1)
+    inst = generate(
+        "placement", {"jobs": 2000, "cluster": "gavel", "objective": "max-weight", "oversubscription": 4}, 1
+    )
     assert_feasible(inst, run(GreedyBestFit, inst, time_limit=120))

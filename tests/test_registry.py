@@ -36,7 +36,7 @@ SMOKE = ROOT / "instances" / "smoke"
 CMD_DIR = ROOT / "tests" / "data" / "command_solver"
 runner = CliRunner()
 
-GOOD_PLUGIN = '''
+GOOD_PLUGIN = """
 from schedbench.plugins.solver import Param, Solver, SolveResult
 
 
@@ -51,7 +51,7 @@ class {cls}(Solver):
 
     def solve(self, instance, context):
         return SolveResult({{"problem": "placement", "assignment": {{}}}}, "feasible")
-'''
+"""
 
 
 def plugin(folder: Path, filename: str, name: str, cls: str = "Plug", requires: tuple[str, ...] = ()) -> Path:
@@ -163,20 +163,23 @@ def test_invalid_name_refused(tmp_path, bad):
         Registry.build([tmp_path], builtins=False, entry_points=False)
 
 
-@pytest.mark.parametrize(("attr", "source", "match"), [
-    ("problems", '{"placement": ["no-such-objective"]}', "objectives of placement"),
-    ("problems", '{"scheduling": ["makespan"]}', "problem classes"),
-    ("problems", "{}", "non-empty mapping"),
-    ("problems", '{"placement": "max-weight"}', "tuple of objective names"),
-    ("family", '""', "family"),
-    ("params", '(Param("k", int, "x"),)', "default"),
-    ("params", '(Param("k", int, 1), Param("k", int, 2))', "unique"),
-    ("deterministic", '"yes"', "boolean"),
-    ("requires", '"numpy"', "module names"),
-    ("requires", '("numpy..linalg",)', "module names"),
-    ("preload", '"yes"', "boolean"),
-    ("model_formats", '"mps"', "file formats"),
-])
+@pytest.mark.parametrize(
+    ("attr", "source", "match"),
+    [
+        ("problems", '{"placement": ["no-such-objective"]}', "objectives of placement"),
+        ("problems", '{"scheduling": ["makespan"]}', "problem classes"),
+        ("problems", "{}", "non-empty mapping"),
+        ("problems", '{"placement": "max-weight"}', "tuple of objective names"),
+        ("family", '""', "family"),
+        ("params", '(Param("k", int, "x"),)', "default"),
+        ("params", '(Param("k", int, 1), Param("k", int, 2))', "unique"),
+        ("deterministic", '"yes"', "boolean"),
+        ("requires", '"numpy"', "module names"),
+        ("requires", '("numpy..linalg",)', "module names"),
+        ("preload", '"yes"', "boolean"),
+        ("model_formats", '"mps"', "file formats"),
+    ],
+)
 def test_invalid_declarations_refused(tmp_path, attr, source, match):
     path = plugin(tmp_path, "x.py", "decl")
     path.write_text(path.read_text() + f"\nPlug.{attr} = {source}\n", encoding="utf-8")
@@ -237,11 +240,13 @@ def test_entry_points_class_and_module(tmp_path, monkeypatch):
     plugin(pkg, "ep_module_mod.py", "ep-module", cls="EpModule")
     monkeypatch.syspath_prepend(str(pkg))
     EP = importlib.metadata.EntryPoint
-    _fake_entry_points(monkeypatch,
-                       EP("cls", "ep_class_mod:EpClass", ENTRY_POINT_GROUP),
-                       EP("mod", "ep_module_mod", ENTRY_POINT_GROUP),
-                       EP("broken", "ep_no_such_module_xyz:Thing", ENTRY_POINT_GROUP),
-                       EP("again", "schedbench_solvers.greedy:GreedyBestFit", ENTRY_POINT_GROUP))
+    _fake_entry_points(
+        monkeypatch,
+        EP("cls", "ep_class_mod:EpClass", ENTRY_POINT_GROUP),
+        EP("mod", "ep_module_mod", ENTRY_POINT_GROUP),
+        EP("broken", "ep_no_such_module_xyz:Thing", ENTRY_POINT_GROUP),
+        EP("again", "schedbench_solvers.greedy:GreedyBestFit", ENTRY_POINT_GROUP),
+    )
     reg = Registry.build()
     assert reg.get("ep-class").available and "entry point 'cls'" in reg.get("ep-class").origin
     assert reg.get("ep-module").load().__name__ == "EpModule"
@@ -309,9 +314,17 @@ def test_command_solver_through_the_harness():
 
     path = SMOKE / "placement-gpus-s0.json"
     inst = load(path)
-    task = RunTask(instance_path=str(path), instance_hash=content_hash(inst), instance_name=inst.name,
-                   solver="first-fit-cmd", solver_version="1", params={"order": "decreasing"}, seed=0,
-                   time_limit=20.0, solvers_dirs=(str(CMD_DIR),))
+    task = RunTask(
+        instance_path=str(path),
+        instance_hash=content_hash(inst),
+        instance_name=inst.name,
+        solver="first-fit-cmd",
+        solver_version="1",
+        params={"order": "decreasing"},
+        seed=0,
+        time_limit=20.0,
+        solvers_dirs=(str(CMD_DIR),),
+    )
     rec = execute(task)
     assert rec.status == "feasible" and rec.feasible, rec.reason
     assert "placed 12 of 12 jobs" in rec.log_tail
@@ -319,10 +332,21 @@ def test_command_solver_through_the_harness():
 
 def test_command_argv_placeholders():
     cfg = load_config(CMD_DIR / "first-fit.toml")
-    argv = cfg.argv(instance="/i.json", solution="/s.json", time_limit=2.5, seed=7, threads=2,
-                    params={"order": "input"})
-    assert argv == [sys.executable, "first_fit.py", "/i.json", "/s.json", "--time-limit", "2.5", "--seed", "7",
-                    "--order", "input"]
+    argv = cfg.argv(
+        instance="/i.json", solution="/s.json", time_limit=2.5, seed=7, threads=2, params={"order": "input"}
+    )
+    assert argv == [
+        sys.executable,
+        "first_fit.py",
+        "/i.json",
+        "/s.json",
+        "--time-limit",
+        "2.5",
+        "--seed",
+        "7",
+        "--order",
+        "input",
+    ]
     assert cfg.cwd == (CMD_DIR / "bin").resolve()
 
 
@@ -334,13 +358,16 @@ def write_toml(folder: Path, body: str, name: str = "cmd.toml") -> Path:
 
 
 def test_command_failure_raises_with_stderr_tail(tmp_path):
-    write_toml(tmp_path, '''
+    write_toml(
+        tmp_path,
+        """
         name = "always-fails"
         version = "1"
         problems = { placement = ["max-weight"] }
         command = ["{python}", "-c", "import sys; sys.stderr.write('boom: no license'); sys.exit(3)", "{instance}",
                    "{solution}"]
-    ''')
+    """,
+    )
     cls = Registry.build([tmp_path], builtins=False, entry_points=False).get("always-fails").load()
     inst = load(SMOKE / "placement-weight-s0.json")
     with pytest.raises(CommandSolverError, match=r"(?s)status 3.*boom: no license"):
@@ -348,12 +375,15 @@ def test_command_failure_raises_with_stderr_tail(tmp_path):
 
 
 def test_command_without_solution_file_raises(tmp_path):
-    write_toml(tmp_path, '''
+    write_toml(
+        tmp_path,
+        """
         name = "writes-nothing"
         version = "1"
         problems = { placement = ["max-weight"] }
         command = ["{python}", "-c", "pass", "{instance}", "{solution}"]
-    ''')
+    """,
+    )
     cls = Registry.build([tmp_path], builtins=False, entry_points=False).get("writes-nothing").load()
     with pytest.raises(CommandSolverError, match="no solution file"):
         cls().solve(load(SMOKE / "placement-weight-s0.json"), Context(10, 0, {}))
@@ -363,67 +393,108 @@ def test_command_status_and_bound_from_the_solution(tmp_path):
     # the script sits in bin/: a .py file in the solvers folder itself would be imported as a plugin
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "say.py").write_text(
-        "import json, sys\njson.dump({'status': 'infeasible', 'bound': 3}, open(sys.argv[2], 'w'))\n")
-    write_toml(tmp_path, '''
+        "import json, sys\njson.dump({'status': 'infeasible', 'bound': 3}, open(sys.argv[2], 'w'))\n"
+    )
+    write_toml(
+        tmp_path,
+        """
         name = "says-infeasible"
         version = "1"
         problems = { placement = ["min-cost"] }
         command = ["{python}", "bin/say.py", "{instance}", "{solution}"]
-    ''')
+    """,
+    )
     cls = Registry.build([tmp_path], builtins=False, entry_points=False).get("says-infeasible").load()
     res = cls().solve(load(SMOKE / "placement-cost-s0.json"), Context(10, 0, {}))
     assert res.solution is None and res.status == "infeasible" and res.bound == 3.0
 
 
 def test_command_timeout_kills_the_program(tmp_path):
-    write_toml(tmp_path, '''
+    write_toml(
+        tmp_path,
+        """
         name = "sleeper"
         version = "1"
         problems = { placement = ["max-weight"] }
         command = ["{python}", "-c", "import time; time.sleep(60)", "{instance}", "{solution}"]
-    ''')
+    """,
+    )
     cls = Registry.build([tmp_path], builtins=False, entry_points=False).get("sleeper").load()
     with pytest.raises(CommandSolverError, match="did not finish"):
         cls().solve(load(SMOKE / "placement-weight-s0.json"), Context(1.0, 0, {}))
 
 
 def test_command_program_not_found_is_unavailable(tmp_path):
-    write_toml(tmp_path, '''
+    write_toml(
+        tmp_path,
+        """
         name = "ghost"
         version = "1"
         problems = { batch = ["makespan"] }
         command = ["./no-such-binary", "{instance}", "{solution}"]
-    ''')
+    """,
+    )
     entry = Registry.build([tmp_path], builtins=False, entry_points=False).get("ghost")
     assert not entry.available and "no-such-binary" in entry.reason
 
 
-@pytest.mark.parametrize(("body", "match"), [
-    ('name = "x"\nversion = \n', "valid TOML"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\ncommand = ["a", "{instance}", "{solution}"]'
-     '\ncolour = "red"\n', "unknown field 'colour'"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n', "command"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\ncommand = ["a", "{instance}"]\n',
-     "solution"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}", "{colour}"]\n', "colour"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}", "{param:k}"]\n', "declared parameter"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}"]\n[[params]]\nname = "k"\ntype = "complex"\ndefault = 1\n',
-     "type"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}"]\n[[params]]\nname = "k"\ntype = "int"\ndefault = "many"\n',
-     "default"),
-    ('name = "Bad_Name"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}"]\n', "name"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["fastest"] }\ncommand = ["a", "{instance}", "{solution}"]\n',
-     "objectives of placement"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
-     'command = ["a", "{instance}", "{solution}"]\ncwd = "no/such/dir"\n', "cwd"),
-    ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\ncommand = ["a {", "{instance}", '
-     '"{solution}"]\n', "stray"),
-])
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ('name = "x"\nversion = \n', "valid TOML"),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}"]'
+            '\ncolour = "red"\n',
+            "unknown field 'colour'",
+        ),
+        ('name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n', "command"),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\ncommand = ["a", "{instance}"]\n',
+            "solution",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}", "{colour}"]\n',
+            "colour",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}", "{param:k}"]\n',
+            "declared parameter",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}"]\n[[params]]\nname = "k"\ntype = "complex"\ndefault = 1\n',
+            "type",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}"]\n[[params]]\nname = "k"\ntype = "int"\ndefault = "many"\n',
+            "default",
+        ),
+        (
+            'name = "Bad_Name"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}"]\n',
+            "name",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["fastest"] }\n'
+            'command = ["a", "{instance}", "{solution}"]\n',
+            "objectives of placement",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\n'
+            'command = ["a", "{instance}", "{solution}"]\ncwd = "no/such/dir"\n',
+            "cwd",
+        ),
+        (
+            'name = "x"\nversion = "1"\nproblems = { placement = ["max-weight"] }\ncommand = ["a {", "{instance}", '
+            '"{solution}"]\n',
+            "stray",
+        ),
+    ],
+)
 def test_bad_toml_gives_a_clear_error(tmp_path, body, match):
     path = write_toml(tmp_path, body, "bad.toml")
     with pytest.raises(RegistryError, match=match) as info:
@@ -432,7 +503,9 @@ def test_bad_toml_gives_a_clear_error(tmp_path, body, match):
 
 
 def test_command_solver_given_by_path_and_params_converted(tmp_path):
-    path = write_toml(tmp_path, '''
+    path = write_toml(
+        tmp_path,
+        """
         name = "by-path"
         version = 3
         problems = { allocation = ["max-throughput"] }
@@ -442,7 +515,8 @@ def test_command_solver_given_by_path_and_params_converted(tmp_path):
         type = "float"
         default = 1
         minimum = 0
-    ''')
+    """,
+    )
     entry = Registry.build([path], builtins=False, entry_points=False).get("by-path")
     assert entry.version == "3" and entry.params[0].default == 1.0 and isinstance(entry.params[0].default, float)
     cfg = load_config(path)
@@ -451,7 +525,7 @@ def test_command_solver_given_by_path_and_params_converted(tmp_path):
 
 
 # ------------------------------------------------------------------ variants, capabilities, derived lists
-VARIANT_PLUGIN = '''
+VARIANT_PLUGIN = """
 from schedbench.plugins.solver import Param, Solver, SolveResult
 
 
@@ -466,7 +540,7 @@ class Base(Solver):
 
 
 KnobB = Base.variant("knob-b", mode="b", k=7)
-'''
+"""
 
 
 def test_one_implementation_under_several_names(tmp_path):
@@ -483,8 +557,9 @@ def test_one_implementation_under_several_names(tmp_path):
         base.load().variant("x", colour="red")
     with pytest.raises(ValueError, match="expected one of"):
         base.load().variant("x", mode="c")
-    (tmp_path / "w.py").write_text(VARIANT_PLUGIN.replace('"knob"', '"knob-b"').replace("KnobB = ", "# "),
-                                   encoding="utf-8")
+    (tmp_path / "w.py").write_text(
+        VARIANT_PLUGIN.replace('"knob"', '"knob-b"').replace("KnobB = ", "# "), encoding="utf-8"
+    )
     with pytest.raises(RegistryError, match="registered twice"):  # a variant's name collides like any other
         Registry.build([tmp_path], builtins=False, entry_points=False)
 
@@ -505,7 +580,7 @@ def test_preload_and_recorded_versions_derive_from_requires():
 
     entries = get_registry().entries()
     preload = preload_modules()
-    assert preload[:len(CORE_PRELOAD)] == CORE_PRELOAD and len(set(preload)) == len(preload)
+    assert preload[: len(CORE_PRELOAD)] == CORE_PRELOAD and len(set(preload)) == len(preload)
     for e in entries:
         if e.available and e.preload:
             assert set(e.requires) <= set(preload), e.name
@@ -517,14 +592,16 @@ def test_preload_and_recorded_versions_derive_from_requires():
     assert dists[0] == "schedbench" and {"numpy", "scipy", "highspy", "deap", "torch"} <= set(dists)
     assert "sb3-contrib" in dists or "sb3_contrib" in dists  # a distribution's name, not the module's, when installed
     assert set(environment()["packages"]) == set(dists)
-    fake = [SolverEntry("a", "greedy", "1", {}, (), True, "", "test", requires=("m1.sub", "m2")),
-            SolverEntry("b", "greedy", "1", {}, (), True, "", "test", requires=("m3",), preload=False),
-            SolverEntry("c", "greedy", "1", {}, (), True, "", "test", available=False, requires=("m4",))]
+    fake = [
+        SolverEntry("a", "greedy", "1", {}, (), True, "", "test", requires=("m1.sub", "m2")),
+        SolverEntry("b", "greedy", "1", {}, (), True, "", "test", requires=("m3",), preload=False),
+        SolverEntry("c", "greedy", "1", {}, (), True, "", "test", available=False, requires=("m4",)),
+    ]
     assert preload_modules(fake) == (*CORE_PRELOAD, "m1.sub", "m2")
     assert required_distributions(fake)[-4:] == ("m1", "m2", "m3", "m4")  # recorded (as missing) all the same
 
 
-EXPORTER_PLUGIN = '''
+EXPORTER_PLUGIN = """
 from pathlib import Path
 
 from schedbench.plugins.solver import Param, Solver, SolveResult
@@ -544,7 +621,7 @@ class Exporter(Solver):
     def export_model(self, instance, path, fmt, params):
         path.write_text(f"{fmt} {instance.name} {params['scale']}\\n")
         return path
-'''
+"""
 
 
 def test_export_model_is_an_optional_capability(tmp_path):
@@ -561,14 +638,16 @@ def test_export_model_is_an_optional_capability(tmp_path):
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "exp.py").write_text(EXPORTER_PLUGIN.replace("REQUIRES", "()"), encoding="utf-8")
-    out = export_model(inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "2.5"},
-                       solvers_dirs=[folder])
+    out = export_model(
+        inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "2.5"}, solvers_dirs=[folder]
+    )
     assert out.read_text() == f"txt {inst.name} 2.5\n"
     with pytest.raises(ValueError, match="writes txt"):
         export_model(inst, tmp_path / "m.mps", "mps", solver="txt-exporter", solvers_dirs=[folder])
     with pytest.raises(ValueError, match="parameter 'scale'"):
-        export_model(inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "big"},
-                     solvers_dirs=[folder])
+        export_model(
+            inst, tmp_path / "m.txt", "txt", solver="txt-exporter", params={"scale": "big"}, solvers_dirs=[folder]
+        )
     lacking = tmp_path / "lacking"
     lacking.mkdir()
     (lacking / "exp.py").write_text(EXPORTER_PLUGIN.replace("REQUIRES", '("schedbench_absent_lp",)'), encoding="utf-8")
@@ -605,14 +684,21 @@ def test_pyproject_lists_every_package():
     st = doc["tool"]["setuptools"]
     assert st["package-dir"]["schedbench_solvers"] == "solvers"
     listed = set(st["packages"])
-    found = {".".join(p.relative_to(ROOT).parts) for p in (ROOT / "schedbench").rglob("*")
-             if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
+    found = {
+        ".".join(p.relative_to(ROOT).parts)
+        for p in (ROOT / "schedbench").rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))
+    }
     found.add("schedbench")
-    found |= {".".join(("schedbench_solvers", *p.relative_to(ROOT / "solvers").parts))
-              for p in (ROOT / "solvers").rglob("*") if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))}
+    found |= {
+        ".".join(("schedbench_solvers", *p.relative_to(ROOT / "solvers").parts))
+        for p in (ROOT / "solvers").rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))
+    }
     missing = sorted(found - listed)
-    assert not missing, (f"add {missing} to [tool.setuptools] packages in pyproject.toml, or a wheel install will "
-                         "lack them")
+    assert not missing, (
+        f"add {missing} to [tool.setuptools] packages in pyproject.toml, or a wheel install will lack them"
+    )
     assert "schedbench_solvers" in listed
 
 
@@ -644,9 +730,13 @@ def test_cli_list_table_and_json(tmp_path):
     assert res.exit_code == 0
     docs = {d["name"]: d for d in json.loads(res.output)}
     assert docs["random-feasible"]["problems"]["online"][0] == "mean-jct"
-    assert docs["first-fit-cmd"]["params"][0] == {"name": "order", "type": "str", "default": "decreasing",
-                                                  "help": "job order: decreasing size, or the instance's",
-                                                  "choices": ["decreasing", "input"]}
+    assert docs["first-fit-cmd"]["params"][0] == {
+        "name": "order",
+        "type": "str",
+        "default": "decreasing",
+        "help": "job order: decreasing size, or the instance's",
+        "choices": ["decreasing", "input"],
+    }
     assert docs["greedy-bestfit"]["available"] is True
     assert docs["greedy-bestfit"]["model_formats"] == [] and docs["ilp-highs"]["model_formats"] == ["mps", "lp"]
     assert "highspy" in docs["ilp-highs"]["requires"]
@@ -680,7 +770,7 @@ def test_cli_contract_tests_of_the_command_solver():
     assert "all 10 checks passed" in res.output
 
 
-BAD_PLUGINS = '''
+BAD_PLUGINS = """
 import os
 
 from schedbench.plugins.solver import Solver, SolveResult
@@ -706,7 +796,7 @@ class Fickle(Solver):
         t = instance.type_ids[int(instance.jobs.eligible[0].argmax())]
         share = int.from_bytes(os.urandom(4), "big") / 2**32 * 1e-3
         return {"problem": "allocation", "allocation": {j: {t: share}}}
-'''
+"""
 
 
 def test_cli_contract_failures_exit_1(tmp_path):
@@ -727,8 +817,9 @@ def test_cli_contract_failures_exit_1(tmp_path):
 
 
 def test_cli_contract_retargets_undeclared_objectives(tmp_path):
-    (tmp_path / "tp.py").write_text(BAD_PLUGINS.replace('("max-throughput", "max-min-fairness")',
-                                                        '("max-throughput",)'), encoding="utf-8")
+    (tmp_path / "tp.py").write_text(
+        BAD_PLUGINS.replace('("max-throughput", "max-min-fairness")', '("max-throughput",)'), encoding="utf-8"
+    )
     res = invoke("test", "fickle", "--solvers-dir", tmp_path, "--json")
     doc = json.loads(res.output)
     subjects = [c["subject"] for c in doc["checks"] if c["check"] == "answer"]

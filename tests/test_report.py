@@ -32,14 +32,32 @@ from schedbench.store import Store, views
 LIMIT = 10.0
 
 
-def _record(instance: str, cls: str, solver: str, seed: int, status: str, objective: float | None = None,
-            wall: float | None = 1.0, params: dict | None = None) -> RunRecord:
-    task = RunTask(f"/data/{instance}.json", instance * 64, f"{cls}-{instance}", solver, "1.0",
-                   params or {}, seed, LIMIT)
+def _record(
+    instance: str,
+    cls: str,
+    solver: str,
+    seed: int,
+    status: str,
+    objective: float | None = None,
+    wall: float | None = 1.0,
+    params: dict | None = None,
+) -> RunRecord:
+    task = RunTask(
+        f"/data/{instance}.json", instance * 64, f"{cls}-{instance}", solver, "1.0", params or {}, seed, LIMIT
+    )
     feasible = True if objective is not None else (False if status == "invalid" else None)
-    return RunRecord(run_id=task.run_id, task=task, status=status, problem_class=cls,
-                     objective_name="min-cost" if cls == "placement" else "makespan", sense="min",
-                     objective=objective, feasible=feasible, wall_s=wall, cpu_s=wall)
+    return RunRecord(
+        run_id=task.run_id,
+        task=task,
+        status=status,
+        problem_class=cls,
+        objective_name="min-cost" if cls == "placement" else "makespan",
+        sense="min",
+        objective=objective,
+        feasible=feasible,
+        wall_s=wall,
+        cpu_s=wall,
+    )
 
 
 # (instance, class, solver, seed, status, objective, wall)
@@ -132,16 +150,33 @@ def test_table_counts_per_solver_and_class(store_path: Path) -> None:
     summary = build_report(store_path)
     rows = {(r.solver, r.problem_class): r for r in summary.rows}
     assert [(r.problem_class, r.solver) for r in summary.rows] == [
-        ("batch", "greedy"), ("batch", "milp"), ("placement", "greedy"), ("placement", "milp")]
+        ("batch", "greedy"),
+        ("batch", "milp"),
+        ("placement", "greedy"),
+        ("placement", "milp"),
+    ]
     p_greedy = rows["greedy", "placement"]
-    assert (p_greedy.runs, p_greedy.feasible, p_greedy.optimal, p_greedy.timeouts, p_greedy.failures,
-            p_greedy.solved) == (4, 3, 1, 1, 1, 2)
-    assert p_greedy.gap_runs == 3 and p_greedy.mean_gap == pytest.approx(0.1) and p_greedy.median_gap == \
-        pytest.approx(0.1)
+    assert (
+        p_greedy.runs,
+        p_greedy.feasible,
+        p_greedy.optimal,
+        p_greedy.timeouts,
+        p_greedy.failures,
+        p_greedy.solved,
+    ) == (4, 3, 1, 1, 1, 2)
+    assert (
+        p_greedy.gap_runs == 3 and p_greedy.mean_gap == pytest.approx(0.1) and p_greedy.median_gap == pytest.approx(0.1)
+    )
     assert p_greedy.sgm_time == pytest.approx(_sgm([1.0, 3.0, 100.0, 100.0]))  # timeout and crash: 10 x 10 s
     p_milp = rows["milp", "placement"]
-    assert (p_milp.runs, p_milp.feasible, p_milp.optimal, p_milp.timeouts, p_milp.failures, p_milp.solved) == \
-        (4, 2, 2, 0, 2, 2)
+    assert (p_milp.runs, p_milp.feasible, p_milp.optimal, p_milp.timeouts, p_milp.failures, p_milp.solved) == (
+        4,
+        2,
+        2,
+        0,
+        2,
+        2,
+    )
     assert p_milp.mean_gap == 0.0 and p_milp.sgm_time == pytest.approx(_sgm([5.0, 7.0, 100.0, 100.0]))
     b_greedy = rows["greedy", "batch"]
     assert (b_greedy.runs, b_greedy.feasible, b_greedy.failures, b_greedy.solved) == (2, 1, 1, 1)
@@ -166,8 +201,13 @@ def test_summarize_is_pure_on_a_frame(store_path: Path) -> None:
 
 
 def test_solver_labels_show_what_differs() -> None:
-    configs = [("milp", "1.0", '{"threads":1}'), ("milp", "1.0", '{"threads":4}'), ("greedy", "1.0", "{}"),
-               ("cp", "1.0", '{"a":1}'), ("cp", "2.0", '{"a":1}')]
+    configs = [
+        ("milp", "1.0", '{"threads":1}'),
+        ("milp", "1.0", '{"threads":4}'),
+        ("greedy", "1.0", "{}"),
+        ("cp", "1.0", '{"a":1}'),
+        ("cp", "2.0", '{"a":1}'),
+    ]
     labels = solver_labels(configs)
     assert labels[configs[0]] == "milp[threads=1]" and labels[configs[1]] == "milp[threads=4]"
     assert labels[configs[2]] == "greedy"
@@ -223,7 +263,7 @@ def test_latex_is_a_booktabs_table(store_path: Path) -> None:
     tabular = r"\begin{tabular}{ll" + "r" * (len(HEADERS) - 3) + "l}"
     for token in (tabular, r"\toprule", r"\midrule", r"\bottomrule", r"\end{table}"):
         assert token in text
-    body = text[text.index(r"\midrule") + len(r"\midrule"):text.index(r"\bottomrule")].strip().splitlines()
+    body = text[text.index(r"\midrule") + len(r"\midrule") : text.index(r"\bottomrule")].strip().splitlines()
     assert len(body) == 4 and all(line.count("&") == len(HEADERS) - 1 and line.endswith(r"\\") for line in body)
     assert r"10.00\%" in text and r"$\times$" in text
     caption = re.search(r"\\caption\{(.*)\}", text).group(1)

@@ -13,10 +13,13 @@ from typer.testing import CliRunner
 
 from schedbench.cli.app import app
 
-HAVE_RL = all(importlib.util.find_spec(m) is not None
-              for m in ("gymnasium", "stable_baselines3", "sb3_contrib", "torch", "greenlet"))
-needs_rl = pytest.mark.skipif(not HAVE_RL, reason="the [rl] extra (gymnasium, sb3, sb3-contrib, torch, greenlet) "
-                              "is not installed")
+HAVE_RL = all(
+    importlib.util.find_spec(m) is not None
+    for m in ("gymnasium", "stable_baselines3", "sb3_contrib", "torch", "greenlet")
+)
+needs_rl = pytest.mark.skipif(
+    not HAVE_RL, reason="the [rl] extra (gymnasium, sb3, sb3-contrib, torch, greenlet) is not installed"
+)
 
 SMALL = {"class": "online", "preset": None, "params": {"jobs": 40, "load": 1.2}}
 CLI_SMALL = ["--window", "16", "-p", "jobs=40", "-p", "load=1.2"]
@@ -217,8 +220,25 @@ def test_train_from_cli_is_reproducible(algo: str, tmp_path: Path) -> None:
     paths = []
     for k in range(2):  # two trainings of 1000 steps with the same seed: identical parameters
         out = tmp_path / f"{algo}{k}.zip"
-        res = CliRunner().invoke(app, ["rl", "train", "--algo", algo, "--env", "queue", "--timesteps", "1000",
-                                       "--seed", "4", "-o", str(out), "--no-progress", *CLI_SMALL])
+        res = CliRunner().invoke(
+            app,
+            [
+                "rl",
+                "train",
+                "--algo",
+                algo,
+                "--env",
+                "queue",
+                "--timesteps",
+                "1000",
+                "--seed",
+                "4",
+                "-o",
+                str(out),
+                "--no-progress",
+                *CLI_SMALL,
+            ],
+        )
         assert res.exit_code == 0, res.output
         paths.append(out)
     a, b = parameters(paths[0]), parameters(paths[1])
@@ -253,8 +273,12 @@ def test_masked_dqn_never_prefers_a_masked_action(tmp_path: Path) -> None:
 
 @needs_rl
 def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
-    for args in (["--algo", "a2c"], ["--algo", "pg", "--env", "x"], ["--algo", "pg", "-p", "load=-1"],
-                 ["--algo", "pg", "-o", str(tmp_path / "m.pt")]):
+    for args in (
+        ["--algo", "a2c"],
+        ["--algo", "pg", "--env", "x"],
+        ["--algo", "pg", "-p", "load=-1"],
+        ["--algo", "pg", "-o", str(tmp_path / "m.pt")],
+    ):
         res = CliRunner().invoke(app, ["rl", "train", *args, "--no-progress"])
         assert res.exit_code == 2, res.output
         assert "Traceback" not in res.output and res.output.count("error:") == 1
@@ -264,8 +288,23 @@ def test_bad_arguments_are_one_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("rl") / "pg.zip"
-    res = CliRunner().invoke(app, ["rl", "train", "--algo", "pg", "--timesteps", "300", "--seed", "1", "-o",
-                                   str(out), "--no-progress", *CLI_SMALL])
+    res = CliRunner().invoke(
+        app,
+        [
+            "rl",
+            "train",
+            "--algo",
+            "pg",
+            "--timesteps",
+            "300",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+            "--no-progress",
+            *CLI_SMALL,
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -325,8 +364,11 @@ def test_missing_extra_lists_the_plugins_unavailable_with_the_reason(monkeypatch
     import schedbench.rl as rl
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(registry.importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("sb3_contrib", "torch") else real(name, *a))
+    monkeypatch.setattr(
+        registry.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("sb3_contrib", "torch") else real(name, *a),
+    )
     entry = registry.entry_for_class(plugins.RlPpo, "test")
     assert not entry.available and entry.reason == "missing modules: sb3_contrib, torch"
     assert rl.missing() == ["sb3_contrib", "torch"]
@@ -338,7 +380,9 @@ def test_plugin_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import schedbench_solvers.rl, schedbench.cli.rl; "
-            "print(sorted(m for m in ('torch', 'gymnasium', 'stable_baselines3') if m in sys.modules))")
+    code = (
+        "import sys; import schedbench_solvers.rl, schedbench.cli.rl; "
+        "print(sorted(m for m in ('torch', 'gymnasium', 'stable_baselines3') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -56,8 +56,9 @@ def test_kept_lp_equals_fresh_lp_after_arrivals_and_departures() -> None:
         ja = np.asarray(active)
         eq = kept.equal_share(thr[ja], gang[ja])
         xk = kept.allocate(0.0, active, thr[ja], gang[ja], np.ones(len(ja)), np.zeros(len(ja)))
-        xf = Allocator("las", COUNTS, dw_min_jobs=10**9).allocate(0.0, active, thr[ja], gang[ja], np.ones(len(ja)),
-                                                                  np.zeros(len(ja)))
+        xf = Allocator("las", COUNTS, dw_min_jobs=10**9).allocate(
+            0.0, active, thr[ja], gang[ja], np.ones(len(ja)), np.zeros(len(ja))
+        )
         _feasible(xk, active, thr[ja], gang[ja])
         assert _z(xk, active, thr[ja], eq) == pytest.approx(_z(xf, active, thr[ja], eq), rel=1e-7)
     assert kept.lp is not None and 64 * 2 ** (kept.lp.rebuilds - 1) == kept.lp.S  # rebuilt only to grow
@@ -71,12 +72,20 @@ def test_las_matches_the_lp_allocation_solver_objective() -> None:
     thr, gang = _jobs(60, 4)
     time = np.where(thr > 0, 1.0 / np.where(thr > 0, thr, 1.0), np.nan)
     types = tuple(GpuType(t, {"compute": 1.0}) for t in ("K80", "P100", "V100"))
-    nodes = tuple(Node(f"{t}{k}", t, tuple(f"{t}{k}/{g}" for g in range(4))) for t in ("K80", "P100", "V100")
-                  for k in range(9))
-    jobs = Jobs.build([f"j{i}" for i in range(60)], np.full((60, 3, 1), 1.0), eligible=thr > 0,
-                      gang=gang.astype(np.int64), time=time)
-    inst = make_instance(resources=(Resource("compute"),), gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("allocation", "max-min-fairness", {}), metadata={"name": "mmf"})
+    nodes = tuple(
+        Node(f"{t}{k}", t, tuple(f"{t}{k}/{g}" for g in range(4))) for t in ("K80", "P100", "V100") for k in range(9)
+    )
+    jobs = Jobs.build(
+        [f"j{i}" for i in range(60)], np.full((60, 3, 1), 1.0), eligible=thr > 0, gang=gang.astype(np.int64), time=time
+    )
+    inst = make_instance(
+        resources=(Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("allocation", "max-min-fairness", {}),
+        metadata={"name": "mmf"},
+    )
     sol = get_registry().get("lp-allocation").load()().solve(inst, _ctx())
     ref = sol.solution["objective"]
     x = Allocator("las", COUNTS, dw_min_jobs=10**9).allocate(0.0, list(range(60)), thr, gang, np.ones(60), np.zeros(60))

@@ -47,9 +47,14 @@ def files(tmp_path_factory) -> dict[str, tuple[str, str]]:
     folder = tmp_path_factory.mktemp("runner")
     ex = examples()
     placement, batch = ex[0][0], ex[1][0]
-    known = make_instance(resources=placement.resources, gpu_types=placement.gpu_types, nodes=placement.nodes,
-                          jobs=placement.jobs, problem=placement.problem,
-                          metadata={"name": "placement-known", "known": {"optimum": 9.0, "source": "test"}})
+    known = make_instance(
+        resources=placement.resources,
+        gpu_types=placement.gpu_types,
+        nodes=placement.nodes,
+        jobs=placement.jobs,
+        problem=placement.problem,
+        metadata={"name": "placement-known", "known": {"optimum": 9.0, "source": "test"}},
+    )
     out = {}
     for name, inst in (("placement", placement), ("batch", batch), ("known", known)):
         path = folder / f"{name}.json"
@@ -59,8 +64,17 @@ def files(tmp_path_factory) -> dict[str, tuple[str, str]]:
 
 def make_task(files, solver: str, instance: str = "placement", **kw) -> RunTask:
     path, digest = files[instance]
-    args = dict(instance_path=path, instance_hash=digest, instance_name=instance, solver=solver, solver_version="1",
-                params={}, seed=0, time_limit=5.0, solvers_dirs=(str(PLUGINS),))
+    args = dict(
+        instance_path=path,
+        instance_hash=digest,
+        instance_name=instance,
+        solver=solver,
+        solver_version="1",
+        params={},
+        seed=0,
+        time_limit=5.0,
+        solvers_dirs=(str(PLUGINS),),
+    )
     args.update(kw)
     return RunTask(**args)
 
@@ -398,8 +412,16 @@ def test_environment_is_deterministic_and_complete():
     from schedbench.runner.env import environment
 
     env = environment()
-    for key in ("python", "platform", "cpu_model", "cpu_count", "memory_total_mb", "packages", "git_revision",
-                "thread_env"):
+    for key in (
+        "python",
+        "platform",
+        "cpu_model",
+        "cpu_count",
+        "memory_total_mb",
+        "packages",
+        "git_revision",
+        "thread_env",
+    ):
         assert key in env
     assert env["packages"]["numpy"] and env["packages"]["schedbench"]
     assert env["git_revision"] is None or len(env["git_revision"].split("-")[0]) == 40
@@ -449,8 +471,11 @@ def test_grade_is_a_pure_function_of_the_measurement(files):
     assert out.feasible is True and out.objective == pytest.approx(PACKED_COST) and out.solution == PACKED
     assert grade(task, inst, claimed, {"optimum": 9.0}) == out
     assert grade(task, inst, claimed, {}).status == "optimal"
-    timeout = Measurement(kind="timeout", reason="stopped at the time limit",
-                          trajectory=((0.1, None, overpacked), (0.2, None, packed), (0.3, None, overpacked)))
+    timeout = Measurement(
+        kind="timeout",
+        reason="stopped at the time limit",
+        trajectory=((0.1, None, overpacked), (0.2, None, packed), (0.3, None, overpacked)),
+    )
     out = grade(task, inst, timeout, {})
     assert out.status == "timeout" and out.objective == pytest.approx(PACKED_COST)
     assert "kept the incumbent reported at 0.2 s" in out.reason
@@ -459,8 +484,14 @@ def test_grade_is_a_pure_function_of_the_measurement(files):
     assert out.status == "memout" and out.reason.startswith("MemoryError under the memory limit of 512 MB: MemoryError")
     out = grade(task, inst, Measurement(kind="load_error", error="ImportError: nope"), {})
     assert out.status == "error" and "ImportError: nope" in out.reason
-    out = grade(task, inst, Measurement(kind="crashed", reason="killed by signal", strays=2, escaped=1,
-                                        protocol_error="a line that is not a frame"), {})
+    out = grade(
+        task,
+        inst,
+        Measurement(
+            kind="crashed", reason="killed by signal", strays=2, escaped=1, protocol_error="a line that is not a frame"
+        ),
+        {},
+    )
     assert out.status == "crashed" and out.flags == ["stray_processes_killed", "unreadable_message"]
     assert "2 process(es)" in out.reason and "1 had left its process group" in out.reason
 
@@ -468,9 +499,21 @@ def test_grade_is_a_pure_function_of_the_measurement(files):
 def test_measurement_from_worker_message():
     from schedbench.runner.grade import Measurement
 
-    m = Measurement.from_worker({"kind": "result", "result": {"status": "feasible", "bound": 3.0, "solution": b"{}",
-                                                              "solution_error": None, "info": '{"a": 1}'},
-                                 "trajectory": [(0.5, None, b"{}")], "wall_s": 1, "strays": None})
+    m = Measurement.from_worker(
+        {
+            "kind": "result",
+            "result": {
+                "status": "feasible",
+                "bound": 3.0,
+                "solution": b"{}",
+                "solution_error": None,
+                "info": '{"a": 1}',
+            },
+            "trajectory": [(0.5, None, b"{}")],
+            "wall_s": 1,
+            "strays": None,
+        }
+    )
     assert m.answer is not None and m.answer.status == "feasible" and m.answer.bound == 3.0
     assert m.trajectory == ((0.5, None, b"{}"),) and m.wall_s == 1.0 and m.strays == 0 and m.cpu_s is None
     assert Measurement.from_worker({}).kind == "crashed"

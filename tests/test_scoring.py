@@ -88,8 +88,14 @@ def test_reference_for_solve_prefers_attained_values_then_bounds() -> None:
 
 
 def _check(**kw: object) -> object:
-    args = {"sense": "min", "claimed_status": "feasible", "objective": 10.0, "bound": None,
-            "feasible_objectives": [10.0], "known": {}}
+    args = {
+        "sense": "min",
+        "claimed_status": "feasible",
+        "objective": 10.0,
+        "bound": None,
+        "feasible_objectives": [10.0],
+        "known": {},
+    }
     args.update(kw)
     return check_claims(**args)  # type: ignore[arg-type]
 
@@ -121,8 +127,11 @@ def test_contradicted_by_best() -> None:
     kw = {"sense": "min", "objective": None, "bound": None}
     assert contradicted_by_best(claimed_status="infeasible", best=5.0, **kw) == ["infeasible_claim_contradicted"]
     assert contradicted_by_best(claimed_status="infeasible", best=None, **kw) == []
-    assert contradicted_by_best(sense="min", claimed_status="optimal", objective=6.0, bound=5.5, best=5.0) == \
-        ["optimal_claim_contradicted", "bound_contradicted"]
-    assert contradicted_by_best(sense="max", claimed_status="optimal", objective=6.0, bound=5.5, best=6.0) == \
-        ["bound_contradicted"]
+    assert contradicted_by_best(sense="min", claimed_status="optimal", objective=6.0, bound=5.5, best=5.0) == [
+        "optimal_claim_contradicted",
+        "bound_contradicted",
+    ]
+    assert contradicted_by_best(sense="max", claimed_status="optimal", objective=6.0, bound=5.5, best=6.0) == [
+        "bound_contradicted"
+    ]
     assert contradicted_by_best(sense="max", claimed_status="optimal", objective=6.0, bound=6.0, best=6.0) == []

@@ -35,7 +35,8 @@ def hetero(n: int = 300, seed: int = 0, **params) -> Instance:
     res = (Resource("compute"),)
     types = (GpuType("A", {"compute": 1.0}), GpuType("B", {"compute": 1.0}))
     nodes = tuple(Node(f"a{k}", "A", tuple(f"a{k}/{g}" for g in range(4))) for k in range(4)) + tuple(
-        Node(f"b{k}", "B", tuple(f"b{k}/{g}" for g in range(8))) for k in range(2))
+        Node(f"b{k}", "B", tuple(f"b{k}/{g}" for g in range(8))) for k in range(2)
+    )
     release = np.cumsum(rng.exponential(40.0, n))
     base = rng.lognormal(5.0, 1.2, n)
     time = np.stack([base, base / 1.6], axis=1)
@@ -43,12 +44,26 @@ def hetero(n: int = 300, seed: int = 0, **params) -> Instance:
     eligible = np.ones((n, 2), dtype=bool)
     eligible[gang == 8, 0] = False  # 8-GPU gangs only fit the B nodes
     deadline = release + base * rng.uniform(1.0, 6.0, n)
-    jobs = Jobs.build([f"job{j}" for j in range(n)], np.full((n, 2, 1), 1.0), eligible=eligible, gang=gang,
-                      release=release, time=time, deadline=deadline, weight=rng.choice([1.0, 2.0, 4.0], n),
-                      tenant=[["t0", "t1", "t2"][j % 3] for j in range(n)],
-                      job_type=[["resnet50-bs64", "bert-large-squad-fp16-maxbatch", None][j % 3] for j in range(n)])
-    return make_instance(resources=res, gpu_types=types, nodes=nodes, jobs=jobs,
-                         problem=Problem("online", "mean-jct", dict(params)), metadata={"name": "hetero"})
+    jobs = Jobs.build(
+        [f"job{j}" for j in range(n)],
+        np.full((n, 2, 1), 1.0),
+        eligible=eligible,
+        gang=gang,
+        release=release,
+        time=time,
+        deadline=deadline,
+        weight=rng.choice([1.0, 2.0, 4.0], n),
+        tenant=[["t0", "t1", "t2"][j % 3] for j in range(n)],
+        job_type=[["resnet50-bs64", "bert-large-squad-fp16-maxbatch", None][j % 3] for j in range(n)],
+    )
+    return make_instance(
+        resources=res,
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem("online", "mean-jct", dict(params)),
+        metadata={"name": "hetero"},
+    )
 
 
 # ---------------------------------------------------------------------- non-clairvoyance
@@ -64,8 +79,9 @@ def _reachable(root: object) -> list[object]:
             continue
         seen.add(id(obj))
         out.append(obj)
-        if isinstance(obj, (str, bytes, int, float, bool, type(None), type)) or (callable(obj) and not hasattr(
-                obj, "__dict__")):
+        if isinstance(obj, (str, bytes, int, float, bool, type(None), type)) or (
+            callable(obj) and not hasattr(obj, "__dict__")
+        ):
             continue
         if isinstance(obj, dict):
             stack.extend(obj.keys())
@@ -97,8 +113,9 @@ class Spy(QueuePolicy):
         self.checks += 1
         now = view.now
         future_ids = {self._ids[j] for j, r in enumerate(self._release) if r > now}
-        open_times = {float(t) for j, row in enumerate(self._true.tolist()) if j not in self.finished
-                      for t in row if t == t}
+        open_times = {
+            float(t) for j, row in enumerate(self._true.tolist()) if j not in self.finished for t in row if t == t
+        }
         for obj in _reachable(view):
             assert not isinstance(obj, Instance | np.ndarray), type(obj)
             if isinstance(obj, str):
@@ -138,10 +155,12 @@ def test_noisy_and_history_predictions_differ_from_truth_and_are_seeded() -> Non
     inst = hetero(80, seed=1)
     seen = {}
     for pred in ("oracle", "noisy", "history"):
+
         class Grab(QueuePolicy):
             def on_arrival(self, view: View, j: int, pred=pred) -> None:
                 seen.setdefault(pred, {})[j] = view.pred[j]
                 super().on_arrival(view, j)
+
         res = Simulator(inst, Grab("fifo"), predictor=pred, seed=2).run()
         assert res.predictor == pred
     best = np.nanmin(inst.jobs.time, axis=1)
@@ -154,6 +173,7 @@ def test_noisy_and_history_predictions_differ_from_truth_and_are_seeded() -> Non
         def on_arrival(self, view: View, j: int) -> None:
             again[j] = view.pred[j]
             super().on_arrival(view, j)
+
     Simulator(inst, Grab2("fifo"), predictor="noisy", seed=2).run()
     assert again == seen["noisy"]
 
@@ -251,12 +271,14 @@ def test_superseded_timers_and_ended_segments_are_no_events() -> None:
 
 
 def test_jobs_that_never_fit_are_refused_or_rejected() -> None:
-    inst = from_arrays([0.0, 1.0], [5.0, 5.0], gpus=8, node_size=4, gang=np.array([1, 6]),
-                       params={"allow_rejection": False})
+    inst = from_arrays(
+        [0.0, 1.0], [5.0, 5.0], gpus=8, node_size=4, gang=np.array([1, 6]), params={"allow_rejection": False}
+    )
     with pytest.raises(ValueError, match=r"1 job\(s\) can never run.*\['j1'\].*allow_rejection is false"):
         Simulator(inst, QueuePolicy("fifo"))
-    multi = from_arrays([0.0, 1.0], [5.0, 5.0], gpus=8, node_size=4, gang=np.array([1, 6]),
-                        params={"allow_multi_node": True})
+    multi = from_arrays(
+        [0.0, 1.0], [5.0, 5.0], gpus=8, node_size=4, gang=np.array([1, 6]), params={"allow_multi_node": True}
+    )
     res = Simulator(multi, QueuePolicy("fifo")).run()
     six = next(e for e in res.events if e["job"] == "j1" and e["event"] == "start")
     assert len(six["gpus"]) == 6 and {g.split("/")[0] for g in six["gpus"]} == {"n0", "n1"}  # spread
@@ -353,23 +375,38 @@ def test_simulate_command(tmp_path: Path) -> None:
     path = tmp_path / "inst.json"
     save(inst, path)
     runner = CliRunner()
-    out = runner.invoke(app, ["simulate", "srpt", str(path), "--param", "predictor=noisy", "--json",
-                              "-o", str(tmp_path / "ev.json")])
+    out = runner.invoke(
+        app, ["simulate", "srpt", str(path), "--param", "predictor=noisy", "--json", "-o", str(tmp_path / "ev.json")]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["predictor"] == "noisy" and doc["feasible"] and doc["status"] == "complete"
-    for key in ("jct_mean", "jct_median", "jct_p99", "queueing_delay_mean", "bounded_slowdown_mean", "makespan",
-                "utilisation", "ftf_max", "preemptions", "migrations", "wasted_gpu_seconds", "acceptance_rate"):
+    for key in (
+        "jct_mean",
+        "jct_median",
+        "jct_p99",
+        "queueing_delay_mean",
+        "bounded_slowdown_mean",
+        "makespan",
+        "utilisation",
+        "ftf_max",
+        "preemptions",
+        "migrations",
+        "wasted_gpu_seconds",
+        "acceptance_rate",
+    ):
         assert key in doc["metrics"]
     again = runner.invoke(app, ["validate", str(path), str(tmp_path / "ev.json"), "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["objective"] == doc["objective"]
     table = runner.invoke(app, ["simulate", "fcfs-easy", str(path)])
     assert table.exit_code == 0 and "predictor: oracle, true times" in table.stdout
     assert "wasted GPU-seconds" in table.stdout
-    for args, msg in ((["nope", str(path)], "unknown solver 'nope'"),
-                      (["bfd", str(path)], "not a simulator policy"),
-                      (["las", str(path), "--param", "quantum=0"], "parameter 'quantum'"),
-                      (["las", str(tmp_path / "missing.json")], "missing.json")):
+    for args, msg in (
+        (["nope", str(path)], "unknown solver 'nope'"),
+        (["bfd", str(path)], "not a simulator policy"),
+        (["las", str(path), "--param", "quantum=0"], "parameter 'quantum'"),
+        (["las", str(tmp_path / "missing.json")], "missing.json"),
+    ):
         bad = runner.invoke(app, ["simulate", *args])
         assert bad.exit_code == 2 and msg in bad.output and "Traceback" not in bad.output
 
@@ -378,8 +415,9 @@ def test_policies_run_through_solve(tmp_path: Path) -> None:
     inst = hetero(80, seed=6)
     path = tmp_path / "inst.json"
     save(inst, path)
-    out = CliRunner().invoke(app, ["solve", "tiresias", str(path), "--param", "thresholds=500,5000", "--json",
-                                   "--time-limit", "60"])
+    out = CliRunner().invoke(
+        app, ["solve", "tiresias", str(path), "--param", "thresholds=500,5000", "--json", "--time-limit", "60"]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["status"] == "feasible" and doc["feasible"] is True

@@ -54,8 +54,12 @@ def test_best_gangs_picks_the_lowest_summed_score_per_group() -> None:
 
 def test_regret_by_desirability_places_the_job_with_one_option_first() -> None:
     # two agents of capacity 10; job 0 can only use agent 0, job 1 prefers agent 0 slightly
-    inst = gap_instance(np.array([[1.0, 1.0], [1.0, 1.0]]), np.array([[8.0, 8.0], [8.0, 8.0]]),
-                        np.array([10.0, 10.0]), name="regret-toy")
+    inst = gap_instance(
+        np.array([[1.0, 1.0], [1.0, 1.0]]),
+        np.array([[8.0, 8.0], [8.0, 8.0]]),
+        np.array([10.0, 10.0]),
+        name="regret-toy",
+    )
     want = np.array([[1.0, -np.inf], [1.0, 0.9]])
     gpu = regret_by_desirability(inst, want)
     assert gpu.tolist() == [0, 1]
@@ -70,7 +74,11 @@ def test_left_shift_keeps_each_gpu_sequence_and_never_starts_later() -> None:
     order = np.lexsort((np.arange(inst.n_jobs), delayed))
     shifted = left_shift(inst, gpus, order)
     assert (shifted <= start + 1e-9).all()  # list scheduling's starts are already as early as they get
-    doc = {"problem": "batch", "schedule": {
-        jid: {"gpus": [inst.gpu_ids[g] for g in gpus[j].tolist()], "start": float(shifted[j])}
-        for j, jid in enumerate(inst.jobs.ids)}}
+    doc = {
+        "problem": "batch",
+        "schedule": {
+            jid: {"gpus": [inst.gpu_ids[g] for g in gpus[j].tolist()], "start": float(shifted[j])}
+            for j, jid in enumerate(inst.jobs.ids)
+        },
+    }
     assert validate(inst, doc).feasible

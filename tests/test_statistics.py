@@ -9,13 +9,24 @@ import pytest
 from schedbench import statistics as st
 
 # Demšar (2006), Table 6: AUC of C4.5, C4.5+m, C4.5+cf, C4.5+m+cf on 14 data sets (higher is better)
-DEMSAR = np.array([
-    [0.763, 0.768, 0.771, 0.798], [0.599, 0.591, 0.590, 0.569], [0.954, 0.971, 0.968, 0.967],
-    [0.628, 0.661, 0.654, 0.657], [0.882, 0.888, 0.886, 0.898], [0.936, 0.931, 0.916, 0.931],
-    [0.661, 0.668, 0.609, 0.685], [0.583, 0.583, 0.563, 0.625], [0.775, 0.838, 0.866, 0.875],
-    [1.000, 1.000, 1.000, 1.000], [0.940, 0.962, 0.965, 0.962], [0.619, 0.666, 0.614, 0.669],
-    [0.972, 0.981, 0.975, 0.975], [0.957, 0.978, 0.946, 0.970],
-])
+DEMSAR = np.array(
+    [
+        [0.763, 0.768, 0.771, 0.798],
+        [0.599, 0.591, 0.590, 0.569],
+        [0.954, 0.971, 0.968, 0.967],
+        [0.628, 0.661, 0.654, 0.657],
+        [0.882, 0.888, 0.886, 0.898],
+        [0.936, 0.931, 0.916, 0.931],
+        [0.661, 0.668, 0.609, 0.685],
+        [0.583, 0.583, 0.563, 0.625],
+        [0.775, 0.838, 0.866, 0.875],
+        [1.000, 1.000, 1.000, 1.000],
+        [0.940, 0.962, 0.965, 0.962],
+        [0.619, 0.666, 0.614, 0.669],
+        [0.972, 0.981, 0.975, 0.975],
+        [0.957, 0.978, 0.946, 0.970],
+    ]
+)
 NAMES = ["C4.5", "C4.5+m", "C4.5+cf", "C4.5+m+cf"]
 
 
@@ -86,8 +97,7 @@ def test_nemenyi_q_reproduces_demsars_table() -> None:
 
 def test_nemenyi_p_values_match_scikit_posthocs() -> None:
     sp = pytest.importorskip("scikit_posthocs")
-    costs = pd.DataFrame(np.random.default_rng(1).normal(size=(20, 5)) + np.arange(5) * 0.4,
-                         columns=list("abcde"))
+    costs = pd.DataFrame(np.random.default_rng(1).normal(size=(20, 5)) + np.arange(5) * 0.4, columns=list("abcde"))
     ours = st.friedman_nemenyi(costs).nemenyi
     theirs = sp.posthoc_nemenyi_friedman(costs.to_numpy())
     assert np.allclose(ours.to_numpy(), theirs.to_numpy(), atol=1e-6)

@@ -24,38 +24,80 @@ from schedbench.store.export import environments_path
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
-ENV = {"python": "3.11.7", "packages": {"numpy": "1.26.4", "highspy": "1.7.2"}, "cpu": {"model": "Fake CPU",
-       "cores": 16}, "memory_gb": 64, "os": "Linux", "git": "abc123"}
+ENV = {
+    "python": "3.11.7",
+    "packages": {"numpy": "1.26.4", "highspy": "1.7.2"},
+    "cpu": {"model": "Fake CPU", "cores": 16},
+    "memory_gb": 64,
+    "os": "Linux",
+    "git": "abc123",
+}
 
 
-def make_task(i: int = 0, *, instance_hash: str = HASH_A, solver: str = "greedy", params: dict | None = None,
-              time_limit: float = 10.0, name: str = "inst-a") -> RunTask:
-    return RunTask(instance_path=f"/data/{name}.json", instance_hash=instance_hash, instance_name=name,
-                   solver=solver, solver_version="1.0", params={"order": "input"} if params is None else params,
-                   seed=i, time_limit=time_limit, memory_limit_mb=2048, threads=1)
+def make_task(
+    i: int = 0,
+    *,
+    instance_hash: str = HASH_A,
+    solver: str = "greedy",
+    params: dict | None = None,
+    time_limit: float = 10.0,
+    name: str = "inst-a",
+) -> RunTask:
+    return RunTask(
+        instance_path=f"/data/{name}.json",
+        instance_hash=instance_hash,
+        instance_name=name,
+        solver=solver,
+        solver_version="1.0",
+        params={"order": "input"} if params is None else params,
+        seed=i,
+        time_limit=time_limit,
+        memory_limit_mb=2048,
+        threads=1,
+    )
 
 
-def make_record(task: RunTask, status: str = "feasible", *, objective: float | None = None,
-                bound: float | None = None, wall: float = 1.5, solution_size: int = 5,
-                sense: str = "min") -> RunRecord:
+def make_record(
+    task: RunTask,
+    status: str = "feasible",
+    *,
+    objective: float | None = None,
+    bound: float | None = None,
+    wall: float = 1.5,
+    solution_size: int = 5,
+    sense: str = "min",
+) -> RunRecord:
     """A fake record; statuses with an answer get an objective, a solution and a trajectory."""
     answered = status in ("optimal", "feasible", "timeout", "invalid")
     if answered and objective is None:
         objective = 100.0 + task.seed
-    solution = ({"problem": "placement", "assignment": {f"j{k}": [f"g{k % 7}"] for k in range(solution_size)}}
-                if answered else None)
+    solution = (
+        {"problem": "placement", "assignment": {f"j{k}": [f"g{k % 7}"] for k in range(solution_size)}}
+        if answered
+        else None
+    )
     return RunRecord(
-        run_id=task.run_id, task=task, status=status,
+        run_id=task.run_id,
+        task=task,
+        status=status,
         reason="" if status in ("optimal", "feasible") else f"because {status}",
-        problem_class="placement", objective_name="min-cost" if sense == "min" else "max-weight", sense=sense,
+        problem_class="placement",
+        objective_name="min-cost" if sense == "min" else "max-weight",
+        sense=sense,
         objective=objective if answered and status != "invalid" else None,
-        claimed_objective=objective, claimed_status="feasible" if answered else None, bound=bound,
+        claimed_objective=objective,
+        claimed_status="feasible" if answered else None,
+        bound=bound,
         feasible=None if not answered else status != "invalid",
         violation_counts={"capacity": 2} if status == "invalid" else {},
         flags=["claim_mismatch"] if status == "invalid" else [],
-        wall_s=wall, cpu_s=wall * 0.9, peak_rss_mb=123.5,
+        wall_s=wall,
+        cpu_s=wall * 0.9,
+        peak_rss_mb=123.5,
         trajectory=[[0.1, objective, None], [0.5, objective, bound]] if answered else [],
-        solution=solution, log_tail=f"log of {status}\nlast line", info={"nodes": 12, "nan": float("nan")},
+        solution=solution,
+        log_tail=f"log of {status}\nlast line",
+        info={"nodes": 12, "nan": float("nan")},
         host="node-1",
     )
 
@@ -254,8 +296,9 @@ with Store(path) as store:
 
 
 def _run_and_kill(path: Path, n: int, after: int) -> list[str]:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(n), str(Path(__file__).parent)],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), str(n), str(Path(__file__).parent)], stdout=subprocess.PIPE, text=True
+    )
     printed: list[str] = []
     assert proc.stdout is not None
     try:
@@ -330,8 +373,7 @@ def test_best_known_min_combines_runs_and_published(tmp_path: Path) -> None:
         assert store.conn.execute("SELECT gap FROM runs WHERE run_id = ?", (bad.run_id,)).fetchone()[0] is None
 
         # a published optimum arrives (an importer update): it becomes the reference, every gap follows
-        store.conn.execute("UPDATE instances SET known_json = ? WHERE hash = ?",
-                           ('{"optimum": 95.0}', digest))
+        store.conn.execute("UPDATE instances SET known_json = ? WHERE hash = ?", ('{"optimum": 95.0}', digest))
         assert store.recompute_gaps() >= 3
         best = store.best_known(digest)
         assert best["best_known"] == 95.0 and best["bound"] == 95.0 and best["proven_optimal"]
@@ -352,8 +394,9 @@ def test_best_known_max_sense(tmp_path: Path) -> None:
         store.write_run(high)
         best = store.best_known(digest)
         assert (best["best_known"], best["bound"]) == (60.0, 65.0)
-        assert store.conn.execute("SELECT gap FROM runs WHERE run_id = ?", (low.run_id,)).fetchone()[0] == \
-            pytest.approx(5.0 / 60.0)
+        assert store.conn.execute("SELECT gap FROM runs WHERE run_id = ?", (low.run_id,)).fetchone()[
+            0
+        ] == pytest.approx(5.0 / 60.0)
         with pytest.raises(KeyError):
             store.best_known("0" * 64)
 
@@ -438,8 +481,10 @@ def test_export_parquet_round_trip(tmp_path: Path) -> None:
     _campaign_store(path)
     out = tmp_path / "out" / "runs.parquet"
     written = export(path, out, "parquet")
-    assert written == [out, *(tmp_path / "out" / f"runs.{what}.parquet"
-                              for what in ("environments", "trajectories", "instances"))]
+    assert written == [
+        out,
+        *(tmp_path / "out" / f"runs.{what}.parquet" for what in ("environments", "trajectories", "instances")),
+    ]
     back = pd.read_parquet(out)
     pd.testing.assert_frame_equal(back, views.runs(path), check_dtype=False)
     assert len(pd.read_parquet(written[1])) == 1

@@ -37,7 +37,7 @@ from schedbench.suites.paths import CACHE_ENV, INSTANCES_ENV
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
-SMALL_MANIFEST = textwrap.dedent('''\
+SMALL_MANIFEST = textwrap.dedent("""\
     description = "a local suite"
 
     [[generate]]
@@ -45,7 +45,7 @@ SMALL_MANIFEST = textwrap.dedent('''\
     class = "placement"
     seeds = [0]
     params = { jobs = 4, cluster = "tiny", objective = "min-cost" }
-''')
+""")
 
 
 @pytest.fixture
@@ -144,11 +144,29 @@ def test_cli_list_and_run_use_the_local_folder(elsewhere: Path):
     rows = {line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") > 3}
     assert "bundled" not in rows["mine"] and "a local suite" in rows["mine"] and "bundled" in rows["smoke"]
     store = elsewhere.parent / "s.sqlite"
-    res = runner.invoke(app, ["run", "--suite", "mine", "--instances-dir", str(local), "--solver", "greedy-bestfit",
-                              "--seeds", "1", "--store", str(store), "--quiet", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "run",
+            "--suite",
+            "mine",
+            "--instances-dir",
+            str(local),
+            "--solver",
+            "greedy-bestfit",
+            "--seeds",
+            "1",
+            "--store",
+            str(store),
+            "--quiet",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert runner.invoke(app, ["run", "--suite", "mine", "--solver", "greedy-bestfit", "--store", str(store)]
-                         ).exit_code == 2  # not found without the folder
+    assert (
+        runner.invoke(app, ["run", "--suite", "mine", "--solver", "greedy-bestfit", "--store", str(store)]).exit_code
+        == 2
+    )  # not found without the folder
 
 
 def test_local_suite_without_lock_is_refused_until_locked(elsewhere: Path):
@@ -170,8 +188,10 @@ def test_unknown_suite_names_the_known_ones(elsewhere: Path):
 
 
 # ------------------------------------------------------------------ names
-@pytest.mark.parametrize("name", ["../x", "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "", ".", "..",
-                                  ".hidden", "smoke/../smoke", "~root"])
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "../../etc/passwd", "/etc/passwd", "a/b", "a\\b", "", ".", "..", ".hidden", "smoke/../smoke", "~root"],
+)
 def test_suite_names_cannot_leave_their_folder(name: str):
     with pytest.raises(UsageError, match="not a plain name"):
         check_name(name)
@@ -179,9 +199,15 @@ def test_suite_names_cannot_leave_their_folder(name: str):
         load_suite(name)
 
 
-@pytest.mark.parametrize("args", [["suite", "build", "../x"], ["suite", "verify", "/etc/passwd"],
-                                  ["suite", "lock", "../smoke"],
-                                  ["run", "--suite", "../smoke", "--solver", "greedy-bestfit", "--quiet"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["suite", "build", "../x"],
+        ["suite", "verify", "/etc/passwd"],
+        ["suite", "lock", "../smoke"],
+        ["run", "--suite", "../smoke", "--solver", "greedy-bestfit", "--quiet"],
+    ],
+)
 def test_cli_refuses_a_path_as_suite_name_with_exit_2(args: list[str], elsewhere: Path):
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
@@ -210,8 +236,20 @@ def test_cache_dir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_cli_run_builds_suites_in_the_user_cache_not_the_current_directory(elsewhere: Path, monkeypatch):
     monkeypatch.delenv(CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(elsewhere.parent / "xdg"))
-    args = ["run", "--suite", "smoke", "--solver", "greedy-bestfit", "--seeds", "1", "--time-limit", "5",
-            "--store", str(elsewhere.parent / "s.sqlite"), "--quiet"]
+    args = [
+        "run",
+        "--suite",
+        "smoke",
+        "--solver",
+        "greedy-bestfit",
+        "--seeds",
+        "1",
+        "--time-limit",
+        "5",
+        "--store",
+        str(elsewhere.parent / "s.sqlite"),
+        "--quiet",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert len(list((elsewhere.parent / "xdg" / "schedbench" / "suites" / "smoke").glob("*.json"))) == 12
@@ -247,8 +285,14 @@ def test_concurrent_writers_of_one_file_never_collide(tmp_path: Path):
     made one writer's rename fail with FileNotFoundError), one whole version in the end, no leftovers."""
     target = tmp_path / "out" / "x.json"
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(target), tag, "3000", str(tmp_path / f"ready{tag}"),
-                               str(go)], stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(target), tag, "3000", str(tmp_path / f"ready{tag}"), str(go)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for tag in ("a", "b")
+    ]
     while not all((tmp_path / f"ready{t}").exists() for t in ("a", "b")):
         if any(p.poll() is not None for p in procs):
             break
@@ -274,8 +318,15 @@ for _ in range(3):
 def test_two_processes_build_one_suite_at_once(tmp_path: Path):
     out = tmp_path / "suites" / "smoke"
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _BUILDER, str(out), str(tmp_path / f"ready{i}"), str(go)],
-                              cwd=tmp_path, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILDER, str(out), str(tmp_path / f"ready{i}"), str(go)],
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     while not all((tmp_path / f"ready{i}").exists() for i in range(2)):
         if any(p.poll() is not None for p in procs):
             break

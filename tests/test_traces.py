@@ -122,18 +122,26 @@ MALFORMED = [
     (PODS, 7, "pod-y,1,1,1,100,,BE,Running,1,2,x", "line 7, column 11 (scheduled_time)", "empty field"),
     (NODES, 3, "node-1,64000,262144,2,", "line 3, column 5 (model)", "GPU model"),
     (NODES, 4, "node-0,64000,262144,2,T4", "line 4, column 1 (sn)", "not listed before"),
-    (ACME, 3, "Beta,2000,0,1800,900.0,60.0,0.75,450.0,9.0,0.5,600000.0,8.0,1.5,,,,,,,,,,,,,,,",
-     "line 3, column 13 (complete_rate_gpu)", "<= 1.0"),
+    (
+        ACME,
+        3,
+        "Beta,2000,0,1800,900.0,60.0,0.75,450.0,9.0,0.5,600000.0,8.0,1.5,,,,,,,,,,,,,,,",
+        "line 3, column 13 (complete_rate_gpu)",
+        "<= 1.0",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("sample", "line", "text", "where", "words"), MALFORMED,
-                         ids=[f"{s.stem}-{w}" for s, _, _, w, _ in MALFORMED])
-def test_malformed_rows_name_file_line_and_column(tmp_path: Path, sample: Path, line: int, text: str, where: str,
-                                                  words: str) -> None:
+@pytest.mark.parametrize(
+    ("sample", "line", "text", "where", "words"), MALFORMED, ids=[f"{s.stem}-{w}" for s, _, _, w, _ in MALFORMED]
+)
+def test_malformed_rows_name_file_line_and_column(
+    tmp_path: Path, sample: Path, line: int, text: str, where: str, words: str
+) -> None:
     bad = write(tmp_path, sample.name, replace_line(sample, line, text))
-    reader = readers.READERS[{PHILLY: "philly", GAVEL: "gavel", PODS: "alibaba-pods", NODES: "alibaba-nodes",
-                              ACME: "acme"}[sample]]
+    reader = readers.READERS[
+        {PHILLY: "philly", GAVEL: "gavel", PODS: "alibaba-pods", NODES: "alibaba-nodes", ACME: "acme"}[sample]
+    ]
     with pytest.raises(InputError) as exc:
         reader(bad)
     err = exc.value
@@ -147,7 +155,7 @@ def test_malformed_files(tmp_path: Path) -> None:
         "empty.csv": b"",
         "latin1.csv": b"timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-02 08:00:00,1,1,1,v\xe9\n",
         "nul.csv": b"timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-02 08:00:00,1,1,1,v\x00\n",
-        "quote.csv": b"timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-02 08:00:00,1,1,1,\"v\n",
+        "quote.csv": b'timestamp,duration,num_gpus,gpu_time,cluster\n2017-10-02 08:00:00,1,1,1,"v\n',
     }
     for name, data in cases.items():
         path = tmp_path / name
@@ -243,16 +251,23 @@ def test_ks_distance_and_mixture_helpers() -> None:
 def test_pmf_and_fractional_params() -> None:
     p = fitmod.pmf_params(np.array([1, 1, 2, 8, 1]))
     assert p == {"values": [1, 2, 8], "counts": [3, 1, 1], "pmf": [0.6, 0.2, 0.2], "mean": 2.6}
-    out = fitmod.fractional_params(np.array([1, 1, 0, 2, 1]), np.array([500, 1000, 0, 1000, 250]),
-                                   (("T4",), (), (), ("V100M16", "T4"), ()), np.array(["LS", "BE", "BE", "LS", "LS"]))
+    out = fitmod.fractional_params(
+        np.array([1, 1, 0, 2, 1]),
+        np.array([500, 1000, 0, 1000, 250]),
+        (("T4",), (), (), ("V100M16", "T4"), ()),
+        np.array(["LS", "BE", "BE", "LS", "LS"]),
+    )
     prm = out["params"]
     assert prm["num_gpu"] == {"values": [0, 1, 2], "counts": [1, 3, 1], "pmf": [0.2, 0.6, 0.2]}
     assert prm["gpu_milli_single"]["values"] == [250, 500, 1000]
     assert prm["sharing_fraction_single"] == fitmod.sig(2 / 3)
-    assert prm["gpu_spec"] == {"constrained_fraction": 0.5, "constrained_pods": 2,
-                               "model_named": {"T4": 2, "V100M16": 1}, "sets": {"T4": 1, "V100M16|T4": 1}}
-    assert out["data"] == {"n": 5, "gpu_pods": 4, "cpu_only_pods": 1, "requested_gpus": 3.75,
-                           "qos": {"BE": 2, "LS": 3}}
+    assert prm["gpu_spec"] == {
+        "constrained_fraction": 0.5,
+        "constrained_pods": 2,
+        "model_named": {"T4": 2, "V100M16": 1},
+        "sets": {"T4": 1, "V100M16|T4": 1},
+    }
+    assert out["data"] == {"n": 5, "gpu_pods": 4, "cpu_only_pods": 1, "requested_gpus": 3.75, "qos": {"BE": 2, "LS": 3}}
     nodes = fitmod.node_params(np.array([8, 2, 2, 0]), np.array(["G2", "T4", "T4", ""]))
     assert nodes["models"] == {"G2": {"nodes": 1, "gpus": 8}, "T4": {"nodes": 2, "gpus": 4}}
     assert nodes["nodes"] == 3 and nodes["gpus"] == 12
@@ -279,8 +294,12 @@ def test_file_level_fits_on_samples() -> None:
     assert o["goodness"]["rate_sums"] == {"Alpha": 1}
     for doc in (a, g, d, f, o):
         assert jsonio.loads(jsonio.dumps_canonical(doc)) == jsonio.loads(jsonio.dumps_canonical(doc))
-        assert fitmod.fit(doc["kind"], *([PODS, NODES] if doc["kind"] == "fractional" else
-                                         [Path(DATA / doc["source"]["file"])])) == doc  # deterministic
+        assert (
+            fitmod.fit(
+                doc["kind"], *([PODS, NODES] if doc["kind"] == "fractional" else [Path(DATA / doc["source"]["file"])])
+            )
+            == doc
+        )  # deterministic
 
 
 def test_fit_argument_errors() -> None:
@@ -401,8 +420,13 @@ def test_arrival_sampler_follows_the_profiles() -> None:
 
 
 def test_samplers_are_deterministic_and_fast() -> None:
-    models: list[Any] = [DurationModel.shipped(), DurationModel.shipped(method="empirical"),
-                         GangModel.shipped(), FractionModel.shipped(), ArrivalModel.shipped()]
+    models: list[Any] = [
+        DurationModel.shipped(),
+        DurationModel.shipped(method="empirical"),
+        GangModel.shipped(),
+        FractionModel.shipped(),
+        ArrivalModel.shipped(),
+    ]
     for m in models:
         a = m.sample(np.random.default_rng(123), 1000)
         b = m.sample(np.random.default_rng(123), 1000)
@@ -513,10 +537,16 @@ def test_philly_replay_options() -> None:
     [c] = read_philly_window(PHILLY, start="2017-10-03", load=0.1)
     [d] = read_philly_window(PHILLY, start="2017-10-03")
     assert c.n_gpus >= d.n_gpus and c.jobs.release.min() == 600.0
-    for bad, match in (({"cluster": "vc9"}, "not a virtual cluster"), ({"start": "yesterday"}, "YYYY-MM-DD"),
-                       ({"start": "2017-13-01"}, "valid calendar"), ({"window_hours": -1}, "> 0"),
-                       ({"max_jobs": 0}, ">= 1"), ({"max_jobs": 2.5}, "integer"), ({"gpus": 4}, "largest gang"),
-                       ({"start": "2018-01-01"}, "no jobs")):
+    for bad, match in (
+        ({"cluster": "vc9"}, "not a virtual cluster"),
+        ({"start": "yesterday"}, "YYYY-MM-DD"),
+        ({"start": "2017-13-01"}, "valid calendar"),
+        ({"window_hours": -1}, "> 0"),
+        ({"max_jobs": 0}, ">= 1"),
+        ({"max_jobs": 2.5}, "integer"),
+        ({"gpus": 4}, "largest gang"),
+        ({"start": "2018-01-01"}, "no jobs"),
+    ):
         with pytest.raises(ValueError, match=match):
             read_philly_window(PHILLY, **bad)
     with pytest.raises(InputError):
@@ -588,8 +618,12 @@ def test_cli_fit_show_and_errors(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "duration/philly" in res.stdout
     res = runner.invoke(app, ["show", "gpus/gavel", "--json"])
     assert res.exit_code == 0 and jsonio.loads(res.stdout)["kind"] == "gpus"
-    for args in (["fit", "weather", str(PHILLY)], ["fit", "arrival", str(ACME)], ["show", "nope"],
-                 ["fit", "gpus", str(tmp_path / "missing.csv")]):
+    for args in (
+        ["fit", "weather", str(PHILLY)],
+        ["fit", "arrival", str(ACME)],
+        ["show", "nope"],
+        ["fit", "gpus", str(tmp_path / "missing.csv")],
+    ):
         res = runner.invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert "error:" in res.output and "Traceback" not in res.output
@@ -623,8 +657,10 @@ def _agree(shipped: Any, refit: Any, where: str, loose: bool = False) -> None:
 @pytest.fixture(scope="module")
 def shared_traces() -> Path:
     if not SHARED_TRACES.is_dir():
-        pytest.skip(f"published traces not available: {SHARED_TRACES} does not exist (it sits beside the "
-                    "project's root in the development setup; a fresh clone does not have it)")
+        pytest.skip(
+            f"published traces not available: {SHARED_TRACES} does not exist (it sits beside the "
+            "project's root in the development setup; a fresh clone does not have it)"
+        )
     return SHARED_TRACES
 
 
@@ -653,14 +689,14 @@ def test_published_figures(refitted: dict[str, Any]) -> None:
 
 
 def test_replay_published_windows(shared_traces: Path, tmp_path: Path) -> None:
-    [ph] = TRACE_IMPORTERS["philly"].read(shared_traces / "philly_jobs_adaptdl.csv", cluster="11cb48",
-                                          start="2017-10-10 00:00:00", window_hours=24)
+    [ph] = TRACE_IMPORTERS["philly"].read(
+        shared_traces / "philly_jobs_adaptdl.csv", cluster="11cb48", start="2017-10-10 00:00:00", window_hours=24
+    )
     assert ph.n_jobs == 282 and set(ph.jobs.tenant or ()) == {"11cb48"}
     assert ph.jobs.release.min() >= 0 and ph.jobs.release.max() < 86400
     ph = roundtrip(ph, tmp_path)
     assert validate(ph, sequential_events(ph)).feasible
-    [al] = TRACE_IMPORTERS["alibaba-openb"].read(shared_traces / "alibaba_openb_pod_list_default.csv",
-                                                 max_jobs=300)
+    [al] = TRACE_IMPORTERS["alibaba-openb"].read(shared_traces / "alibaba_openb_pod_list_default.csv", max_jobs=300)
     assert al.n_jobs == 300 and al.n_gpus == 6212 and len(al.type_ids) == 7
     al = roundtrip(al, tmp_path)
     result = validate(al, greedy_placement(al))

@@ -69,8 +69,11 @@ def test_placement_over_capacity_is_named(seed, data):
             loads[g] = loads.get(g, 0.0) + jobs.demand[jobs.index[jid], inst.gpu_type[inst.gpu_index[g]], 0]
     full = max(loads, key=loads.get)
     t = inst.gpu_type[inst.gpu_index[full]]
-    movers = [j for j, gpus in asg.items() if full not in gpus and jobs.gang[jobs.index[j]] == 1
-              and jobs.eligible[jobs.index[j], t]]
+    movers = [
+        j
+        for j, gpus in asg.items()
+        if full not in gpus and jobs.gang[jobs.index[j]] == 1 and jobs.eligible[jobs.index[j], t]
+    ]
     assume(movers)
     mover = data.draw(st.sampled_from(movers))
     bad = copy.deepcopy(sol)
@@ -123,9 +126,12 @@ def test_duplicated_job_in_file_is_a_violation(tmp_path):
 
     inst, sol = feasible_placement(3, slack=10.0)
     job = next(iter(sol["assignment"]))
-    text = '{"problem": "placement", "assignment": {' + ", ".join(
-        f'"{j}": {g!r}'.replace("'", '"') for j, g in sol["assignment"].items()
-    ) + f', "{job}": {sol["assignment"][job]!r}'.replace("'", '"') + "}}"
+    text = (
+        '{"problem": "placement", "assignment": {'
+        + ", ".join(f'"{j}": {g!r}'.replace("'", '"') for j, g in sol["assignment"].items())
+        + f', "{job}": {sol["assignment"][job]!r}'.replace("'", '"')
+        + "}}"
+    )
     path = tmp_path / "dup.json"
     path.write_text(text)
     res = validate_file(inst, path)
@@ -137,8 +143,10 @@ def test_gang_split_across_types_and_nodes():
     from schedbench.examples import examples
 
     inst = examples()[0][0]  # j2 is a gang of 2, V100 only
-    sol = {"problem": "placement", "assignment": {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "k0/0"],
-                                                  "j3": ["k0/1"], "j4": ["k0/1"]}}
+    sol = {
+        "problem": "placement",
+        "assignment": {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "k0/0"], "j3": ["k0/1"], "j4": ["k0/1"]},
+    }
     res = validate(inst, sol)
     assert {"gang-mixed-types", "gang-multi-node"} <= kinds(res)
     assert all(v.job == "j2" for v in res.violations if v.constraint.startswith("gang"))
@@ -148,8 +156,10 @@ def test_ineligible_type_is_named():
     from schedbench.examples import examples
 
     inst = examples()[0][0]
-    sol = {"problem": "placement", "assignment": {"j0": ["v0/0"], "j1": ["k0/1"], "j2": ["k0/0", "k0/1"],
-                                                  "j3": ["k0/1"], "j4": ["k0/1"]}}
+    sol = {
+        "problem": "placement",
+        "assignment": {"j0": ["v0/0"], "j1": ["k0/1"], "j2": ["k0/0", "k0/1"], "j3": ["k0/1"], "j4": ["k0/1"]},
+    }
     res = validate(inst, sol)
     assert any(v.constraint == "ineligible-type" and v.job == "j2" for v in res.violations)
 
@@ -254,8 +264,11 @@ def test_allocation_objective_matches_recomputation(seed, objective):
         eq = sum(v * c * inst.gpus_per_type[inst.type_index[t]] / N for t, v in thr.items())
         got = sum(thr[t] * x for t, x in sol["allocation"].get(jid, {}).items())
         rho.append(got / eq)
-    expect = {"max-min-fairness": min(rho), "max-throughput": sum(rho),
-              "proportional-fairness": sum(math.log(r) for r in rho) if min(rho) > 0 else None}[objective]
+    expect = {
+        "max-min-fairness": min(rho),
+        "max-throughput": sum(rho),
+        "proportional-fairness": sum(math.log(r) for r in rho) if min(rho) > 0 else None,
+    }[objective]
     if expect is None:
         assert res.objective is None
     else:
@@ -277,8 +290,10 @@ def test_allocation_injected_violations(seed, kind):
             j = inst.jobs.index[jid]
             if inst.jobs.eligible[j, inst.type_index[t]]:
                 bad["allocation"][jid] = {t: 1.0}
-        assume(sum(1 for jid in inst.jobs.ids if inst.jobs.eligible[inst.jobs.index[jid], inst.type_index[t]])
-               > inst.gpus_per_type[inst.type_index[t]])
+        assume(
+            sum(1 for jid in inst.jobs.ids if inst.jobs.eligible[inst.jobs.index[jid], inst.type_index[t]])
+            > inst.gpus_per_type[inst.type_index[t]]
+        )
     elif kind == "negative":
         bad["allocation"][job] = {t: -0.5}
         kind = "negative-share"
@@ -328,6 +343,7 @@ def test_violation_listing_is_capped_but_counted():
 # one just outside fails, so moving a tolerance 10x either way, or flipping a comparison at its edge,
 # fails a test (tools/mutate.py checks this).
 
+
 def tiny(cls, objective, demand, *, caps=(10.0, 10.0), params=None, nodes=None, **fields):
     """Types A (GPUs a0, a1 on node nA) and B (b0 on nB), one resource ``m`` with capacities
     ``caps``; jobs j0.. with per-type ``demand`` (n, 2) and the given per-type ``fields``."""
@@ -336,9 +352,14 @@ def tiny(cls, objective, demand, *, caps=(10.0, 10.0), params=None, nodes=None, 
     jobs = Jobs.build([f"j{i}" for i in range(n)], demand[:, :, None], **fields)
     nodes = nodes or [Node("nA", "A", ("a0", "a1")), Node("nB", "B", ("b0",))]
     types = [GpuType("A", {"m": caps[0]}), GpuType("B", {"m": caps[1]})]
-    return make_instance(resources=[Resource("m")], gpu_types=types,
-                         nodes=nodes, jobs=jobs, problem=Problem(cls, objective, params or {}),
-                         metadata={"name": "tiny"})
+    return make_instance(
+        resources=[Resource("m")],
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=Problem(cls, objective, params or {}),
+        metadata={"name": "tiny"},
+    )
 
 
 def verdict(inst, body):
@@ -349,16 +370,23 @@ BODY = {"placement": "assignment", "batch": "schedule", "allocation": "allocatio
 
 
 def one_job_batch(demand_a, cap_a, *, time=(100.0, 100.0), release=0.0):
-    return tiny("batch", "makespan", [[demand_a, 1.0]], caps=(cap_a, 10.0), time=np.array([time]),
-                release=np.array([release]))
+    return tiny(
+        "batch", "makespan", [[demand_a, 1.0]], caps=(cap_a, 10.0), time=np.array([time]), release=np.array([release])
+    )
 
 
-@pytest.mark.parametrize(("demand", "cap", "ok"), [
-    (10.0, 10.0, True),  # exactly full
-    (1e6 * (1 + 0.5e-9), 1e6, True), (1e6 * (1 + 5e-9), 1e6, False),  # RTOL = 1e-9 (ATOL negligible)
-    (0.5e-9, 0.0, True), (1e-9, 0.0, True), (5e-9, 0.0, False),  # ATOL = 1e-9 at capacity 0
-    (11.0, 10.0, False),
-])
+@pytest.mark.parametrize(
+    ("demand", "cap", "ok"),
+    [
+        (10.0, 10.0, True),  # exactly full
+        (1e6 * (1 + 0.5e-9), 1e6, True),
+        (1e6 * (1 + 5e-9), 1e6, False),  # RTOL = 1e-9 (ATOL negligible)
+        (0.5e-9, 0.0, True),
+        (1e-9, 0.0, True),
+        (5e-9, 0.0, False),  # ATOL = 1e-9 at capacity 0
+        (11.0, 10.0, False),
+    ],
+)
 def test_batch_capacity_tolerance_is_pinned(demand, cap, ok):
     inst = one_job_batch(demand, cap)
     res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}})
@@ -384,8 +412,9 @@ def test_capacity_is_checked_on_gpu_type_zero_and_one(placement_cls):
             assert kinds(res) == {"capacity"} and res.violations[0].job == "j0"
 
 
-@pytest.mark.parametrize(("start", "ok"), [
-    (10.0, True), (10.0 - 0.5e-6, True), (10.0 - TIME_ATOL, True), (10.0 - 5e-6, False), (9.0, False)])
+@pytest.mark.parametrize(
+    ("start", "ok"), [(10.0, True), (10.0 - 0.5e-6, True), (10.0 - TIME_ATOL, True), (10.0 - 5e-6, False), (9.0, False)]
+)
 def test_batch_release_tolerance_is_pinned(start, ok):
     inst = one_job_batch(1.0, 10.0, release=10.0)
     res = verdict(inst, {"j0": {"gpus": ["a0"], "start": start}})
@@ -393,30 +422,54 @@ def test_batch_release_tolerance_is_pinned(start, ok):
     assert res.objective == pytest.approx(start + 100.0)
 
 
-@pytest.mark.parametrize(("p", "gap", "ok"), [
-    (100.0, 0.0, True), (100.0, 0.5e-6, True), (100.0, 5e-6, False),  # TIME_ATOL (+1e-7 relative)
-    (1e6, 0.5e-3, True), (1e6, 5e-3, False),  # RTOL x end time dominates at 1e6 s
-    (1e6, "edge", True), (100.0, -1.0, True),
-])
+@pytest.mark.parametrize(
+    ("p", "gap", "ok"),
+    [
+        (100.0, 0.0, True),
+        (100.0, 0.5e-6, True),
+        (100.0, 5e-6, False),  # TIME_ATOL (+1e-7 relative)
+        (1e6, 0.5e-3, True),
+        (1e6, 5e-3, False),  # RTOL x end time dominates at 1e6 s
+        (1e6, "edge", True),
+        (100.0, -1.0, True),
+    ],
+)
 def test_batch_overlap_tolerance_is_pinned(p, gap, ok):
     inst = tiny("batch", "makespan", [[1.0, 1.0]] * 3, time=np.full((3, 2), p))
     start = p - (TIME_ATOL + RTOL * p) if gap == "edge" else p - gap
-    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": start},
-                         "j2": {"gpus": ["b0"], "start": 0}})
+    res = verdict(
+        inst,
+        {
+            "j0": {"gpus": ["a0"], "start": 0},
+            "j1": {"gpus": ["a0"], "start": start},
+            "j2": {"gpus": ["b0"], "start": 0},
+        },
+    )
     assert kinds(res) == (set() if ok else {"overlap"})
     if not ok:
         v = res.violations[0]
         assert v.gpu == "a0" and v.job == "j1"
         assert v.message == f"GPU 'a0': job 'j1' starts at {start:.9g} while job 'j0' runs until {p:.9g}"
     # the same jobs on different GPUs never overlap
-    res = verdict(inst, {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a1"], "start": start},
-                         "j2": {"gpus": ["b0"], "start": 0}})
+    res = verdict(
+        inst,
+        {
+            "j0": {"gpus": ["a0"], "start": 0},
+            "j1": {"gpus": ["a1"], "start": start},
+            "j2": {"gpus": ["b0"], "start": 0},
+        },
+    )
     assert res.feasible and res.objective == pytest.approx(start + p)
 
 
 def test_batch_incomplete_schedule_has_no_objective():
-    inst = tiny("batch", "weighted-completion", [[1.0, 1.0], [1.0, 1.0]], time=np.full((2, 2), 3.0),
-                eligible=np.array([[True, True], [False, True]]))
+    inst = tiny(
+        "batch",
+        "weighted-completion",
+        [[1.0, 1.0], [1.0, 1.0]],
+        time=np.full((2, 2), 3.0),
+        eligible=np.array([[True, True], [False, True]]),
+    )
     full = {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["b0"], "start": 0}}
     res = verdict(inst, full)
     assert res.feasible and res.objective == 6.0 and res.metrics["scheduled_jobs"] == 2
@@ -429,11 +482,16 @@ def test_batch_incomplete_schedule_has_no_objective():
 
 @pytest.mark.parametrize("objective", ["makespan", "weighted-completion", "weighted-tardiness"])
 def test_batch_objectives_on_a_known_schedule(objective):
-    inst = tiny("batch", objective, [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]], time=np.array([[4.0, 8.0]] * 3),
-                weight=np.array([1.0, 2.0, 3.0]), release=np.array([0.0, 1.0, 0.0]),
-                deadline=np.array([4.0, np.nan, 5.0]))
-    sched = {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": 4},
-             "j2": {"gpus": ["b0"], "start": 0}}
+    inst = tiny(
+        "batch",
+        objective,
+        [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]],
+        time=np.array([[4.0, 8.0]] * 3),
+        weight=np.array([1.0, 2.0, 3.0]),
+        release=np.array([0.0, 1.0, 0.0]),
+        deadline=np.array([4.0, np.nan, 5.0]),
+    )
+    sched = {"j0": {"gpus": ["a0"], "start": 0}, "j1": {"gpus": ["a0"], "start": 4}, "j2": {"gpus": ["b0"], "start": 0}}
     res = verdict(inst, sched)  # C = 4, 8, 8: j0 finishes exactly at its deadline, j2 3 s late
     assert res.feasible
     assert res.objective == {"makespan": 8.0, "weighted-completion": 4 + 16 + 24, "weighted-tardiness": 9.0}[objective]
@@ -479,10 +537,14 @@ def test_placement_objectives_need_every_job_placed():
     assert kinds(res) == {"unplaced"} and res.objective is None and res.violations[0].job == "j1"
     gpus = tiny("placement", "min-gpus", [[1.0, 1.0], [1.0, 1.0]])
     assert verdict(gpus, {"j0": ["a0"], "j1": ["a0"]}).objective == 1.0
-    priced = make_instance(resources=gpus.resources, gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0),
-                                                                 GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
-                           nodes=gpus.nodes, jobs=gpus.jobs,
-                           problem=Problem("placement", "min-gpus", {"measure": "cost"}), metadata={"name": "p"})
+    priced = make_instance(
+        resources=gpus.resources,
+        gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0), GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
+        nodes=gpus.nodes,
+        jobs=gpus.jobs,
+        problem=Problem("placement", "min-gpus", {"measure": "cost"}),
+        metadata={"name": "p"},
+    )
     assert verdict(priced, {"j0": ["a0"], "j1": ["b0"]}).objective == 5.0
     assert verdict(priced, {"j0": ["a0"], "j1": ["a1"]}).objective == 6.0
     res = verdict(gpus, {"j0": ["a0"], "j1": []})
@@ -504,11 +566,14 @@ def test_gang_checks_exactly():
     assert res.violations[0].message == "job 'j0' spans nodes ['nA', 'nA2'] (allow_multi_node is false)"
     res = verdict(inst, {"j0": ["a0", "b0"]})
     assert kinds(res) == {"gang-mixed-types", "gang-multi-node"}
-    assert {v.message for v in res.violations} == {"job 'j0' spans GPU types ['A', 'B']",
-                                                   "job 'j0' spans nodes ['nA', 'nB'] (allow_multi_node is false)"}
+    assert {v.message for v in res.violations} == {
+        "job 'j0' spans GPU types ['A', 'B']",
+        "job 'j0' spans nodes ['nA', 'nB'] (allow_multi_node is false)",
+    }
     assert kinds(verdict(inst, {"j0": ["a0", "zz"]})) == {"unknown-gpu", "gang-size"}
-    multi = tiny("placement", "max-weight", [[1.0, 1.0]], nodes=nodes, gang=np.array([2]),
-                 params={"allow_multi_node": True})
+    multi = tiny(
+        "placement", "max-weight", [[1.0, 1.0]], nodes=nodes, gang=np.array([2]), params={"allow_multi_node": True}
+    )
     assert verdict(multi, {"j0": ["a0", "a2"]}).feasible
     assert kinds(verdict(multi, {"j0": ["a0", "b0"]})) == {"gang-mixed-types"}
 
@@ -516,27 +581,39 @@ def test_gang_checks_exactly():
 def test_envelope_and_structure_errors():
     inst = tiny("placement", "max-weight", [[1.0, 1.0]])
     ok = {"problem": "placement", "assignment": {"j0": ["a0"]}}
-    for bad, where in (([], "$"), ({"problem": "batch", "assignment": {}}, "$.problem"),
-                       ({"problem": "placement"}, "$.assignment"), ({**ok, "objective": "1"}, "$.objective"),
-                       ({**ok, "objective": True}, "$.objective"), ({**ok, "notes": 1}, "$.notes"),
-                       ({"problem": "placement", "assignment": []}, "$.assignment"),
-                       ({"problem": "placement", "assignment": {"j0": "a0"}}, "$.assignment.j0"),
-                       ({"problem": "placement", "assignment": {"j0": ["a0", 1]}}, "$.assignment.j0")):
+    for bad, where in (
+        ([], "$"),
+        ({"problem": "batch", "assignment": {}}, "$.problem"),
+        ({"problem": "placement"}, "$.assignment"),
+        ({**ok, "objective": "1"}, "$.objective"),
+        ({**ok, "objective": True}, "$.objective"),
+        ({**ok, "notes": 1}, "$.notes"),
+        ({"problem": "placement", "assignment": []}, "$.assignment"),
+        ({"problem": "placement", "assignment": {"j0": "a0"}}, "$.assignment.j0"),
+        ({"problem": "placement", "assignment": {"j0": ["a0", 1]}}, "$.assignment.j0"),
+    ):
         with pytest.raises(DataError) as exc:
             validate(inst, bad, "s.json")
         assert exc.value.path == where
     res = validate(inst, {**ok, "objective": 1, "status": "optimal", "solver": "x", "bound": 1, "metadata": {}})
     assert res.feasible and res.claimed_objective == 1.0 and res.claim_matches is True
     batch = one_job_batch(1.0, 10.0)
-    for body, where in (([], "$.schedule"), ({"j0": []}, "$.schedule.j0"), ({"j0": {"gpus": ["a0"]}}, "$.schedule.j0"),
-                        ({"j0": {"start": 0}}, "$.schedule.j0"),
-                        ({"j0": {"gpus": "a0", "start": 0}}, "$.schedule.j0.gpus")):
+    for body, where in (
+        ([], "$.schedule"),
+        ({"j0": []}, "$.schedule.j0"),
+        ({"j0": {"gpus": ["a0"]}}, "$.schedule.j0"),
+        ({"j0": {"start": 0}}, "$.schedule.j0"),
+        ({"j0": {"gpus": "a0", "start": 0}}, "$.schedule.j0.gpus"),
+    ):
         with pytest.raises(DataError) as exc:
             validate(batch, {"problem": "batch", "schedule": body})
         assert exc.value.path == where
     alloc = tiny("allocation", "max-throughput", [[1.0, 1.0]], throughput=np.array([[1.0, 2.0]]))
-    for body, where in (([], "$.allocation"), ({"j0": [0.5]}, "$.allocation.j0"),
-                        ({"j0": {"A": "x"}}, "$.allocation.j0.A")):
+    for body, where in (
+        ([], "$.allocation"),
+        ({"j0": [0.5]}, "$.allocation.j0"),
+        ({"j0": {"A": "x"}}, "$.allocation.j0.A"),
+    ):
         with pytest.raises(DataError) as exc:
             validate(alloc, {"problem": "allocation", "allocation": body})
         assert exc.value.path == where
@@ -576,8 +653,10 @@ def test_violation_to_dict_and_counts():
     v.add_count("x", 0)
     v.add_count("y", -1)
     assert v.counts == {"x": 2} and v.total == 2 and bool(v)
-    assert [e.to_dict() for e in v.listed] == [{"constraint": "x", "message": "m1", "job": "j"},
-                                              {"constraint": "x", "message": "m2", "gpu": "g"}]
+    assert [e.to_dict() for e in v.listed] == [
+        {"constraint": "x", "message": "m1", "job": "j"},
+        {"constraint": "x", "message": "m2", "gpu": "g"},
+    ]
     v.add_count("x", 3)
     assert v.counts["x"] == 5 and v.total == 5
     assert not Violations()
@@ -594,8 +673,14 @@ def test_violation_to_dict_and_counts():
 
 
 def alloc_inst(objective="max-throughput", gang=(1, 1), eligible=((True, True), (True, False))):
-    return tiny("allocation", objective, [[1.0, 1.0], [1.0, 1.0]], throughput=np.array([[1.0, 2.0], [3.0, 4.0]]),
-                gang=np.array(gang), eligible=np.array(eligible))
+    return tiny(
+        "allocation",
+        objective,
+        [[1.0, 1.0], [1.0, 1.0]],
+        throughput=np.array([[1.0, 2.0], [3.0, 4.0]]),
+        gang=np.array(gang),
+        eligible=np.array(eligible),
+    )
 
 
 @pytest.mark.parametrize(("share", "ok"), [(0.5e-6, True), (SHARE_TOL, True), (5e-6, False), (0.5, False)])
@@ -641,8 +726,9 @@ def test_allocation_type_capacity_tolerance_is_pinned(extra, ok):
 
 def test_allocation_duplicate_and_unknown_types():
     inst = alloc_inst()
-    doc = jsonio.loads('{"problem": "allocation", "allocation": {"j0": {"A": 0.25, "A": 0.5}, "j1": {"A": 0.5}}}',
-                       duplicates="record")
+    doc = jsonio.loads(
+        '{"problem": "allocation", "allocation": {"j0": {"A": 0.25, "A": 0.5}, "j1": {"A": 0.5}}}', duplicates="record"
+    )
     res = validate(inst, doc)
     assert kinds(res) == {"duplicate-type"} and res.violations[0].job == "j0"
     res = verdict(inst, {"j0": {"A": 0.5, "Z": 0.1}, "j1": {"A": 0.5}})
@@ -668,18 +754,41 @@ def test_allocation_objectives_exactly():
 # ---------------------------------------------------------------- online, exact edge cases
 
 
-def online(objective="mean-jct", *, release=(0.0,), time=((10.0, 10.0),), demand=None, gang=None, caps=(10.0, 10.0),
-           deadline=None, **params):
+def online(
+    objective="mean-jct",
+    *,
+    release=(0.0,),
+    time=((10.0, 10.0),),
+    demand=None,
+    gang=None,
+    caps=(10.0, 10.0),
+    deadline=None,
+    **params,
+):
     n = len(release)
-    return tiny("online", objective, demand if demand is not None else [[1.0, 1.0]] * n, caps=caps,
-                time=np.array(time, dtype=float), release=np.array(release, dtype=float),
-                gang=None if gang is None else np.array(gang),
-                deadline=None if deadline is None else np.array(deadline, dtype=float), params=params)
+    return tiny(
+        "online",
+        objective,
+        demand if demand is not None else [[1.0, 1.0]] * n,
+        caps=caps,
+        time=np.array(time, dtype=float),
+        release=np.array(release, dtype=float),
+        gang=None if gang is None else np.array(gang),
+        deadline=None if deadline is None else np.array(deadline, dtype=float),
+        params=params,
+    )
 
 
 def run_log(inst, *events):
-    return validate(inst, {"problem": "online", "events": [
-        {"time": t, "job": j, "event": e, **({"gpus": g} if g is not None else {})} for t, j, e, g in events]})
+    return validate(
+        inst,
+        {
+            "problem": "online",
+            "events": [
+                {"time": t, "job": j, "event": e, **({"gpus": g} if g is not None else {})} for t, j, e, g in events
+            ],
+        },
+    )
 
 
 def test_online_utilisation_when_the_first_release_is_not_zero():
@@ -693,23 +802,35 @@ def test_online_utilisation_when_the_first_release_is_not_zero():
     assert late.metrics["queueing_delay_mean"] == 2.0 and late.objective == 15.0
 
 
-@pytest.mark.parametrize(("finish", "met"), [(20.0, True), (20.0 + 0.5e-6, True), (20.0 + TIME_ATOL, True),
-                                             (20.0 + 5e-6, False), (21.0, False)])
+@pytest.mark.parametrize(
+    ("finish", "met"),
+    [(20.0, True), (20.0 + 0.5e-6, True), (20.0 + TIME_ATOL, True), (20.0 + 5e-6, False), (21.0, False)],
+)
 def test_online_deadline_met_exactly_at_the_deadline(finish, met):
-    inst = online("deadline-miss-rate", release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)),
-                  deadline=(20.0, np.nan))
-    res = run_log(inst, (10, "j0", "start", ["a0"]), (finish, "j0", "finish", None),
-                  (0, "j1", "start", ["b0"]), (10, "j1", "finish", None))
+    inst = online("deadline-miss-rate", release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), deadline=(20.0, np.nan))
+    res = run_log(
+        inst,
+        (10, "j0", "start", ["a0"]),
+        (finish, "j0", "finish", None),
+        (0, "j1", "start", ["b0"]),
+        (10, "j1", "finish", None),
+    )
     assert res.feasible
     assert res.metrics["deadline_met_fraction"] == (1.0 if met else 0.0)
     assert res.objective == (0.0 if met else 1.0)
 
 
 def test_online_rejected_and_unfinished_jobs_miss_their_deadline():
-    inst = online("deadline-miss-rate", release=(0.0, 0.0, 0.0), time=((10.0, 10.0),) * 3,
-                  deadline=(100.0, 100.0, 100.0))
-    res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None), (0, "j1", "reject", None),
-                  (0, "j2", "start", ["b0"]))
+    inst = online(
+        "deadline-miss-rate", release=(0.0, 0.0, 0.0), time=((10.0, 10.0),) * 3, deadline=(100.0, 100.0, 100.0)
+    )
+    res = run_log(
+        inst,
+        (0, "j0", "start", ["a0"]),
+        (10, "j0", "finish", None),
+        (0, "j1", "reject", None),
+        (0, "j2", "start", ["b0"]),
+    )
     assert kinds(res) == {"unfinished"} and res.objective is None
     assert res.metrics["deadline_met_fraction"] == pytest.approx(1 / 3)
     assert res.metrics["rejected"] == 1 and res.metrics["acceptance_rate"] == pytest.approx(2 / 3)
@@ -721,10 +842,15 @@ def test_online_finish_time_fairness_with_a_rejected_job(reject_at, ftf_j0):
     # only in the second case is it in the system at j0's release, so n_0 = 2 and
     # T_ideal = 10 * max(1, 2 * 2 / 3 GPUs) = 40/3 -> rho = 0.75; else n_0 = 1 and rho = 1.
     # (j0 would be faster on B, but B has 1 GPU: its best usable time is A's 10 s)
-    inst = online("max-ftf", release=(10.0, 0.0, 0.0), time=((10.0, 5.0), (10.0, 10.0), (5.0, 5.0)),
-                  gang=(2, 1, 1))
-    res = run_log(inst, (10, "j0", "start", ["a0", "a1"]), (20, "j0", "finish", None),
-                  (reject_at, "j1", "reject", None), (0, "j2", "start", ["b0"]), (5, "j2", "finish", None))
+    inst = online("max-ftf", release=(10.0, 0.0, 0.0), time=((10.0, 5.0), (10.0, 10.0), (5.0, 5.0)), gang=(2, 1, 1))
+    res = run_log(
+        inst,
+        (10, "j0", "start", ["a0", "a1"]),
+        (20, "j0", "finish", None),
+        (reject_at, "j1", "reject", None),
+        (0, "j2", "start", ["b0"]),
+        (5, "j2", "finish", None),
+    )
     assert res.feasible
     # j2: released at 0 with j1 (rejected later) -> n = 2, 2 * 1 / 3 < 1 -> rho = 5 / 5 = 1
     assert res.metrics["ftf_max"] == pytest.approx(1.0)
@@ -736,10 +862,17 @@ def test_online_finish_time_fairness_with_a_rejected_job(reject_at, ftf_j0):
 @pytest.mark.parametrize(("hold", "overload"), [(0.5e-6, False), (TIME_ATOL, False), (5e-6, True)])
 def test_online_zero_length_holdings_put_no_load(hold, overload):
     # j0 starts on a0 and moves to b0 after `hold` seconds; j1 takes a0 at the same instant j0 started.
-    inst = online(release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), demand=[[6.0, 6.0], [6.0, 6.0]],
-                  allow_migration=True)
-    res = run_log(inst, (0, "j0", "start", ["a0"]), (hold, "j0", "migrate", ["b0"]), (20, "j0", "finish", None),
-                  (0, "j1", "start", ["a0"]), (10, "j1", "finish", None))
+    inst = online(
+        release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), demand=[[6.0, 6.0], [6.0, 6.0]], allow_migration=True
+    )
+    res = run_log(
+        inst,
+        (0, "j0", "start", ["a0"]),
+        (hold, "j0", "migrate", ["b0"]),
+        (20, "j0", "finish", None),
+        (0, "j1", "start", ["a0"]),
+        (10, "j1", "finish", None),
+    )
     assert kinds(res) == ({"capacity"} if overload else set())
     if overload:
         assert res.violations[0].gpu == "a0" and "j0, j1" in res.violations[0].message
@@ -748,25 +881,44 @@ def test_online_zero_length_holdings_put_no_load(hold, overload):
 @pytest.mark.parametrize(("gap", "overload"), [(0.0, False), (0.5e-6, False), (5e-6, True)])
 def test_online_hand_over_tolerance_is_pinned(gap, overload):
     inst = online(release=(0.0, 0.0), time=((10.0, 10.0), (10.0, 10.0)), demand=[[6.0, 6.0], [6.0, 6.0]])
-    res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None),
-                  (10 - gap, "j1", "start", ["a0"]), (30, "j1", "finish", None))
+    res = run_log(
+        inst,
+        (0, "j0", "start", ["a0"]),
+        (10, "j0", "finish", None),
+        (10 - gap, "j1", "start", ["a0"]),
+        (30, "j1", "finish", None),
+    )
     assert kinds(res) == ({"capacity"} if overload else set())
     assert res.metrics["utilisation"] == pytest.approx((10 + 20 + gap) / (3 * 30))
 
 
-@pytest.mark.parametrize(("demand", "cap", "ok"), [
-    (10.0, 10.0, True), (1e6 * (1 + 0.5e-9), 1e6, True), (1e6 * (1 + 5e-9), 1e6, False),
-    (1e-9, 0.0, True), (5e-9, 0.0, False)])
+@pytest.mark.parametrize(
+    ("demand", "cap", "ok"),
+    [
+        (10.0, 10.0, True),
+        (1e6 * (1 + 0.5e-9), 1e6, True),
+        (1e6 * (1 + 5e-9), 1e6, False),
+        (1e-9, 0.0, True),
+        (5e-9, 0.0, False),
+    ],
+)
 def test_online_capacity_tolerance_is_pinned(demand, cap, ok):
     inst = online(demand=[[demand, 1.0]], caps=(cap, 10.0))
     res = run_log(inst, (0, "j0", "start", ["a0"]), (10, "j0", "finish", None))
     assert kinds(res) == (set() if ok else {"capacity"})
 
 
-@pytest.mark.parametrize(("p", "early", "ok"), [
-    (100.0, 0.0, True), (100.0, 0.5e-6, True), (100.0, 5e-6, False),  # TIME_ATOL / p
-    (1e6, 1e6 * 0.5e-9, True), (1e6, 1e6 * 5e-9, False),  # RTOL dominates for long jobs
-    (1.0, "edge", True)])  # work exactly 1 - RTOL - TIME_ATOL / p
+@pytest.mark.parametrize(
+    ("p", "early", "ok"),
+    [
+        (100.0, 0.0, True),
+        (100.0, 0.5e-6, True),
+        (100.0, 5e-6, False),  # TIME_ATOL / p
+        (1e6, 1e6 * 0.5e-9, True),
+        (1e6, 1e6 * 5e-9, False),  # RTOL dominates for long jobs
+        (1.0, "edge", True),
+    ],
+)  # work exactly 1 - RTOL - TIME_ATOL / p
 def test_online_finish_work_tolerance_is_pinned(p, early, ok):
     inst = online(time=((p, p),))
     finish = 1.0 - RTOL - TIME_ATOL / 1.0 if early == "edge" else p - early
@@ -774,8 +926,9 @@ def test_online_finish_work_tolerance_is_pinned(p, early, ok):
     assert kinds(res) == (set() if ok else {"finish-before-work-done"})
 
 
-@pytest.mark.parametrize(("start", "ok"), [(5.0, True), (5.0 - 0.5e-6, True), (5.0 - TIME_ATOL, True),
-                                           (5.0 - 5e-6, False)])
+@pytest.mark.parametrize(
+    ("start", "ok"), [(5.0, True), (5.0 - 0.5e-6, True), (5.0 - TIME_ATOL, True), (5.0 - 5e-6, False)]
+)
 def test_online_release_tolerance_is_pinned(start, ok):
     inst = online(release=(5.0,))
     res = run_log(inst, (start, "j0", "start", ["a0"]), (start + 10, "j0", "finish", None))
@@ -795,27 +948,38 @@ def test_bounds_placement_exact():
     demand = [[1.0, 10.0], [1.0, 10.0 * (1 + 5e-9)], [1.0, 1.0]]
     inst = tiny("placement", "min-cost", demand, cost=cost, gang=np.array([1, 1, 2]))
     assert bounds(inst) == {"lower_bound": 2.0 + 3.0 + 4.0}
-    inside = tiny("placement", "min-cost", [[1.0, 10.0], [1.0, 10.0 * (1 + 0.5e-9)], [1.0, 1.0]], cost=cost,
-                  gang=np.array([1, 1, 1]))
+    inside = tiny(
+        "placement",
+        "min-cost",
+        [[1.0, 10.0], [1.0, 10.0 * (1 + 0.5e-9)], [1.0, 1.0]],
+        cost=cost,
+        gang=np.array([1, 1, 1]),
+    )
     assert bounds(inside) == {"lower_bound": 2.0 + 1.0 + 4.0}  # within 1e-9 relative: j1 fits B
     weight = tiny("placement", "max-weight", [[1.0, 1.0], [11.0, 11.0], [10.0, 10.0]], weight=np.array([1.0, 2.0, 4.0]))
     assert bounds(weight) == {"upper_bound": 5.0}  # j1 fits nowhere; j2 exactly fills a GPU
     # gangs of 2: A has exactly 2 GPUs, B one; j1's demand does not fit A, so j1 fits nowhere
-    gang = tiny("placement", "max-weight", [[1.0, 1.0], [11.0, 1.0]], weight=np.array([1.0, 2.0]),
-                gang=np.array([2, 2]))
+    gang = tiny(
+        "placement", "max-weight", [[1.0, 1.0], [11.0, 1.0]], weight=np.array([1.0, 2.0]), gang=np.array([2, 2])
+    )
     assert bounds(gang) == {"upper_bound": 1.0}
 
 
-@pytest.mark.parametrize(("total", "count"), [(20.0, 2), (20.0 * (1 + 0.5e-9), 2), (20.0 * (1 + 5e-9), 3),
-                                              (21.0, 3), (5.0, 1)])
+@pytest.mark.parametrize(
+    ("total", "count"), [(20.0, 2), (20.0 * (1 + 0.5e-9), 2), (20.0 * (1 + 5e-9), 3), (21.0, 3), (5.0, 1)]
+)
 def test_bounds_min_gpus_exact(total, count):
     # four jobs whose demands sum to `total` on 10-unit GPUs: ceil(total / 10) GPUs (1e-9 tolerance)
     inst = tiny("placement", "min-gpus", [[total / 4, total / 4]] * 4, caps=(10.0, 10.0))
     assert bounds(inst) == {"lower_bound": float(count)}
-    priced = make_instance(resources=inst.resources, gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0),
-                                                                 GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
-                           nodes=inst.nodes, jobs=inst.jobs,
-                           problem=Problem("placement", "min-gpus", {"measure": "cost"}), metadata={"name": "p"})
+    priced = make_instance(
+        resources=inst.resources,
+        gpu_types=[GpuType("A", {"m": 10.0}, cost_per_hour=3.0), GpuType("B", {"m": 10.0}, cost_per_hour=2.0)],
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=Problem("placement", "min-gpus", {"measure": "cost"}),
+        metadata={"name": "p"},
+    )
     assert bounds(priced) == {"lower_bound": 2.0 * count}
     gang = tiny("placement", "min-gpus", [[1.0, 1.0]], gang=np.array([2]))
     assert bounds(gang) == {"lower_bound": 2.0}  # a gang of 2 needs 2 GPUs however small
@@ -827,9 +991,14 @@ def test_bounds_min_gpus_exact(total, count):
 def test_bounds_time_exact(cls):
     # j0: best 4 (A), released 1; j1: best 3 (B only usable: gang 1, A ineligible), released 0;
     # j2: gang 2, so only A (2 GPUs): 6, released 2
-    fields = dict(time=np.array([[4.0, 5.0], [9.0, 3.0], [6.0, 1.0]]), release=np.array([1.0, 0.0, 2.0]),
-                  gang=np.array([1, 1, 2]), eligible=np.array([[True, True], [False, True], [True, True]]),
-                  weight=np.array([1.0, 2.0, 3.0]), deadline=np.array([4.0, np.nan, 5.0]))
+    fields = dict(
+        time=np.array([[4.0, 5.0], [9.0, 3.0], [6.0, 1.0]]),
+        release=np.array([1.0, 0.0, 2.0]),
+        gang=np.array([1, 1, 2]),
+        eligible=np.array([[True, True], [False, True], [True, True]]),
+        weight=np.array([1.0, 2.0, 3.0]),
+        deadline=np.array([4.0, np.nan, 5.0]),
+    )
     demand = [[1.0, 1.0]] * 3
     earliest = np.array([5.0, 3.0, 8.0])
     if cls == "online":
@@ -842,7 +1011,8 @@ def test_bounds_time_exact(cls):
     wide = dict(fields, time=np.array([[40.0, 50.0], [90.0, 30.0], [60.0, 10.0]]))
     assert bounds(tiny("batch", "makespan", demand, **wide)) == {"lower_bound": pytest.approx(190 / 3)}
     assert bounds(tiny("batch", "weighted-completion", demand, **fields)) == {
-        "lower_bound": float(np.dot([1, 2, 3], earliest))}
+        "lower_bound": float(np.dot([1, 2, 3], earliest))
+    }
     assert bounds(tiny("batch", "weighted-tardiness", demand, **fields)) == {"lower_bound": 1 * 1.0 + 3 * 3.0}
     no_deadline = dict(fields)
     del no_deadline["deadline"]
@@ -877,9 +1047,16 @@ def test_online_well_formed_logs_take_the_fast_path(monkeypatch):
     import schedbench.validator.online as online_mod
 
     inst = online(release=(0.0, 0.0, 0.0), time=((10.0, 10.0),) * 3)
-    events = [(0, "j0", "start", ["a0"]), (2, "j0", "preempt", None), (3, "j0", "resume", ["a1"]),
-              (5, "j0", "migrate", ["b0"]), (20, "j0", "finish", []), (0.5, "j1", "start", ["a0"]),
-              (10.5, "j1", "finish", None), (1, "j2", "reject", [])]
+    events = [
+        (0, "j0", "start", ["a0"]),
+        (2, "j0", "preempt", None),
+        (3, "j0", "resume", ["a1"]),
+        (5, "j0", "migrate", ["b0"]),
+        (20, "j0", "finish", []),
+        (0.5, "j1", "start", ["a0"]),
+        (10.5, "j1", "finish", None),
+        (1, "j2", "reject", []),
+    ]
     body = [{"time": t, "job": j, "event": e, **({"gpus": g} if g is not None else {})} for t, j, e, g in events]
     slow = online_mod._parse_slow(body, "<log>")
     fast = online_mod._parse(body, "<log>")
@@ -907,10 +1084,14 @@ def test_an_objective_overflowing_double_precision_is_refused():
 def test_bounds_min_gpus_with_a_zero_capacity_resource():
     # resource r0 has capacity 0 everywhere and nobody needs it; r1 needs 25.5 / 10 -> 3 GPUs
     jobs = Jobs.build(["j0", "j1", "j2"], np.array([[[0.0, 8.5]] * 2] * 3))
-    inst = make_instance(resources=[Resource("r0"), Resource("r1")],
-                         gpu_types=[GpuType("A", {"r0": 0.0, "r1": 10.0}), GpuType("B", {"r0": 0.0, "r1": 10.0})],
-                         nodes=[Node("nA", "A", ("a0", "a1")), Node("nB", "B", ("b0",))], jobs=jobs,
-                         problem=Problem("placement", "min-gpus", {}), metadata={"name": "zero-r"})
+    inst = make_instance(
+        resources=[Resource("r0"), Resource("r1")],
+        gpu_types=[GpuType("A", {"r0": 0.0, "r1": 10.0}), GpuType("B", {"r0": 0.0, "r1": 10.0})],
+        nodes=[Node("nA", "A", ("a0", "a1")), Node("nB", "B", ("b0",))],
+        jobs=jobs,
+        problem=Problem("placement", "min-gpus", {}),
+        metadata={"name": "zero-r"},
+    )
     assert bounds(inst) == {"lower_bound": 3.0}
 
 
@@ -935,9 +1116,16 @@ def test_online_zero_length_holding_does_not_split_an_overload(hold):
     t1 = 2 * TIME_ATOL if hold == "edge" else t0 + hold
     assert (t1 - t0 == TIME_ATOL) if hold == "edge" else (t1 - t0 < TIME_ATOL)
     inst = online(release=(0.0, 0.0, 0.0), time=((100.0, 100.0),) * 3, demand=[[6.0, 6.0]] * 3)
-    res = run_log(inst, (0, "j1", "start", ["a0"]), (100, "j1", "finish", None), (0, "j2", "start", ["a0"]),
-                  (100, "j2", "finish", None), (t0, "j0", "start", ["a0"]), (t1, "j0", "migrate", ["b0"]),
-                  (t0 + 200, "j0", "finish", None))
+    res = run_log(
+        inst,
+        (0, "j1", "start", ["a0"]),
+        (100, "j1", "finish", None),
+        (0, "j2", "start", ["a0"]),
+        (100, "j2", "finish", None),
+        (t0, "j0", "start", ["a0"]),
+        (t1, "j0", "migrate", ["b0"]),
+        (t0 + 200, "j0", "finish", None),
+    )
     assert res.violation_counts == {"capacity": 1}
     assert res.violations[0].message == "GPU 'a0' m: load 12 exceeds capacity 10 at time 0 (jobs j1, j2)"
 

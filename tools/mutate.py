@@ -72,16 +72,41 @@ EQUIVALENTS = ROOT / "tools" / "mutation_equivalents.txt"
 OPS = ("cmp", "arith", "bool", "bit", "tol", "del")
 
 _CMP_SWAP: dict[type, type] = {
-    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
-    ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
 }
 _BIN_SWAP: dict[type, tuple[str, type]] = {
-    ast.Add: ("arith", ast.Sub), ast.Sub: ("arith", ast.Add),
-    ast.BitAnd: ("bit", ast.BitOr), ast.BitOr: ("bit", ast.BitAnd),
+    ast.Add: ("arith", ast.Sub),
+    ast.Sub: ("arith", ast.Add),
+    ast.BitAnd: ("bit", ast.BitOr),
+    ast.BitOr: ("bit", ast.BitAnd),
 }
-_SYMBOL = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
-           ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.Add: "+",
-           ast.Sub: "-", ast.BitAnd: "&", ast.BitOr: "|", ast.And: "and", ast.Or: "or"}
+_SYMBOL = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.And: "and",
+    ast.Or: "or",
+}
 _DELETABLE_CALLS = {"add", "add_many", "add_count", "append", "extend"}
 _STMT_FIELDS = ("body", "orelse", "finalbody")
 
@@ -151,8 +176,10 @@ _Found = tuple[int, int, int, int, str, str]  # line, col, node index, sub, op, 
 def _expression_mutants(node: ast.AST, i: int, docs: set[int]) -> list[_Found]:
     """The cmp, arith, bit, bool and tol mutants of expression node ``node`` (number ``i`` in walk order)."""
     if isinstance(node, ast.Compare):
-        return [(node.lineno, node.col_offset, i, k, "cmp", f"{_SYMBOL[type(cop)]} -> {_SYMBOL[_CMP_SWAP[type(cop)]]}")
-                for k, cop in enumerate(node.ops)]
+        return [
+            (node.lineno, node.col_offset, i, k, "cmp", f"{_SYMBOL[type(cop)]} -> {_SYMBOL[_CMP_SWAP[type(cop)]]}")
+            for k, cop in enumerate(node.ops)
+        ]
     if isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in _BIN_SWAP:
         op, new = _BIN_SWAP[type(node.op)]
         aug = "=" if isinstance(node, ast.AugAssign) else ""
@@ -160,10 +187,16 @@ def _expression_mutants(node: ast.AST, i: int, docs: set[int]) -> list[_Found]:
     if isinstance(node, ast.BoolOp):
         new_name = "or" if isinstance(node.op, ast.And) else "and"
         return [(node.lineno, node.col_offset, i, 0, "bool", f"{_SYMBOL[type(node.op)]} -> {new_name}")]
-    if (isinstance(node, ast.Constant) and type(node.value) is float and id(node) not in docs
-            and 0 < abs(node.value) <= 1e-3):
-        return [(node.lineno, node.col_offset, i, 0, "tol", f"{node.value:g} -> {node.value * 10:g}"),
-                (node.lineno, node.col_offset, i, 1, "tol", f"{node.value:g} -> {node.value / 10:g}")]
+    if (
+        isinstance(node, ast.Constant)
+        and type(node.value) is float
+        and id(node) not in docs
+        and 0 < abs(node.value) <= 1e-3
+    ):
+        return [
+            (node.lineno, node.col_offset, i, 0, "tol", f"{node.value:g} -> {node.value * 10:g}"),
+            (node.lineno, node.col_offset, i, 1, "tol", f"{node.value:g} -> {node.value / 10:g}"),
+        ]
     return []
 
 
@@ -185,8 +218,9 @@ def _deletion_mutants(node: ast.AST, i: int) -> list[_Found]:
             for k, stmt in enumerate(handler.body):
                 if _deletable(stmt) is not None:
                     text = ast.unparse(stmt).splitlines()[0]
-                    found.append((stmt.lineno, stmt.col_offset, i, 1_000_000 + h_i * 10_000 + k, "del",
-                                  f"delete {text[:60]}"))
+                    found.append(
+                        (stmt.lineno, stmt.col_offset, i, 1_000_000 + h_i * 10_000 + k, "del", f"delete {text[:60]}")
+                    )
     return found
 
 
@@ -203,8 +237,10 @@ def mutants_of(rel: str, source: str) -> list[Mutant]:
         found += _expression_mutants(node, i, docs)
         found += _deletion_mutants(node, i)
     found.sort(key=lambda f: (f[0], f[1], f[2], f[3], f[5]))
-    return [Mutant(rel, n, node, sub, op, change, line, col, lines[line - 1].strip())
-            for n, (line, col, node, sub, op, change) in enumerate(found)]
+    return [
+        Mutant(rel, n, node, sub, op, change, line, col, lines[line - 1].strip())
+        for n, (line, col, node, sub, op, change) in enumerate(found)
+    ]
 
 
 def mutated_tree(source: str, m: Mutant) -> ast.Module:
@@ -259,8 +295,9 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
         if fullname != self.name:
             return None
         package = self.origin.endswith("__init__.py")
-        spec = importlib.util.spec_from_loader(fullname, _MutantLoader(self.code), origin=self.origin,
-                                               is_package=package)
+        spec = importlib.util.spec_from_loader(
+            fullname, _MutantLoader(self.code), origin=self.origin, is_package=package
+        )
         assert spec is not None
         spec.has_location = True  # so the module gets __file__ (and a package its __path__)
         if package:
@@ -287,8 +324,7 @@ def _install(info: dict[str, Any]) -> None:
     sys.meta_path.insert(0, _MutantFinder(name, origin, code))
     import hypothesis
 
-    hypothesis.settings.register_profile("mutate", database=None, derandomize=True, deadline=None,
-                                         print_blob=False)
+    hypothesis.settings.register_profile("mutate", database=None, derandomize=True, deadline=None, print_blob=False)
     hypothesis.settings.load_profile("mutate")
 
 
@@ -316,8 +352,9 @@ def load_equivalents(path: Path = EQUIVALENTS) -> dict[tuple[str, str, str], str
             continue
         parts = [p.strip() for p in raw.split("\t")]
         if len(parts) != 4:
-            raise SystemExit(f"{path}: expected 4 TAB-separated fields (file, change, source line, reason), "
-                             f"got {raw!r}")
+            raise SystemExit(
+                f"{path}: expected 4 TAB-separated fields (file, change, source line, reason), got {raw!r}"
+            )
         out[(parts[0], parts[1], parts[2])] = parts[3]
     return out
 
@@ -333,8 +370,17 @@ def tests_for(rel: str) -> tuple[str, ...]:
 _PYTEST_ARGS = ("-x", "-q", "--no-header", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=")
 #: Imported once by the driver before forking (fork mode): the start-up cost a mutant run skips. Never
 #: anything that imports a target module.
-_PRELOAD = ("numpy", "scipy.sparse", "scipy.optimize", "hypothesis", "hypothesis.strategies", "pytest",
-            "jsonschema", "_pytest.python", "_pytest.assertion.rewrite")
+_PRELOAD = (
+    "numpy",
+    "scipy.sparse",
+    "scipy.optimize",
+    "hypothesis",
+    "hypothesis.strategies",
+    "pytest",
+    "jsonschema",
+    "_pytest.python",
+    "_pytest.assertion.rewrite",
+)
 
 
 def _preload() -> None:
@@ -401,8 +447,9 @@ def _pytest(tests: tuple[str, ...], env: dict[str, str], timeout: float) -> tupl
     """Run pytest in a child process group; (``passed``|``failed``|``timeout``|``error``, seconds, tail)."""
     cmd = [sys.executable, "-m", "pytest", *_PYTEST_ARGS, "-p", "mutate", *tests]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -443,8 +490,15 @@ def _plan(files: list[str], ops: set[str], only: set[int] | None) -> list[tuple[
     return plan
 
 
-def _run_mutant(m: Mutant, snap: Path, tests: tuple[str, ...], fork: bool, env_base: dict[str, str], limit: float,
-                equivalents: dict[tuple[str, str, str], str]) -> Outcome:
+def _run_mutant(
+    m: Mutant,
+    snap: Path,
+    tests: tuple[str, ...],
+    fork: bool,
+    env_base: dict[str, str],
+    limit: float,
+    equivalents: dict[tuple[str, str, str], str],
+) -> Outcome:
     """Run ``tests`` against mutant ``m`` (of the snapshot ``snap``) and classify the result."""
     info = {"snapshot": str(snap), "mutant": asdict(m)}
     if fork:
@@ -460,8 +514,14 @@ def _run_mutant(m: Mutant, snap: Path, tests: tuple[str, ...], fork: bool, env_b
     return Outcome(m, result, round(dt, 2), tail if result in ("error", "equivalent") else "")
 
 
-def _report(plan: list[tuple[str, Path, list[Mutant]]], outcomes: list[Outcome], total_s: float,
-            baselines: dict[str, float], json_path: Path | None, argv: list[str]) -> dict[str, int]:
+def _report(
+    plan: list[tuple[str, Path, list[Mutant]]],
+    outcomes: list[Outcome],
+    total_s: float,
+    baselines: dict[str, float],
+    json_path: Path | None,
+    argv: list[str],
+) -> dict[str, int]:
     """Print the summary and the score, write the JSON report when asked; returns the counts per result."""
     counts = {k: sum(o.result == k for o in outcomes) for k in ("killed", "timeout", "survived", "equivalent", "error")}
     judged = counts["killed"] + counts["timeout"] + counts["survived"]
@@ -471,15 +531,29 @@ def _report(plan: list[tuple[str, Path, list[Mutant]]], outcomes: list[Outcome],
         os_ = [o for o in outcomes if o.mutant.file == rel]
         if os_:
             per_file[rel] = {k: sum(o.result == k for o in os_) for k in counts}
-    print(f"\n{len(outcomes)} mutants in {total_s:.0f} s: {counts['killed']} killed, {counts['timeout']} timed out, "
-          f"{counts['survived']} survived, {counts['equivalent']} equivalent (listed), {counts['error']} errors")
+    print(
+        f"\n{len(outcomes)} mutants in {total_s:.0f} s: {counts['killed']} killed, {counts['timeout']} timed out, "
+        f"{counts['survived']} survived, {counts['equivalent']} equivalent (listed), {counts['error']} errors"
+    )
     print(f"score: {100 * score:.1f} % of non-equivalent mutants killed ({judged - counts['survived']}/{judged})")
     if json_path:
         report = {
-            "score": score, "counts": counts, "per_file": per_file, "seconds": round(total_s, 1),
-            "baseline_seconds": baselines, "argv": argv,
-            "mutants": [{**asdict(o.mutant), "where": o.mutant.where, "result": o.result, "seconds": o.seconds,
-                         "detail": o.detail} for o in outcomes],
+            "score": score,
+            "counts": counts,
+            "per_file": per_file,
+            "seconds": round(total_s, 1),
+            "baseline_seconds": baselines,
+            "argv": argv,
+            "mutants": [
+                {
+                    **asdict(o.mutant),
+                    "where": o.mutant.where,
+                    "result": o.result,
+                    "seconds": o.seconds,
+                    "detail": o.detail,
+                }
+                for o in outcomes
+            ],
         }
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=1) + "\n")
@@ -488,18 +562,27 @@ def _report(plan: list[tuple[str, Path, list[Mutant]]], outcomes: list[Outcome],
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--files", help="comma-separated target files (default: schedbench/validator/*.py and "
-                    "schedbench/instances/io.py)")
+    ap.add_argument(
+        "--files",
+        help="comma-separated target files (default: schedbench/validator/*.py and schedbench/instances/io.py)",
+    )
     ap.add_argument("--ops", help=f"comma-separated mutation kinds among {','.join(OPS)} (default: all)")
     ap.add_argument("--only", help="mutant indices within each file, e.g. 0,4,10-20")
     ap.add_argument("--tests", help="comma-separated test files overriding the focused selection")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--json", type=Path, help="write the full report here")
-    ap.add_argument("--timeout-factor", type=float, default=4.0,
-                    help="per-mutant timeout = factor x the unmutated run's time + 10 s (default 4)")
+    ap.add_argument(
+        "--timeout-factor",
+        type=float,
+        default=4.0,
+        help="per-mutant timeout = factor x the unmutated run's time + 10 s (default 4)",
+    )
     ap.add_argument("--verbose", "-v", action="store_true", help="print every mutant, not only survivors")
-    ap.add_argument("--subprocess", action="store_true",
-                    help="start a fresh python per mutant instead of forking a preloaded driver (slower)")
+    ap.add_argument(
+        "--subprocess",
+        action="store_true",
+        help="start a fresh python per mutant instead of forking a preloaded driver (slower)",
+    )
     args = ap.parse_args(argv)
 
     if args.files:
@@ -546,8 +629,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         baselines[rel] = round(base_s, 2)
         limit = args.timeout_factor * base_s + 10
-        print(f"{rel}: {len(ms)} mutants, tests {' '.join(tests)} ({base_s:.1f} s unmutated, timeout {limit:.0f} s)",
-              flush=True)
+        print(
+            f"{rel}: {len(ms)} mutants, tests {' '.join(tests)} ({base_s:.1f} s unmutated, timeout {limit:.0f} s)",
+            flush=True,
+        )
         for m in ms:
             outcome = _run_mutant(m, snap, tests, fork, env_base, limit, equivalents)
             outcomes.append(outcome)

@@ -41,13 +41,32 @@ def instances() -> dict[str, object]:
     """name -> online instance (fixed seeds)."""
     out = {}
     pp = {"overhead_model": "helios"}
-    out["gavel"] = generate("online", {**resolve("online", "gavel-online", {}), "jobs": 1500, "load": 1.3,
-                                       "deadline_slack": [1.5, 6.0], "problem_params": pp}, seed=3)
-    out["hetero"] = generate("online", {**resolve("online", "hetero-online", {}), "jobs": 1500, "load": 1.2,
-                                        "problem_params": {**pp, "allow_multi_node": True}}, seed=5)
+    out["gavel"] = generate(
+        "online",
+        {
+            **resolve("online", "gavel-online", {}),
+            "jobs": 1500,
+            "load": 1.3,
+            "deadline_slack": [1.5, 6.0],
+            "problem_params": pp,
+        },
+        seed=3,
+    )
+    out["hetero"] = generate(
+        "online",
+        {
+            **resolve("online", "hetero-online", {}),
+            "jobs": 1500,
+            "load": 1.2,
+            "problem_params": {**pp, "allow_multi_node": True},
+        },
+        seed=5,
+    )
     params = resolve("online", "philly-1024", {"jobs": 4000, "load": 0.95})
-    params["cluster"] = [{"gpu_type": "V100", "nodes": 16, "gpus_per_node": 8},
-                         {"gpu_type": "K80", "nodes": 8, "gpus_per_node": 8}]
+    params["cluster"] = [
+        {"gpu_type": "V100", "nodes": 16, "gpus_per_node": 8},
+        {"gpu_type": "K80", "nodes": 8, "gpus_per_node": 8},
+    ]
     params["problem_params"] = {"overhead_model": "lucid"}
     params["deadline_slack"] = [1.2, 4.0]
     out["philly"] = generate("online", params, seed=7)
@@ -62,19 +81,37 @@ def cases():
                     continue
                 yield f"{iname}/{pname}/{pred}", inst, key, kw, pred
     # the speed benchmark's instance and policies (benchmarks/bench_simulator.py), 20k jobs
-    bench = generate("online", {**resolve("online", "philly-1024", {"jobs": 20_000, "load": 0.9}),
-                                "cluster": [{"gpu_type": "V100", "nodes": 128, "gpus_per_node": 8}]}, seed=0)
-    for pname, key, kw in (("fcfs", "fifo", {}), ("fcfs-easy", "fifo", {"backfill": "easy"}), ("sjf", "pred", {}),
-                           ("srpt", "remaining", {}), ("las", "attained", {"quantum": 3600.0}),
-                           ("tiresias", "tiresias", {})):
+    bench = generate(
+        "online",
+        {
+            **resolve("online", "philly-1024", {"jobs": 20_000, "load": 0.9}),
+            "cluster": [{"gpu_type": "V100", "nodes": 128, "gpus_per_node": 8}],
+        },
+        seed=0,
+    )
+    for pname, key, kw in (
+        ("fcfs", "fifo", {}),
+        ("fcfs-easy", "fifo", {"backfill": "easy"}),
+        ("sjf", "pred", {}),
+        ("srpt", "remaining", {}),
+        ("las", "attained", {"quantum": 3600.0}),
+        ("tiresias", "tiresias", {}),
+    ):
         yield f"bench20k/{pname}/oracle", bench, key, kw, "oracle"
 
 
 def digest(res) -> dict:
     blob = json.dumps(res.events, sort_keys=True, separators=(",", ":")).encode()
-    return {"sha256": hashlib.sha256(blob).hexdigest(), "events": len(res.events), "status": res.status,
-            "preemptions": res.preemptions, "migrations": res.migrations, "rejections": res.rejections,
-            "wasted": repr(res.wasted_gpu_seconds), "stuck": res.stuck}
+    return {
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "events": len(res.events),
+        "status": res.status,
+        "preemptions": res.preemptions,
+        "migrations": res.migrations,
+        "rejections": res.rejections,
+        "wasted": repr(res.wasted_gpu_seconds),
+        "stuck": res.stuck,
+    }
 
 
 def main() -> None:

@@ -142,8 +142,12 @@ def gap(objective: float, best: float) -> float:
 
 def _preload() -> None:
     """Import schedbench's modules and build the solver registry now (see the module docstring)."""
-    for module in ("schedbench.instances", "schedbench.validator", "schedbench.generators",
-                   "schedbench.runner.execute"):
+    for module in (
+        "schedbench.instances",
+        "schedbench.validator",
+        "schedbench.generators",
+        "schedbench.runner.execute",
+    ):
         try:
             importlib.import_module(module)
         except Exception:  # an older commit without it: the benchmark that needs it will skip

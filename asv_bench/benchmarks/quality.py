@@ -65,8 +65,12 @@ ILP_NODE_LIMIT = scaled(50, 1)
 #: (instance, solver) pairs not tracked: the best-fit and regret heuristics leave jobs unplaced on the
 #: tight OR-Library GAPs (capacity 0.8 of the load), at every commit so far; an answer that is never
 #: feasible carries no series.
-NOT_TRACKED = {("orlib-gap12-1", "greedy-bestfit"), ("orlib-gap12-1", "regret"),
-               ("orlib-gapd-5x100", "greedy-bestfit"), ("orlib-gapd-5x100", "regret")}
+NOT_TRACKED = {
+    ("orlib-gap12-1", "greedy-bestfit"),
+    ("orlib-gap12-1", "regret"),
+    ("orlib-gapd-5x100", "greedy-bestfit"),
+    ("orlib-gapd-5x100", "regret"),
+}
 #: Wall-clock limit given to every run: a safety net only, far above the budgets' needs.
 TIME_LIMIT = 120.0
 
@@ -113,8 +117,10 @@ def _highs_node_limit(limit: int) -> Any:
 
 def _check_not_timed_out(solver: str, inst: Any, wall: float) -> None:
     if wall >= 0.9 * TIME_LIMIT:
-        raise RuntimeError(f"{solver} on {inst.name} ran {wall:.0f} s, near the {TIME_LIMIT:g} s safety limit: "
-                           "the answer depends on the clock, not the budget")
+        raise RuntimeError(
+            f"{solver} on {inst.name} ran {wall:.0f} s, near the {TIME_LIMIT:g} s safety limit: "
+            "the answer depends on the clock, not the budget"
+        )
 
 
 class TrackGap:

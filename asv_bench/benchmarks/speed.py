@@ -26,8 +26,10 @@ def _batch_instance(n: int, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     feasible schedule of it (each job on its node's first GPUs, one after the other)."""
     inst_mod = need("schedbench.instances", "GpuType", "Jobs", "Node", "Problem", "Resource", "make_instance")
     rng = np.random.default_rng(seed)
-    types = tuple(inst_mod.GpuType(t, {"memory_gib": mem, "compute": 1})
-                  for t, mem in (("K80", 12), ("P100", 16), ("V100", 32), ("A100", 80)))
+    types = tuple(
+        inst_mod.GpuType(t, {"memory_gib": mem, "compute": 1})
+        for t, mem in (("K80", 12), ("P100", 16), ("V100", 32), ("A100", 80))
+    )
     T, K = len(types), max(8, n // 100)
     nodes = tuple(inst_mod.Node(f"n{k}", types[k % T].id, tuple(f"n{k}/{g}" for g in range(4))) for k in range(K))
     node = np.arange(n) % K
@@ -37,18 +39,32 @@ def _batch_instance(n: int, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     gang = rng.choice([1, 1, 1, 2, 4], n)
     times = rng.lognormal(7, 1, (n, T)).round(1) + 1
     demand = np.stack([rng.uniform(1, 12, (n, T)).round(2), np.full((n, T), 1.0)], axis=2)
-    jobs = inst_mod.Jobs.build([f"j{i}" for i in range(n)], demand, eligible=eligible, gang=gang, time=times,
-                               cost=times.round(0), release=np.zeros(n), weight=rng.integers(1, 5, n).astype(float))
+    jobs = inst_mod.Jobs.build(
+        [f"j{i}" for i in range(n)],
+        demand,
+        eligible=eligible,
+        gang=gang,
+        time=times,
+        cost=times.round(0),
+        release=np.zeros(n),
+        weight=rng.integers(1, 5, n).astype(float),
+    )
     inst = inst_mod.make_instance(
-        resources=(inst_mod.Resource("memory_gib", "GiB"), inst_mod.Resource("compute")), gpu_types=types,
-        nodes=nodes, jobs=jobs, problem=inst_mod.Problem("batch", "makespan"), metadata={"name": f"asv-batch-{n}"})
+        resources=(inst_mod.Resource("memory_gib", "GiB"), inst_mod.Resource("compute")),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=inst_mod.Problem("batch", "makespan"),
+        metadata={"name": f"asv-batch-{n}"},
+    )
     dur = times[np.arange(n), home]
     start = np.zeros(n)
     for k in range(K):  # jobs of node k back to back, in index order
         idx = np.flatnonzero(node == k)
         start[idx] = np.concatenate([[0.0], np.cumsum(dur[idx])[:-1]])
-    schedule = {f"j{i}": {"gpus": [f"n{node[i]}/{g}" for g in range(gang[i])], "start": float(start[i])}
-                for i in range(n)}
+    schedule = {
+        f"j{i}": {"gpus": [f"n{node[i]}/{g}" for g in range(gang[i])], "start": float(start[i])} for i in range(n)
+    }
     return inst, {"problem": "batch", "schedule": schedule}
 
 
@@ -111,7 +127,7 @@ class GenerateOnline1M:
         self.generate("online", self.spec, seed=0)
 
 
-_TRIVIAL_PLUGIN = textwrap.dedent('''
+_TRIVIAL_PLUGIN = textwrap.dedent("""
     from schedbench.plugins.solver import Solver, SolveResult
 
     class AsvTrivial(Solver):
@@ -123,7 +139,7 @@ _TRIVIAL_PLUGIN = textwrap.dedent('''
             return SolveResult({"problem": "placement", "assignment": dict(ANSWER)}, status="feasible")
 
     ANSWER = {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}
-''')
+""")
 
 
 class HarnessOverhead:
@@ -148,8 +164,9 @@ class HarnessOverhead:
         (plugins / "asv_trivial.py").write_text(_TRIVIAL_PLUGIN)
         inst_path = Path(self.tmp) / "placement.json"
         digest = save(examples()[0][0], inst_path)
-        self.task = record.RunTask(str(inst_path), digest, "example-placement", "asv-trivial", "1", {}, 0, 10.0,
-                                   solvers_dirs=(str(plugins),))
+        self.task = record.RunTask(
+            str(inst_path), digest, "example-placement", "asv-trivial", "1", {}, 0, 10.0, solvers_dirs=(str(plugins),)
+        )
         self.executor = execute.Executor()
         self.executor.__enter__()
         first = self.executor.execute(self.task)
@@ -206,11 +223,17 @@ def _random_rcmax(n: int, m: int, seed: int = 0) -> Any:
     rng = np.random.default_rng(seed)
     types = tuple(inst_mod.GpuType(f"m{i}", {"compute": 1.0}) for i in range(m))
     nodes = tuple(inst_mod.Node(f"m{i}", f"m{i}", (f"m{i}",)) for i in range(m))
-    jobs = inst_mod.Jobs.build([f"j{k}" for k in range(n)], np.ones((n, m, 1)),
-                               time=rng.integers(1, 101, (n, m)).astype(float))
-    return inst_mod.make_instance(resources=(inst_mod.Resource("compute"),), gpu_types=types, nodes=nodes,
-                                  jobs=jobs, problem=inst_mod.Problem("batch", "makespan"),
-                                  metadata={"name": f"asv-rcmax-{n}x{m}"})
+    jobs = inst_mod.Jobs.build(
+        [f"j{k}" for k in range(n)], np.ones((n, m, 1)), time=rng.integers(1, 101, (n, m)).astype(float)
+    )
+    return inst_mod.make_instance(
+        resources=(inst_mod.Resource("compute"),),
+        gpu_types=types,
+        nodes=nodes,
+        jobs=jobs,
+        problem=inst_mod.Problem("batch", "makespan"),
+        metadata={"name": f"asv-rcmax-{n}x{m}"},
+    )
 
 
 class Metaheuristics:
@@ -222,14 +245,17 @@ class Metaheuristics:
     number = 1
     params: ClassVar[list[list[str]]] = [["sa", "ga"], ["gap-200x10", "rcmax-200x20"]]
     param_names: ClassVar[list[str]] = ["solver", "instance"]
-    BUDGET: ClassVar[dict[str, dict[str, int]]] = {"sa": {"max_moves": scaled(200_000, 20_000)},
-                                                   "ga": {"max_evals": scaled(3_000, 300)}}
+    BUDGET: ClassVar[dict[str, dict[str, int]]] = {
+        "sa": {"max_moves": scaled(200_000, 20_000)},
+        "ga": {"max_evals": scaled(3_000, 300)},
+    }
 
     def setup(self, solver: str, instance: str) -> None:
         self.cls = solver_class(solver)
         self.inst = _random_gap(200, 10) if instance.startswith("gap") else _random_rcmax(200, 20)
-        solve(self.cls, _random_gap(20, 3) if instance.startswith("gap") else _random_rcmax(20, 3),
-              self.BUDGET[solver])  # warm: imports and any compiled kernels
+        solve(
+            self.cls, _random_gap(20, 3) if instance.startswith("gap") else _random_rcmax(20, 3), self.BUDGET[solver]
+        )  # warm: imports and any compiled kernels
 
     def time_fixed_budget(self, solver: str, instance: str) -> None:
         solve(self.cls, self.inst, self.BUDGET[solver], seed=0)
@@ -289,8 +315,9 @@ class Simulator100k:
         if self.cls is None:
             raise NotImplementedError("no FIFO policy solver at this commit")
         jobs = scaled(100_000, 1_000)
-        self.inst = generate("online", {"jobs": jobs, "cluster": "gavel", "cluster_scale": max(1, jobs // 10_000),
-                                        "load": 0.8}, seed=0)
+        self.inst = generate(
+            "online", {"jobs": jobs, "cluster": "gavel", "cluster_scale": max(1, jobs // 10_000), "load": 0.8}, seed=0
+        )
 
     def time_simulate(self) -> None:
         solve(self.cls, self.inst, {}, seed=0, time_limit=600)

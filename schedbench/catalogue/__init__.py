@@ -40,7 +40,22 @@ from schedbench.catalogue.model import (
 )
 
 __all__ = [
-    "CATALOGUE_VERSION", "CONSOLIDATED", "DERIVED", "FAMILIES", "MEASURED", "SCHEMA", "SPECIFIED", "UNCONSOLIDATED",
-    "Catalogue", "Colocation", "Figure", "GpuSpec", "JobType", "Provenance", "Source", "build_catalogue",
-    "load_catalogue", "write_catalogue",
+    "CATALOGUE_VERSION",
+    "CONSOLIDATED",
+    "DERIVED",
+    "FAMILIES",
+    "MEASURED",
+    "SCHEMA",
+    "SPECIFIED",
+    "UNCONSOLIDATED",
+    "Catalogue",
+    "Colocation",
+    "Figure",
+    "GpuSpec",
+    "JobType",
+    "Provenance",
+    "Source",
+    "build_catalogue",
+    "load_catalogue",
+    "write_catalogue",
 ]

@@ -33,9 +33,18 @@ def build_catalogue(gavel_file: str | Path, lambda_dir: str | Path, version: str
     g = gavel.read_gavel(gavel_file).catalogue
     lam = lambdalabs.read_lambda(list(lambdalabs.find_tables(lambda_dir))).catalogue
     merged = g.merge(lam, version=version)
-    merged = replace(merged, sources={**merged.sources, memory.SOURCE_KEY: Source(
-        memory.SOURCE_KEY, memory.SOURCE_CITATION, "schedbench/catalogue/memory.py",
-        "formula and constants of this project; the cited figures are facts from their papers")})
+    merged = replace(
+        merged,
+        sources={
+            **merged.sources,
+            memory.SOURCE_KEY: Source(
+                memory.SOURCE_KEY,
+                memory.SOURCE_CITATION,
+                "schedbench/catalogue/memory.py",
+                "formula and constants of this project; the cited figures are facts from their papers",
+            ),
+        },
+    )
     # plausibility checks before the rules (no derived figure inherits a suspect input) and after
     checked, _ = plausibility.mark_suspect(merged)
     return plausibility.mark_suspect(derive.apply_rules(checked))[0]
@@ -83,5 +92,12 @@ def load_catalogue(path: str | Path | None = None, *, layers: bool = True, user:
     return Catalogue.from_dict(doc, str(path))
 
 
-__all__ = ["CATALOGUE_VERSION", "InputError", "build_catalogue", "dumps", "load_catalogue", "shipped_path",
-           "write_catalogue"]
+__all__ = [
+    "CATALOGUE_VERSION",
+    "InputError",
+    "build_catalogue",
+    "dumps",
+    "load_catalogue",
+    "shipped_path",
+    "write_catalogue",
+]

@@ -89,36 +89,54 @@ def geometric_mean(values: Iterable[float]) -> float:
 
 def memory_fits(capacity: Figure, gpu: str, per_gpu_batch: int, max_batch: Figure, job_label: str) -> Figure:
     """R1a: the memory of a job run at the largest batch that fits is at most the GPU's capacity."""
-    rule = (f"R1a fits: Lambda ran {job_label} on {gpu} with a per-GPU batch of {per_gpu_batch} (the largest "
-            f"its procedure found to fit), so the memory it needs at that batch is at most the GPU's capacity, "
-            f"{_g(capacity.value)} GiB; recorded as that upper bound")
-    prov = Provenance(DERIVED, max_batch.provenance.source,
-                      f"{max_batch.provenance.detail}; capacity: {capacity.provenance.detail}",
-                      f"one {gpu} GPU", _METHOD, rule, _inputs(max_batch, capacity, first=max_batch.provenance.source))
+    rule = (
+        f"R1a fits: Lambda ran {job_label} on {gpu} with a per-GPU batch of {per_gpu_batch} (the largest "
+        f"its procedure found to fit), so the memory it needs at that batch is at most the GPU's capacity, "
+        f"{_g(capacity.value)} GiB; recorded as that upper bound"
+    )
+    prov = Provenance(
+        DERIVED,
+        max_batch.provenance.source,
+        f"{max_batch.provenance.detail}; capacity: {capacity.provenance.detail}",
+        f"one {gpu} GPU",
+        _METHOD,
+        rule,
+        _inputs(max_batch, capacity, first=max_batch.provenance.source),
+    )
     return Figure(capacity.value, "GiB", prov)
 
 
-def memory_proportional(capacity: Figure, gpu: str, batch: int, per_gpu_max: int, max_batch: Figure,
-                        job_label: str, ref_label: str) -> Figure | None:
+def memory_proportional(
+    capacity: Figure, gpu: str, batch: int, per_gpu_max: int, max_batch: Figure, job_label: str, ref_label: str
+) -> Figure | None:
     """R1b: ``memory(B) = M x B / b_max`` for ``B <= b_max``; None beyond ``b_max``."""
     if batch > per_gpu_max or per_gpu_max <= 0:
         return None
     value = capacity.value * batch / per_gpu_max
-    rule = (f"R1b batch-proportional: memory of {job_label} = capacity x B / b_max = {_g(capacity.value)} GiB x "
-            f"{batch} / {per_gpu_max} = {_g(value)} GiB, where b_max = {per_gpu_max} is the per-GPU batch {ref_label} "
-            f"ran on {gpu} (the largest that fits); ignores memory that does not grow with the batch: an estimate, "
-            "not a bound")
-    prov = Provenance(DERIVED, max_batch.provenance.source,
-                      f"{max_batch.provenance.detail}; capacity: {capacity.provenance.detail}",
-                      f"one {gpu} GPU", _METHOD, rule, _inputs(max_batch, capacity, first=max_batch.provenance.source))
+    rule = (
+        f"R1b batch-proportional: memory of {job_label} = capacity x B / b_max = {_g(capacity.value)} GiB x "
+        f"{batch} / {per_gpu_max} = {_g(value)} GiB, where b_max = {per_gpu_max} is the per-GPU batch {ref_label} "
+        f"ran on {gpu} (the largest that fits); ignores memory that does not grow with the batch: an estimate, "
+        "not a bound"
+    )
+    prov = Provenance(
+        DERIVED,
+        max_batch.provenance.source,
+        f"{max_batch.provenance.detail}; capacity: {capacity.provenance.detail}",
+        f"one {gpu} GPU",
+        _METHOD,
+        rule,
+        _inputs(max_batch, capacity, first=max_batch.provenance.source),
+    )
     return Figure(value, "GiB", prov)
 
 
 # ---------------------------------------------------------------------- R2 speed ratio
 
 
-def speed_ratio(base: Figure, gpu: str, num_gpus: int, refs: list[tuple[str, Figure, Figure]], *, scope: str,
-                job_label: str) -> Figure:
+def speed_ratio(
+    base: Figure, gpu: str, num_gpus: int, refs: list[tuple[str, Figure, Figure]], *, scope: str, job_label: str
+) -> Figure:
     """R2: ``base x r``, ``r`` the geometric mean over ``refs`` of ``target / reference`` throughput.
 
     ``refs``: ``(model name, figure on gpu, figure on the reference GPU)``, same GPU count;
@@ -129,15 +147,24 @@ def speed_ratio(base: Figure, gpu: str, num_gpus: int, refs: list[tuple[str, Fig
     value = base.value * ratio
     parts = ", ".join(f"{name} {_g(t.value)}/{_g(r.value)} {t.unit}" for name, t, r in refs)
     how = "the ratio" if len(refs) == 1 else f"the geometric mean of {len(refs)} ratios"
-    rule = (f"R2 speed-ratio ({scope}): {job_label} measured on {num_gpus} x {REFERENCE_GPU} "
-            f"({_g(base.value)} {base.unit}) x {_g(ratio)} = {_g(value)}, {_g(ratio)} being {how} of Lambda's fp32 "
-            f"throughput on {num_gpus} x {gpu} to {num_gpus} x {REFERENCE_GPU} ({parts}); "
-            "assumptions: docs/catalogue.md, R2")
+    rule = (
+        f"R2 speed-ratio ({scope}): {job_label} measured on {num_gpus} x {REFERENCE_GPU} "
+        f"({_g(base.value)} {base.unit}) x {_g(ratio)} = {_g(value)}, {_g(ratio)} being {how} of Lambda's fp32 "
+        f"throughput on {num_gpus} x {gpu} to {num_gpus} x {REFERENCE_GPU} ({parts}); "
+        "assumptions: docs/catalogue.md, R2"
+    )
     detail = f"{base.provenance.detail}; ratio: " + "; ".join(
-        f"{t.provenance.detail} / {r.provenance.detail}" for _, t, r in refs)
-    prov = Provenance(DERIVED, base.provenance.source, detail, f"{num_gpus} x {gpu} (not measured: estimate)",
-                      _METHOD, rule, _inputs(base, *(f for _, t, r in refs for f in (t, r)),
-                                             first=base.provenance.source))
+        f"{t.provenance.detail} / {r.provenance.detail}" for _, t, r in refs
+    )
+    prov = Provenance(
+        DERIVED,
+        base.provenance.source,
+        detail,
+        f"{num_gpus} x {gpu} (not measured: estimate)",
+        _METHOD,
+        rule,
+        _inputs(base, *(f for _, t, r in refs for f in (t, r)), first=base.provenance.source),
+    )
     return Figure(value, base.unit, prov)
 
 
@@ -154,13 +181,20 @@ def compute_share(colocation: Colocation, isolated: Figure, gpu: str, job_label:
         return None
     value = statistics.median(shares)
     left_out = len(colocation.pairs) - len(shares)
-    rule = (f"R3 co-location share: median over {len(shares)} partners of {job_label}'s co-located / isolated "
-            f"throughput on one {gpu} (isolated {_g(isolated.value)} {isolated.unit}; shares from {_g(shares[0])} "
-            f"to {_g(shares[-1])}; {left_out} listed pairs that did not run together left out)")
-    prov = Provenance(DERIVED, colocation.provenance.source,
-                      f"{colocation.provenance.detail}; isolated: {isolated.provenance.detail}",
-                      f"one {gpu} shared by two jobs", _METHOD, rule,
-                      _inputs(isolated, first=colocation.provenance.source))
+    rule = (
+        f"R3 co-location share: median over {len(shares)} partners of {job_label}'s co-located / isolated "
+        f"throughput on one {gpu} (isolated {_g(isolated.value)} {isolated.unit}; shares from {_g(shares[0])} "
+        f"to {_g(shares[-1])}; {left_out} listed pairs that did not run together left out)"
+    )
+    prov = Provenance(
+        DERIVED,
+        colocation.provenance.source,
+        f"{colocation.provenance.detail}; isolated: {isolated.provenance.detail}",
+        f"one {gpu} shared by two jobs",
+        _METHOD,
+        rule,
+        _inputs(isolated, first=colocation.provenance.source),
+    )
     return Figure(value, SHARE_UNIT, prov)
 
 
@@ -194,8 +228,11 @@ def _lambda_refs(cat: Catalogue, jt: JobType) -> list[tuple[str, list[JobType]]]
     ref = cat.job_types.get(lambdalabs.job_key(same, "fp32")) if same else None
     if ref is not None:
         out.append(("same model", [ref]))
-    family = [r for _, r in sorted(cat.job_types.items())
-              if r.source == lambdalabs.SOURCE.key and r.precision == "fp32" and r.family == jt.family]
+    family = [
+        r
+        for _, r in sorted(cat.job_types.items())
+        if r.source == lambdalabs.SOURCE.key and r.precision == "fp32" and r.family == jt.family
+    ]
     if family:
         out.append((f"{jt.family} family", family))
     return out
@@ -213,10 +250,14 @@ def _throughput_by_ratio(cat: Catalogue, jt: JobType) -> dict[tuple[str, int], F
             continue
         for gpu in sorted(set(cat.gpus) - measured_gpus):
             for scope, refs in candidates:
-                pairs = [(r.model, r.throughput[(gpu, n)], r.throughput[(REFERENCE_GPU, n)]) for r in refs
-                         if (gpu, n) in r.throughput and (REFERENCE_GPU, n) in r.throughput
-                         and r.throughput[(gpu, n)].suspect is None
-                         and r.throughput[(REFERENCE_GPU, n)].suspect is None]
+                pairs = [
+                    (r.model, r.throughput[(gpu, n)], r.throughput[(REFERENCE_GPU, n)])
+                    for r in refs
+                    if (gpu, n) in r.throughput
+                    and (REFERENCE_GPU, n) in r.throughput
+                    and r.throughput[(gpu, n)].suspect is None
+                    and r.throughput[(REFERENCE_GPU, n)].suspect is None
+                ]
                 if pairs:
                     out[(gpu, n)] = speed_ratio(base, gpu, n, pairs, scope=scope, job_label=_label(jt))
                     break
@@ -236,12 +277,21 @@ def memory_formula(jt: JobType, gpu: str, capacity: Figure, measured_there: bool
     capped = measured_there and est > capacity.value
     if capped:
         value = capacity.value
-    rule = (f"R4 memory formula: {_label(jt)} = {_g(mm.CONTEXT_GIB)} GiB context + "
-            f"{mm.STATE_BYTES[model.optimiser]} B x {_g(model.params)} parameters ({model.optimiser}) + {b} x "
-            f"{_g(model.act_bytes / 2**20)} MiB activations per sample = {_g(est)} GiB ({model.basis})"
-            + (f"; capped at {gpu}'s {_g(capacity.value)} GiB: the source measured the job there" if capped else ""))
-    prov = Provenance(DERIVED, jt.source, f"model {jt.model!r}, batch size {b}; schedbench/catalogue/memory.py",
-                      f"one {gpu} GPU", _METHOD, rule, (jt.source, mm.SOURCE_KEY))
+    rule = (
+        f"R4 memory formula: {_label(jt)} = {_g(mm.CONTEXT_GIB)} GiB context + "
+        f"{mm.STATE_BYTES[model.optimiser]} B x {_g(model.params)} parameters ({model.optimiser}) + {b} x "
+        f"{_g(model.act_bytes / 2**20)} MiB activations per sample = {_g(est)} GiB ({model.basis})"
+        + (f"; capped at {gpu}'s {_g(capacity.value)} GiB: the source measured the job there" if capped else "")
+    )
+    prov = Provenance(
+        DERIVED,
+        jt.source,
+        f"model {jt.model!r}, batch size {b}; schedbench/catalogue/memory.py",
+        f"one {gpu} GPU",
+        _METHOD,
+        rule,
+        (jt.source, mm.SOURCE_KEY),
+    )
     return Figure(round(value, 6), "GiB", prov)
 
 
@@ -275,8 +325,7 @@ def _memory(cat: Catalogue, jt: JobType) -> dict[str, Figure]:
         if found is None or gpu not in cat.gpus:
             continue
         per_gpu, fig = found
-        mem = memory_proportional(cat.gpus[gpu].memory_gib, gpu, jt.batch_size, per_gpu, fig, _label(jt),
-                                  _label(ref))
+        mem = memory_proportional(cat.gpus[gpu].memory_gib, gpu, jt.batch_size, per_gpu, fig, _label(jt), _label(ref))
         if mem is not None:
             out[gpu] = mem
     return out

@@ -71,10 +71,14 @@ SOURCE = Source(
 
 UNIT = "iterations/s"
 
-_METHOD = ("Gavel's throughput profiler: steps per second of the job run alone on the GPU type "
-           "(a distributed job's figure is the sum of its workers' steps/s; 0 = the run did not complete)")
-_PAIR_METHOD = ("Gavel's throughput profiler: the two jobs run together on one GPU (space sharing); "
-                "[self, other] steps/s, [0, 0] = the pair did not run together")
+_METHOD = (
+    "Gavel's throughput profiler: steps per second of the job run alone on the GPU type "
+    "(a distributed job's figure is the sum of its workers' steps/s; 0 = the run did not complete)"
+)
+_PAIR_METHOD = (
+    "Gavel's throughput profiler: the two jobs run together on one GPU (space sharing); "
+    "[self, other] steps/s, [0, 0] = the pair did not run together"
+)
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ MODELS: dict[str, _Model] = {
     "ResNet-50": _Model("resnet50", "cnn", "ResNet-50", "image classification, ImageNet", True),
     "Transformer": _Model("transformer", "transformer", "Transformer", "translation, Multi30k", True),
     "LM": _Model("lstm-lm", "rnn", "LSTM language model", "language modelling, WikiText-2", True),
-    "Recommendation": _Model("recommendation", "recommendation", "Recommendation", "recommendation, MovieLens-20M",
-                             True),
+    "Recommendation": _Model(
+        "recommendation", "recommendation", "Recommendation", "recommendation, MovieLens-20M", True
+    ),
     "A3C": _Model("a3c", "rl", "A3C", "reinforcement learning, Atari Pong (PongDeterministic-v4)", False),
     "CycleGAN": _Model("cyclegan", "gan", "CycleGAN", "image-to-image translation, monet2photo", False),
 }
@@ -138,8 +143,9 @@ def _number(value: Any, file: str, path: str) -> float:
     return float(value)
 
 
-def _pairs(entry: dict[str, Any], job: _Job, parsed: dict[str, _Job], file: str, worker_type: str,
-           job_text: str) -> list[tuple[str, float, float]]:
+def _pairs(
+    entry: dict[str, Any], job: _Job, parsed: dict[str, _Job], file: str, worker_type: str, job_text: str
+) -> list[tuple[str, float, float]]:
     """The co-location pairs of one entry, in file order: (other job's key, this job's throughput, the other's)."""
     pairs: list[tuple[str, float, float]] = []
     for other_text, value in entry.items():
@@ -164,13 +170,23 @@ def _job_type(key: str, rec: dict[str, Any]) -> JobType:
     m = job.model
     bs_text = f" at batch size {job.batch_size}" if job.batch_size is not None else ""
     return JobType(
-        key=key, family=m.family, model=m.model, task=m.task, source=SOURCE.key, batch_size=job.batch_size,
-        precision=None, unit=UNIT,
-        description=(f"{m.model} ({m.task}){bs_text}, one of Gavel's workloads (PyTorch; Gavel's "
-                     "scheduler/job_table.py). Throughput in training iterations per second, measured by Gavel "
-                     "on K80, P100 and V100 GPUs alone and co-located in pairs; the file does not state the "
-                     "numeric precision."),
-        throughput=rec["throughput"], throughput_unconsolidated=rec["spread"], colocation=rec["pairs"],
+        key=key,
+        family=m.family,
+        model=m.model,
+        task=m.task,
+        source=SOURCE.key,
+        batch_size=job.batch_size,
+        precision=None,
+        unit=UNIT,
+        description=(
+            f"{m.model} ({m.task}){bs_text}, one of Gavel's workloads (PyTorch; Gavel's "
+            "scheduler/job_table.py). Throughput in training iterations per second, measured by Gavel "
+            "on K80, P100 and V100 GPUs alone and co-located in pairs; the file does not state the "
+            "numeric precision."
+        ),
+        throughput=rec["throughput"],
+        throughput_unconsolidated=rec["spread"],
+        colocation=rec["pairs"],
     )
 
 
@@ -194,9 +210,12 @@ def read_gavel(path: str | Path) -> ImportResult:
         base, _, suffix = worker_type.partition("_")
         gpu = gpu_table.GAVEL_WORKER_TYPES.get(base)
         if gpu is None or suffix not in ("", "unconsolidated"):
-            raise InputError(file, _path(worker_type),
-                             f"a Gavel worker type ({', '.join(gpu_table.GAVEL_WORKER_TYPES)}, optionally with "
-                             "'_unconsolidated')", repr(worker_type))
+            raise InputError(
+                file,
+                _path(worker_type),
+                f"a Gavel worker type ({', '.join(gpu_table.GAVEL_WORKER_TYPES)}, optionally with '_unconsolidated')",
+                repr(worker_type),
+            )
         spread = suffix == "unconsolidated"
         used_gpus.setdefault(gpu, set()).add(base)
         if not isinstance(table, dict):
@@ -206,13 +225,14 @@ def read_gavel(path: str | Path) -> ImportResult:
             job = parsed[job_text]
             p = _path(worker_type, job_text)
             if not isinstance(entry, dict) or "null" not in entry:
-                raise InputError(file, p, "an object with the isolated throughput under \"null\"", describe(entry))
+                raise InputError(file, p, 'an object with the isolated throughput under "null"', describe(entry))
             iso = _number(entry["null"], file, _path(worker_type, job_text, "null"))
             rec = jobs.setdefault(job.key, {"job": job, "throughput": {}, "spread": {}, "pairs": {}})
             detail = f"{name} {_path(worker_type, job_text, 'null')[1:]}"
             where = "consolidated" if job.scale > 1 and not spread else "unconsolidated" if spread else ""
-            hardware = (f"{job.scale} x NVIDIA {gpu} (Gavel worker type {base!r}), one worker per GPU"
-                        + (f", {where} placement" if where else ""))
+            hardware = f"{job.scale} x NVIDIA {gpu} (Gavel worker type {base!r}), one worker per GPU" + (
+                f", {where} placement" if where else ""
+            )
             fig = Figure(iso, UNIT, Provenance(MEASURED, SOURCE.key, detail, hardware, _METHOD))
             if spread and job.scale == 1:
                 plain = doc.get(base)
@@ -230,18 +250,30 @@ def read_gavel(path: str | Path) -> ImportResult:
                 continue
             pairs = {key: (a, b) for key, a, b in found}
             if pairs and not spread:
-                prov = Provenance(MEASURED, SOURCE.key, f"{name} {_path(worker_type, job_text)[1:]}[<each other job>]",
-                                  f"one NVIDIA {gpu} (Gavel worker type {base!r}) shared by two jobs", _PAIR_METHOD)
+                prov = Provenance(
+                    MEASURED,
+                    SOURCE.key,
+                    f"{name} {_path(worker_type, job_text)[1:]}[<each other job>]",
+                    f"one NVIDIA {gpu} (Gavel worker type {base!r}) shared by two jobs",
+                    _PAIR_METHOD,
+                )
                 rec["pairs"][gpu] = Colocation(UNIT, prov, pairs)
     job_types = {key: _job_type(key, rec) for key, rec in jobs.items()}
     if multi_pairs:
-        notes.append(f"{multi_pairs} co-location pairs of multi-GPU jobs not imported ({multi_pairs_nonzero} of them "
-                     "non-zero)")
+        notes.append(
+            f"{multi_pairs} co-location pairs of multi-GPU jobs not imported ({multi_pairs_nonzero} of them non-zero)"
+        )
     if repeats_differing:
-        notes.append(f"{repeats_differing} single-GPU entries under an _unconsolidated worker type differ from the "
-                     "consolidated ones (not imported)")
-    zero = sum(1 for jt in job_types.values() for f in (*jt.throughput.values(), *jt.throughput_unconsolidated.values())
-               if f.value == 0)
+        notes.append(
+            f"{repeats_differing} single-GPU entries under an _unconsolidated worker type differ from the "
+            "consolidated ones (not imported)"
+        )
+    zero = sum(
+        1
+        for jt in job_types.values()
+        for f in (*jt.throughput.values(), *jt.throughput_unconsolidated.values())
+        if f.value == 0
+    )
     if zero:
         notes.append(f"{zero} throughput figures are 0 (runs that did not complete), kept as measured")
     gpus = {g: gpu_table.gpu_spec(g, tuple(sorted(bases))) for g, bases in used_gpus.items()}

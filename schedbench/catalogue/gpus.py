@@ -36,31 +36,78 @@ from schedbench.catalogue.model import DERIVED, SPECIFIED, Figure, GpuSpec, Prov
 _NV = "NVIDIA datasheet and product page figures, quoted as facts with citation"
 
 #: Vendor sources of the datasheet facts.
-SOURCES: dict[str, Source] = {s.key: s for s in (
-    Source("nvidia-k80", "NVIDIA Corporation. Tesla K80 GPU Accelerator, datasheet.",
-           "https://www.nvidia.com/en-gb/data-center/tesla-k80/", _NV),
-    Source("nvidia-p100", "NVIDIA Corporation. Tesla P100 GPU Accelerator, datasheet (PCIe and SXM2/NVLink).",
-           "https://www.nvidia.com/en-us/data-center/tesla-p100/", _NV),
-    Source("nvidia-v100", "NVIDIA Corporation. Tesla V100 GPU Accelerator, datasheet (PCIe and SXM2).",
-           "https://www.nvidia.com/en-us/data-center/v100/", _NV),
-    Source("nvidia-a100", "NVIDIA Corporation. NVIDIA A100 Tensor Core GPU, datasheet (40 GB and 80 GB, PCIe and "
-           "SXM4).", "https://www.nvidia.com/en-us/data-center/a100/", _NV),
-    Source("nvidia-h100", "NVIDIA Corporation. NVIDIA H100 Tensor Core GPU, datasheet (SXM5 and PCIe).",
-           "https://www.nvidia.com/en-us/data-center/h100/", _NV),
-    Source("nvidia-a10", "NVIDIA Corporation. NVIDIA A10 Tensor Core GPU, datasheet.",
-           "https://www.nvidia.com/en-us/data-center/products/a10-gpu/", _NV),
-    Source("nvidia-rtx8000", "NVIDIA Corporation. Quadro RTX 8000, datasheet.",
-           "https://www.nvidia.com/en-us/design-visualization/quadro/rtx-8000/", _NV),
-    Source("nvidia-rtxa6000", "NVIDIA Corporation. NVIDIA RTX A6000, datasheet.",
-           "https://www.nvidia.com/en-us/design-visualization/rtx-a6000/", _NV),
-    Source("nvidia-rtx6000ada", "NVIDIA Corporation. NVIDIA RTX 6000 Ada Generation, datasheet.",
-           "https://www.nvidia.com/en-us/design-visualization/rtx-6000/", _NV),
-    Source("nvidia-ga102", "NVIDIA Corporation. GeForce RTX 3090 specifications; NVIDIA Ampere GA102 GPU "
-           "Architecture whitepaper (peak FP32).",
-           "https://www.nvidia.com/en-us/geforce/graphics-cards/30-series/rtx-3090-3090ti/", _NV),
-    Source("nvidia-ada", "NVIDIA Corporation. GeForce RTX 4090 specifications; NVIDIA Ada GPU Architecture "
-           "whitepaper (peak FP32).", "https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4090/", _NV),
-)}
+SOURCES: dict[str, Source] = {
+    s.key: s
+    for s in (
+        Source(
+            "nvidia-k80",
+            "NVIDIA Corporation. Tesla K80 GPU Accelerator, datasheet.",
+            "https://www.nvidia.com/en-gb/data-center/tesla-k80/",
+            _NV,
+        ),
+        Source(
+            "nvidia-p100",
+            "NVIDIA Corporation. Tesla P100 GPU Accelerator, datasheet (PCIe and SXM2/NVLink).",
+            "https://www.nvidia.com/en-us/data-center/tesla-p100/",
+            _NV,
+        ),
+        Source(
+            "nvidia-v100",
+            "NVIDIA Corporation. Tesla V100 GPU Accelerator, datasheet (PCIe and SXM2).",
+            "https://www.nvidia.com/en-us/data-center/v100/",
+            _NV,
+        ),
+        Source(
+            "nvidia-a100",
+            "NVIDIA Corporation. NVIDIA A100 Tensor Core GPU, datasheet (40 GB and 80 GB, PCIe and SXM4).",
+            "https://www.nvidia.com/en-us/data-center/a100/",
+            _NV,
+        ),
+        Source(
+            "nvidia-h100",
+            "NVIDIA Corporation. NVIDIA H100 Tensor Core GPU, datasheet (SXM5 and PCIe).",
+            "https://www.nvidia.com/en-us/data-center/h100/",
+            _NV,
+        ),
+        Source(
+            "nvidia-a10",
+            "NVIDIA Corporation. NVIDIA A10 Tensor Core GPU, datasheet.",
+            "https://www.nvidia.com/en-us/data-center/products/a10-gpu/",
+            _NV,
+        ),
+        Source(
+            "nvidia-rtx8000",
+            "NVIDIA Corporation. Quadro RTX 8000, datasheet.",
+            "https://www.nvidia.com/en-us/design-visualization/quadro/rtx-8000/",
+            _NV,
+        ),
+        Source(
+            "nvidia-rtxa6000",
+            "NVIDIA Corporation. NVIDIA RTX A6000, datasheet.",
+            "https://www.nvidia.com/en-us/design-visualization/rtx-a6000/",
+            _NV,
+        ),
+        Source(
+            "nvidia-rtx6000ada",
+            "NVIDIA Corporation. NVIDIA RTX 6000 Ada Generation, datasheet.",
+            "https://www.nvidia.com/en-us/design-visualization/rtx-6000/",
+            _NV,
+        ),
+        Source(
+            "nvidia-ga102",
+            "NVIDIA Corporation. GeForce RTX 3090 specifications; NVIDIA Ampere GA102 GPU "
+            "Architecture whitepaper (peak FP32).",
+            "https://www.nvidia.com/en-us/geforce/graphics-cards/30-series/rtx-3090-3090ti/",
+            _NV,
+        ),
+        Source(
+            "nvidia-ada",
+            "NVIDIA Corporation. GeForce RTX 4090 specifications; NVIDIA Ada GPU Architecture whitepaper (peak FP32).",
+            "https://www.nvidia.com/en-us/geforce/graphics-cards/40-series/rtx-4090/",
+            _NV,
+        ),
+    )
+}
 
 _SPEC = "vendor specification (datasheet)"
 
@@ -85,41 +132,134 @@ class _Gpu:
 _SMALLEST = "R0 smallest-variant: the id does not pin one variant, so the smallest value the datasheet lists is used"
 
 _TABLE: tuple[_Gpu, ...] = (
-    _Gpu("K80", "NVIDIA Tesla K80 (one GK210 GPU of the dual-GPU board)", "K80", "nvidia-k80",
-         _Fact(12, "memory size: 24 GB GDDR5 per board, 12 GB per GPU"),
-         _Fact(4.365, "peak single precision: 8.73 TFLOP/s per dual-GPU board with GPU Boost",
-               "R0 per-GPU share: board peak 8.73 TFLOP/s / 2 GPUs per board")),
-    _Gpu("P100", "NVIDIA Tesla P100", "P100", "nvidia-p100",
-         _Fact(12, "memory: 12 GB or 16 GB CoWoS HBM2 (PCIe); 16 GB (SXM2)",
-               f"{_SMALLEST} (12 GB PCIe; 16 GB PCIe and SXM2); Gavel's file does not name the variant"),
-         _Fact(9.3, "single precision: 9.3 TFLOP/s (PCIe), 10.6 TFLOP/s (SXM2/NVLink)",
-               f"{_SMALLEST} (9.3 PCIe; 10.6 SXM2); Gavel's file does not name the form factor")),
-    _Gpu("V100", "NVIDIA Tesla V100 16 GB", "V100", "nvidia-v100",
-         _Fact(16, "memory: 16 GB or 32 GB HBM2; Lambda's rows name the 16 GB variant"),
-         _Fact(14, "single precision: 14 TFLOP/s (PCIe), 15.7 TFLOP/s (SXM2)",
-               f"{_SMALLEST} (14 PCIe; 15.7 SXM2); neither source names the form factor")),
-    _Gpu("A100-PCIe-40GB", "NVIDIA A100 40GB PCIe", "A100", "nvidia-a100",
-         _Fact(40, "GPU memory: 40 GB HBM2 (A100 40GB PCIe)"), _Fact(19.5, "FP32: 19.5 TFLOP/s")),
-    _Gpu("A100-PCIe-80GB", "NVIDIA A100 80GB PCIe", "A100", "nvidia-a100",
-         _Fact(80, "GPU memory: 80 GB HBM2e (A100 80GB PCIe)"), _Fact(19.5, "FP32: 19.5 TFLOP/s")),
-    _Gpu("A100-SXM4-80GB", "NVIDIA A100 80GB SXM4", "A100", "nvidia-a100",
-         _Fact(80, "GPU memory: 80 GB HBM2e (A100 80GB SXM)"), _Fact(19.5, "FP32: 19.5 TFLOP/s")),
-    _Gpu("H100-PCIe-80GB", "NVIDIA H100 80GB PCIe", "H100", "nvidia-h100",
-         _Fact(80, "GPU memory: 80 GB (H100 PCIe)"), _Fact(51, "FP32: 51 TFLOP/s (H100 PCIe)")),
-    _Gpu("H100-SXM5-80GB", "NVIDIA H100 80GB SXM5", "H100", "nvidia-h100",
-         _Fact(80, "GPU memory: 80 GB HBM3 (H100 SXM)"), _Fact(67, "FP32: 67 TFLOP/s (H100 SXM)")),
-    _Gpu("A10", "NVIDIA A10", "A10", "nvidia-a10",
-         _Fact(24, "GPU memory: 24 GB GDDR6"), _Fact(31.2, "peak FP32: 31.2 TFLOP/s")),
-    _Gpu("RTX8000", "NVIDIA Quadro RTX 8000", "RTX8000", "nvidia-rtx8000",
-         _Fact(48, "GPU memory: 48 GB GDDR6"), _Fact(16.3, "FP32 performance: 16.3 TFLOP/s")),
-    _Gpu("RTXA6000", "NVIDIA RTX A6000", "RTXA6000", "nvidia-rtxa6000",
-         _Fact(48, "GPU memory: 48 GB GDDR6"), _Fact(38.7, "single-precision performance: 38.7 TFLOP/s")),
-    _Gpu("RTX6000Ada", "NVIDIA RTX 6000 Ada Generation", "RTX6000Ada", "nvidia-rtx6000ada",
-         _Fact(48, "GPU memory: 48 GB GDDR6"), _Fact(91.1, "single-precision performance: 91.1 TFLOP/s")),
-    _Gpu("RTX3090", "NVIDIA GeForce RTX 3090", "RTX3090", "nvidia-ga102",
-         _Fact(24, "memory: 24 GB GDDR6X"), _Fact(35.6, "peak FP32: 35.6 TFLOP/s")),
-    _Gpu("RTX4090", "NVIDIA GeForce RTX 4090", "RTX4090", "nvidia-ada",
-         _Fact(24, "memory: 24 GB GDDR6X"), _Fact(82.6, "peak FP32: 82.6 TFLOP/s")),
+    _Gpu(
+        "K80",
+        "NVIDIA Tesla K80 (one GK210 GPU of the dual-GPU board)",
+        "K80",
+        "nvidia-k80",
+        _Fact(12, "memory size: 24 GB GDDR5 per board, 12 GB per GPU"),
+        _Fact(
+            4.365,
+            "peak single precision: 8.73 TFLOP/s per dual-GPU board with GPU Boost",
+            "R0 per-GPU share: board peak 8.73 TFLOP/s / 2 GPUs per board",
+        ),
+    ),
+    _Gpu(
+        "P100",
+        "NVIDIA Tesla P100",
+        "P100",
+        "nvidia-p100",
+        _Fact(
+            12,
+            "memory: 12 GB or 16 GB CoWoS HBM2 (PCIe); 16 GB (SXM2)",
+            f"{_SMALLEST} (12 GB PCIe; 16 GB PCIe and SXM2); Gavel's file does not name the variant",
+        ),
+        _Fact(
+            9.3,
+            "single precision: 9.3 TFLOP/s (PCIe), 10.6 TFLOP/s (SXM2/NVLink)",
+            f"{_SMALLEST} (9.3 PCIe; 10.6 SXM2); Gavel's file does not name the form factor",
+        ),
+    ),
+    _Gpu(
+        "V100",
+        "NVIDIA Tesla V100 16 GB",
+        "V100",
+        "nvidia-v100",
+        _Fact(16, "memory: 16 GB or 32 GB HBM2; Lambda's rows name the 16 GB variant"),
+        _Fact(
+            14,
+            "single precision: 14 TFLOP/s (PCIe), 15.7 TFLOP/s (SXM2)",
+            f"{_SMALLEST} (14 PCIe; 15.7 SXM2); neither source names the form factor",
+        ),
+    ),
+    _Gpu(
+        "A100-PCIe-40GB",
+        "NVIDIA A100 40GB PCIe",
+        "A100",
+        "nvidia-a100",
+        _Fact(40, "GPU memory: 40 GB HBM2 (A100 40GB PCIe)"),
+        _Fact(19.5, "FP32: 19.5 TFLOP/s"),
+    ),
+    _Gpu(
+        "A100-PCIe-80GB",
+        "NVIDIA A100 80GB PCIe",
+        "A100",
+        "nvidia-a100",
+        _Fact(80, "GPU memory: 80 GB HBM2e (A100 80GB PCIe)"),
+        _Fact(19.5, "FP32: 19.5 TFLOP/s"),
+    ),
+    _Gpu(
+        "A100-SXM4-80GB",
+        "NVIDIA A100 80GB SXM4",
+        "A100",
+        "nvidia-a100",
+        _Fact(80, "GPU memory: 80 GB HBM2e (A100 80GB SXM)"),
+        _Fact(19.5, "FP32: 19.5 TFLOP/s"),
+    ),
+    _Gpu(
+        "H100-PCIe-80GB",
+        "NVIDIA H100 80GB PCIe",
+        "H100",
+        "nvidia-h100",
+        _Fact(80, "GPU memory: 80 GB (H100 PCIe)"),
+        _Fact(51, "FP32: 51 TFLOP/s (H100 PCIe)"),
+    ),
+    _Gpu(
+        "H100-SXM5-80GB",
+        "NVIDIA H100 80GB SXM5",
+        "H100",
+        "nvidia-h100",
+        _Fact(80, "GPU memory: 80 GB HBM3 (H100 SXM)"),
+        _Fact(67, "FP32: 67 TFLOP/s (H100 SXM)"),
+    ),
+    _Gpu(
+        "A10",
+        "NVIDIA A10",
+        "A10",
+        "nvidia-a10",
+        _Fact(24, "GPU memory: 24 GB GDDR6"),
+        _Fact(31.2, "peak FP32: 31.2 TFLOP/s"),
+    ),
+    _Gpu(
+        "RTX8000",
+        "NVIDIA Quadro RTX 8000",
+        "RTX8000",
+        "nvidia-rtx8000",
+        _Fact(48, "GPU memory: 48 GB GDDR6"),
+        _Fact(16.3, "FP32 performance: 16.3 TFLOP/s"),
+    ),
+    _Gpu(
+        "RTXA6000",
+        "NVIDIA RTX A6000",
+        "RTXA6000",
+        "nvidia-rtxa6000",
+        _Fact(48, "GPU memory: 48 GB GDDR6"),
+        _Fact(38.7, "single-precision performance: 38.7 TFLOP/s"),
+    ),
+    _Gpu(
+        "RTX6000Ada",
+        "NVIDIA RTX 6000 Ada Generation",
+        "RTX6000Ada",
+        "nvidia-rtx6000ada",
+        _Fact(48, "GPU memory: 48 GB GDDR6"),
+        _Fact(91.1, "single-precision performance: 91.1 TFLOP/s"),
+    ),
+    _Gpu(
+        "RTX3090",
+        "NVIDIA GeForce RTX 3090",
+        "RTX3090",
+        "nvidia-ga102",
+        _Fact(24, "memory: 24 GB GDDR6X"),
+        _Fact(35.6, "peak FP32: 35.6 TFLOP/s"),
+    ),
+    _Gpu(
+        "RTX4090",
+        "NVIDIA GeForce RTX 4090",
+        "RTX4090",
+        "nvidia-ada",
+        _Fact(24, "memory: 24 GB GDDR6X"),
+        _Fact(82.6, "peak FP32: 82.6 TFLOP/s"),
+    ),
 )
 
 #: Every GPU id the catalogue knows, in table order.
@@ -128,16 +268,23 @@ _BY_ID = {g.id: g for g in _TABLE}
 
 
 def _figure(g: _Gpu, fact: _Fact, unit: str) -> Figure:
-    prov = Provenance(DERIVED if fact.rule else SPECIFIED, g.source, f"{g.name} datasheet: {fact.detail}", g.name,
-                      _SPEC, fact.rule)
+    prov = Provenance(
+        DERIVED if fact.rule else SPECIFIED, g.source, f"{g.name} datasheet: {fact.detail}", g.name, _SPEC, fact.rule
+    )
     return Figure(float(fact.value), unit, prov)
 
 
 def gpu_spec(gpu_id: str, aliases: tuple[str, ...] = ()) -> GpuSpec:
     """The :class:`GpuSpec` of a known GPU id, with the given source aliases."""
     g = _BY_ID[gpu_id]
-    return GpuSpec(g.id, g.name, g.chip, _figure(g, g.memory, "GiB"),
-                   None if g.fp32 is None else _figure(g, g.fp32, "TFLOP/s"), tuple(sorted(set(aliases))))
+    return GpuSpec(
+        g.id,
+        g.name,
+        g.chip,
+        _figure(g, g.memory, "GiB"),
+        None if g.fp32 is None else _figure(g, g.fp32, "TFLOP/s"),
+        tuple(sorted(set(aliases))),
+    )
 
 
 def spec_sources(gpu_ids: list[str] | set[str]) -> dict[str, Source]:

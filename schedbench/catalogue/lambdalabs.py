@@ -80,23 +80,30 @@ MODELS: dict[str, _Model] = {
     "maskrcnn": _Model("maskrcnn", "cnn", "Mask R-CNN", "instance segmentation, COCO", "images/s"),
     "gnmt": _Model("gnmt", "rnn", "GNMT v2", "translation, WMT16 English-German", "tokens/s"),
     "ncf": _Model("ncf", "recommendation", "NCF", "recommendation, MovieLens-20M", "samples/s"),
-    "transformerxlbase": _Model("transformerxl-base", "transformer", "Transformer-XL base",
-                                "language modelling, WikiText-103", "tokens/s"),
-    "transformerxllarge": _Model("transformerxl-large", "transformer", "Transformer-XL large",
-                                 "language modelling, WikiText-103", "tokens/s"),
-    "tacotron2": _Model("tacotron2", "speech", "Tacotron 2", "text-to-speech (mel spectrograms), LJ Speech",
-                        "mel frames/s"),
+    "transformerxlbase": _Model(
+        "transformerxl-base", "transformer", "Transformer-XL base", "language modelling, WikiText-103", "tokens/s"
+    ),
+    "transformerxllarge": _Model(
+        "transformerxl-large", "transformer", "Transformer-XL large", "language modelling, WikiText-103", "tokens/s"
+    ),
+    "tacotron2": _Model(
+        "tacotron2", "speech", "Tacotron 2", "text-to-speech (mel spectrograms), LJ Speech", "mel frames/s"
+    ),
     "waveglow": _Model("waveglow", "speech", "WaveGlow", "vocoder (audio synthesis), LJ Speech", "audio samples/s"),
-    "bert_base_squad": _Model("bert-base-squad", "transformer", "BERT-base", "question answering, SQuAD v1.1",
-                              "sequences/s"),
-    "bert_large_squad": _Model("bert-large-squad", "transformer", "BERT-large", "question answering, SQuAD v1.1",
-                               "sequences/s"),
+    "bert_base_squad": _Model(
+        "bert-base-squad", "transformer", "BERT-base", "question answering, SQuAD v1.1", "sequences/s"
+    ),
+    "bert_large_squad": _Model(
+        "bert-large-squad", "transformer", "BERT-large", "question answering, SQuAD v1.1", "sequences/s"
+    ),
 }
 
 _HEADER = ("name_gpu", "num_gpu", "watt", "price")
 _NAME_RE = re.compile(r"(throughput|bs)[-_](fp32|fp16)")
-_METHOD_T = ("Lambda's PyTorch benchmark: NVIDIA DeepLearningExamples training script, NGC container, one node, "
-             "data parallel; whole-system throughput averaged over runs")
+_METHOD_T = (
+    "Lambda's PyTorch benchmark: NVIDIA DeepLearningExamples training script, NGC container, one node, "
+    "data parallel; whole-system throughput averaged over runs"
+)
 _METHOD_B = "batch size of Lambda's config for this system, all GPUs together (the largest that fits)"
 
 
@@ -161,8 +168,9 @@ def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
     models = header[4:]
     for i, col in enumerate(models):
         if col not in MODELS:
-            raise InputError(file, f"line 1, column {i + 5} ({col!r})", f"one of Lambda's models {sorted(MODELS)}",
-                             repr(col))
+            raise InputError(
+                file, f"line 1, column {i + 5} ({col!r})", f"one of Lambda's models {sorted(MODELS)}", repr(col)
+            )
         if col in models[:i]:
             raise InputError(file, f"line 1, column {i + 5} ({col!r})", "each model once", "a repeated column")
     rows: list[_Row] = []
@@ -175,8 +183,7 @@ def _read_rows(path: str | Path, table: str) -> tuple[list[str], list[_Row]]:
         name = cells[0].strip()
         where = f"line {line_no} ({name!r})"
         if name in seen:
-            raise InputError(file, f"{where}, column 'name_gpu'", "each system once",
-                             f"a repeat of line {seen[name]}")
+            raise InputError(file, f"{where}, column 'name_gpu'", "each system once", f"a repeat of line {seen[name]}")
         seen[name] = line_no
         rows.append(_row(file, table, header, models, line_no, cells))
     if not rows:
@@ -191,14 +198,16 @@ def _row(file: str, table: str, header: list[str], models: list[str], line_no: i
     parsed = gpu_table.parse_lambda_name(name)
     if parsed is None:
         known = ", ".join(n for n, _ in gpu_table.LAMBDA_NAMES)
-        raise InputError(file, f"{where}, column 'name_gpu'",
-                         f"'[<system> ][<n>x ]<GPU>' with a GPU among: {known}", repr(name))
+        raise InputError(
+            file, f"{where}, column 'name_gpu'", f"'[<system> ][<n>x ]<GPU>' with a GPU among: {known}", repr(name)
+        )
     count = _parse_number(cells[1], file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1")
     if count != int(count) or count < 1:
         raise InputError(file, f"{where}, column 'num_gpu'", "a whole number of GPUs >= 1", repr(cells[1]))
     if int(count) != parsed.count:
-        raise InputError(file, f"{where}, column 'num_gpu'", f"{parsed.count} (the GPU count in the name)",
-                         repr(cells[1]))
+        raise InputError(
+            file, f"{where}, column 'num_gpu'", f"{parsed.count} (the GPU count in the name)", repr(cells[1])
+        )
     for j in (2, 3):
         _parse_number(cells[j], file, f"{where}, column {header[j]!r}", "a number >= 0")
     values: dict[str, float] = {}
@@ -230,8 +239,12 @@ def read_lambda_file(path: str | Path, table: str | None = None, precision: str 
     table = table or (guessed[0] if guessed else None)
     precision = precision or (guessed[1] if guessed else None)
     if table not in (THROUGHPUT, BATCH) or precision not in PRECISIONS:
-        raise InputError(file, "file name", "a name with 'throughput' or 'bs' and 'fp32' or 'fp16' (or the "
-                         "table and precision given explicitly)", repr(Path(path).name))
+        raise InputError(
+            file,
+            "file name",
+            "a name with 'throughput' or 'bs' and 'fp32' or 'fp16' (or the table and precision given explicitly)",
+            repr(Path(path).name),
+        )
     models, rows = _read_rows(path, table)
     name = Path(path).name
     chosen: dict[tuple[str, str, int], _Row] = {}
@@ -267,39 +280,65 @@ def read_lambda_file(path: str | Path, table: str | None = None, precision: str 
                 vals = sorted(r.values[col] for r in same)
                 med = float(statistics.median(vals))
                 lines = ", ".join(f"{r.line} ({r.name!r}: {_num(r.values[col])})" for r in same)
-                hardware = (f"{n} x {gpu_table.gpu_spec(gpu).name} in one server ({len(same)} systems: "
-                            f"{', '.join(sorted({r.system or 'Lambda' for r in same}))})")
-                prov = Provenance(MEASURED, SOURCE.key, f"{name} lines {lines}, column {col!r}: median of "
-                                  f"{len(same)} rows", hardware, _METHOD_T)
+                hardware = (
+                    f"{n} x {gpu_table.gpu_spec(gpu).name} in one server ({len(same)} systems: "
+                    f"{', '.join(sorted({r.system or 'Lambda' for r in same}))})"
+                )
+                prov = Provenance(
+                    MEASURED,
+                    SOURCE.key,
+                    f"{name} lines {lines}, column {col!r}: median of {len(same)} rows",
+                    hardware,
+                    _METHOD_T,
+                )
                 figures[(gpu, n)] = Figure(med, unit, prov)
                 continue
             hardware = f"{n} x {gpu_table.gpu_spec(gpu).name} in one server ({system}; row {row.name!r})"
-            prov = Provenance(MEASURED, SOURCE.key, f"{name} line {row.line} ({row.name!r}), column {col!r}",
-                              hardware, _METHOD_T if table == THROUGHPUT else _METHOD_B)
+            prov = Provenance(
+                MEASURED,
+                SOURCE.key,
+                f"{name} line {row.line} ({row.name!r}), column {col!r}",
+                hardware,
+                _METHOD_T if table == THROUGHPUT else _METHOD_B,
+            )
             figures[(gpu, n)] = Figure(row.values[col], unit, prov)
         if not figures:
             continue
         key = job_key(col, precision)
-        prec_text = "FP32 (TF32 maths on Ampere/Hopper GPUs unless disabled)" if precision == "fp32" else \
-            "automatic mixed precision (FP16)"
+        prec_text = (
+            "FP32 (TF32 maths on Ampere/Hopper GPUs unless disabled)"
+            if precision == "fp32"
+            else "automatic mixed precision (FP16)"
+        )
         job_types[key] = JobType(
-            key=key, family=m.family, model=m.model, task=m.task, source=SOURCE.key, batch_size=None,
-            precision=precision, unit=m.unit,
-            description=(f"{m.model} ({m.task}), NVIDIA DeepLearningExamples implementation, {prec_text}, trained at "
-                         "the largest batch that fits each GPU type (see max_batch), as benchmarked by Lambda. "
-                         f"Throughput in {m.unit} for the whole system."),
+            key=key,
+            family=m.family,
+            model=m.model,
+            task=m.task,
+            source=SOURCE.key,
+            batch_size=None,
+            precision=precision,
+            unit=m.unit,
+            description=(
+                f"{m.model} ({m.task}), NVIDIA DeepLearningExamples implementation, {prec_text}, trained at "
+                "the largest batch that fits each GPU type (see max_batch), as benchmarked by Lambda. "
+                f"Throughput in {m.unit} for the whole system."
+            ),
             throughput=figures if table == THROUGHPUT else {},
             max_batch=figures if table == BATCH else {},
         )
     notes = []
     if skipped and table == THROUGHPUT:
         medians = sum(1 for v in group.values() if len(v) > 1)
-        notes.append(f"{name}: {medians} figures are medians over rows of several systems with the same GPU type "
-                     "and count")
+        notes.append(
+            f"{name}: {medians} figures are medians over rows of several systems with the same GPU type and count"
+        )
     elif skipped:
         systems = sorted({r.system or "Lambda" for r in rows if r.name in set(skipped)})
-        notes.append(f"{name}: {len(skipped)} figures of other systems with the same GPU type and count not imported "
-                     f"(systems: {', '.join(systems)})")
+        notes.append(
+            f"{name}: {len(skipped)} figures of other systems with the same GPU type and count not imported "
+            f"(systems: {', '.join(systems)})"
+        )
     if zeros:
         notes.append(f"{name}: {zeros} zero entries (no result) not imported")
     gpus = {g: gpu_table.gpu_spec(g, tuple(sorted(a))) for g, a in aliases.items()}
@@ -355,7 +394,8 @@ def find_tables(directory: str | Path) -> list[Path]:
             candidates = [d / f"lambda_pytorch_train_{t}_{pr}.csv", d / f"pytorch-train-{t}-{pr}.csv"]
             path = next((c for c in candidates if c.is_file()), None)
             if path is None:
-                raise InputError(str(d), "$", f"a Lambda table {candidates[0].name} or {candidates[1].name}",
-                                 "no such file")
+                raise InputError(
+                    str(d), "$", f"a Lambda table {candidates[0].name} or {candidates[1].name}", "no such file"
+                )
             found.append(path)
     return found

@@ -79,9 +79,11 @@ class MergeReport:
 
     def summary(self) -> str:
         """One line counting what the merge added, extended, replaced and dropped."""
-        return (f"{len(self.added_jobs)} job type(s) added, {len(self.extended_jobs)} extended, "
-                f"{len(self.added_gpus)} GPU type(s) added; {self.figures_added} figure(s) added, "
-                f"{self.figures_replaced} replaced, {self.derived_dropped} derived estimate(s) dropped")
+        return (
+            f"{len(self.added_jobs)} job type(s) added, {len(self.extended_jobs)} extended, "
+            f"{len(self.added_gpus)} GPU type(s) added; {self.figures_added} figure(s) added, "
+            f"{self.figures_replaced} replaced, {self.derived_dropped} derived estimate(s) dropped"
+        )
 
 
 class MergeConflictError(ValueError):
@@ -102,8 +104,10 @@ def _merge_cells(label: str, old: dict, new: dict, replace_measured: bool, repor
                 out[cell] = f
                 report.figures_replaced += 1
         elif have != f:
-            raise MergeConflictError(f"{label} {cell}: already measured ({have.value:g} {have.unit}, source "
-                                f"{have.provenance.source}); merge with --replace to overwrite it")
+            raise MergeConflictError(
+                f"{label} {cell}: already measured ({have.value:g} {have.unit}, source "
+                f"{have.provenance.source}); merge with --replace to overwrite it"
+            )
     return out
 
 
@@ -117,8 +121,10 @@ def _drop_superseded(throughput: dict[tuple[str, int], Figure], report: MergeRep
 def _merge_job(old: JobType, new: JobType, replace_measured: bool, report: MergeReport) -> JobType:
     for attr in _IDENTITY:
         if getattr(old, attr) != getattr(new, attr):
-            raise MergeConflictError(f"job type {old.key!r}: {attr} differs ({getattr(old, attr)!r} in the catalogue, "
-                                f"{getattr(new, attr)!r} in the fragment); use another key (--key)")
+            raise MergeConflictError(
+                f"job type {old.key!r}: {attr} differs ({getattr(old, attr)!r} in the catalogue, "
+                f"{getattr(new, attr)!r} in the fragment); use another key (--key)"
+            )
     k = old.key
     throughput = _merge_cells(f"{k}: throughput", old.throughput, new.throughput, replace_measured, report)
     colocation = dict(old.colocation)
@@ -127,18 +133,25 @@ def _merge_job(old: JobType, new: JobType, replace_measured: bool, report: Merge
     return replace(
         old,
         throughput=_drop_superseded(throughput, report),
-        throughput_unconsolidated=_merge_cells(f"{k}: throughput (unconsolidated)", old.throughput_unconsolidated,
-                                               new.throughput_unconsolidated, replace_measured, report),
+        throughput_unconsolidated=_merge_cells(
+            f"{k}: throughput (unconsolidated)",
+            old.throughput_unconsolidated,
+            new.throughput_unconsolidated,
+            replace_measured,
+            report,
+        ),
         max_batch=_merge_cells(f"{k}: max batch", old.max_batch, new.max_batch, replace_measured, report),
         memory_gib=_merge_cells(f"{k}: memory", old.memory_gib, new.memory_gib, replace_measured, report),
-        compute_share=_merge_cells(f"{k}: compute share", old.compute_share, new.compute_share, replace_measured,
-                                   report),
+        compute_share=_merge_cells(
+            f"{k}: compute share", old.compute_share, new.compute_share, replace_measured, report
+        ),
         colocation=colocation,
     )
 
 
-def merge_fragment(base: Catalogue, fragment: Catalogue, *, replace_measured: bool = False,
-                   version: str | None = None) -> tuple[Catalogue, MergeReport]:
+def merge_fragment(
+    base: Catalogue, fragment: Catalogue, *, replace_measured: bool = False, version: str | None = None
+) -> tuple[Catalogue, MergeReport]:
     """``base`` extended by ``fragment`` under the merge rules of the module docstring.
 
     Raises:
@@ -162,8 +175,13 @@ def merge_fragment(base: Catalogue, fragment: Catalogue, *, replace_measured: bo
             jobs[key] = _merge_job(jobs[key], jt, replace_measured, report)
             report.extended_jobs.append(key)
         else:
-            before = len(jt.throughput) + len(jt.throughput_unconsolidated) + len(jt.max_batch) + \
-                len(jt.memory_gib) + len(jt.compute_share)
+            before = (
+                len(jt.throughput)
+                + len(jt.throughput_unconsolidated)
+                + len(jt.max_batch)
+                + len(jt.memory_gib)
+                + len(jt.compute_share)
+            )
             jobs[key] = jt
             report.added_jobs.append(key)
             report.figures_added += before
@@ -175,8 +193,9 @@ def read_fragment(path: str | Path) -> Catalogue:
     return Catalogue.from_dict(jsonio.load(path), str(path))
 
 
-def merge_files(target: Path, fragments: Iterable[Path], *, replace_measured: bool = False,
-                check_against: Catalogue | None = None) -> tuple[Catalogue, MergeReport]:
+def merge_files(
+    target: Path, fragments: Iterable[Path], *, replace_measured: bool = False, check_against: Catalogue | None = None
+) -> tuple[Catalogue, MergeReport]:
     """Merge fragment files into the catalogue file ``target`` (created when missing) and write it.
 
     ``check_against`` (the catalogue ``target`` will extend, e.g. the shipped one): the result must
@@ -195,8 +214,9 @@ def merge_files(target: Path, fragments: Iterable[Path], *, replace_measured: bo
             if check_against is not None:
                 merge_fragment(check_against, current, replace_measured=True)
         except MergeConflictError as exc:
-            raise InputError(str(path), "$.job_types", "figures that the catalogue does not already measure", str(exc)
-                             ) from None
+            raise InputError(
+                str(path), "$.job_types", "figures that the catalogue does not already measure", str(exc)
+            ) from None
         total.added_jobs += [k for k in rep.added_jobs if k not in total.added_jobs]
         total.extended_jobs += [k for k in rep.extended_jobs if k not in total.extended_jobs]
         total.added_gpus += rep.added_gpus
@@ -254,5 +274,15 @@ def with_layers(shipped: Catalogue, *, user: bool = True) -> Catalogue:
     return _layered(shipped, _stamp(profiled_path()), None if path is None else _stamp(path))
 
 
-__all__ = ["USER_ENV", "MergeConflictError", "MergeReport", "empty_fragment", "merge_files", "merge_fragment",
-           "profiled_path", "read_fragment", "user_catalogue_path", "with_layers"]
+__all__ = [
+    "USER_ENV",
+    "MergeConflictError",
+    "MergeReport",
+    "empty_fragment",
+    "merge_files",
+    "merge_fragment",
+    "profiled_path",
+    "read_fragment",
+    "user_catalogue_path",
+    "with_layers",
+]

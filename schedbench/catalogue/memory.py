@@ -81,10 +81,16 @@ def cyclegan_conv_outputs(size: int = 256) -> int:
     the ResNet-9-block generator (two translations, two cycle reconstructions, two identity
     mappings) and four of the 70x70 PatchGAN discriminator (Zhu et al., ICCV 2017)."""
     s = size
-    gen = 64 * s * s + 128 * (s // 2) ** 2 + 256 * (s // 4) ** 2 + 9 * 2 * 256 * (s // 4) ** 2 \
-        + 128 * (s // 2) ** 2 + 64 * s * s + 3 * s * s
-    disc = 64 * (s // 2) ** 2 + 128 * (s // 4) ** 2 + 256 * (s // 8) ** 2 + 512 * (s // 8 - 1) ** 2 \
-        + (s // 8 - 2) ** 2
+    gen = (
+        64 * s * s
+        + 128 * (s // 2) ** 2
+        + 256 * (s // 4) ** 2
+        + 9 * 2 * 256 * (s // 4) ** 2
+        + 128 * (s // 2) ** 2
+        + 64 * s * s
+        + 3 * s * s
+    )
+    disc = 64 * (s // 2) ** 2 + 128 * (s // 4) ** 2 + 256 * (s // 8) ** 2 + 512 * (s // 8 - 1) ** 2 + (s // 8 - 2) ** 2
     return 6 * gen + 4 * disc
 
 
@@ -113,43 +119,68 @@ class ModelMemory:
 #: Gavel's models (scheduler/job_table.py of Narayanan et al., OSDI 2020) by the catalogue's model name.
 MODELS: dict[str, ModelMemory] = {
     "ResNet-50": ModelMemory(
-        25_557_032, "sgd-momentum", 2 * 4 * resnet_conv_outputs("resnet50-imagenet", 224),
+        25_557_032,
+        "sgd-momentum",
+        2 * 4 * resnet_conv_outputs("resnet50-imagenet", 224),
         "ResNet-50 on 224x224 ImageNet crops: 25,557,032 parameters (torchvision), SGD with momentum; "
-        "activations 2 x 4 B x 11.1 M convolution outputs per sample"),
+        "activations 2 x 4 B x 11.1 M convolution outputs per sample",
+    ),
     "ResNet-18": ModelMemory(
-        11_173_962, "sgd-momentum", 2 * 4 * resnet_conv_outputs("resnet18-cifar", 32),
+        11_173_962,
+        "sgd-momentum",
+        2 * 4 * resnet_conv_outputs("resnet18-cifar", 32),
         "ResNet-18 for 32x32 CIFAR-10: 11,173,962 parameters, SGD with momentum; activations 2 x 4 B x "
-        "0.61 M convolution outputs per sample"),
+        "0.61 M convolution outputs per sample",
+    ),
     "Transformer": ModelMemory(
-        54_000_000, "adam", _transformer(32, 512, 8, 6, 6, 10_000),
+        54_000_000,
+        "adam",
+        _transformer(32, 512, 8, 6, 6, 10_000),
         "Transformer base (Vaswani et al., NeurIPS 2017: d_model 512, 8 heads, 6+6 layers) on Multi30k: "
         "about 54 M parameters with a 10,000-token vocabulary (assumed), Adam; activations per sentence "
-        "of 32 tokens by Korthikanti et al.'s formula"),
+        "of 32 tokens by Korthikanti et al.'s formula",
+    ),
     "LSTM language model": ModelMemory(
-        13_950_000, "sgd", 4 * 35 * (2 * 7 * 200 + 200 + 2 * 33_278),
+        13_950_000,
+        "sgd",
+        4 * 35 * (2 * 7 * 200 + 200 + 2 * 33_278),
         "PyTorch word_language_model defaults (2-layer LSTM, 200 units, bptt 35) on WikiText-2 (33,278-word "
-        "vocabulary): about 13.95 M parameters, plain SGD; activations per sequence of 35 tokens"),
+        "vocabulary): about 13.95 M parameters, plain SGD; activations per sequence of 35 tokens",
+    ),
     "Recommendation": ModelMemory(
-        29_500_000, "adam", 2 * 4 * (2 * 27_278 + 2 * (512 + 512 + 1024)),
+        29_500_000,
+        "adam",
+        2 * 4 * (2 * 27_278 + 2 * (512 + 512 + 1024)),
         "autoencoder collaborative filtering on MovieLens-20M (27,278 movies; hidden layers 512, 512, 1024 "
-        "assumed): about 29.5 M parameters, Adam; activations and their gradients per user vector"),
+        "assumed): about 29.5 M parameters, Adam; activations and their gradients per user vector",
+    ),
     "A3C": ModelMemory(
-        670_000, "adam", 4 * 20 * (4 * 84 * 84 + 16 * 20 * 20 + 32 * 9 * 9 + 256) * 2,
+        670_000,
+        "adam",
+        4 * 20 * (4 * 84 * 84 + 16 * 20 * 20 + 32 * 9 * 9 + 256) * 2,
         "A3C on Atari Pong with the network of Mnih et al., ICML 2016 (two convolutions, 256 units): about "
-        "0.67 M parameters, Adam (shared statistics); one rollout of 20 steps", default_batch=1),
+        "0.67 M parameters, Adam (shared statistics); one rollout of 20 steps",
+        default_batch=1,
+    ),
     "CycleGAN": ModelMemory(
-        28_286_000, "adam", 2 * 4 * cyclegan_conv_outputs(256),
+        28_286_000,
+        "adam",
+        2 * 4 * cyclegan_conv_outputs(256),
         "CycleGAN (Zhu et al., ICCV 2017) on monet2photo, 256x256, batch 1: two ResNet-9-block generators "
         "(11.378 M parameters each) and two PatchGAN discriminators (2.765 M each), Adam; activations of six "
-        "generator and four discriminator passes", default_batch=1),
+        "generator and four discriminator passes",
+        default_batch=1,
+    ),
 }
 
 #: Source key of the R4 constants (the citations above).
 SOURCE_KEY = "schedbench-memory-model"
-SOURCE_CITATION = ("schedbench memory formula R4 (schedbench/catalogue/memory.py): parameter counts from the models' "
-                   "papers and reference implementations (He et al. CVPR 2016; Vaswani et al. NeurIPS 2017; Zhu et "
-                   "al. ICCV 2017; Mnih et al. ICML 2016); optimiser state per Rajbhandari et al. SC 2020; "
-                   "Transformer activations per Korthikanti et al. MLSys 2023")
+SOURCE_CITATION = (
+    "schedbench memory formula R4 (schedbench/catalogue/memory.py): parameter counts from the models' "
+    "papers and reference implementations (He et al. CVPR 2016; Vaswani et al. NeurIPS 2017; Zhu et "
+    "al. ICCV 2017; Mnih et al. ICML 2016); optimiser state per Rajbhandari et al. SC 2020; "
+    "Transformer activations per Korthikanti et al. MLSys 2023"
+)
 
 
 def estimate_gib(model: str, batch: int | None) -> float | None:

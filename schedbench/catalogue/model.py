@@ -111,8 +111,15 @@ class Provenance:
 
     def to_dict(self) -> dict[str, Any]:
         """The provenance as its JSON object."""
-        return {"kind": self.kind, "source": self.source, "detail": self.detail, "hardware": self.hardware,
-                "method": self.method, "rule": self.rule, "inputs": list(self.inputs)}
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "detail": self.detail,
+            "hardware": self.hardware,
+            "method": self.method,
+            "rule": self.rule,
+            "inputs": list(self.inputs),
+        }
 
 
 @dataclass(frozen=True)
@@ -169,9 +176,14 @@ class GpuSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The GPU spec as its JSON object."""
-        return {"id": self.id, "name": self.name, "chip": self.chip, "memory_gib": self.memory_gib.to_dict(),
-                "peak_fp32_tflops": None if self.peak_fp32_tflops is None else self.peak_fp32_tflops.to_dict(),
-                "aliases": list(self.aliases)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "chip": self.chip,
+            "memory_gib": self.memory_gib.to_dict(),
+            "peak_fp32_tflops": None if self.peak_fp32_tflops is None else self.peak_fp32_tflops.to_dict(),
+            "aliases": list(self.aliases),
+        }
 
 
 @dataclass(frozen=True)
@@ -189,8 +201,11 @@ class Colocation:
 
     def to_dict(self) -> dict[str, Any]:
         """The colocation table as its JSON object (pairs sorted by key)."""
-        return {"unit": self.unit, "provenance": self.provenance.to_dict(),
-                "pairs": {k: [a, b] for k, (a, b) in sorted(self.pairs.items())}}
+        return {
+            "unit": self.unit,
+            "provenance": self.provenance.to_dict(),
+            "pairs": {k: [a, b] for k, (a, b) in sorted(self.pairs.items())},
+        }
 
 
 @dataclass(frozen=True)
@@ -267,8 +282,14 @@ class JobType:
     def to_dict(self) -> dict[str, Any]:
         """The job type as its JSON object."""
         return {
-            "key": self.key, "family": self.family, "model": self.model, "task": self.task, "source": self.source,
-            "batch_size": self.batch_size, "precision": self.precision, "unit": self.unit,
+            "key": self.key,
+            "family": self.family,
+            "model": self.model,
+            "task": self.task,
+            "source": self.source,
+            "batch_size": self.batch_size,
+            "precision": self.precision,
+            "unit": self.unit,
             "description": self.description,
             "throughput": _by_gpu_count(self.throughput),
             "throughput_unconsolidated": _by_gpu_count(self.throughput_unconsolidated),
@@ -489,19 +510,36 @@ class _Reader:
         for i, k in enumerate(inputs):
             if k not in sources:
                 raise self.fail(f"{path}.inputs[{i}]" if i else f"{path}.source", "a key of $.sources", k)
-        return Provenance(kind, source, self.string(d["detail"], f"{path}.detail"),
-                          self.string(d["hardware"], f"{path}.hardware"),
-                          self.string(d["method"], f"{path}.method"), rule, inputs)
+        return Provenance(
+            kind,
+            source,
+            self.string(d["detail"], f"{path}.detail"),
+            self.string(d["hardware"], f"{path}.hardware"),
+            self.string(d["method"], f"{path}.method"),
+            rule,
+            inputs,
+        )
 
     def figure(self, value: Any, path: str, sources: Mapping[str, Source]) -> Figure:
-        d = self.obj(value, path, ("value", "unit", "provenance", "suspect") if "suspect" in value
-                     else ("value", "unit", "provenance")) if isinstance(value, dict) else self.obj(value, path)
-        return Figure(self.number(d["value"], f"{path}.value"), self.string(d["unit"], f"{path}.unit"),
-                      self.provenance(d["provenance"], f"{path}.provenance", sources),
-                      self.opt_string(d.get("suspect"), f"{path}.suspect"))
+        d = (
+            self.obj(
+                value,
+                path,
+                ("value", "unit", "provenance", "suspect") if "suspect" in value else ("value", "unit", "provenance"),
+            )
+            if isinstance(value, dict)
+            else self.obj(value, path)
+        )
+        return Figure(
+            self.number(d["value"], f"{path}.value"),
+            self.string(d["unit"], f"{path}.unit"),
+            self.provenance(d["provenance"], f"{path}.provenance", sources),
+            self.opt_string(d.get("suspect"), f"{path}.suspect"),
+        )
 
-    def per_gpu(self, value: Any, path: str, sources: Mapping[str, Source],
-                gpus: Mapping[str, Any]) -> dict[str, Figure]:
+    def per_gpu(
+        self, value: Any, path: str, sources: Mapping[str, Source], gpus: Mapping[str, Any]
+    ) -> dict[str, Figure]:
         out = {}
         for g, f in self.obj(value, path).items():
             if g not in gpus:
@@ -509,8 +547,9 @@ class _Reader:
             out[g] = self.figure(f, f"{path}.{g}", sources)
         return out
 
-    def per_gpu_count(self, value: Any, path: str, sources: Mapping[str, Source],
-                      gpus: Mapping[str, Any]) -> dict[tuple[str, int], Figure]:
+    def per_gpu_count(
+        self, value: Any, path: str, sources: Mapping[str, Source], gpus: Mapping[str, Any]
+    ) -> dict[tuple[str, int], Figure]:
         out = {}
         for g, by_n in self.obj(value, path).items():
             if g not in gpus:
@@ -540,9 +579,12 @@ class _Reader:
         sd = self.obj(s, p, ("key", "citation", "url_or_file", "licence"))
         if sd["key"] != k:
             raise self.fail(f"{p}.key", f"the source's own key {k!r}", sd["key"])
-        return Source(k, self.string(sd["citation"], f"{p}.citation"),
-                      self.string(sd["url_or_file"], f"{p}.url_or_file"),
-                      self.string(sd["licence"], f"{p}.licence"))
+        return Source(
+            k,
+            self.string(sd["citation"], f"{p}.citation"),
+            self.string(sd["url_or_file"], f"{p}.url_or_file"),
+            self.string(sd["licence"], f"{p}.licence"),
+        )
 
     def gpu(self, k: str, g: Any, sources: Mapping[str, Source]) -> GpuSpec:
         """The GPU spec ``$.gpus.<k>``."""
@@ -555,20 +597,41 @@ class _Reader:
             raise self.fail(f"{p}.aliases", "an array of strings", gd["aliases"])
         peak = gd["peak_fp32_tflops"]
         return GpuSpec(
-            k, self.string(gd["name"], f"{p}.name"), self.string(gd["chip"], f"{p}.chip"),
+            k,
+            self.string(gd["name"], f"{p}.name"),
+            self.string(gd["chip"], f"{p}.chip"),
             self.figure(gd["memory_gib"], f"{p}.memory_gib", sources),
             None if peak is None else self.figure(peak, f"{p}.peak_fp32_tflops", sources),
             tuple(self.string(a, f"{p}.aliases[{i}]") for i, a in enumerate(gd["aliases"])),
         )
 
-    def job_type(self, k: str, j: Any, sources: Mapping[str, Source], gpus: Mapping[str, GpuSpec],
-                 raw_jobs: Mapping[str, Any]) -> JobType:
+    def job_type(
+        self, k: str, j: Any, sources: Mapping[str, Source], gpus: Mapping[str, GpuSpec], raw_jobs: Mapping[str, Any]
+    ) -> JobType:
         """The job type ``$.job_types.<k>`` (``raw_jobs``: every job type's key, for colocation pairs)."""
         p = f"$.job_types.{k}"
         self.key(k, p, "job type")
-        jd = self.obj(j, p, ("key", "family", "model", "task", "source", "batch_size", "precision", "unit",
-                             "description", "throughput", "throughput_unconsolidated", "max_batch",
-                             "memory_gib", "compute_share", "colocation"))
+        jd = self.obj(
+            j,
+            p,
+            (
+                "key",
+                "family",
+                "model",
+                "task",
+                "source",
+                "batch_size",
+                "precision",
+                "unit",
+                "description",
+                "throughput",
+                "throughput_unconsolidated",
+                "max_batch",
+                "memory_gib",
+                "compute_share",
+                "colocation",
+            ),
+        )
         if jd["key"] != k:
             raise self.fail(f"{p}.key", f"the job type's own key {k!r}", jd["key"])
         family = self.string(jd["family"], f"{p}.family")
@@ -580,25 +643,39 @@ class _Reader:
         bs = jd["batch_size"]
         if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
             raise self.fail(f"{p}.batch_size", "a positive integer or null", bs)
-        colocation = {g: self.colocation(p, g, c, sources, gpus, raw_jobs)
-                      for g, c in self.obj(jd["colocation"], f"{p}.colocation").items()}
+        colocation = {
+            g: self.colocation(p, g, c, sources, gpus, raw_jobs)
+            for g, c in self.obj(jd["colocation"], f"{p}.colocation").items()
+        }
         return JobType(
-            key=k, family=family, model=self.string(jd["model"], f"{p}.model"),
-            task=self.string(jd["task"], f"{p}.task"), source=source, batch_size=bs,
+            key=k,
+            family=family,
+            model=self.string(jd["model"], f"{p}.model"),
+            task=self.string(jd["task"], f"{p}.task"),
+            source=source,
+            batch_size=bs,
             precision=self.opt_string(jd["precision"], f"{p}.precision"),
             unit=self.string(jd["unit"], f"{p}.unit"),
             description=self.string(jd["description"], f"{p}.description"),
             throughput=self.per_gpu_count(jd["throughput"], f"{p}.throughput", sources, gpus),
-            throughput_unconsolidated=self.per_gpu_count(jd["throughput_unconsolidated"],
-                                                         f"{p}.throughput_unconsolidated", sources, gpus),
+            throughput_unconsolidated=self.per_gpu_count(
+                jd["throughput_unconsolidated"], f"{p}.throughput_unconsolidated", sources, gpus
+            ),
             max_batch=self.per_gpu_count(jd["max_batch"], f"{p}.max_batch", sources, gpus),
             memory_gib=self.per_gpu(jd["memory_gib"], f"{p}.memory_gib", sources, gpus),
             compute_share=self.per_gpu(jd["compute_share"], f"{p}.compute_share", sources, gpus),
             colocation=colocation,
         )
 
-    def colocation(self, p: str, g: str, c: Any, sources: Mapping[str, Source], gpus: Mapping[str, GpuSpec],
-                   raw_jobs: Mapping[str, Any]) -> Colocation:
+    def colocation(
+        self,
+        p: str,
+        g: str,
+        c: Any,
+        sources: Mapping[str, Source],
+        gpus: Mapping[str, GpuSpec],
+        raw_jobs: Mapping[str, Any],
+    ) -> Colocation:
         """The colocation table of GPU ``g`` in the job type at path ``p``."""
         cp = f"{p}.colocation.{g}"
         if g not in gpus:
@@ -612,5 +689,6 @@ class _Reader:
             if not isinstance(ab, list) or len(ab) != 2:
                 raise self.fail(pp, "an array [self, other] of two numbers", ab)
             pairs[other] = (self.number(ab[0], f"{pp}[0]"), self.number(ab[1], f"{pp}[1]"))
-        return Colocation(self.string(cd["unit"], f"{cp}.unit"),
-                          self.provenance(cd["provenance"], f"{cp}.provenance", sources), pairs)
+        return Colocation(
+            self.string(cd["unit"], f"{cp}.unit"), self.provenance(cd["provenance"], f"{cp}.provenance", sources), pairs
+        )

@@ -48,7 +48,7 @@ def _pairs() -> frozenset[tuple[str, str]]:
     out = set()
     for line in _LINES:
         for i, older in enumerate(line):
-            for newer in line[i + 1:]:
+            for newer in line[i + 1 :]:
                 out |= {(a, b) for a in older for b in newer}
     out |= {(a, b) for a in ("K80", "P100") for b in _AMPERE_PLUS}
     return frozenset(out)
@@ -76,23 +76,29 @@ def check_job(jt: JobType) -> dict[tuple[str, int], str]:
             if prev is not None:
                 n1, f1 = prev
                 if f.value < f1.value * (1 - TOL_FALL):
-                    bad[(gpu, n)] = (f"S1 scaling falls: {_g(f.value)} on {n} x {gpu} < {_g(f1.value)} on {n1} x "
-                                     f"{gpu} (tolerance {TOL_FALL:.0%})")
+                    bad[(gpu, n)] = (
+                        f"S1 scaling falls: {_g(f.value)} on {n} x {gpu} < {_g(f1.value)} on {n1} x "
+                        f"{gpu} (tolerance {TOL_FALL:.0%})"
+                    )
                     continue
                 if f.value > f1.value * (n / n1) * (1 + TOL_SUPERLINEAR):
-                    bad[(gpu, n)] = (f"S2 super-linear scaling: {_g(f.value)} on {n} x {gpu} > {n}/{n1} x "
-                                     f"{_g(f1.value)} on {n1} x {gpu} (tolerance {TOL_SUPERLINEAR:.0%})")
+                    bad[(gpu, n)] = (
+                        f"S2 super-linear scaling: {_g(f.value)} on {n} x {gpu} > {n}/{n1} x "
+                        f"{_g(f1.value)} on {n1} x {gpu} (tolerance {TOL_SUPERLINEAR:.0%})"
+                    )
                     continue
             prev = (n, f)
     ok = {k: f for k, f in ok.items() if k not in bad}
-    for (older, newer) in sorted(NEWER_THAN):
+    for older, newer in sorted(NEWER_THAN):
         for n in (1, 2, 4, 8):
             a, b = ok.get((older, n)), ok.get((newer, n))
             if a is None or b is None or (newer, n) in bad:
                 continue
             if b.value < a.value * (1 - TOL_NEWER):
-                bad[(newer, n)] = (f"S3 newer GPU slower: {_g(b.value)} on {n} x {newer} < {_g(a.value)} on {n} x "
-                                   f"{older} (tolerance {TOL_NEWER:.0%})")
+                bad[(newer, n)] = (
+                    f"S3 newer GPU slower: {_g(b.value)} on {n} x {newer} < {_g(a.value)} on {n} x "
+                    f"{older} (tolerance {TOL_NEWER:.0%})"
+                )
     return bad
 
 
@@ -106,7 +112,8 @@ def mark_suspect(cat: Catalogue) -> tuple[Catalogue, dict[str, dict[tuple[str, i
         if bad:
             found[key] = bad
             thr: dict[tuple[str, int], Figure] = {
-                k: replace(f, suspect=bad[k]) if k in bad else f for k, f in jt.throughput.items()}
+                k: replace(f, suspect=bad[k]) if k in bad else f for k, f in jt.throughput.items()
+            }
             jt = replace(jt, throughput=thr)
         jobs[key] = jt
     return replace(cat, job_types=jobs), found
@@ -114,5 +121,9 @@ def mark_suspect(cat: Catalogue) -> tuple[Catalogue, dict[str, dict[tuple[str, i
 
 def suspect_figures(cat: Catalogue) -> list[tuple[str, str, int, Figure]]:
     """Every suspect throughput figure: ``(job key, gpu, count, figure)``."""
-    return [(k, g, n, f) for k, jt in sorted(cat.job_types.items()) for (g, n), f in sorted(jt.throughput.items())
-            if f.suspect is not None]
+    return [
+        (k, g, n, f)
+        for k, jt in sorted(cat.job_types.items())
+        for (g, n), f in sorted(jt.throughput.items())
+        if f.suspect is not None
+    ]

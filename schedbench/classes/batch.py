@@ -22,22 +22,42 @@ _GPUS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 
 
 def _example() -> tuple[Instance, list[tuple[str, dict[str, Any]]]]:
-    inst = make_example("example-batch", Problem("batch", "makespan"),
-                        example_jobs(release=np.array([0.0, 0.0, 0.0, 600.0, 600.0])))
+    inst = make_example(
+        "example-batch", Problem("batch", "makespan"), example_jobs(release=np.array([0.0, 0.0, 0.0, 600.0, 600.0]))
+    )
     return inst, [
-        ("list", {"problem": "batch", "schedule": {
-            "j2": {"gpus": ["v0/0", "v0/1"], "start": 0}, "j0": {"gpus": ["v0/0"], "start": 5400},
-            "j1": {"gpus": ["k0/0"], "start": 0}, "j3": {"gpus": ["v0/1"], "start": 5400},
-            "j4": {"gpus": ["k0/1"], "start": 600}}}),
-        ("early-start", {"problem": "batch", "schedule": {
-            "j2": {"gpus": ["v0/0", "v0/1"], "start": 0}, "j0": {"gpus": ["v0/0"], "start": 5000},
-            "j1": {"gpus": ["k0/0"], "start": 0}, "j3": {"gpus": ["v0/1"], "start": 5400},
-            "j4": {"gpus": ["k0/1"], "start": 0}}}),
+        (
+            "list",
+            {
+                "problem": "batch",
+                "schedule": {
+                    "j2": {"gpus": ["v0/0", "v0/1"], "start": 0},
+                    "j0": {"gpus": ["v0/0"], "start": 5400},
+                    "j1": {"gpus": ["k0/0"], "start": 0},
+                    "j3": {"gpus": ["v0/1"], "start": 5400},
+                    "j4": {"gpus": ["k0/1"], "start": 600},
+                },
+            },
+        ),
+        (
+            "early-start",
+            {
+                "problem": "batch",
+                "schedule": {
+                    "j2": {"gpus": ["v0/0", "v0/1"], "start": 0},
+                    "j0": {"gpus": ["v0/0"], "start": 5000},
+                    "j1": {"gpus": ["k0/0"], "start": 0},
+                    "j3": {"gpus": ["v0/1"], "start": 5400},
+                    "j4": {"gpus": ["k0/1"], "start": 0},
+                },
+            },
+        ),
     ]
 
 
-def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any],
-              remaining: Callable[[], float]) -> BaselineAnswer:
+def _baseline(
+    inst: Instance, rng: np.random.Generator, params: Mapping[str, Any], remaining: Callable[[], float]
+) -> BaselineAnswer:
     """Jobs in random order, each on a random usable gang group, on its ``gang`` GPUs free first,
     started at ``max(release, when those GPUs are free)``. Always feasible."""
     jobs = inst.jobs
@@ -46,9 +66,15 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
     stuck = np.flatnonzero(~options.any(axis=1)).tolist()
     if stuck:
         ids = [inst.jobs.ids[j] for j in stuck[:5]]
-        return BaselineAnswer(None, "infeasible", {"reason": f"{len(stuck)} job(s) have no usable GPU group "
-                                                             "(eligible type, demand within capacity, gang GPUs on "
-                                                             f"one group), e.g. {ids}"})
+        return BaselineAnswer(
+            None,
+            "infeasible",
+            {
+                "reason": f"{len(stuck)} job(s) have no usable GPU group "
+                "(eligible type, demand within capacity, gang GPUs on "
+                f"one group), e.g. {ids}"
+            },
+        )
     assert jobs.time is not None
     free = np.zeros(inst.n_gpus)
     schedule: dict[str, dict[str, Any]] = {}
@@ -73,14 +99,24 @@ BATCH = PROBLEM_CLASS = ProblemClass(
     ),
     params=(MULTI_NODE,),
     solution_body={
-        "type": "object", "description": "job id -> its GPUs and start time (s)",
-        "additionalProperties": {"type": "object", "required": ["gpus", "start"], "additionalProperties": False,
-                                 "properties": {"gpus": _GPUS, "start": {"type": "number"}}}},
+        "type": "object",
+        "description": "job id -> its GPUs and start time (s)",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["gpus", "start"],
+            "additionalProperties": False,
+            "properties": {"gpus": _GPUS, "start": {"type": "number"}},
+        },
+    },
     validate=validate_batch,
     bounds=batch_bounds,
     generator_params=(
-        S.ParamSpec("arrival_load", None, "null: all jobs released at 0; else the offered load of the releases",
-                    S.optional_positive),
+        S.ParamSpec(
+            "arrival_load",
+            None,
+            "null: all jobs released at 0; else the offered load of the releases",
+            S.optional_positive,
+        ),
         S.DIURNAL,
         S.ARRIVALS,
     ),

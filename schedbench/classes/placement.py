@@ -34,10 +34,20 @@ _GPUS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 def _example() -> tuple[Instance, list[tuple[str, dict[str, Any]]]]:
     inst = make_example("example-placement", Problem("placement", "min-cost"), example_jobs())
     return inst, [
-        ("packed", {"problem": "placement", "assignment": {
-            "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}),
-        ("overpacked", {"problem": "placement", "assignment": {
-            "j0": ["v0/0"], "j1": ["v0/0"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/0"]}}),
+        (
+            "packed",
+            {
+                "problem": "placement",
+                "assignment": {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]},
+            },
+        ),
+        (
+            "overpacked",
+            {
+                "problem": "placement",
+                "assignment": {"j0": ["v0/0"], "j1": ["v0/0"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/0"]},
+            },
+        ),
     ]
 
 
@@ -70,8 +80,9 @@ def _random_placement(inst: Instance, order: list[int], rng: np.random.Generator
     return chosen
 
 
-def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any],
-              remaining: Callable[[], float]) -> BaselineAnswer:
+def _baseline(
+    inst: Instance, rng: np.random.Generator, params: Mapping[str, Any], remaining: Callable[[], float]
+) -> BaselineAnswer:
     """Jobs in random order, each on a random gang group with room, on a random gang of its GPUs; for
     the all-jobs objectives up to ``attempts`` orders (squeaky wheel), see ``solvers/baseline.py``."""
     all_jobs = inst.problem.objective in ALL_JOBS_OBJECTIVES
@@ -79,8 +90,11 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
         stuck = np.flatnonzero(~usable_types(inst).any(axis=1)).tolist()
         if stuck:
             some = [inst.jobs.ids[j] for j in stuck[:5]]
-            return BaselineAnswer(None, "infeasible", {"reason": f"{len(stuck)} job(s) have no usable GPU group "
-                                                                 f"(even on an empty cluster), e.g. {some}"})
+            return BaselineAnswer(
+                None,
+                "infeasible",
+                {"reason": f"{len(stuck)} job(s) have no usable GPU group (even on an empty cluster), e.g. {some}"},
+            )
     best: list[np.ndarray | None] | None = None
     best_unplaced = -1
     tries = int(params.get("attempts", 20)) if all_jobs else 1
@@ -99,8 +113,10 @@ def _baseline(inst: Instance, rng: np.random.Generator, params: Mapping[str, Any
         order = np.concatenate([rng.permutation(np.flatnonzero(left)), rng.permutation(np.flatnonzero(~left))])
     assert best is not None
     ids, gpus = inst.jobs.ids, inst.gpu_ids
-    doc = {"problem": "placement",
-           "assignment": {ids[j]: (None if g is None else [gpus[k] for k in g.tolist()]) for j, g in enumerate(best)}}
+    doc = {
+        "problem": "placement",
+        "assignment": {ids[j]: (None if g is None else [gpus[k] for k in g.tolist()]) for j, g in enumerate(best)},
+    }
     status = "unknown" if all_jobs and best_unplaced else "feasible"
     return BaselineAnswer(doc, status, {"attempts": done, "unplaced": best_unplaced})
 
@@ -124,8 +140,10 @@ PLACEMENT = PROBLEM_CLASS = ProblemClass(
         ClassParam("measure", str, "count", "min-gpus counts GPUs or sums their cost_per_hour", ("count", "cost")),
     ),
     solution_body={
-        "type": "object", "description": "job id -> GPU ids (null or omitted: unplaced)",
-        "additionalProperties": {"oneOf": [_GPUS, {"type": "null"}]}},
+        "type": "object",
+        "description": "job id -> GPU ids (null or omitted: unplaced)",
+        "additionalProperties": {"oneOf": [_GPUS, {"type": "null"}]},
+    },
     validate=validate_placement,
     bounds=placement_bounds,
     generator_params=(

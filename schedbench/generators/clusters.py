@@ -98,10 +98,14 @@ class Price:
     date: str
 
 
-_GCP_GAVEL = ("Google Cloud Compute Engine on-demand GPU price, us-central1 (cloud.google.com/compute/gpus-pricing), "
-              "as used by Gavel (Narayanan et al., OSDI 2020) for its cost policies")
-_GCP_SKY = ("Google Cloud Compute Engine on-demand GPU price (GPU SKU alone, without the VM), us-central1, as "
-            "listed in skypilot-org/skypilot-catalog catalogs/v5/gcp/vms.csv at commit 0129130f")
+_GCP_GAVEL = (
+    "Google Cloud Compute Engine on-demand GPU price, us-central1 (cloud.google.com/compute/gpus-pricing), "
+    "as used by Gavel (Narayanan et al., OSDI 2020) for its cost policies"
+)
+_GCP_SKY = (
+    "Google Cloud Compute Engine on-demand GPU price (GPU SKU alone, without the VM), us-central1, as "
+    "listed in skypilot-org/skypilot-catalog catalogs/v5/gcp/vms.csv at commit 0129130f"
+)
 
 #: Cited on-demand prices per GPU type. A GPU type missing here has **no price**: instances on a
 #: cluster with such a type carry no cost and the cost objectives (placement ``min-cost``, min-gpus
@@ -113,10 +117,14 @@ CITED_PRICES: dict[str, Price] = {
     "P100": Price(1.46, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
     "V100": Price(2.48, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
     "T4": Price(0.35, _GCP_GAVEL, "2020 (Gavel's published cost table)"),
-    "A100-SXM4-80GB": Price(3.92808, _GCP_SKY + " (GPU type A100-80GB, a2-ultragpu)",
-                            "catalogue snapshot read 2026-12-02"),
-    "H100-SXM5-80GB": Price(9.79655, _GCP_SKY + " (GPU type H100, a3-highgpu-8g: 78.3724 USD/h for 8 GPUs)",
-                            "catalogue snapshot read 2026-12-02"),
+    "A100-SXM4-80GB": Price(
+        3.92808, _GCP_SKY + " (GPU type A100-80GB, a2-ultragpu)", "catalogue snapshot read 2026-12-02"
+    ),
+    "H100-SXM5-80GB": Price(
+        9.79655,
+        _GCP_SKY + " (GPU type H100, a3-highgpu-8g: 78.3724 USD/h for 8 GPUs)",
+        "catalogue snapshot read 2026-12-02",
+    ),
 }
 
 

@@ -76,8 +76,9 @@ def _duration(value: Any) -> Any:
         return {"dist": "fixed", "seconds": S.positive_number(value["seconds"])}
     if isinstance(value, dict) and value.get("dist") == "exponential" and set(value) == {"dist", "mean_s"}:
         return {"dist": "exponential", "mean_s": S.positive_number(value["mean_s"])}
-    raise ValueError("'philly', 'gavel', {dist: lognormal, median_s, sigma}, {dist: exponential, mean_s} or "
-                     "{dist: fixed, seconds}")
+    raise ValueError(
+        "'philly', 'gavel', {dist: lognormal, median_s, sigma}, {dist: exponential, mean_s} or {dist: fixed, seconds}"
+    )
 
 
 def duration_mean(d: Any) -> float | None:
@@ -124,33 +125,66 @@ def _problem_params(value: Any) -> dict[str, Any]:
 
 COMMON: tuple[S.ParamSpec, ...] = (
     S.ParamSpec("jobs", 50, "number of jobs", S.positive_int),
-    S.ParamSpec("cluster", "gavel", "preset (gavel, modern, tiny, alibaba-openb) or [{gpu_type, nodes, gpus_per_node}]",
-                _cluster),
+    S.ParamSpec(
+        "cluster",
+        "gavel",
+        "preset (gavel, modern, tiny, alibaba-openb) or [{gpu_type, nodes, gpus_per_node}]",
+        _cluster,
+    ),
     S.ParamSpec("cluster_scale", 1.0, "multiply the preset's node counts", S.positive_number),
-    S.ParamSpec("mix", "all", "job-type mix: all, a source (gavel, lambda) or {key|family:F|source:S: weight}",
-                S.weights_map),
-    S.ParamSpec("duration", "philly", "duration model: philly, gavel, {dist: lognormal, median_s, sigma}, "
-                "{dist: exponential, mean_s}, {dist: fixed, seconds}", _duration),
+    S.ParamSpec(
+        "mix", "all", "job-type mix: all, a source (gavel, lambda) or {key|family:F|source:S: weight}", S.weights_map
+    ),
+    S.ParamSpec(
+        "duration",
+        "philly",
+        "duration model: philly, gavel, {dist: lognormal, median_s, sigma}, "
+        "{dist: exponential, mean_s}, {dist: fixed, seconds}",
+        _duration,
+    ),
     S.ParamSpec("min_duration_s", 60.0, "shortest duration (clip)", S.positive_number),
     S.ParamSpec("max_duration_s", 14 * 86400.0, "longest duration (clip)", S.positive_number),
     S.ParamSpec("gang", "philly", "GPUs-per-job distribution: philly, gavel or {count: weight}", _gang),
-    S.ParamSpec("joint", True, "when gang and duration name the same trace, draw (GPUs, duration) pairs jointly "
-                "(per-GPU-count duration quantiles of the trace) among the GPU counts the cluster can run",
-                S.boolean),
+    S.ParamSpec(
+        "joint",
+        True,
+        "when gang and duration name the same trace, draw (GPUs, duration) pairs jointly "
+        "(per-GPU-count duration quantiles of the trace) among the GPU counts the cluster can run",
+        S.boolean,
+    ),
     S.ParamSpec("reference_gpu", "V100", "GPU type on which drawn durations are run times", str),
-    S.ParamSpec("default_memory_fraction", 0.5, "memory demand (fraction of a GPU) when the catalogue has none "
-                "and no formula applies (a fallback, counted in metadata.stats.figures)", S.positive_number),
-    S.ParamSpec("outcomes", "as-run", "as-run: trace durations as recorded, failed and killed jobs included; "
-                "completed: only jobs that completed, by Acme's Philly completion rates (joint draws only)",
-                S.one_of("as-run", "completed")),
-    S.ParamSpec("include_suspect", False, "use throughput figures the catalogue's plausibility checks marked "
-                "suspect (left out by default)", S.boolean),
-    S.ParamSpec("user_catalogue", False, "also draw from your own catalogue (`schedbench catalogue merge`, "
-                "docs/profile.md); its version is recorded in metadata.source.catalogue", S.boolean),
+    S.ParamSpec(
+        "default_memory_fraction",
+        0.5,
+        "memory demand (fraction of a GPU) when the catalogue has none "
+        "and no formula applies (a fallback, counted in metadata.stats.figures)",
+        S.positive_number,
+    ),
+    S.ParamSpec(
+        "outcomes",
+        "as-run",
+        "as-run: trace durations as recorded, failed and killed jobs included; "
+        "completed: only jobs that completed, by Acme's Philly completion rates (joint draws only)",
+        S.one_of("as-run", "completed"),
+    ),
+    S.ParamSpec(
+        "include_suspect",
+        False,
+        "use throughput figures the catalogue's plausibility checks marked suspect (left out by default)",
+        S.boolean,
+    ),
+    S.ParamSpec(
+        "user_catalogue",
+        False,
+        "also draw from your own catalogue (`schedbench catalogue merge`, "
+        "docs/profile.md); its version is recorded in metadata.source.catalogue",
+        S.boolean,
+    ),
     S.ParamSpec("weights", "one", "job weights: one, or {weight: probability}", S.weights_map),
     S.ParamSpec("tenants", 0, "number of tenants (0: none)", S.non_negative_int),
-    S.ParamSpec("deadline_slack", None, "null, or [lo, hi]: deadline = release + U(lo, hi) x best time",
-                S.fraction_range),
+    S.ParamSpec(
+        "deadline_slack", None, "null, or [lo, hi]: deadline = release + U(lo, hi) x best time", S.fraction_range
+    ),
     S.ParamSpec("problem_params", {}, "parameters of the problem class (see docs/formats.md)", _problem_params),
     S.ParamSpec("name", "", "instance name (default: derived from class, objective, cluster, jobs, seed)", str),
 )
@@ -198,14 +232,14 @@ def _sig(a: np.ndarray, digits: int = 6) -> np.ndarray:
     return np.round(a * scale) / scale
 
 
-def generate(cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>"
-             ) -> Instance:
+def generate(cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>") -> Instance:
     """Generate one instance (see :func:`generate_planted` for its arguments and errors)."""
     return generate_planted(cls, params, seed, source=source)[0]
 
 
-def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>"
-                     ) -> tuple[Instance, dict[str, Any] | None]:
+def generate_planted(
+    cls: str, params: Mapping[str, Any] | None = None, seed: int = 0, *, source: str = "<params>"
+) -> tuple[Instance, dict[str, Any] | None]:
     """Generate one instance, with the planted solution for placement (None for the other classes).
 
     The planted solution is feasible by construction; its objective value is recorded in the
@@ -236,8 +270,17 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     # places a gang within one node, so planted placement instances keep node-sized gangs)
     multi_node = bool(p["problem_params"].get("allow_multi_node", False)) and not spec.planted
     gang_draw, dur, joint, outcome_note = _gangs_and_durations(p, tables, groups, probs, rng, n, multi_node, source)
-    jobs = sample_jobs(tables, groups, probs, gang_draw, dur, rng["types"], reference_gpu=p["reference_gpu"],
-                       default_memory_fraction=p["default_memory_fraction"], multi_node=multi_node)
+    jobs = sample_jobs(
+        tables,
+        groups,
+        probs,
+        gang_draw,
+        dur,
+        rng["types"],
+        reference_gpu=p["reference_gpu"],
+        default_memory_fraction=p["default_memory_fraction"],
+        multi_node=multi_node,
+    )
     time = _round(jobs.time, 3)
     time = np.where(jobs.eligible, np.maximum(time, 0.001), np.nan)
     best = np.nanmin(np.where(jobs.eligible, time, np.inf), axis=1)
@@ -280,40 +323,55 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         price, how = gpu_price(t)
         prices.append(np.nan if price is None else price)
         price_notes[t] = how
-        gpu_types.append(GpuType(t, {"memory_gib": float(gpu.memory_gib.value), "compute": 1.0},
-                                 cost_per_hour=price, peak_tflops=tf))
+        gpu_types.append(
+            GpuType(t, {"memory_gib": float(gpu.memory_gib.value), "compute": 1.0}, cost_per_hour=price, peak_tflops=tf)
+        )
     idx = [types.index(t) for t in present]
     price_arr = np.array(prices)
     unpriced = [t for t, pr in zip(present, prices, strict=True) if np.isnan(pr)]
     objective = p["objective"]
     priced = _reads(spec, "cost")
-    wants_cost = priced and ("cost" in _requires(spec, objective) or (
-        objective == "min-gpus" and p["problem_params"].get("measure") == "cost"))
+    wants_cost = priced and (
+        "cost" in _requires(spec, objective)
+        or (objective == "min-gpus" and p["problem_params"].get("measure") == "cost")
+    )
     if wants_cost and unpriced:
-        raise InputError(source, "params.objective", "a cost objective only on clusters whose every GPU type has "
-                         "a cited price (docs/generators.md, Prices)", f"no cited price for {unpriced}")
+        raise InputError(
+            source,
+            "params.objective",
+            "a cost objective only on clusters whose every GPU type has a cited price (docs/generators.md, Prices)",
+            f"no cited price for {unpriced}",
+        )
     cost = _round(price_arr[None, :] * jobs.gang[:, None] * time[:, idx] / 3600.0, 6)
     elig = jobs.eligible[:, idx]
     demand = np.stack([_round(jobs.memory[:, idx], 3), _round(jobs.share[:, idx], 4)], axis=2)
     job_block = Jobs.build(
-        [f"j{i}" for i in range(n)], np.nan_to_num(demand, nan=0.0), eligible=elig, gang=jobs.gang,
-        release=release, weight=weight, time=np.nan_to_num(time[:, idx], nan=1.0),
+        [f"j{i}" for i in range(n)],
+        np.nan_to_num(demand, nan=0.0),
+        eligible=elig,
+        gang=jobs.gang,
+        release=release,
+        weight=weight,
+        time=np.nan_to_num(time[:, idx], nan=1.0),
         cost=np.nan_to_num(cost, nan=0.0) if priced and not np.isnan(price_arr).any() else None,
         throughput=np.nan_to_num(_sig(jobs.throughput[:, idx]), nan=1.0) if _reads(spec, "throughput") else None,
         deadline=deadline,
-        job_type=[tables.keys[k] for k in jobs.job_type.tolist()], tenant=tenant,
+        job_type=[tables.keys[k] for k in jobs.job_type.tolist()],
+        tenant=tenant,
     )
     problem_params = dict(p["problem_params"])
-    label = p["name"] or f"{cls}-{objective}-{p['cluster'] if isinstance(p['cluster'], str) else 'custom'}" \
-                          f"-n{n}-s{seed}"
+    label = p["name"] or f"{cls}-{objective}-{p['cluster'] if isinstance(p['cluster'], str) else 'custom'}-n{n}-s{seed}"
     metadata: dict[str, Any] = {
         "name": label,
         "description": f"generated {cls}/{objective} instance: {n} jobs on {G} GPUs",
         "generator": {"name": name, "version": VERSION, "params": p, "seed": seed},
-        "source": {"catalogue": catalogue.version, "gpu_prices": price_notes,
-                   "citation": "job figures: schedbench catalogue (Gavel, Narayanan et al. OSDI 2020; Lambda "
-                               "deep-learning-benchmark); durations, gangs and arrivals: schedbench trace fits "
-                               "(Philly, Jeon et al. ATC 2019)"},
+        "source": {
+            "catalogue": catalogue.version,
+            "gpu_prices": price_notes,
+            "citation": "job figures: schedbench catalogue (Gavel, Narayanan et al. OSDI 2020; Lambda "
+            "deep-learning-benchmark); durations, gangs and arrivals: schedbench trace fits "
+            "(Philly, Jeon et al. ATC 2019)",
+        },
         "notes": notes,
     }
     if stats:
@@ -321,12 +379,16 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
     if meta_extra:
         ol = meta_extra["offered_load"]
         realised = "n/a" if ol["realised"] is None else f"{ol['realised']:.4f}"
-        metadata["notes"] = [*notes, f"offered load (fluid LP): requested {ol['target']}, at the arrival rate "
-                                     f"{ol['fluid']:.4f} (nominal {ol['nominal']:.4f}), realised over the "
-                                     f"arrival span {realised}; arrival rate {ol['rate_per_hour']:.6g} jobs/hour"]
+        metadata["notes"] = [
+            *notes,
+            f"offered load (fluid LP): requested {ol['target']}, at the arrival rate "
+            f"{ol['fluid']:.4f} (nominal {ol['nominal']:.4f}), realised over the "
+            f"arrival span {realised}; arrival rate {ol['rate_per_hour']:.6g} jobs/hour",
+        ]
         if ol["fluid"] >= 1.0:
-            metadata["notes"].append(f"WARNING: fluid offered load {ol['fluid']:.4f} >= 1: no scheduler keeps up, "
-                                     "queues grow without bound")
+            metadata["notes"].append(
+                f"WARNING: fluid offered load {ol['fluid']:.4f} >= 1: no scheduler keeps up, queues grow without bound"
+            )
     from schedbench.instances.io import make_instance
 
     solution = None
@@ -334,14 +396,21 @@ def generate_planted(cls: str, params: Mapping[str, Any] | None = None, seed: in
         solution = {"problem": "placement", "assignment": planted}
         metadata["known"] = _planted_bound(objective, job_block, gpu_types, planted)
     # the arrays are canonical by construction (Jobs.build); tests load every written instance
-    inst = make_instance(resources=RESOURCES, gpu_types=gpu_types, nodes=nodes, jobs=job_block,
-                         problem=Problem(cls, objective, problem_params), metadata=jsonio.normalise(metadata),
-                         verify=False)
+    inst = make_instance(
+        resources=RESOURCES,
+        gpu_types=gpu_types,
+        nodes=nodes,
+        jobs=job_block,
+        problem=Problem(cls, objective, problem_params),
+        metadata=jsonio.normalise(metadata),
+        verify=False,
+    )
     return inst, solution
 
 
-def _workload(p: dict[str, Any], source: str) -> tuple[Any, tuple[NodeGroup, ...], tuple[str, ...], WorkloadTables,
-                                                    np.ndarray]:
+def _workload(
+    p: dict[str, Any], source: str
+) -> tuple[Any, tuple[NodeGroup, ...], tuple[str, ...], WorkloadTables, np.ndarray]:
     """The catalogue, the cluster's node groups and GPU types, the workload tables and the job-type mix.
 
     Raises:
@@ -353,19 +422,26 @@ def _workload(p: dict[str, Any], source: str) -> tuple[Any, tuple[NodeGroup, ...
 
     catalogue = load_catalogue(user=p["user_catalogue"])
     try:
-        groups = scale_groups(cluster_groups(p["cluster"], _alibaba_groups() if p["cluster"] == "alibaba-openb"
-                                             else None), p["cluster_scale"])
+        groups = scale_groups(
+            cluster_groups(p["cluster"], _alibaba_groups() if p["cluster"] == "alibaba-openb" else None),
+            p["cluster_scale"],
+        )
     except ValueError as exc:
         raise InputError(source, "params.cluster", str(exc), repr(p["cluster"])) from None
     types = tuple(dict.fromkeys(g.gpu_type for g in groups))
     unknown = [t for t in types if t not in catalogue.gpus]
     if unknown:
-        raise InputError(source, "params.cluster", f"GPU types of the catalogue {sorted(catalogue.gpus)}",
-                         f"unknown GPU type(s) {unknown}")
+        raise InputError(
+            source,
+            "params.cluster",
+            f"GPU types of the catalogue {sorted(catalogue.gpus)}",
+            f"unknown GPU type(s) {unknown}",
+        )
     tables = WorkloadTables.build(catalogue, types, include_suspect=p["include_suspect"])
     if not tables.keys:
-        raise InputError(source, "params.cluster", "GPU types on which some catalogued job has a throughput",
-                         f"{list(types)}")
+        raise InputError(
+            source, "params.cluster", "GPU types on which some catalogued job has a throughput", f"{list(types)}"
+        )
     try:
         probs = mix_weights(tables, catalogue, p["mix"])
     except ValueError as exc:
@@ -373,9 +449,16 @@ def _workload(p: dict[str, Any], source: str) -> tuple[Any, tuple[NodeGroup, ...
     return catalogue, groups, types, tables, probs
 
 
-def _gangs_and_durations(p: dict[str, Any], tables: WorkloadTables, groups: tuple[NodeGroup, ...], probs: np.ndarray,
-                         rng: dict[str, np.random.Generator], n: int, multi_node: bool, source: str
-                         ) -> tuple[np.ndarray, np.ndarray, Any, str | None]:
+def _gangs_and_durations(
+    p: dict[str, Any],
+    tables: WorkloadTables,
+    groups: tuple[NodeGroup, ...],
+    probs: np.ndarray,
+    rng: dict[str, np.random.Generator],
+    n: int,
+    multi_node: bool,
+    source: str,
+) -> tuple[np.ndarray, np.ndarray, Any, str | None]:
     """Per job its GPU count and duration (drawn jointly from a trace when ``gang`` and ``duration``
     name the same one), the joint model (or None) and a note on the ``outcomes`` filter (or None).
 
@@ -396,14 +479,20 @@ def _gangs_and_durations(p: dict[str, Any], tables: WorkloadTables, groups: tupl
             acme = shipped_fit("outcomes/acme")["params"]["clusters"]["Philly"]
             ca, cb = joint.completion_model(acme["complete_rate_gpu"], acme["complete_rate_gpu_time"])
             gang_draw, joint_dur = joint.sample_completed(rng["outcomes"], n, ca, cb)
-            outcome_note = (f"outcomes=completed: jobs kept with P(completed | d) = 1 / (1 + exp({ca:.6g} + {cb:.6g} "
-                            f"ln d)), calibrated so that {acme['complete_rate_gpu']:.3g} of the jobs and "
-                            f"{acme['complete_rate_gpu_time']:.3g} of the GPU time complete (Acme, Philly)")
+            outcome_note = (
+                f"outcomes=completed: jobs kept with P(completed | d) = 1 / (1 + exp({ca:.6g} + {cb:.6g} "
+                f"ln d)), calibrated so that {acme['complete_rate_gpu']:.3g} of the jobs and "
+                f"{acme['complete_rate_gpu_time']:.3g} of the GPU time complete (Acme, Philly)"
+            )
         else:
             gang_draw, joint_dur = joint.sample(rng["gangs"], n)
     elif p["outcomes"] == "completed":
-        raise InputError(source, "params.outcomes", "completed only with joint trace draws (gang and duration "
-                         "naming the same trace, joint=true)", "'completed'")
+        raise InputError(
+            source,
+            "params.outcomes",
+            "completed only with joint trace draws (gang and duration naming the same trace, joint=true)",
+            "'completed'",
+        )
     elif isinstance(p["gang"], str):
         gang_draw = GangModel.shipped(p["gang"]).sample(rng["gangs"], n)
     else:
@@ -452,22 +541,46 @@ def _stats(jobs: Any, tables: WorkloadTables, dur: np.ndarray, joint: Any, p: di
     d = p["duration"]
     prov = jobs.fallbacks["provenance"]
     pairs = int(jobs.eligible.sum())
-    fallback_figs = prov["memory"]["other GPU (fallback)"] + prov["memory"]["default fraction (fallback)"] \
+    fallback_figs = (
+        prov["memory"]["other GPU (fallback)"]
+        + prov["memory"]["default fraction (fallback)"]
         + prov["compute"]["whole GPU (fallback)"]
-    figures = {"pairs": pairs, "memory": prov["memory"], "compute": prov["compute"],
-               "fallback_share": _r(fallback_figs / (2 * pairs), 6) if pairs else 0.0,
-               "suspect_throughputs_left_out": tables.suspect_left_out,
-               "definition": "over the (job, eligible GPU type) pairs: the provenance of each memory and compute "
-                             "demand figure; fallback_share = fallback figures / (2 x pairs)"}
-    stats: dict[str, Any] = {"figures": figures, "jobs": job_stats(
-        jobs.gang, dur, joint, DurationModel.shipped(d) if joint is None and isinstance(d, str) else None,
-        p["gang"] if joint is not None else None)}
+    )
+    figures = {
+        "pairs": pairs,
+        "memory": prov["memory"],
+        "compute": prov["compute"],
+        "fallback_share": _r(fallback_figs / (2 * pairs), 6) if pairs else 0.0,
+        "suspect_throughputs_left_out": tables.suspect_left_out,
+        "definition": "over the (job, eligible GPU type) pairs: the provenance of each memory and compute "
+        "demand figure; fallback_share = fallback figures / (2 x pairs)",
+    }
+    stats: dict[str, Any] = {
+        "figures": figures,
+        "jobs": job_stats(
+            jobs.gang,
+            dur,
+            joint,
+            DurationModel.shipped(d) if joint is None and isinstance(d, str) else None,
+            p["gang"] if joint is not None else None,
+        ),
+    }
     return stats
 
 
-def _arrivals(p: dict[str, Any], load: float, jobs: Any, time: np.ndarray, nodes: tuple[Node, ...],
-              types: tuple[str, ...], rng: np.random.Generator, n: int, source: str, stats: dict[str, Any],
-              meta_extra: dict[str, Any]) -> np.ndarray:
+def _arrivals(
+    p: dict[str, Any],
+    load: float,
+    jobs: Any,
+    time: np.ndarray,
+    nodes: tuple[Node, ...],
+    types: tuple[str, ...],
+    rng: np.random.Generator,
+    n: int,
+    source: str,
+    stats: dict[str, Any],
+    meta_extra: dict[str, Any],
+) -> np.ndarray:
     """Release times at offered load ``load`` (fluid LP, docs/generators.md); records the offered load in
     ``stats`` (and the queueing model with ``load_basis=model``) and in ``meta_extra``.
 
@@ -500,17 +613,24 @@ def _arrivals(p: dict[str, Any], load: float, jobs: Any, time: np.ndarray, nodes
     fluid_at_rate = fl.at(per_job_h) if n else 0.0
     nominal_at_rate = fl.nominal_at(per_job_h) if n else 0.0
     realised = fl.at(span) if span > 0 else None
-    meta_extra["offered_load"] = {"target": load, "realised": realised, "rate_per_hour": rate_per_hour,
-                                  "fluid": fluid_at_rate, "nominal": nominal_at_rate}
+    meta_extra["offered_load"] = {
+        "target": load,
+        "realised": realised,
+        "rate_per_hour": rate_per_hour,
+        "fluid": fluid_at_rate,
+        "nominal": nominal_at_rate,
+    }
     stats["offered_load"] = {
-        "requested": load, "basis": p.get("load_basis", "sample"),
-        "fluid": _r(fluid_at_rate), "nominal": _r(nominal_at_rate),
+        "requested": load,
+        "basis": p.get("load_basis", "sample"),
+        "fluid": _r(fluid_at_rate),
+        "nominal": _r(nominal_at_rate),
         "realised_fluid": None if realised is None else _r(realised),
         "realised_nominal": None if realised is None else _r(fl.nominal_at(span)),
         "arrival_rate_per_hour": _r(rate_per_hour, 12),
         "definition": "fluid: least rho such that every job's work (gang x time) can be split over its "
-                      "eligible GPU types with every type busy at most rho (HiGHS LP, docs/generators.md); "
-                      "nominal: sum(gang x fastest time) / (GPUs x horizon)",
+        "eligible GPU types with every type busy at most rho (HiGHS LP, docs/generators.md); "
+        "nominal: sum(gang x fastest time) / (GPUs x horizon)",
     }
     return release
 
@@ -531,8 +651,9 @@ def _r(x: float, digits: int = 9) -> float:
     return float(_sig(np.array([x], dtype=np.float64), digits)[0])
 
 
-def _fluid(kind: np.ndarray, gang: np.ndarray, time: np.ndarray, nodes: tuple[Node, ...], types: tuple[str, ...]
-           ) -> FluidLoad:
+def _fluid(
+    kind: np.ndarray, gang: np.ndarray, time: np.ndarray, nodes: tuple[Node, ...], types: tuple[str, ...]
+) -> FluidLoad:
     """The fluid LP (:mod:`.load`) of the drawn jobs, one row per (job type, gang) group (their
     time vectors are proportional), for horizon 1 s; its value rounded to 9 significant digits so
     the arrival rate, and the bytes, do not depend on HiGHS's last digits."""
@@ -567,11 +688,16 @@ def _queueing(p: dict[str, Any], types: tuple[str, ...], G: int, load: float, so
         raise InputError(source, "params.load_basis", "model only with Poisson arrivals (diurnal=false)", "true")
     mean_s = duration_mean(p["duration"])
     if mean_s is None:
-        raise InputError(source, "params.load_basis", "model only with an analytic duration "
-                         "({dist: exponential|lognormal|fixed, ...})", repr(p["duration"]))
+        raise InputError(
+            source,
+            "params.load_basis",
+            "model only with an analytic duration ({dist: exponential|lognormal|fixed, ...})",
+            repr(p["duration"]),
+        )
     if isinstance(p["gang"], str):
-        raise InputError(source, "params.load_basis", "model only with an explicit gang pmf, e.g. {\"1\": 1}",
-                         repr(p["gang"]))
+        raise InputError(
+            source, "params.load_basis", 'model only with an explicit gang pmf, e.g. {"1": 1}', repr(p["gang"])
+        )
     vals = np.array([int(k) for k in p["gang"]], dtype=np.float64)
     w = np.array(list(p["gang"].values()))
     mean_gang = float((vals * w).sum() / w.sum())
@@ -579,18 +705,27 @@ def _queueing(p: dict[str, Any], types: tuple[str, ...], G: int, load: float, so
     scv = duration_scv(p["duration"])
     clipped = p["min_duration_s"] > 1e-3 or p["max_duration_s"] < 1e9
     kind = {"exponential": "M", "fixed": "D"}.get(p["duration"]["dist"], "G")
+
     def r(x: float | None) -> float | None:
         return None if x is None else float(_sig(np.array([x]), 12)[0])
 
-    return {"model": f"M/{kind}/{G}" if set(vals.tolist()) == {1.0} else "M/G/c with gangs",
-            "servers": G, "arrival_rate_per_s": r(lam), "mean_size_s": r(mean_s), "size_scv": r(scv),
-            "mean_gang": mean_gang, "load": load,
-            "note": "sizes clipped to [min_duration_s, max_duration_s] and rounded to 1 ms" if clipped
-            else "sizes rounded to 1 ms"}
+    return {
+        "model": f"M/{kind}/{G}" if set(vals.tolist()) == {1.0} else "M/G/c with gangs",
+        "servers": G,
+        "arrival_rate_per_s": r(lam),
+        "mean_size_s": r(mean_s),
+        "size_scv": r(scv),
+        "mean_gang": mean_gang,
+        "load": load,
+        "note": "sizes clipped to [min_duration_s, max_duration_s] and rounded to 1 ms"
+        if clipped
+        else "sizes rounded to 1 ms",
+    }
 
 
-def _planted_bound(objective: str, jobs: Jobs, gpu_types: list[GpuType], planted: dict[str, list[str]]
-                   ) -> dict[str, Any]:
+def _planted_bound(
+    objective: str, jobs: Jobs, gpu_types: list[GpuType], planted: dict[str, list[str]]
+) -> dict[str, Any]:
     """The planted solution's objective as a known bound (computed here, checked by the tests)."""
     tindex = {t.id: i for i, t in enumerate(gpu_types)}
     rows = [int(j[1:]) for j in planted]
@@ -600,14 +735,22 @@ def _planted_bound(objective: str, jobs: Jobs, gpu_types: list[GpuType], planted
         value = float(np.round(jobs.cost[rows, cols].sum(), 6))
         return {"upper_bound": value, "source": "planted solution of the generator"}
     if objective == "min-gpus":
-        return {"upper_bound": float(len({g for gs in planted.values() for g in gs})),
-                "source": "planted solution of the generator"}
+        return {
+            "upper_bound": float(len({g for gs in planted.values() for g in gs})),
+            "source": "planted solution of the generator",
+        }
     return {"lower_bound": float(jobs.weight[rows].sum()), "source": "planted solution of the generator"}
 
 
-def _plant(jobs: SampledJobs, groups: tuple[NodeGroup, ...], types: tuple[str, ...], gpu_memory: np.ndarray,
-           p: dict[str, Any], rng: np.random.Generator, n: int
-           ) -> tuple[tuple[Node, ...], dict[str, list[str]], str]:
+def _plant(
+    jobs: SampledJobs,
+    groups: tuple[NodeGroup, ...],
+    types: tuple[str, ...],
+    gpu_memory: np.ndarray,
+    p: dict[str, Any],
+    rng: np.random.Generator,
+    n: int,
+) -> tuple[tuple[Node, ...], dict[str, list[str]], str]:
     """Planted placement (module docstring): returns the opened nodes and a metadata note."""
     tight = p["tightness"]
     T = len(types)
@@ -661,6 +804,8 @@ def _plant(jobs: SampledJobs, groups: tuple[NodeGroup, ...], types: tuple[str, .
     if not nodes:  # nothing planted (no jobs): one node of the first group
         nodes = list(build_nodes(groups[:1]))[:1]
     opened_total = int(opened.sum())
-    note = (f"planted: {int(planted.sum())} of {n} jobs placed on {opened_total} nodes, every GPU loaded to at most "
-            f"{tight} of its capacity (the cluster is the nodes the planting opened)")
+    note = (
+        f"planted: {int(planted.sum())} of {n} jobs placed on {opened_total} nodes, every GPU loaded to at most "
+        f"{tight} of its capacity (the cluster is the nodes the planting opened)"
+    )
     return tuple(nodes), assignment, note

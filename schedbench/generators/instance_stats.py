@@ -60,11 +60,16 @@ def instance_stats(inst: Any) -> dict[str, Any]:
     dur = _durations(inst)
     jobs_rec = recorded.get("jobs") or {}
     if dur is not None:
-        out["gpu_time_share_by_gpus"] = {"instance": gpu_time_share(inst.jobs.gang, dur),
-                                         "trace": (jobs_rec.get("reference") or {}).get("gpu_time_share_by_gpus"),
-                                         "subset": (jobs_rec.get("reference") or {}).get("subset")}
-        out["duration_quantiles"] = {"p": list(QUANTILE_P), "instance": duration_quantiles(dur),
-                                     "model": (jobs_rec.get("duration_quantiles") or {}).get("model")}
+        out["gpu_time_share_by_gpus"] = {
+            "instance": gpu_time_share(inst.jobs.gang, dur),
+            "trace": (jobs_rec.get("reference") or {}).get("gpu_time_share_by_gpus"),
+            "subset": (jobs_rec.get("reference") or {}).get("subset"),
+        }
+        out["duration_quantiles"] = {
+            "p": list(QUANTILE_P),
+            "instance": duration_quantiles(dur),
+            "model": (jobs_rec.get("duration_quantiles") or {}).get("model"),
+        }
     out["figures"] = recorded.get("figures")
     return out
 
@@ -84,16 +89,19 @@ def _load_table(ol: dict[str, Any]) -> Any:
     for col in ("requested", "fluid", "nominal (fastest type, all GPUs)", "fluid vs requested"):
         t.add_column(col)
     rel = ol.get("fluid_vs_requested")
-    t.add_row(_num(ol.get("requested")), _num(ol.get("fluid")), _num(ol.get("nominal")),
-              "-" if rel is None else f"{100 * rel:+.1f} %")
+    t.add_row(
+        _num(ol.get("requested")),
+        _num(ol.get("fluid")),
+        _num(ol.get("nominal")),
+        "-" if rel is None else f"{100 * rel:+.1f} %",
+    )
     return t
 
 
 def _share_table(g: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    t = Table(title="GPU time by job size (gang x duration)" + (f"; trace: {g['subset']}" if g.get("subset")
-                                                                else ""))
+    t = Table(title="GPU time by job size (gang x duration)" + (f"; trace: {g['subset']}" if g.get("subset") else ""))
     for col in ("GPUs", "instance", "trace"):
         t.add_column(col)
     trace = g.get("trace") or {}
@@ -118,8 +126,10 @@ def _quantile_table(d: dict[str, Any]) -> Any:
 def _figures_table(fig: dict[str, Any]) -> Any:
     from rich.table import Table
 
-    t = Table(title=f"figures by provenance over {fig['pairs']} (job, eligible GPU type) pairs; fallbacks "
-                    f"{_pct(fig['fallback_share'])}")
+    t = Table(
+        title=f"figures by provenance over {fig['pairs']} (job, eligible GPU type) pairs; fallbacks "
+        f"{_pct(fig['fallback_share'])}"
+    )
     t.add_column("figure")
     t.add_column("provenance")
     t.add_column("pairs")
@@ -135,8 +145,9 @@ def render(stats: dict[str, Any], console: Any) -> None:
     ol = stats["offered_load"]
     console.print(_load_table(ol))
     if ol.get("per_type_busy_at_optimum"):
-        console.print("busy at the LP optimum: " + ", ".join(
-            f"{k} {v:.3f}" for k, v in ol["per_type_busy_at_optimum"].items()))
+        console.print(
+            "busy at the LP optimum: " + ", ".join(f"{k} {v:.3f}" for k, v in ol["per_type_busy_at_optimum"].items())
+        )
     if ol.get("note"):
         console.print(f"offered load: {ol['note']}")
     g = stats.get("gpu_time_share_by_gpus")

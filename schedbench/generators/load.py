@@ -130,9 +130,23 @@ def fluid_load(work: np.ndarray, gpus: np.ndarray) -> FluidLoad:
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", 0)
-    status = h.passModel(int(K + 1), int(m + T), int(A.nnz), 1, 1, 0.0, cost, lower, upper, row_lower, row_upper,
-                         A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(np.float64),
-                         np.zeros(K + 1, dtype=np.int32))
+    status = h.passModel(
+        int(K + 1),
+        int(m + T),
+        int(A.nnz),
+        1,
+        1,
+        0.0,
+        cost,
+        lower,
+        upper,
+        row_lower,
+        row_upper,
+        A.indptr.astype(np.int32),
+        A.indices.astype(np.int32),
+        A.data.astype(np.float64),
+        np.zeros(K + 1, dtype=np.int32),
+    )
     if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
         raise RuntimeError(f"HiGHS rejected the fluid LP: {status}")
     h.run()
@@ -171,5 +185,9 @@ def instance_fluid(inst: Instance) -> dict[str, float | dict[str, float] | None]
     if span <= 0:
         return {"fluid": None, "nominal": None, "span_s": span, "per_type": {}}
     ids = [t.id for t in inst.gpu_types]
-    return {"fluid": fl.at(span), "nominal": fl.nominal_at(span), "span_s": span,
-            "per_type": {t: float(b) / span for t, b in zip(ids, fl.busy, strict=True)}}
+    return {
+        "fluid": fl.at(span),
+        "nominal": fl.nominal_at(span),
+        "span_s": span,
+        "per_type": {t: float(b) / span for t, b in zip(ids, fl.busy, strict=True)},
+    }

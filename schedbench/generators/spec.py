@@ -75,19 +75,24 @@ def fraction_range(value: Any) -> list[float] | None:
     """``null`` or ``[lo, hi]`` with 0 < lo <= hi."""
     if value is None:
         return None
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-            or not 0 < value[0] <= value[1]):
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        or not 0 < value[0] <= value[1]
+    ):
         raise ValueError("null or [lo, hi] with 0 < lo <= hi")
     return [float(value[0]), float(value[1])]
 
 
 def one_of(*choices: str) -> Callable[[Any], str]:
     """A check accepting exactly the given strings."""
+
     def check(value: Any) -> str:
         if value not in choices:
             raise ValueError(f"one of {list(choices)}")
         return value
+
     return check
 
 
@@ -112,9 +117,13 @@ def pmf(value: Any) -> dict[str, float] | str:
 
 #: Arrival parameters shared by the classes whose generators draw arrivals over time (batch, online).
 DIURNAL = ParamSpec("diurnal", True, "arrivals follow the Philly diurnal and weekly profile", boolean)
-ARRIVALS = ParamSpec("arrivals", "fit", "fit: Poisson with the fitted Philly profile (see diurnal); replay: the "
-                     "Philly trace's hourly arrival counts replayed from a random hour, bursts kept",
-                     one_of("fit", "replay"))
+ARRIVALS = ParamSpec(
+    "arrivals",
+    "fit",
+    "fit: Poisson with the fitted Philly profile (see diurnal); replay: the "
+    "Philly trace's hourly arrival counts replayed from a random hour, bursts kept",
+    one_of("fit", "replay"),
+)
 
 
 def parse_cli_value(text: str) -> Any:
@@ -125,8 +134,9 @@ def parse_cli_value(text: str) -> Any:
         return text
 
 
-def parse_params(generator: str, specs: tuple[ParamSpec, ...], given: Mapping[str, Any],
-                 source: str = "<params>") -> dict[str, Any]:
+def parse_params(
+    generator: str, specs: tuple[ParamSpec, ...], given: Mapping[str, Any], source: str = "<params>"
+) -> dict[str, Any]:
     """Check ``given`` against ``specs`` and fill defaults.
 
     Raises:
@@ -138,8 +148,12 @@ def parse_params(generator: str, specs: tuple[ParamSpec, ...], given: Mapping[st
     for key, value in given.items():
         spec = known.get(key)
         if spec is None:
-            raise InputError(source, f"params.{key}", f"a parameter of generator {generator!r}: {sorted(known)}",
-                             f"unknown parameter {key!r}")
+            raise InputError(
+                source,
+                f"params.{key}",
+                f"a parameter of generator {generator!r}: {sorted(known)}",
+                f"unknown parameter {key!r}",
+            )
         try:
             out[key] = spec.check(value)
         except ValueError as exc:
@@ -154,8 +168,11 @@ def seed_sequence(generator: str, version: str, params: Mapping[str, Any], seed:
     """The root SeedSequence of one generated instance (hash of its identity; no wall clock)."""
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError("seed must be a non-negative integer")
-    ident = json.dumps({"generator": generator, "version": version, "params": params, "seed": seed},
-                       sort_keys=True, separators=(",", ":"))
+    ident = json.dumps(
+        {"generator": generator, "version": version, "params": params, "seed": seed},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     digest = hashlib.sha256(ident.encode()).digest()
     return np.random.SeedSequence(int.from_bytes(digest[:16], "little"))
 

@@ -37,16 +37,20 @@ def duration_quantiles(duration: np.ndarray) -> list[float]:
     return [_sig(v) for v in np.quantile(np.asarray(duration, dtype=np.float64), QUANTILE_P)]
 
 
-def job_stats(gang: np.ndarray, duration: np.ndarray, joint: Any | None, duration_model: Any | None,
-              trace: str | None) -> dict[str, Any]:
+def job_stats(
+    gang: np.ndarray, duration: np.ndarray, joint: Any | None, duration_model: Any | None, trace: str | None
+) -> dict[str, Any]:
     """The ``metadata.stats.jobs`` block: realised GPU-time shares by job size and duration
     quantiles, with the reference figures of the trace model when the jobs came from one."""
-    out: dict[str, Any] = {"gpu_time_share_by_gpus": gpu_time_share(gang, duration),
-                           "job_share_by_gpus": {str(int(v)): _sig(np.mean(gang == v)) for v in np.unique(gang)},
-                           "duration_quantiles": {"p": list(QUANTILE_P), "instance": duration_quantiles(duration)}}
+    out: dict[str, Any] = {
+        "gpu_time_share_by_gpus": gpu_time_share(gang, duration),
+        "job_share_by_gpus": {str(int(v)): _sig(np.mean(gang == v)) for v in np.unique(gang)},
+        "duration_quantiles": {"p": list(QUANTILE_P), "instance": duration_quantiles(duration)},
+    }
     if joint is not None:
         out["reference"] = {
-            "trace": trace, "model": "joint (GPUs, duration) pairs",
+            "trace": trace,
+            "model": "joint (GPUs, duration) pairs",
             "subset": f"GPU counts <= {int(joint.values.max())} (the counts the cluster can run)",
             "gpu_time_share_by_gpus": {str(k): _sig(v) for k, v in joint.gpu_time_share().items()},
             "job_share_by_gpus": {str(int(v)): _sig(p) for v, p in zip(joint.values, joint.pmf, strict=True)},

@@ -100,25 +100,41 @@ class WorkloadTables:
             mem_rows.append(mem)
             share_rows.append(share)
             kind_rows.append([memory_kind(jt.memory_gib[g]) if g in jt.memory_gib else "" for g in types])
-            meas_rows.append([any(f.kind == "measured" for (g2, _), f in jt.throughput.items() if g2 == g)
-                              for g in types])
+            meas_rows.append(
+                [any(f.kind == "measured" for (g2, _), f in jt.throughput.items() if g2 == g) for g in types]
+            )
             maxb.append(jt.batch_size is None and bool(jt.max_batch))
             us = [min(1.0, 0.5 / f.value) for f in jt.compute_share.values() if f.value > 0]
             job_u.append(float(np.median(us)) if us else np.nan)
         gpu_memory = np.array([catalogue.gpu_memory_gib(g) for g in types], dtype=np.float64)
         T = len(types)
         K = len(keys)
-        return cls(tuple(keys), tuple(fams), types,
-                   np.array(thr_rows).reshape(K, T, len(GPU_COUNTS)),
-                   np.array(mem_rows).reshape(K, T), np.array(share_rows).reshape(K, T),
-                   gpu_memory, tuple(dropped), np.array(kind_rows, dtype=object).reshape(K, T),
-                   np.array(meas_rows, dtype=bool).reshape(K, T), np.array(maxb, dtype=bool), suspect,
-                   np.array(job_u, dtype=np.float64))
+        return cls(
+            tuple(keys),
+            tuple(fams),
+            types,
+            np.array(thr_rows).reshape(K, T, len(GPU_COUNTS)),
+            np.array(mem_rows).reshape(K, T),
+            np.array(share_rows).reshape(K, T),
+            gpu_memory,
+            tuple(dropped),
+            np.array(kind_rows, dtype=object).reshape(K, T),
+            np.array(meas_rows, dtype=bool).reshape(K, T),
+            np.array(maxb, dtype=bool),
+            suspect,
+            np.array(job_u, dtype=np.float64),
+        )
 
 
 #: Provenance classes of a memory figure in an instance; the last two are fallbacks.
-MEMORY_KINDS = ("measured", "bound (R1a)", "formula (R4)", "derived", "other GPU (fallback)",
-                "default fraction (fallback)")
+MEMORY_KINDS = (
+    "measured",
+    "bound (R1a)",
+    "formula (R4)",
+    "derived",
+    "other GPU (fallback)",
+    "default fraction (fallback)",
+)
 #: Provenance classes of a compute demand; the last one is a fallback.
 COMPUTE_KINDS = ("co-location (R3)", "same job, other GPU", "whole GPU (max-batch job)", "whole GPU (fallback)")
 
@@ -201,8 +217,9 @@ class Runnable:
     runnable: np.ndarray  # (K, T, 4) bool
 
 
-def runnable_table(tables: WorkloadTables, groups: tuple[NodeGroup, ...], default_memory_fraction: float,
-                   multi_node: bool = False) -> Runnable:
+def runnable_table(
+    tables: WorkloadTables, groups: tuple[NodeGroup, ...], default_memory_fraction: float, multi_node: bool = False
+) -> Runnable:
     """Memory figures and runnability of every (job type, GPU type, GPU count) of a cluster."""
     T = len(tables.types)
     max_node = np.zeros(T, dtype=np.int64)
@@ -254,8 +271,7 @@ def sample_jobs(
     counts = np.array(GPU_COUNTS)
     rt = runnable_table(tables, groups, default_memory_fraction, multi_node)
     mem, other, default, runnable = rt.memory, rt.other, rt.default, rt.runnable
-    fallbacks: dict[str, Any] = {"memory_from_other_gpu": 0, "memory_default_fraction": 0,
-                                 "compute_share_default": 0}
+    fallbacks: dict[str, Any] = {"memory_from_other_gpu": 0, "memory_default_fraction": 0, "compute_share_default": 0}
     any_type = runnable.any(axis=1)  # (K, 4)
     # reduce each gang to the largest count <= the draw that some drawable job type runs at (1 always)
     drawable = any_type & (probs > 0)[:, None]
@@ -310,12 +326,18 @@ def describe_fallbacks(fallbacks: dict[str, Any]) -> list[str]:
     """Metadata notes for the catalogue gaps a draw filled by rule."""
     notes = []
     if fallbacks.get("memory_from_other_gpu"):
-        notes.append(f"{fallbacks['memory_from_other_gpu']} (job, GPU type) memory figures taken from the same "
-                     "job type's largest figure on another GPU (catalogue has none for that GPU)")
+        notes.append(
+            f"{fallbacks['memory_from_other_gpu']} (job, GPU type) memory figures taken from the same "
+            "job type's largest figure on another GPU (catalogue has none for that GPU)"
+        )
     if fallbacks.get("memory_default_fraction"):
-        notes.append(f"{fallbacks['memory_default_fraction']} (job, GPU type) memory figures set to "
-                     "default_memory_fraction of the GPU's memory (catalogue has none for the job type)")
+        notes.append(
+            f"{fallbacks['memory_default_fraction']} (job, GPU type) memory figures set to "
+            "default_memory_fraction of the GPU's memory (catalogue has none for the job type)"
+        )
     if fallbacks.get("compute_share_default"):
-        notes.append(f"{fallbacks['compute_share_default']} (job, GPU type) compute demands set to 1.0, a whole "
-                     "GPU (the catalogue has no compute share for the job type)")
+        notes.append(
+            f"{fallbacks['compute_share_default']} (job, GPU type) compute demands set to 1.0, a whole "
+            "GPU (the catalogue has no compute share for the job type)"
+        )
     return notes

@@ -68,8 +68,10 @@ class Importer:
             raise ValueError(f"format {self.name!r} takes no option(s) {unknown}; it accepts {sorted(allowed)}")
         for opt in self.options:
             if opt.choices and opt.name in options and options[opt.name] not in opt.choices:
-                raise ValueError(f"format {self.name!r}: option {opt.name} must be one of {list(opt.choices)}, "
-                                 f"not {options[opt.name]!r}")
+                raise ValueError(
+                    f"format {self.name!r}: option {opt.name} must be one of {list(opt.choices)}, "
+                    f"not {options[opt.name]!r}"
+                )
 
     def read(self, path: str | Path, **options: Any) -> list[Instance]:
         """Import a file: the checked instances it holds, in file order.
@@ -89,36 +91,56 @@ class Importer:
         return self.lookup(Path(path), **options)
 
 
-_SENSE = Option("sense", "GAP objective sense: 'min' (default) or 'max' (maximisation variant, costs negated)",
-                ("min", "max"))
-_KNOWN = Option("known", "True (default): attach the published values found beside the file; False: none; "
-                         "or a mapping instance name -> {optimum, best_known, lower_bound, upper_bound, source}")
+_SENSE = Option(
+    "sense", "GAP objective sense: 'min' (default) or 'max' (maximisation variant, costs negated)", ("min", "max")
+)
+_KNOWN = Option(
+    "known",
+    "True (default): attach the published values found beside the file; False: none; "
+    "or a mapping instance name -> {optimum, best_known, lower_bound, upper_bound, source}",
+)
 
 
 IMPORTERS: dict[str, Importer] = {
     "orlib-gap": Importer(
         "orlib-gap",
         "OR-Library generalized assignment file (several problems a file: P, then m n, costs, uses, capacities)",
-        "placement", "min-cost", gap.CITATION_ORLIB, (_SENSE, _KNOWN),
-        gap.read_orlib_gap, gap.orlib_known_values,
+        "placement",
+        "min-cost",
+        gap.CITATION_ORLIB,
+        (_SENSE, _KNOWN),
+        gap.read_orlib_gap,
+        gap.orlib_known_values,
     ),
     "gap": Importer(
         "gap",
         "Yagiura/fontanf generalized assignment file (one problem: m n, costs, uses, capacities)",
-        "placement", "min-cost", gap.CITATION_YAGIURA, (_SENSE, _KNOWN),
-        gap.read_gap, gap.yagiura_known_values,
+        "placement",
+        "min-cost",
+        gap.CITATION_YAGIURA,
+        (_SENSE, _KNOWN),
+        gap.read_gap,
+        gap.yagiura_known_values,
     ),
     "rcmax": Importer(
         "rcmax",
         "Fanjul-Peyro & Ruiz unrelated parallel machines file (n m 1; m; per job: machine, time pairs)",
-        "batch", "makespan", rcmax.CITATION, (_KNOWN,),
-        rcmax.read_rcmax, rcmax.known_values,
+        "batch",
+        "makespan",
+        rcmax.CITATION,
+        (_KNOWN,),
+        rcmax.read_rcmax,
+        rcmax.known_values,
     ),
     "vbp": Importer(
         "vbp",
         "VPSolver vector bin packing file (d; capacities; n; per item line: d weights, multiplicity)",
-        "placement", "min-gpus", vbp.CITATION, (_KNOWN,),
-        vbp.read_vbp, vbp.known_values,
+        "placement",
+        "min-gpus",
+        vbp.CITATION,
+        (_KNOWN,),
+        vbp.read_vbp,
+        vbp.known_values,
     ),
 }
 

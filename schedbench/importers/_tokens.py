@@ -76,14 +76,14 @@ class Tokens:
                 values = None
         if values is None:
             self._bad, self._bad_expected = self._first_bad(raw)
-            values = np.array(raw[:self._bad], dtype=np.int64) if self._bad else np.zeros(0, dtype=np.int64)
+            values = np.array(raw[: self._bad], dtype=np.int64) if self._bad else np.zeros(0, dtype=np.int64)
         big = np.flatnonzero((values > MAX_MAGNITUDE) | (values < -MAX_MAGNITUDE))
         if len(big):
             self._bad = int(big[0])
             self._bad_expected = "an integer of magnitude at most 2**53"
         if self._bad is not None:
             # keep the integers before the first bad token; taking it raises there
-            values = values[:self._bad]
+            values = values[: self._bad]
         self.values = values
 
     @classmethod
@@ -128,9 +128,8 @@ class Tokens:
             raise self.error(self._bad, f"{self._bad_expected} ({what})", _show(self._raw[self._bad]))
         if count > self.count - start:
             have = self.count - start
-            raise self.error(self.count, f"{count} integer(s) for {what}",
-                             f"end of file after {have} of them")
-        block = self.values[start:start + count]
+            raise self.error(self.count, f"{count} integer(s) for {what}", f"end of file after {have} of them")
+        block = self.values[start : start + count]
         if minimum is not None and count and block.min() < minimum:
             k = int(np.flatnonzero(block < minimum)[0])
             raise self.error(start + k, f"an integer >= {minimum} ({what})", f"{int(block[k])}")
@@ -148,8 +147,11 @@ class Tokens:
         """Raise unless every token has been read."""
         if self.pos < self.count:
             extra = self.count - self.pos
-            raise self.error(self.pos, f"the end of the file ({what})",
-                             f"{extra} more token(s), starting with {_show(self._raw[self.pos])}")
+            raise self.error(
+                self.pos,
+                f"the end of the file ({what})",
+                f"{extra} more token(s), starting with {_show(self._raw[self.pos])}",
+            )
 
 
 def plain_name(path: Path) -> str:
@@ -230,8 +232,9 @@ def check_known(values: Any, what: str) -> dict[str, Any]:
         if key == "source":
             if not isinstance(value, str):
                 raise ValueError(f"{what}.source: expected a string, got {type(value).__name__}")
-        elif value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                    or not math.isfinite(value)):
+        elif value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        ):
             raise ValueError(f"{what}.{key}: expected a finite number, got {value!r}")
         out[key] = value
     return out

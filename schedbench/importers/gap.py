@@ -75,9 +75,18 @@ def _read_problem(tok: Tokens, label: str) -> tuple[np.ndarray, np.ndarray, np.n
     return cost, use, cap
 
 
-def gap_instance(cost: np.ndarray, use: np.ndarray, cap: np.ndarray, *, name: str, sense: str = "min",
-                 description: str = "", source: dict[str, Any] | None = None,
-                 known: dict[str, Any] | None = None, notes: list[str] | None = None) -> Instance:
+def gap_instance(
+    cost: np.ndarray,
+    use: np.ndarray,
+    cap: np.ndarray,
+    *,
+    name: str,
+    sense: str = "min",
+    description: str = "",
+    source: dict[str, Any] | None = None,
+    known: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
+) -> Instance:
     """Build the checked schedbench instance of a GAP given as ``c[agent][job]``, ``r[agent][job]``
     and the agent capacities (see the module docstring for the mapping)."""
     m, n = cost.shape
@@ -131,12 +140,15 @@ def _orlib_rows(path: Path) -> dict[int, dict[str, str]] | None:
 def _orlib_known(row: dict[str, str], sense: str) -> dict[str, Any] | None:
     if sense == "max":
         opt_max = integer(row.get("opt_max_orlib"))
-        return known_entry("optima.csv opt_max_orlib (OR-Library gapinfo maximisation optimum), negated",
-                           optimum=None if opt_max is None else -opt_max)
+        return known_entry(
+            "optima.csv opt_max_orlib (OR-Library gapinfo maximisation optimum), negated",
+            optimum=None if opt_max is None else -opt_max,
+        )
     opt_min = integer(row.get("opt_min"))
     optimal = row.get("min_status", "optimal") == "optimal"
     return known_entry(
-        "optima.csv opt_min" + ("" if optimal else f" (status {row.get('min_status')!r}: best known)")
+        "optima.csv opt_min"
+        + ("" if optimal else f" (status {row.get('min_status')!r}: best known)")
         + " and min_lower_bound",
         optimum=opt_min if optimal else None,
         best_known=None if optimal else opt_min,
@@ -197,19 +209,37 @@ def read_orlib_gap(path: str | Path, *, sense: str = "min", known: Any = True) -
         m, n = cost.shape
         row = rows.get(k, {})
         name = f"{file_stem(path)}-{k}{suffix}"
-        source: dict[str, Any] = {"citation": CITATION_ORLIB, "format": "orlib-gap", "file": file,
-                                  "index": k, "problems_in_file": count}
+        source: dict[str, Any] = {
+            "citation": CITATION_ORLIB,
+            "format": "orlib-gap",
+            "file": file,
+            "index": k,
+            "problems_in_file": count,
+        }
         if row.get("label"):
             source["label"] = row["label"]
         entry = values.get(name)
         notes = []
-        if entry is not None and known is True and (integer(row.get("m")), integer(row.get("n"))) not in (
-                (m, n), (None, None)):
+        if (
+            entry is not None
+            and known is True
+            and (integer(row.get("m")), integer(row.get("n"))) not in ((m, n), (None, None))
+        ):
             notes.append(f"optima.csv lists m={row.get('m')}, n={row.get('n')} for this problem; values not attached")
             entry = None
-        out.append(gap_instance(cost, use, cap, name=name, sense=sense,
-                                description=_describe(m, n, sense, f"OR-Library {file}, problem {k} of {count}"),
-                                source=source, known=entry, notes=notes))
+        out.append(
+            gap_instance(
+                cost,
+                use,
+                cap,
+                name=name,
+                sense=sense,
+                description=_describe(m, n, sense, f"OR-Library {file}, problem {k} of {count}"),
+                source=source,
+                known=entry,
+                notes=notes,
+            )
+        )
     return out
 
 
@@ -271,9 +301,19 @@ def read_gap(path: str | Path, *, sense: str = "min", known: Any = True) -> list
     source = {"citation": CITATION_YAGIURA, "format": "gap", "file": plain_name(path), "index": 1}
     if path.parent.name:
         source["set"] = path.parent.name
-    return [gap_instance(cost, use, cap, name=name, sense=sense,
-                         description=_describe(m, n, sense, f"file {plain_name(path)}"),
-                         source=source, known=entry, notes=notes)]
+    return [
+        gap_instance(
+            cost,
+            use,
+            cap,
+            name=name,
+            sense=sense,
+            description=_describe(m, n, sense, f"file {plain_name(path)}"),
+            source=source,
+            known=entry,
+            notes=notes,
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- stored solutions
@@ -297,7 +337,13 @@ def read_gap_solution(path: str | Path, inst: Instance) -> dict[str, Any]:
     gpu = [f"a{i}" for i in range(m)]
     missing = [g for g in gpu if g not in inst.gpu_index]
     if missing:
-        raise InputError(str(path), "$", "an instance imported from a GAP file (GPUs a0, a1, ...)",
-                         f"an instance without GPU {missing[0]!r}")
-    return {"problem": "placement",
-            "assignment": {job: [gpu[i]] for job, i in zip(inst.jobs.ids, agents.tolist(), strict=True)}}
+        raise InputError(
+            str(path),
+            "$",
+            "an instance imported from a GAP file (GPUs a0, a1, ...)",
+            f"an instance without GPU {missing[0]!r}",
+        )
+    return {
+        "problem": "placement",
+        "assignment": {job: [gpu[i]] for job, i in zip(inst.jobs.ids, agents.tolist(), strict=True)},
+    }

@@ -58,8 +58,11 @@ def known_values(path: str | Path) -> dict[str, dict[str, Any]] | None:
         return None
     value = integer(row.get("best_known_cmax"))
     proven = row.get("proven_optimal") == "1"
-    entry = known_entry("best_known.csv (best_known_cmax, proven_optimal; Åblad et al. 2021)",
-                        optimum=value if proven else None, best_known=value)
+    entry = known_entry(
+        "best_known.csv (best_known_cmax, proven_optimal; Åblad et al. 2021)",
+        optimum=value if proven else None,
+        best_known=value,
+    )
     return None if entry is None else {instance_name(path): entry}
 
 
@@ -108,8 +111,11 @@ def read_rcmax(path: str | Path, *, known: Any = True) -> list[Instance]:
         if len(bad_rows):
             j = int(bad_rows[0])
             col = _first_bad_index(idx[j].tolist(), m)
-            raise tok.error(start + 2 * (j * m + col),
-                            f"a machine index in 0..{m - 1} not yet used on job line {j + 1}", str(int(idx[j, col])))
+            raise tok.error(
+                start + 2 * (j * m + col),
+                f"a machine index in 0..{m - 1} not yet used on job line {j + 1}",
+                str(int(idx[j, col])),
+            )
         p = np.take_along_axis(p, order, axis=1)
     if p.min() < 1:
         flat = np.flatnonzero((block[:, :, 1] < 1).ravel())[0]
@@ -126,7 +132,7 @@ def read_rcmax(path: str | Path, *, known: Any = True) -> list[Instance]:
     metadata: dict[str, Any] = {
         "name": name,
         "description": f"Unrelated parallel machines, makespan (R||Cmax): {n} jobs, {m} machines; "
-                       f"file {path.parent.name}/{plain_name(path)}.",
+        f"file {path.parent.name}/{plain_name(path)}.",
         "source": {"citation": CITATION, "format": "rcmax", "file": plain_name(path), "set": path.parent.name},
     }
     if entry:
@@ -134,11 +140,13 @@ def read_rcmax(path: str | Path, *, known: Any = True) -> list[Instance]:
     if notes:
         metadata["notes"] = notes
     metadata["tags"] = ["rcmax"]
-    return [make_instance(
-        resources=[Resource("compute", "")],
-        gpu_types=[GpuType(t, {"compute": 1.0}) for t in machines],
-        nodes=[Node(t, t, (t,)) for t in machines],
-        jobs=jobs,
-        problem=Problem("batch", "makespan"),
-        metadata=metadata,
-    )]
+    return [
+        make_instance(
+            resources=[Resource("compute", "")],
+            gpu_types=[GpuType(t, {"compute": 1.0}) for t in machines],
+            nodes=[Node(t, t, (t,)) for t in machines],
+            jobs=jobs,
+            problem=Problem("batch", "makespan"),
+            metadata=metadata,
+        )
+    ]

@@ -57,8 +57,12 @@ def known_values(path: str | Path) -> dict[str, dict[str, Any]] | None:
         v = integer(row.get(key))
         return v if v is not None and v >= 0 else None
 
-    entry = known_entry(f"{VALUES_FILE} (LB, OPT, best_overall; Mommessin et al. 2025)",
-                        optimum=value("OPT"), lower_bound=value("LB"), upper_bound=value("best_overall"))
+    entry = known_entry(
+        f"{VALUES_FILE} (LB, OPT, best_overall; Mommessin et al. 2025)",
+        optimum=value("OPT"),
+        lower_bound=value("LB"),
+        upper_bound=value("best_overall"),
+    )
     return None if entry is None else {file_stem(path): entry}
 
 
@@ -92,8 +96,10 @@ def read_vbp(path: str | Path, *, known: Any = True) -> list[Instance]:
     items = np.repeat(weights, mult, axis=0).astype(np.float64)
     notes = []
     if tok.remaining:
-        notes.append(f"the file holds {tok.remaining} token(s) after the {n} item line(s) its header announces; "
-                     "ignored (the header is trusted)")
+        notes.append(
+            f"the file holds {tok.remaining} token(s) after the {n} item line(s) its header announces; "
+            "ignored (the header is trusted)"
+        )
     if (mult > 1).any():
         notes.append(f"{n} item line(s) expanded by their multiplicities into {total} items")
     dims = [f"d{i}" for i in range(d)]
@@ -102,7 +108,7 @@ def read_vbp(path: str | Path, *, known: Any = True) -> list[Instance]:
     metadata: dict[str, Any] = {
         "name": name,
         "description": f"Vector bin packing: {total} items, {d} dimensions; minimise bins (GPUs) used; "
-                       f"file {plain_name(path)}.",
+        f"file {plain_name(path)}.",
         "source": {"citation": CITATION, "format": "vbp", "file": plain_name(path)},
     }
     if path.parent.name:
@@ -113,11 +119,13 @@ def read_vbp(path: str | Path, *, known: Any = True) -> list[Instance]:
     if notes:
         metadata["notes"] = notes
     metadata["tags"] = ["vbp"]
-    return [make_instance(
-        resources=[Resource(r, "") for r in dims],
-        gpu_types=[GpuType("bin", {r: float(c) for r, c in zip(dims, cap.tolist(), strict=True)})],
-        nodes=[Node(b, "bin", (b,)) for b in bins],
-        jobs=jobs,
-        problem=Problem("placement", "min-gpus"),
-        metadata=metadata,
-    )]
+    return [
+        make_instance(
+            resources=[Resource(r, "") for r in dims],
+            gpu_types=[GpuType("bin", {r: float(c) for r, c in zip(dims, cap.tolist(), strict=True)})],
+            nodes=[Node(b, "bin", (b,)) for b in bins],
+            jobs=jobs,
+            problem=Problem("placement", "min-gpus"),
+            metadata=metadata,
+        )
+    ]

@@ -69,8 +69,9 @@ class _Ctx:
             raise self.fail(path, "a non-empty string" + (" or null" if nullable else ""), value)
         return value
 
-    def number(self, value: Any, path: str, *, minimum: float | None = None, positive: bool = False,
-               nullable: bool = False) -> float | None:
+    def number(
+        self, value: Any, path: str, *, minimum: float | None = None, positive: bool = False, nullable: bool = False
+    ) -> float | None:
         if value is None and nullable:
             return None
         if type(value) not in _NUM or not math.isfinite(value):
@@ -96,8 +97,17 @@ class _Ctx:
                 raise self.fail(f"{path}[{i}]", "a non-empty string" + (" or null" if nullable else ""), v)
         return tuple(items)
 
-    def numbers(self, value: Any, path: str, length: int, *, nullable: bool = False,
-                integer: bool = False, minimum: float | None = None, positive: bool = False) -> np.ndarray:
+    def numbers(
+        self,
+        value: Any,
+        path: str,
+        length: int,
+        *,
+        nullable: bool = False,
+        integer: bool = False,
+        minimum: float | None = None,
+        positive: bool = False,
+    ) -> np.ndarray:
         """A numeric array, vectorised; nulls become NaN when ``nullable``."""
         items = self.array(value, path, length)
         what = "an integer" if integer else "a finite number"
@@ -166,8 +176,12 @@ def _problem(ctx: _Ctx, doc: Any) -> Problem:
     for key, value in raw.items():
         spec = known.get(key)
         if spec is None:
-            raise ctx.fail(f"$.problem.params.{key}", f"one of the {cls_name} parameters {sorted(known)}",
-                           f"unknown parameter {key!r}", raw=True)
+            raise ctx.fail(
+                f"$.problem.params.{key}",
+                f"one of the {cls_name} parameters {sorted(known)}",
+                f"unknown parameter {key!r}",
+                raw=True,
+            )
         try:
             params[key] = spec.check(value)
         except ValueError as exc:
@@ -237,16 +251,25 @@ def _nodes(ctx: _Ctx, doc: Any, type_ids: tuple[str, ...]) -> tuple[Node, ...]:
         for k, node in enumerate(out):
             for j, g in enumerate(node.gpus):
                 if g in seen:
-                    raise ctx.fail(f"$.cluster.nodes[{k}].gpus[{j}]", "a GPU id unique in the cluster",
-                                   f"duplicate id {g!r}", raw=True)
+                    raise ctx.fail(
+                        f"$.cluster.nodes[{k}].gpus[{j}]",
+                        "a GPU id unique in the cluster",
+                        f"duplicate id {g!r}",
+                        raw=True,
+                    )
                 seen.add(g)
     return tuple(out)
 
 
-def _jobs(ctx: _Ctx, doc: Any, problem: Problem, resources: tuple[str, ...],
-          type_ids: tuple[str, ...], gpus_per_type: dict[str, int]) -> Jobs:
-    j = ctx.obj(doc, "$.jobs", ("id", "gang", "release", "weight", "per_type"),
-                ("job_type", "deadline", "tenant"))
+def _jobs(
+    ctx: _Ctx,
+    doc: Any,
+    problem: Problem,
+    resources: tuple[str, ...],
+    type_ids: tuple[str, ...],
+    gpus_per_type: dict[str, int],
+) -> Jobs:
+    j = ctx.obj(doc, "$.jobs", ("id", "gang", "release", "weight", "per_type"), ("job_type", "deadline", "tenant"))
     ids = ctx.strings(j["id"], "$.jobs.id", None)
     n = len(ids)
     ctx.unique(ids, "$.jobs.id", "job")
@@ -275,37 +298,64 @@ def _jobs(ctx: _Ctx, doc: Any, problem: Problem, resources: tuple[str, ...],
         for name in PER_TYPE_FIELDS:
             if name in entry:
                 if t > 0 and name not in present:
-                    raise ctx.fail(f"{base}.{name}", f"no {name!r} (GPU type {type_ids[0]!r} has none)",
-                                   entry[name])
+                    raise ctx.fail(f"{base}.{name}", f"no {name!r} (GPU type {type_ids[0]!r} has none)", entry[name])
                 present[name] = tid
                 arr = fields.setdefault(name, np.full((n, T), np.nan))
-                arr[:, t] = _masked(ctx, entry[name], f"{base}.{name}", n, elig,
-                                    positive=name in ("time", "throughput"))
+                arr[:, t] = _masked(
+                    ctx, entry[name], f"{base}.{name}", n, elig, positive=name in ("time", "throughput")
+                )
             elif name in present:
-                raise ctx.fail(f"{base}.{name}", f"a {name!r} array (GPU type {present[name]!r} has one)",
-                               "nothing", raw=True)
+                raise ctx.fail(
+                    f"{base}.{name}", f"a {name!r} array (GPU type {present[name]!r} has one)", "nothing", raw=True
+                )
     cls = PROBLEM_CLASSES[problem.cls]
     objective = cls.objective(problem.objective)
     assert objective is not None
     for need in objective.requires:
         options = need.split("|")
         if not any(o in fields for o in options):
-            raise ctx.fail(f"$.jobs.per_type.{type_ids[0]}",
-                           f"per-type {' or '.join(repr(o) for o in options)} arrays "
-                           f"(needed by {problem.cls}/{problem.objective})", "none", raw=True)
+            raise ctx.fail(
+                f"$.jobs.per_type.{type_ids[0]}",
+                f"per-type {' or '.join(repr(o) for o in options)} arrays "
+                f"(needed by {problem.cls}/{problem.objective})",
+                "none",
+                raw=True,
+            )
     usable = eligible & (np.array([gpus_per_type[t] for t in type_ids])[None, :] >= gang[:, None])
     if n and not usable.any(axis=1).all():
         i = int(np.flatnonzero(~usable.any(axis=1))[0])
-        raise ctx.fail(f"$.jobs.per_type (job {ids[i]!r}, row {i})",
-                       "every job eligible for a GPU type with at least gang-size GPUs",
-                       "no such type", raw=True)
-    return Jobs(ids=ids, gang=gang, release=release, weight=weight, eligible=eligible, demand=demand,
-                job_type=job_type, deadline=deadline, tenant=tenant, time=fields.get("time"),
-                cost=fields.get("cost"), throughput=fields.get("throughput"))
+        raise ctx.fail(
+            f"$.jobs.per_type (job {ids[i]!r}, row {i})",
+            "every job eligible for a GPU type with at least gang-size GPUs",
+            "no such type",
+            raw=True,
+        )
+    return Jobs(
+        ids=ids,
+        gang=gang,
+        release=release,
+        weight=weight,
+        eligible=eligible,
+        demand=demand,
+        job_type=job_type,
+        deadline=deadline,
+        tenant=tenant,
+        time=fields.get("time"),
+        cost=fields.get("cost"),
+        throughput=fields.get("throughput"),
+    )
 
 
-def _masked(ctx: _Ctx, value: Any, path: str, n: int, eligible: np.ndarray, *,
-            minimum: float | None = None, positive: bool = False) -> np.ndarray:
+def _masked(
+    ctx: _Ctx,
+    value: Any,
+    path: str,
+    n: int,
+    eligible: np.ndarray,
+    *,
+    minimum: float | None = None,
+    positive: bool = False,
+) -> np.ndarray:
     """A per-job array that is null exactly where the job is not eligible for the type."""
     arr = ctx.numbers(value, path, n, nullable=True, minimum=minimum, positive=positive)
     missing = np.isnan(arr)
@@ -319,12 +369,12 @@ def _masked(ctx: _Ctx, value: Any, path: str, n: int, eligible: np.ndarray, *,
 
 
 def _metadata(ctx: _Ctx, doc: Any) -> dict[str, Any]:
-    m = ctx.obj(doc, "$.metadata", ("name",),
-                ("description", "source", "generator", "known", "notes", "tags", "stats"))
+    m = ctx.obj(doc, "$.metadata", ("name",), ("description", "source", "generator", "known", "notes", "tags", "stats"))
     ctx.string(m["name"], "$.metadata.name")
     if "known" in m:
-        known = ctx.obj(m["known"], "$.metadata.known", (),
-                        ("optimum", "best_known", "lower_bound", "upper_bound", "source"))
+        known = ctx.obj(
+            m["known"], "$.metadata.known", (), ("optimum", "best_known", "lower_bound", "upper_bound", "source")
+        )
         for key in ("optimum", "best_known", "lower_bound", "upper_bound"):
             if key in known:
                 ctx.number(known[key], f"$.metadata.known.{key}", nullable=True)
@@ -361,8 +411,9 @@ def from_document(doc: Any, file: str = "<document>") -> Instance:
     if problem.params.get("measure") == "cost":
         for i, t in enumerate(gpu_types):
             if t.cost_per_hour is None:
-                raise ctx.fail(f"$.gpu_types[{i}].cost_per_hour", "a price (min-gpus with measure=cost)",
-                               "nothing", raw=True)
+                raise ctx.fail(
+                    f"$.gpu_types[{i}].cost_per_hour", "a price (min-gpus with measure=cost)", "nothing", raw=True
+                )
     return Instance(resources, gpu_types, nodes, jobs, problem, metadata)
 
 
@@ -379,8 +430,7 @@ def to_document(inst: Instance) -> dict[str, Any]:
     for t, tid in enumerate(inst.type_ids):
         entry: dict[str, Any] = {
             "eligible": jobs.eligible[:, t].tolist(),
-            "demand": {rid: jsonio.canonical_list(jobs.demand[:, t, r])
-                       for r, rid in enumerate(inst.resource_ids)},
+            "demand": {rid: jsonio.canonical_list(jobs.demand[:, t, r]) for r, rid in enumerate(inst.resource_ids)},
         }
         for name in PER_TYPE_FIELDS:
             arr = getattr(jobs, name)
@@ -456,8 +506,16 @@ def save(inst: Instance, path: str | Path, *, compress: bool | None = None) -> s
     return jsonio.sha256_hex(data)
 
 
-def make_instance(*, resources: Iterable[Resource], gpu_types: Iterable[GpuType], nodes: Iterable[Node], jobs: Jobs,
-                  problem: Problem, metadata: Mapping[str, Any], verify: bool = True) -> Instance:
+def make_instance(
+    *,
+    resources: Iterable[Resource],
+    gpu_types: Iterable[GpuType],
+    nodes: Iterable[Node],
+    jobs: Jobs,
+    problem: Problem,
+    metadata: Mapping[str, Any],
+    verify: bool = True,
+) -> Instance:
     """Build an instance from Python objects.
 
     With ``verify`` (the default) the instance is written canonically and read back through the

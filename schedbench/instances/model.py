@@ -250,13 +250,18 @@ class Instance:
     def __repr__(self) -> str:
         """One short line (the dataclass repr of a 100-job instance would be ~32,000 characters)."""
         name = f" {self.name!r}" if self.name else ""
-        return (f"<Instance{name} {self.problem.cls}/{self.problem.objective}: {self.n_jobs} jobs, "
-                f"{self.n_gpus} GPUs of {len(self.gpu_types)} types on {len(self.nodes)} nodes>")
+        return (
+            f"<Instance{name} {self.problem.cls}/{self.problem.objective}: {self.n_jobs} jobs, "
+            f"{self.n_gpus} GPUs of {len(self.gpu_types)} types on {len(self.nodes)} nodes>"
+        )
 
     def _repr_html_(self) -> str:
         """A small table for notebooks: the fields of :meth:`summary`."""
         from html import escape
 
-        rows = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
-                       for k, v in self.summary().items() if v not in ({}, "", None))
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+            for k, v in self.summary().items()
+            if v not in ({}, "", None)
+        )
         return f"<table><caption>Instance</caption>{rows}</table>"

@@ -193,8 +193,11 @@ class ProblemClass:
             "properties": {
                 "class": {"const": self.name},
                 "objective": {"enum": [o.name for o in self.objectives]},
-                "params": {"type": "object", "properties": {p.name: p.schema() for p in self.params},
-                           "additionalProperties": False},
+                "params": {
+                    "type": "object",
+                    "properties": {p.name: p.schema() for p in self.params},
+                    "additionalProperties": False,
+                },
             },
         }
 
@@ -243,8 +246,10 @@ class ClassRegistry(Mapping[str, ProblemClass]):
         """
         cls = getattr(importlib.import_module(module), "PROBLEM_CLASS", None)
         if not isinstance(cls, ProblemClass):
-            raise ImportError(f"{module} defines no PROBLEM_CLASS (a ProblemClass); was the registry read while "
-                              "that module was still being imported?")
+            raise ImportError(
+                f"{module} defines no PROBLEM_CLASS (a ProblemClass); was the registry read while "
+                "that module was still being imported?"
+            )
         return cls
 
     def register(self, cls: ProblemClass) -> ProblemClass:
@@ -265,8 +270,10 @@ class ClassRegistry(Mapping[str, ProblemClass]):
                 if other.name == cls.name:
                     raise ValueError(f"problem class {cls.name!r} is already registered")
                 if other.body_key == cls.body_key:
-                    raise ValueError(f"problem class {cls.name!r}: body key {cls.body_key!r} is already the "
-                                     f"body key of {other.name!r}")
+                    raise ValueError(
+                        f"problem class {cls.name!r}: body key {cls.body_key!r} is already the "
+                        f"body key of {other.name!r}"
+                    )
             self._classes[cls.name] = cls
 
     def unregister(self, name: str) -> None:

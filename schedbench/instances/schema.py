@@ -41,11 +41,14 @@ def instance_schema() -> dict[str, Any]:
             "description": "per resource id: the job's demand on each of its GPUs (null where not eligible)",
             "additionalProperties": _column({"type": ["number", "null"], "minimum": 0}, "demand per job"),
         },
-        "time": _column({"type": ["number", "null"], "exclusiveMinimum": 0},
-                        "processing time in seconds on this type (whole job, gang included)"),
+        "time": _column(
+            {"type": ["number", "null"], "exclusiveMinimum": 0},
+            "processing time in seconds on this type (whole job, gang included)",
+        ),
         "cost": _column(_NUM_OR_NULL, "cost of running the job on this type"),
-        "throughput": _column({"type": ["number", "null"], "exclusiveMinimum": 0},
-                              "work rate on this type, e.g. iterations per second"),
+        "throughput": _column(
+            {"type": ["number", "null"], "exclusiveMinimum": 0}, "work rate on this type, e.g. iterations per second"
+        ),
     }
     assert set(per_type_props) == {"eligible", "demand", *PER_TYPE_FIELDS}
     return {
@@ -53,7 +56,7 @@ def instance_schema() -> dict[str, Any]:
         "$id": "https://schedbench.dev/schema/instance/1",
         "title": "schedbench instance",
         "description": "A GPU-cluster scheduling instance. Jobs are stored column-wise: every array under "
-                       "'jobs' has one entry per job, in the order of 'jobs.id'.",
+        "'jobs' has one entry per job, in the order of 'jobs.id'.",
         "type": "object",
         "required": ["schema", "metadata", "problem", "resources", "gpu_types", "cluster", "jobs"],
         "additionalProperties": False,
@@ -71,22 +74,33 @@ def instance_schema() -> dict[str, Any]:
                         "type": "object",
                         "required": ["name", "version"],
                         "additionalProperties": False,
-                        "properties": {"name": _NONEMPTY, "version": _NONEMPTY, "params": {"type": "object"},
-                                       "seed": {"type": "integer", "minimum": 0}},
+                        "properties": {
+                            "name": _NONEMPTY,
+                            "version": _NONEMPTY,
+                            "params": {"type": "object"},
+                            "seed": {"type": "integer", "minimum": 0},
+                        },
                     },
                     "known": {
                         "type": "object",
                         "description": "published values for this instance",
                         "additionalProperties": False,
-                        "properties": {"optimum": _NUM_OR_NULL, "best_known": _NUM_OR_NULL,
-                                       "lower_bound": _NUM_OR_NULL, "upper_bound": _NUM_OR_NULL,
-                                       "source": {"type": "string"}},
+                        "properties": {
+                            "optimum": _NUM_OR_NULL,
+                            "best_known": _NUM_OR_NULL,
+                            "lower_bound": _NUM_OR_NULL,
+                            "upper_bound": _NUM_OR_NULL,
+                            "source": {"type": "string"},
+                        },
                     },
                     "notes": {"type": "array", "items": {"type": "string"}},
                     "tags": {"type": "array", "items": {"type": "string"}},
-                    "stats": {"type": "object", "description": "figures the generator computed about the "
-                              "instance (offered load, GPU-time by job size, figures by provenance); "
-                              "see docs/generators.md"},
+                    "stats": {
+                        "type": "object",
+                        "description": "figures the generator computed about the "
+                        "instance (offered load, GPU-time by job size, figures by provenance); "
+                        "see docs/generators.md",
+                    },
                 },
             },
             "problem": _problem_schema(),
@@ -133,8 +147,12 @@ def instance_schema() -> dict[str, Any]:
                             "properties": {
                                 "id": _NONEMPTY,
                                 "gpu_type": _NONEMPTY,
-                                "gpus": {"type": "array", "minItems": 1, "items": _NONEMPTY,
-                                         "description": "stable GPU ids, unique in the cluster"},
+                                "gpus": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": _NONEMPTY,
+                                    "description": "stable GPU ids, unique in the cluster",
+                                },
                             },
                         },
                     },

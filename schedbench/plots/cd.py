@@ -30,21 +30,33 @@ def cd_diagram(result: FriedmanResult, *, title: str | None = None) -> Any:
         ax.vlines(t, 0, 0.15, color="black", lw=1)
         ax.text(t, 0.25, str(t), ha="center", va="bottom", fontsize="small")
     ax.hlines(1.0, 1, 1 + result.cd, color="black", lw=2)
-    ax.text(1 + result.cd / 2, 1.1, f"CD = {result.cd:.2f} (α = {result.alpha:g})", ha="center", va="bottom",
-            fontsize="small")
+    ax.text(
+        1 + result.cd / 2,
+        1.1,
+        f"CD = {result.cd:.2f} (α = {result.alpha:g})",
+        ha="center",
+        va="bottom",
+        fontsize="small",
+    )
     half = (k + 1) // 2
     for i, (name, r) in enumerate(avg.items()):
         left = i < half
         y = -(i + 1) if left else -(k - i)
         x_text = 0.6 if left else k + 0.4
         ax.plot([r, r, x_text], [0, y, y], color=solver_color(str(name)), lw=1)
-        ax.text(x_text, y, f"{name} ({r:.2f})", ha="left" if not left else "right", va="center",
-                fontsize="small", clip_on=False)
+        ax.text(
+            x_text,
+            y,
+            f"{name} ({r:.2f})",
+            ha="left" if not left else "right",
+            va="center",
+            fontsize="small",
+            clip_on=False,
+        )
     for i, group in enumerate(cliques(avg, result.cd)):
         lo, hi = avg[list(group)].min(), avg[list(group)].max()
         ax.hlines(-0.4 - 0.25 * i, lo - 0.03, hi + 0.03, color="black", lw=3)
-    ax.set_title(title or f"Average ranks over {result.n} instances (Friedman p = {result.p:.2g})",
-                 fontsize="medium")
+    ax.set_title(title or f"Average ranks over {result.n} instances (Friedman p = {result.p:.2g})", fontsize="medium")
     return fig
 
 
@@ -56,7 +68,8 @@ def cd_figure_from_runs(runs: pd.DataFrame, *, title: str | None = None) -> tupl
     if costs.shape[0] < 2 or costs.shape[1] < 2:
         from schedbench.store.core import StoreError
 
-        raise StoreError("<runs>", "at least 2 instances and 2 solvers for a CD diagram",
-                         f"{costs.shape[0]} x {costs.shape[1]}")
+        raise StoreError(
+            "<runs>", "at least 2 instances and 2 solvers for a CD diagram", f"{costs.shape[0]} x {costs.shape[1]}"
+        )
     res = friedman_nemenyi(costs)
     return cd_diagram(res, title=title), res

@@ -13,12 +13,48 @@ import re
 import zlib
 
 #: tab20, as hex (no matplotlib import needed to pick a colour).
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
-           "#dbdb8d", "#9edae5")
-BUILTIN = ("ilp-highs", "cpsat", "sa", "ga", "lp-round", "list-ect", "regret", "greedy-bestfit", "ffd", "bfd",
-           "wspt", "edd", "waterfill", "lp-allocation", "convex-allocation", "convex-qp-wspt", "ilp-pyomo",
-           "random-feasible")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#c7c7c7",
+    "#dbdb8d",
+    "#9edae5",
+)
+BUILTIN = (
+    "ilp-highs",
+    "cpsat",
+    "sa",
+    "ga",
+    "lp-round",
+    "list-ect",
+    "regret",
+    "greedy-bestfit",
+    "ffd",
+    "bfd",
+    "wspt",
+    "edd",
+    "waterfill",
+    "lp-allocation",
+    "convex-allocation",
+    "convex-qp-wspt",
+    "ilp-pyomo",
+    "random-feasible",
+)
 #: Online policies (their own figures: JCT CDFs, load sweeps) take the first ten strong colours in this order.
 POLICIES = ("fcfs", "srpt", "las", "tiresias", "sjf", "fcfs-easy", "edf", "priority", "gavel", "themis")
 _BASE = re.compile(r"[@\[#].*$")

@@ -65,8 +65,7 @@ def performance_profile(costs: pd.DataFrame) -> Profile:
     finite = ratios[np.isfinite(ratios)]
     taus = np.unique(np.concatenate([[1.0], finite]))
     n = values.shape[0]
-    rho = {str(s): np.searchsorted(np.sort(ratios[:, j]), taus, side="right") / n
-           for j, s in enumerate(costs.columns)}
+    rho = {str(s): np.searchsorted(np.sort(ratios[:, j]), taus, side="right") / n for j, s in enumerate(costs.columns)}
     return Profile(taus, rho, n)
 
 
@@ -83,8 +82,9 @@ def time_costs(runs: pd.DataFrame, *, target_gap: float | None = None, floor: fl
         solved &= runs["gap"].notna() & (runs["gap"] <= target_gap)
     t = np.where(solved, np.maximum(runs["wall_s"].astype(float).fillna(0.0), floor), np.inf)
     frame = runs.assign(_m=t)
-    return frame.pivot_table(index=_problem_key(runs), columns="label", values="_m", aggfunc="median",
-                             dropna=False).replace(np.nan, np.inf)
+    return frame.pivot_table(
+        index=_problem_key(runs), columns="label", values="_m", aggfunc="median", dropna=False
+    ).replace(np.nan, np.inf)
 
 
 def gap_costs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +92,9 @@ def gap_costs(runs: pd.DataFrame) -> pd.DataFrame:
     measure of the gap profile (``1 + gap`` is the objective over the best known for a minimisation)."""
     g = 1.0 + runs["gap"].astype(float)
     frame = runs.assign(_m=np.where(g.notna(), g, np.inf))
-    return frame.pivot_table(index=_problem_key(runs), columns="label", values="_m", aggfunc="median",
-                             dropna=False).replace(np.nan, np.inf)
+    return frame.pivot_table(
+        index=_problem_key(runs), columns="label", values="_m", aggfunc="median", dropna=False
+    ).replace(np.nan, np.inf)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -129,8 +130,9 @@ def hitting_times(t: np.ndarray, gaps: np.ndarray, targets: np.ndarray) -> np.nd
     return out
 
 
-def ecdf_over_time(per_run: Iterable[tuple[np.ndarray, np.ndarray]], targets: np.ndarray,
-                   times: np.ndarray) -> np.ndarray:
+def ecdf_over_time(
+    per_run: Iterable[tuple[np.ndarray, np.ndarray]], targets: np.ndarray, times: np.ndarray
+) -> np.ndarray:
     """COCO's runtime ECDF: at each of ``times``, the fraction of (run, target) pairs whose target
     was reached by then. ``per_run`` yields each run's (times, gaps) trajectory (empty for a run
     with no answer: it still counts in the denominator)."""
@@ -221,8 +223,10 @@ def online_segments(events: Sequence[Mapping[str, Any]], horizon: float | None =
 def job_completion_times(instance: Any, events: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """JCT of every finished job: its ``finish`` time minus its release (rejected/unfinished jobs omitted)."""
     release = dict(zip(instance.jobs.ids, instance.jobs.release.tolist(), strict=True))
-    return np.asarray(sorted(float(e["time"]) - release[e["job"]] for e in events
-                             if e["event"] == "finish" and e["job"] in release), dtype=float)
+    return np.asarray(
+        sorted(float(e["time"]) - release[e["job"]] for e in events if e["event"] == "finish" and e["job"] in release),
+        dtype=float,
+    )
 
 
 def ecdf(values: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,8 +68,9 @@ def _legend(ax: Any) -> None:
         ax.legend(fontsize="small", frameon=False)
 
 
-def profile(runs: pd.DataFrame, metric: str = "time", *, target_gap: float | None = None,
-            title: str | None = None) -> tuple[Figure, pdata.Profile]:
+def profile(
+    runs: pd.DataFrame, metric: str = "time", *, target_gap: float | None = None, title: str | None = None
+) -> tuple[Figure, pdata.Profile]:
     """Performance profile (``metric`` ``time`` or ``gap``), log2 tau axis as Dolan & More."""
     runs = _filtered(runs, "performance profile")
     costs = pdata.time_costs(runs, target_gap=target_gap) if metric == "time" else pdata.gap_costs(runs)
@@ -91,13 +92,16 @@ def profile(runs: pd.DataFrame, metric: str = "time", *, target_gap: float | Non
     return fig, prof
 
 
-def ecdf_limit(runs: pd.DataFrame, *, targets: np.ndarray | None = None,
-               title: str | None = None) -> tuple[Figure, dict[str, np.ndarray]]:
+def ecdf_limit(
+    runs: pd.DataFrame, *, targets: np.ndarray | None = None, title: str | None = None
+) -> tuple[Figure, dict[str, np.ndarray]]:
     """Fraction of runs within each gap target at the limit; x = target (log, decreasing to the right)."""
     runs = _filtered(runs, "ECDF")
     targets = pdata.gap_targets() if targets is None else targets
-    values = {str(label): pdata.ecdf_at_limit(g["gap"].to_numpy(float, na_value=np.nan), targets)
-              for label, g in runs.groupby("label", sort=True)}
+    values = {
+        str(label): pdata.ecdf_at_limit(g["gap"].to_numpy(float, na_value=np.nan), targets)
+        for label, g in runs.groupby("label", sort=True)
+    }
     fig, ax = _new()
     for label, y in values.items():
         ax.step(targets, y, where="post", label=label, color=solver_color(label))
@@ -112,15 +116,24 @@ def ecdf_limit(runs: pd.DataFrame, *, targets: np.ndarray | None = None,
     return fig, values
 
 
-def ecdf_time(runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, targets: np.ndarray | None = None,
-              title: str | None = None) -> tuple[Figure, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def ecdf_time(
+    runs: pd.DataFrame,
+    trajectories: pd.DataFrame | None,
+    *,
+    targets: np.ndarray | None = None,
+    title: str | None = None,
+) -> tuple[Figure, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """COCO runtime ECDF from the anytime trajectories (plus each run's final answer)."""
     from schedbench.plots.source import trajectory_gaps
 
     runs = _filtered(runs, "runtime ECDF")
     if trajectories is None:
-        raise StoreError("<source>", "anytime trajectories (a store, or NAME.trajectories.parquet beside "
-                         "the export)", "none", "ecdf-time")
+        raise StoreError(
+            "<source>",
+            "anytime trajectories (a store, or NAME.trajectories.parquet beside the export)",
+            "none",
+            "ecdf-time",
+        )
     targets = pdata.gap_targets() if targets is None else targets
     per_run = pdata.run_trajectories(runs, trajectory_gaps(runs, trajectories))
     horizon = float(runs["time_limit"].max())
@@ -142,8 +155,9 @@ def ecdf_time(runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, targets:
     return fig, values
 
 
-def anytime(runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, instance: str | None = None,
-            title: str | None = None) -> tuple[Figure, dict[str, float]]:
+def anytime(
+    runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, instance: str | None = None, title: str | None = None
+) -> tuple[Figure, dict[str, float]]:
     """Primal gap over time of each configuration's runs on one instance (first seed), legend with
     the primal integral (s)."""
     from schedbench.plots.source import trajectory_gaps
@@ -152,8 +166,11 @@ def anytime(runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, instance: 
     if instance is None:
         instance = str(sorted(runs["instance"].unique())[0])
     runs = _filtered(runs[runs["instance"] == instance], f"instance {instance!r}")
-    traj = trajectory_gaps(runs, trajectories) if trajectories is not None else pd.DataFrame(
-        {"run_id": [], "t": [], "gap": []})
+    traj = (
+        trajectory_gaps(runs, trajectories)
+        if trajectories is not None
+        else pd.DataFrame({"run_id": [], "t": [], "gap": []})
+    )
     per_run = pdata.run_trajectories(runs, traj)
     fig, ax = _new()
     integrals = {}
@@ -163,8 +180,13 @@ def anytime(runs: pd.DataFrame, trajectories: pd.DataFrame | None, *, instance: 
         t, gaps = per_run[str(row["run_id"])]
         edges, vals = pdata.primal_gap_steps(t, gaps, horizon)
         integrals[str(label)] = pdata.primal_integral(t, gaps, horizon)
-        ax.step(edges, np.append(vals, vals[-1]), where="post", color=solver_color(str(label)),
-                label=f"{label} (PI {integrals[str(label)]:.3g} s)")
+        ax.step(
+            edges,
+            np.append(vals, vals[-1]),
+            where="post",
+            color=solver_color(str(label)),
+            label=f"{label} (PI {integrals[str(label)]:.3g} s)",
+        )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("primal gap min(1, gap)")
     ax.set_ylim(-0.02, 1.02)
@@ -223,8 +245,9 @@ def load_sweep(points: pd.DataFrame, *, title: str | None = None) -> tuple[Figur
     return fig, agg
 
 
-def utilisation(curves: dict[str, tuple[np.ndarray, np.ndarray]], *,
-                title: str | None = None) -> tuple[Figure, dict[str, Any]]:
+def utilisation(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], *, title: str | None = None
+) -> tuple[Figure, dict[str, Any]]:
     """Fraction of busy GPUs over time, one step curve per run label."""
     fig, ax = _new()
     for label, (x, y) in sorted(curves.items()):
@@ -244,8 +267,7 @@ def save(fig: Figure, path: str | Path) -> Path:
     fmt = p.suffix.lstrip(".").lower()
     if fmt not in ("pdf", "png", "svg"):
         raise StoreError(str(p), "an output file ending in .pdf, .png or .svg", repr(p.suffix), "-o")
-    meta: dict[str, Any] = {"pdf": {"CreationDate": None, "ModDate": None}, "svg": {"Date": None},
-                            "png": {}}[fmt]
+    meta: dict[str, Any] = {"pdf": {"CreationDate": None, "ModDate": None}, "svg": {"Date": None}, "png": {}}[fmt]
     p.parent.mkdir(parents=True, exist_ok=True)
     plt = _plt()
     try:
@@ -259,12 +281,23 @@ def save(fig: Figure, path: str | Path) -> Path:
     return p
 
 
-__all__ = ["KINDS", "anytime", "ecdf_limit", "ecdf_time", "gantt", "jct_cdf", "load_sweep", "profile", "save",
-           "utilisation"]
+__all__ = [
+    "KINDS",
+    "anytime",
+    "ecdf_limit",
+    "ecdf_time",
+    "gantt",
+    "jct_cdf",
+    "load_sweep",
+    "profile",
+    "save",
+    "utilisation",
+]
 
 
-def source_runs(source: Source, *, cls: str | None = None, objective: str | None = None,
-                solvers: list[str] | None = None) -> pd.DataFrame:
+def source_runs(
+    source: Source, *, cls: str | None = None, objective: str | None = None, solvers: list[str] | None = None
+) -> pd.DataFrame:
     """The runs of a source, filtered by class, objective and solver names/labels."""
     runs = source.runs
     if cls:

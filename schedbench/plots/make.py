@@ -48,8 +48,9 @@ def _instance_file(store: Path, run_id: str) -> Path:
     for cand in (p, store.parent / p, store.parent.parent / p):
         if cand.exists():
             return cand
-    raise StoreError(str(p), "the instance file of run " + run_id[:12] + " (paths are as the campaign saw them)",
-                     "no such file")
+    raise StoreError(
+        str(p), "the instance file of run " + run_id[:12] + " (paths are as the campaign saw them)", "no such file"
+    )
 
 
 def _solution(store: Path, run_id: str) -> dict[str, Any]:
@@ -98,8 +99,9 @@ def make_figure(source_path: str | Path, kind: str, opts: PlotOptions | None = N
         from schedbench.plots.cd import cd_figure_from_runs
 
         src = load(path, all_versions=opts.all_versions)
-        return cd_figure_from_runs(pfig.source_runs(src, cls=opts.cls, objective=opts.objective, solvers=opts.solvers),
-                                   title=opts.title)
+        return cd_figure_from_runs(
+            pfig.source_runs(src, cls=opts.cls, objective=opts.objective, solvers=opts.solvers), title=opts.title
+        )
     src = load(path, all_versions=opts.all_versions)
     runs = pfig.source_runs(src, cls=opts.cls, objective=opts.objective, solvers=opts.solvers)
     if kind == "profile-time":

@@ -78,8 +78,9 @@ def load(path: str | Path, *, all_versions: bool = False) -> Source:
     runs = rs.runs
     missing = [c for c in REQUIRED_RUN_COLUMNS if c not in runs.columns]
     if missing:
-        raise StoreError(str(rs.path), f"a runs table with the columns {list(REQUIRED_RUN_COLUMNS)}",
-                         f"missing {missing}")
+        raise StoreError(
+            str(rs.path), f"a runs table with the columns {list(REQUIRED_RUN_COLUMNS)}", f"missing {missing}"
+        )
     if not all_versions:
         runs = latest_versions(runs)
     runs = add_labels(runs.reset_index(drop=True))
@@ -95,8 +96,14 @@ def trajectory_gaps(runs: pd.DataFrame, trajectories: pd.DataFrame) -> pd.DataFr
     sense = indexed["sense"] if "sense" in runs else pd.Series(dtype=object)
     traj = trajectories[trajectories["run_id"].isin(runs["run_id"])].dropna(subset=["objective"])
     b, s = traj["run_id"].map(best), traj["run_id"].map(sense).fillna("min")
-    gaps = [gap(float(o), None if pd.isna(x) else float(x), str(d))
-            for o, x, d in zip(traj["objective"], b, s, strict=True)]
-    out = pd.DataFrame({"run_id": traj["run_id"].to_numpy(), "t": traj["t"].astype(float).to_numpy(),
-                        "gap": pd.array(gaps, dtype="float64")})
+    gaps = [
+        gap(float(o), None if pd.isna(x) else float(x), str(d)) for o, x, d in zip(traj["objective"], b, s, strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "run_id": traj["run_id"].to_numpy(),
+            "t": traj["t"].astype(float).to_numpy(),
+            "gap": pd.array(gaps, dtype="float64"),
+        }
+    )
     return out.dropna(subset=["gap"]).sort_values(["run_id", "t"], kind="stable").reset_index(drop=True)

@@ -158,11 +158,18 @@ class CommandConfig:
         """The dynamically made Solver subclass running this command."""
         return _class_for(self)
 
-    def argv(self, *, instance: str, solution: str, time_limit: float, seed: int, threads: int,
-             params: dict[str, Any]) -> list[str]:
+    def argv(
+        self, *, instance: str, solution: str, time_limit: float, seed: int, threads: int, params: dict[str, Any]
+    ) -> list[str]:
         """The command with its placeholders filled in."""
-        values = {"instance": instance, "solution": solution, "time_limit": _fmt(float(time_limit)),
-                  "seed": str(int(seed)), "threads": str(int(threads)), "python": sys.executable}
+        values = {
+            "instance": instance,
+            "solution": solution,
+            "time_limit": _fmt(float(time_limit)),
+            "seed": str(int(seed)),
+            "threads": str(int(threads)),
+            "python": sys.executable,
+        }
 
         def value(m: re.Match) -> str:
             tok = m.group(0)
@@ -221,16 +228,35 @@ def load_config(path: str | Path) -> CommandConfig:
     version = doc["version"]
     if isinstance(version, bool) or not isinstance(version, (str, int)):
         raise _bad(file, "version", "a string", version)
-    probe = type("_Probe", (), {
-        "name": doc["name"], "family": doc.get("family", "external"), "version": str(version),
-        "problems": doc["problems"], "params": tuple(params), "requires": (),
-        "deterministic": doc.get("deterministic", True), "description": doc.get("description", ""),
-        "__doc__": None})
+    probe = type(
+        "_Probe",
+        (),
+        {
+            "name": doc["name"],
+            "family": doc.get("family", "external"),
+            "version": str(version),
+            "problems": doc["problems"],
+            "params": tuple(params),
+            "requires": (),
+            "deterministic": doc.get("deterministic", True),
+            "description": doc.get("description", ""),
+            "__doc__": None,
+        },
+    )
     decl = check_declarations(probe, f"{file} (command solver)")
-    return CommandConfig(path=p.resolve(), name=decl["name"], family=decl["family"], version=decl["version"],
-                         description=decl["description"] or f"command: {' '.join(command)}",
-                         problems=decl["problems"], command=tuple(command), params=decl["params"],
-                         deterministic=decl["deterministic"], cwd=cwd, shell_args=shell_args)
+    return CommandConfig(
+        path=p.resolve(),
+        name=decl["name"],
+        family=decl["family"],
+        version=decl["version"],
+        description=decl["description"] or f"command: {' '.join(command)}",
+        problems=decl["problems"],
+        command=tuple(command),
+        params=decl["params"],
+        deterministic=decl["deterministic"],
+        cwd=cwd,
+        shell_args=shell_args,
+    )
 
 
 def _load_param(file: str, where: str, rp: Any) -> Param:
@@ -256,11 +282,19 @@ def _load_param(file: str, where: str, rp: Any) -> Param:
             raise _bad(file, f"{where}.{key}", "a number", rp[key])
     if not isinstance(rp.get("help", ""), str):
         raise _bad(file, f"{where}.help", "a string", rp.get("help"))
-    prm = Param(rp["name"], kind, rp["default"], rp.get("help", ""), tuple(choices), rp.get("minimum"),
-                rp.get("maximum"))
+    prm = Param(
+        rp["name"], kind, rp["default"], rp.get("help", ""), tuple(choices), rp.get("minimum"), rp.get("maximum")
+    )
     try:
-        return Param(prm.name, kind, prm.convert(rp["default"]), prm.help, tuple(prm.convert(c) for c in choices),
-                     prm.minimum, prm.maximum)
+        return Param(
+            prm.name,
+            kind,
+            prm.convert(rp["default"]),
+            prm.help,
+            tuple(prm.convert(c) for c in choices),
+            prm.minimum,
+            prm.maximum,
+        )
     except ValueError as exc:
         raise _bad(file, f"{where}.default", f"a valid {rp['type']} value", f"{rp['default']!r} ({exc})") from None
 
@@ -276,18 +310,26 @@ def _check_command(file: str, command: list[str], names: set[str]) -> tuple[int,
         for key in keys:
             if key.startswith("param:"):
                 if key[6:] not in names:
-                    raise _bad(file, f"command[{i}]", f"{{param:NAME}} of a declared parameter {sorted(names)}",
-                               f"{{{key}}}")
+                    raise _bad(
+                        file, f"command[{i}]", f"{{param:NAME}} of a declared parameter {sorted(names)}", f"{{{key}}}"
+                    )
             elif key not in _SIMPLE:
-                raise _bad(file, f"command[{i}]", "placeholders among {" + "}, {".join(_SIMPLE) + "}, {param:NAME}",
-                           f"{{{key}}}")
-    shell_args = tuple(i for i in range(2, len(command))
-                       if Path(command[0]).name in SHELLS and command[i - 1] == "-c")
+                raise _bad(
+                    file,
+                    f"command[{i}]",
+                    "placeholders among {" + "}, {".join(_SIMPLE) + "}, {param:NAME}",
+                    f"{{{key}}}",
+                )
+    shell_args = tuple(i for i in range(2, len(command)) if Path(command[0]).name in SHELLS and command[i - 1] == "-c")
     for i in shell_args:
         inside = _quoted_placeholder(command[i])
         if inside is not None:
-            raise _bad(file, f"command[{i}]", "placeholders outside quotes in a shell script (schedbench quotes "
-                       "their values itself)", f"{{{inside}}} inside quotes")
+            raise _bad(
+                file,
+                f"command[{i}]",
+                "placeholders outside quotes in a shell script (schedbench quotes their values itself)",
+                f"{{{inside}}} inside quotes",
+            )
     joined = " ".join(command)
     for needed in ("{instance}", "{solution}"):
         if needed not in joined:
@@ -340,18 +382,26 @@ class CommandSolver(Solver):
                 save(instance, inst_path)
             sol_path = Path(tmp) / "solution.json"
             remaining = context.remaining()
-            argv = cfg.argv(instance=inst_path, solution=str(sol_path), time_limit=max(0.0, remaining),
-                            seed=context.seed, threads=context.threads, params=context.params)
+            argv = cfg.argv(
+                instance=inst_path,
+                solution=str(sol_path),
+                time_limit=max(0.0, remaining),
+                seed=context.seed,
+                threads=context.threads,
+                params=context.params,
+            )
             code, err = _run(argv, cfg.cwd, max(0.1, remaining))
             if code is None:
-                raise CommandSolverError(f"command {cfg.name!r} did not finish within {remaining:.3g} s "
-                                         f"(killed); stderr:\n{err}")
+                raise CommandSolverError(
+                    f"command {cfg.name!r} did not finish within {remaining:.3g} s (killed); stderr:\n{err}"
+                )
             if code != 0:
                 limited = resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
                 if _OOM.search(err) or (limited and code == -signal.SIGKILL):
                     raise MemoryError(f"command {cfg.name!r} ran out of memory (exit status {code}); stderr:\n{err}")
-                raise CommandSolverError(f"command {cfg.name!r} exited with status {code}: {' '.join(argv)}\n"
-                                         f"stderr:\n{err or '(empty)'}")
+                raise CommandSolverError(
+                    f"command {cfg.name!r} exited with status {code}: {' '.join(argv)}\nstderr:\n{err or '(empty)'}"
+                )
             if not sol_path.exists():
                 raise CommandSolverError(f"command {cfg.name!r} exited 0 but wrote no solution file at {{solution}}")
             doc = jsonio.load(sol_path, duplicates="record")
@@ -367,8 +417,9 @@ class CommandSolver(Solver):
         body_key = PROBLEM_CLASSES[instance.problem.cls].body_key
         if body_key not in doc and status in ("infeasible", "unbounded", "unknown"):
             solution = None
-        return SolveResult(solution, status, None if bound is None else float(bound),
-                           info={"command": cfg.name, "returncode": code})
+        return SolveResult(
+            solution, status, None if bound is None else float(bound), info={"command": cfg.name, "returncode": code}
+        )
 
 
 class _HeadTail:
@@ -387,20 +438,20 @@ class _HeadTail:
             self.head += chunk[:room]
             chunk = chunk[room:]
         if chunk:
-            self.tail += chunk[-self.cap:]
-            del self.tail[:-self.cap]
+            self.tail += chunk[-self.cap :]
+            del self.tail[: -self.cap]
 
     def text(self) -> str:
         dropped = self.total - len(self.head) - len(self.tail)
         gap = f"\n[... {dropped} bytes dropped ...]\n" if dropped > 0 else ""
-        return (bytes(self.head).decode("utf-8", "replace") + gap + bytes(self.tail).decode("utf-8", "replace"))
+        return bytes(self.head).decode("utf-8", "replace") + gap + bytes(self.tail).decode("utf-8", "replace")
 
 
 def _forward(fd: int, data: bytes) -> None:
     with contextlib.suppress(OSError):  # our own output closed: the program's output is dropped
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
 
 
 def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
@@ -416,8 +467,9 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
         with contextlib.suppress(Exception):
             stream.flush()
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, process_group=0)
+        proc = subprocess.Popen(
+            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0
+        )
     except OSError as exc:
         raise CommandSolverError(f"cannot start {argv[0]!r}: {exc}") from None
     assert proc.stdout is not None and proc.stderr is not None
@@ -440,8 +492,9 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None, str]:
     return code, err.text()
 
 
-def _pump(proc: subprocess.Popen, sel: selectors.BaseSelector, streams: dict[int, int], err: _HeadTail,
-          deadline: float) -> int | None:
+def _pump(
+    proc: subprocess.Popen, sel: selectors.BaseSelector, streams: dict[int, int], err: _HeadTail, deadline: float
+) -> int | None:
     """Forward the program's output (fd -> our fd in ``streams``) until it exits or the deadline
     passes; return its exit status (None at the deadline)."""
 
@@ -486,10 +539,19 @@ def _class_for(cfg: CommandConfig) -> type[CommandSolver]:
     key = (cfg.path, cfg.name, hash((cfg.command, cfg.version, cfg.cwd)))
     cls = _CLASSES.get(key)
     if cls is None:
-        attrs = {"name": cfg.name, "family": cfg.family, "version": cfg.version, "problems": dict(cfg.problems),
-                 "params": cfg.params, "deterministic": cfg.deterministic, "description": cfg.description,
-                 "requires": (), "config": cfg, "__module__": __name__,
-                 "__doc__": f"Command solver {cfg.name!r} from {cfg.path}."}
+        attrs = {
+            "name": cfg.name,
+            "family": cfg.family,
+            "version": cfg.version,
+            "problems": dict(cfg.problems),
+            "params": cfg.params,
+            "deterministic": cfg.deterministic,
+            "description": cfg.description,
+            "requires": (),
+            "config": cfg,
+            "__module__": __name__,
+            "__doc__": f"Command solver {cfg.name!r} from {cfg.path}.",
+        }
         cls = type(f"CommandSolver_{re.sub(r'[^0-9a-zA-Z]', '_', cfg.name)}", (CommandSolver,), attrs)
         _CLASSES[key] = cls
     return cls

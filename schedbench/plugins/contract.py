@@ -119,9 +119,17 @@ class _Plan:
     source: str
 
 
-def _plan(entry: Any, problems: Mapping[str, tuple[str, ...]], resolved: dict[str, Any], dirs: tuple[str, ...],
-          time_limit: float, tmp: Path, objective: tuple[str, str] | None, instances: Sequence[Path] | None,
-          add: Callable[[Check], None]) -> _Plan:
+def _plan(
+    entry: Any,
+    problems: Mapping[str, tuple[str, ...]],
+    resolved: dict[str, Any],
+    dirs: tuple[str, ...],
+    time_limit: float,
+    tmp: Path,
+    objective: tuple[str, str] | None,
+    instances: Sequence[Path] | None,
+    add: Callable[[Check], None],
+) -> _Plan:
     """One task per instance of a declared class (re-targeted where needed; see the module docstring)."""
     from schedbench.instances import content_hash, load, save
     from schedbench.runs import RunTask
@@ -139,8 +147,14 @@ def _plan(entry: Any, problems: Mapping[str, tuple[str, ...]], resolved: dict[st
         target = retarget(inst, problems[cls] if objective is None else (objective[1],))
         if target is None:
             if objective is None:
-                add(Check("answer", inst.name, False, f"no declared {cls} objective can be set on this instance "
-                          "(fields missing)"))
+                add(
+                    Check(
+                        "answer",
+                        inst.name,
+                        False,
+                        f"no declared {cls} objective can be set on this instance (fields missing)",
+                    )
+                )
             continue
         path = f
         if target is not inst:
@@ -148,16 +162,34 @@ def _plan(entry: Any, problems: Mapping[str, tuple[str, ...]], resolved: dict[st
             path = tmp / "retargeted" / f"{target.name}.json"
             path.parent.mkdir(exist_ok=True)
             save(target, path)
-        plan.tasks.append(RunTask(instance_path=str(path), instance_hash=content_hash(target),
-                                  instance_name=target.name, solver=entry.name, solver_version=entry.version,
-                                  params=resolved, seed=0, time_limit=time_limit, solvers_dirs=dirs))
+        plan.tasks.append(
+            RunTask(
+                instance_path=str(path),
+                instance_hash=content_hash(target),
+                instance_name=target.name,
+                solver=entry.name,
+                solver_version=entry.version,
+                params=resolved,
+                seed=0,
+                time_limit=time_limit,
+                solvers_dirs=dirs,
+            )
+        )
     return plan
 
 
-def contract_checks(name: str, runner: Runner, dirs: tuple[str, ...] = (), time_limit: float = 10.0,
-                    params: Mapping[str, Any] | None = None, progress: Callable[[Check], None] | None = None, *,
-                    objective: tuple[str, str] | None = None, max_instances: int | None = None,
-                    instances: Sequence[Path] | None = None) -> list[Check]:
+def contract_checks(
+    name: str,
+    runner: Runner,
+    dirs: tuple[str, ...] = (),
+    time_limit: float = 10.0,
+    params: Mapping[str, Any] | None = None,
+    progress: Callable[[Check], None] | None = None,
+    *,
+    objective: tuple[str, str] | None = None,
+    max_instances: int | None = None,
+    instances: Sequence[Path] | None = None,
+) -> list[Check]:
     """Run the contract tests of solver ``name`` (see the module docstring); return every check.
 
     Args:
@@ -203,9 +235,16 @@ def contract_checks(name: str, runner: Runner, dirs: tuple[str, ...] = (), time_
         add(Check("declaration", name, False, f"{type(exc).__name__}: {exc}"))
         return checks
     n_obj = sum(len(o) for o in problems.values())
-    add(Check("declaration", name, True, f"{decl['family']} v{decl['version']}, {len(problems)} class(es), "
-              f"{n_obj} objective(s), {len(decl['params'])} param(s), "
-              f"{'deterministic' if decl['deterministic'] else 'not deterministic'}"))
+    add(
+        Check(
+            "declaration",
+            name,
+            True,
+            f"{decl['family']} v{decl['version']}, {len(problems)} class(es), "
+            f"{n_obj} objective(s), {len(decl['params'])} param(s), "
+            f"{'deterministic' if decl['deterministic'] else 'not deterministic'}",
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="schedbench-contract-") as tmp:
         plan = _plan(entry, problems, resolved, dirs, time_limit, Path(tmp), objective, instances, add)
         if not plan.tasks:
@@ -217,8 +256,14 @@ def contract_checks(name: str, runner: Runner, dirs: tuple[str, ...] = (), time_
     return checks
 
 
-def _run_checks(plan: _Plan, ex: Runner, time_limit: float, deterministic: bool, max_instances: int | None,
-                add: Callable[[Check], None]) -> None:
+def _run_checks(
+    plan: _Plan,
+    ex: Runner,
+    time_limit: float,
+    deterministic: bool,
+    max_instances: int | None,
+    add: Callable[[Check], None],
+) -> None:
     """The ``answer``, ``time-limit`` and ``determinism`` checks of a plan's runs (the runs stop once
     ``max_instances`` instances were not declined)."""
     walls: list[tuple[str, float]] = []
@@ -232,7 +277,8 @@ def _run_checks(plan: _Plan, ex: Runner, time_limit: float, deterministic: bool,
         ok = rec.status in ("optimal", "feasible") and rec.feasible is True
         answered += ok
         excused = rec.status == "unsupported" or (
-            task.instance_name in plan.retargeted and rec.status in ("unknown", "infeasible"))
+            task.instance_name in plan.retargeted and rec.status in ("unknown", "infeasible")
+        )
         obj = "-" if rec.objective is None else f"{rec.objective:.6g}"
         detail = f"{rec.status}, {rec.objective_name} = {obj}"
         if rec.wall_s is not None:
@@ -250,10 +296,16 @@ def _run_checks(plan: _Plan, ex: Runner, time_limit: float, deterministic: bool,
         add(Check("answer", "-", False, "no smoke instance was answered (every run declined or failed)"))
     slow = [(n, w) for n, w in walls if w > time_limit + TIME_SLACK_S]
     longest = max((w for _, w in walls), default=0.0)
-    add(Check("time-limit", f"{len(walls)} run(s)", not slow and len(walls) >= started,
-              f"longest {longest:.2f} s (limit {time_limit:g} s + {TIME_SLACK_S:g} s)"
-              + (f"; over: {', '.join(f'{n} ({w:.2f} s)' for n, w in slow)}" if slow else "")
-              + ("" if len(walls) >= started else "; some runs have no time measured")))
+    add(
+        Check(
+            "time-limit",
+            f"{len(walls)} run(s)",
+            not slow and len(walls) >= started,
+            f"longest {longest:.2f} s (limit {time_limit:g} s + {TIME_SLACK_S:g} s)"
+            + (f"; over: {', '.join(f'{n} ({w:.2f} s)' for n, w in slow)}" if slow else "")
+            + ("" if len(walls) >= started else "; some runs have no time measured"),
+        )
+    )
     if not deterministic:
         return
     for task in plan.tasks:
@@ -265,5 +317,13 @@ def _run_checks(plan: _Plan, ex: Runner, time_limit: float, deterministic: bool,
             continue
         rec = ex.execute(task)
         same = _canonical(rec.solution) == before
-        add(Check("determinism", task.instance_name, same, "identical solution with the same seed"
-                  if same else f"a second run with the same seed differs ({rec.status})"))
+        add(
+            Check(
+                "determinism",
+                task.instance_name,
+                same,
+                "identical solution with the same seed"
+                if same
+                else f"a second run with the same seed differs ({rec.status})",
+            )
+        )

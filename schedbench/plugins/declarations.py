@@ -88,15 +88,21 @@ def check_declarations(cls: type, origin: str) -> dict[str, Any]:
         except ValueError as exc:
             raise bad(f"params[{p.name!r}].default", "a valid value", f"{p.default!r} ({exc})") from None
     requires = getattr(cls, "requires", ())
-    if isinstance(requires, str) or not isinstance(requires, (tuple, list)) or not all(
-            isinstance(r, str) and r and all(part.isidentifier() for part in r.split(".")) for r in requires):
+    if (
+        isinstance(requires, str)
+        or not isinstance(requires, (tuple, list))
+        or not all(isinstance(r, str) and r and all(part.isidentifier() for part in r.split(".")) for r in requires)
+    ):
         raise bad("requires", "a tuple of module names", requires)
     preload = getattr(cls, "preload", True)
     if not isinstance(preload, bool):
         raise bad("preload", "a boolean", preload)
     formats = getattr(cls, "model_formats", ())
-    if isinstance(formats, str) or not isinstance(formats, (tuple, list)) or not all(
-            isinstance(f, str) and f for f in formats):
+    if (
+        isinstance(formats, str)
+        or not isinstance(formats, (tuple, list))
+        or not all(isinstance(f, str) and f for f in formats)
+    ):
         raise bad("model_formats", "a tuple of file formats (mps, lp...)", formats)
     deterministic = getattr(cls, "deterministic", True)
     if not isinstance(deterministic, bool):
@@ -106,9 +112,18 @@ def check_declarations(cls: type, origin: str) -> dict[str, Any]:
         raise bad("description", "a string", description)
     if not description and cls.__doc__:
         description = inspect.cleandoc(cls.__doc__).split("\n", 1)[0]
-    return {"name": name, "family": family, "version": str(version), "problems": problems, "params": tuple(params),
-            "requires": tuple(requires), "preload": preload, "model_formats": tuple(formats),
-            "deterministic": deterministic, "description": description}
+    return {
+        "name": name,
+        "family": family,
+        "version": str(version),
+        "problems": problems,
+        "params": tuple(params),
+        "requires": tuple(requires),
+        "preload": preload,
+        "model_formats": tuple(formats),
+        "deterministic": deterministic,
+        "description": description,
+    }
 
 
 def _check_problems(raw: Any, bad: Any) -> dict[str, tuple[str, ...]]:

@@ -26,8 +26,15 @@ FORMATS = ("mps", "lp")
 DEFAULT_SOLVER = "ilp-highs"
 
 
-def export_model(instance: Instance, path: str | Path, fmt: str = "mps", *, solver: str = DEFAULT_SOLVER,
-                 params: Mapping[str, Any] | None = None, solvers_dirs: Sequence[str | Path] = ()) -> Path:
+def export_model(
+    instance: Instance,
+    path: str | Path,
+    fmt: str = "mps",
+    *,
+    solver: str = DEFAULT_SOLVER,
+    params: Mapping[str, Any] | None = None,
+    solvers_dirs: Sequence[str | Path] = (),
+) -> Path:
     """Write the model ``solver`` builds for ``instance`` with ``params`` (declared defaults filled
     in) to ``path`` in ``fmt``; return the path written.
 

@@ -54,9 +54,20 @@ from schedbench.plugins.command import CommandConfig, load_config
 from schedbench.plugins.declarations import NAME_RE, RegistryError, check_declarations, missing_modules, top_level
 from schedbench.plugins.solver import Param, Solver
 
-__all__ = ["BUILTIN_PACKAGE", "CORE_PRELOAD", "ENTRY_POINT_GROUP", "NAME_RE", "Registry", "RegistryError",
-           "SolverEntry", "check_declarations", "clear_cache", "get_registry", "preload_modules",
-           "required_distributions"]
+__all__ = [
+    "BUILTIN_PACKAGE",
+    "CORE_PRELOAD",
+    "ENTRY_POINT_GROUP",
+    "NAME_RE",
+    "Registry",
+    "RegistryError",
+    "SolverEntry",
+    "check_declarations",
+    "clear_cache",
+    "get_registry",
+    "preload_modules",
+    "required_distributions",
+]
 
 #: The package of the built-in plugins.
 BUILTIN_PACKAGE = "schedbench_solvers"
@@ -103,8 +114,9 @@ class SolverEntry:
             RegistryError: the solver is unavailable (the message gives the reason).
         """
         if not self.available or self._loader is None:
-            raise RegistryError(f"solver {self.name!r} is unavailable: {self.reason or 'no loader'} "
-                                f"(registered by {self.origin})")
+            raise RegistryError(
+                f"solver {self.name!r} is unavailable: {self.reason or 'no loader'} (registered by {self.origin})"
+            )
         return self._loader()
 
     def problems_text(self) -> str:
@@ -161,14 +173,15 @@ class Registry:
             RegistryError: the name is invalid or already taken by another solver.
         """
         if not NAME_RE.match(entry.name):
-            raise RegistryError(f"{entry.origin}: invalid solver name {entry.name!r} (names match "
-                                f"{NAME_RE.pattern})")
+            raise RegistryError(f"{entry.origin}: invalid solver name {entry.name!r} (names match {NAME_RE.pattern})")
         old = self._entries.get(entry.name)
         if old is not None:
             if cls is not None and self._classes.get(entry.name) is cls:
                 return
-            raise RegistryError(f"solver name {entry.name!r} is registered twice: by {old.origin} and by "
-                                f"{entry.origin}; rename one of them")
+            raise RegistryError(
+                f"solver name {entry.name!r} is registered twice: by {old.origin} and by "
+                f"{entry.origin}; rename one of them"
+            )
         self._entries[entry.name] = entry
         self._classes[entry.name] = cls
 
@@ -180,8 +193,13 @@ class Registry:
         """Register every concrete Solver subclass defined in ``module``; return how many."""
         count = 0
         for _, obj in sorted(vars(module).items()):
-            if not (inspect.isclass(obj) and issubclass(obj, Solver) and obj is not Solver
-                    and obj.__module__ == module.__name__ and not inspect.isabstract(obj)):
+            if not (
+                inspect.isclass(obj)
+                and issubclass(obj, Solver)
+                and obj is not Solver
+                and obj.__module__ == module.__name__
+                and not inspect.isabstract(obj)
+            ):
                 continue
             if not obj.name and obj.__name__.startswith("_"):
                 continue  # a private concrete base class
@@ -194,8 +212,9 @@ class Registry:
         self.add(failed_entry(stem, origin, exc))
 
     @classmethod
-    def build(cls, extra_dirs: Sequence[str | Path] = (), *, builtins: bool = True, entry_points: bool = True
-              ) -> Registry:
+    def build(
+        cls, extra_dirs: Sequence[str | Path] = (), *, builtins: bool = True, entry_points: bool = True
+    ) -> Registry:
         """A fresh registry from the built-ins, the entry points and ``extra_dirs`` (folders, or single
         ``.py``/``.toml`` files).
 
@@ -246,8 +265,9 @@ class Registry:
             elif inspect.isclass(obj) and issubclass(obj, Solver) and not inspect.isabstract(obj):
                 self.add_class(obj, origin)
             else:
-                raise RegistryError(f"{origin}: expected a concrete schedbench.Solver subclass or a module, "
-                                    f"found {obj!r}")
+                raise RegistryError(
+                    f"{origin}: expected a concrete schedbench.Solver subclass or a module, found {obj!r}"
+                )
 
     def _scan_path(self, path: Path) -> None:
         if path.is_dir():
@@ -279,9 +299,18 @@ def _stem_name(stem: str) -> str:
 def failed_entry(stem: str, origin: str, exc: BaseException) -> SolverEntry:
     """The unavailable entry of a plugin module whose import failed."""
     text = f"{type(exc).__name__}: {exc}".strip()
-    return SolverEntry(name=_stem_name(stem), family="", version="", problems={}, params=(), deterministic=False,
-                       description="(plugin module failed to import)", origin=origin, available=False,
-                       reason=f"import failed: {text}")
+    return SolverEntry(
+        name=_stem_name(stem),
+        family="",
+        version="",
+        problems={},
+        params=(),
+        deterministic=False,
+        description="(plugin module failed to import)",
+        origin=origin,
+        available=False,
+        reason=f"import failed: {text}",
+    )
 
 
 def entry_for_class(cls: type[Solver], origin: str) -> SolverEntry:
@@ -296,10 +325,19 @@ def command_entry(config: CommandConfig) -> SolverEntry:
     """The entry of a command solver (unavailable when its program is not found)."""
     problem = config.program_problem()
     cls = config.solver_class()
-    return SolverEntry(name=config.name, family=config.family, version=config.version,
-                       problems=dict(config.problems), params=config.params, deterministic=config.deterministic,
-                       description=config.description, origin=config.origin, available=problem is None,
-                       reason=problem, _loader=lambda: cls)
+    return SolverEntry(
+        name=config.name,
+        family=config.family,
+        version=config.version,
+        problems=dict(config.problems),
+        params=config.params,
+        deterministic=config.deterministic,
+        description=config.description,
+        origin=config.origin,
+        available=problem is None,
+        reason=problem,
+        _loader=lambda: cls,
+    )
 
 
 def import_file(path: str | Path) -> ModuleType:

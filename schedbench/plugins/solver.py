@@ -41,8 +41,17 @@ from schedbench.instances.model import Instance
 SOLVER_STATUSES = ("optimal", "feasible", "infeasible", "unbounded", "unknown")
 #: Every status a run can end with (the harness adds the ones after ``unknown``).
 #: ``wrong``: a claim (infeasible, optimal, a bound) contradicted by a known answer or value.
-RUN_STATUSES = (*SOLVER_STATUSES, "timeout", "memout", "crashed", "error", "invalid", "unsupported",
-                "unavailable", "wrong")
+RUN_STATUSES = (
+    *SOLVER_STATUSES,
+    "timeout",
+    "memout",
+    "crashed",
+    "error",
+    "invalid",
+    "unsupported",
+    "unavailable",
+    "wrong",
+)
 
 
 @dataclass(frozen=True)
@@ -151,9 +160,15 @@ class Context:
         threads: threads the solver may use (BLAS and OpenMP are capped to it by the harness).
     """
 
-    def __init__(self, time_limit: float, seed: int, params: Mapping[str, Any], threads: int = 1,
-                 reporter: Callable[[dict[str, Any], float | None], None] | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        time_limit: float,
+        seed: int,
+        params: Mapping[str, Any],
+        threads: int = 1,
+        reporter: Callable[[dict[str, Any], float | None], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         import time
 
         self.time_limit = float(time_limit)
@@ -235,8 +250,9 @@ class Solver(abc.ABC):
         """
         if instance.problem.objective in cls.problems.get(instance.problem.cls, ()):
             return None
-        return (f"{cls.name} does not solve {instance.problem.cls}/{instance.problem.objective}; it solves "
-                + (", ".join(f"{c}/{o}" for c, objs in sorted(cls.problems.items()) for o in objs) or "nothing"))
+        return f"{cls.name} does not solve {instance.problem.cls}/{instance.problem.objective}; it solves " + (
+            ", ".join(f"{c}/{o}" for c, objs in sorted(cls.problems.items()) for o in objs) or "nothing"
+        )
 
     @classmethod
     def resolve_params(cls, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,8 +295,12 @@ class Solver(abc.ABC):
                 raise ValueError(f"solver {cls.name!r} has no parameter {key!r}; it has {sorted(known)}")
             params[params.index(known[key])] = replace(known[key], default=known[key].convert(value))
         module = sys._getframe(1).f_globals.get("__name__", cls.__module__)
-        attrs = {"name": name, "params": tuple(params), "__module__": module,
-                 "description": description or f"{cls.name} with " + ", ".join(
-                     f"{k}={v!r}" for k, v in defaults.items()),
-                 "__doc__": cls.__doc__, "__qualname__": f"{cls.__qualname__}[{name}]"}
+        attrs = {
+            "name": name,
+            "params": tuple(params),
+            "__module__": module,
+            "description": description or f"{cls.name} with " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()),
+            "__doc__": cls.__doc__,
+            "__qualname__": f"{cls.__qualname__}[{name}]",
+        }
         return type(f"{cls.__name__}Variant", (cls,), attrs)

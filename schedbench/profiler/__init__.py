@@ -27,8 +27,10 @@ from types import ModuleType
 
 #: The optional-dependency extra that provides torch.
 EXTRA = "profile"
-MISSING_TORCH = (f"schedbench profile needs PyTorch, which is not installed: install the extra with "
-                 f"pip install 'schedbench[{EXTRA}]'")
+MISSING_TORCH = (
+    f"schedbench profile needs PyTorch, which is not installed: install the extra with "
+    f"pip install 'schedbench[{EXTRA}]'"
+)
 
 
 class ProfileError(Exception):

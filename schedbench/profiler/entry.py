@@ -62,10 +62,21 @@ def cpu_type_id(info: DeviceInfo) -> str:
 def _cpu_spec(info: DeviceInfo) -> GpuSpec:
     if not info.memory_bytes:
         raise ProfileError("cannot read the host's physical memory (MemTotal), which a CPU type needs")
-    prov = Provenance(MEASURED, SOURCE_KEY, "MemTotal of /proc/meminfo: the host's physical memory",
-                      f"CPU measurement (not a GPU): {info.name}", f"{METHOD}: read from the operating system")
-    return GpuSpec(cpu_type_id(info), f"CPU {info.name}, {info.threads} torch threads (CPU measurement, not a GPU)",
-                   CPU_CHIP, Figure(_sig(info.memory_bytes / 2**30, 4), "GiB", prov), None, (info.name,))
+    prov = Provenance(
+        MEASURED,
+        SOURCE_KEY,
+        "MemTotal of /proc/meminfo: the host's physical memory",
+        f"CPU measurement (not a GPU): {info.name}",
+        f"{METHOD}: read from the operating system",
+    )
+    return GpuSpec(
+        cpu_type_id(info),
+        f"CPU {info.name}, {info.threads} torch threads (CPU measurement, not a GPU)",
+        CPU_CHIP,
+        Figure(_sig(info.memory_bytes / 2**30, 4), "GiB", prov),
+        None,
+        (info.name,),
+    )
 
 
 def _norm(name: str) -> str:
@@ -89,8 +100,10 @@ def _cuda_spec(info: DeviceInfo, catalogue: Catalogue, gpu_type: str | None) -> 
     gid = gpu_type or match_gpu(info.name, catalogue)
     if gid is not None:
         if gid not in catalogue.gpus or catalogue.gpus[gid].chip == CPU_CHIP:
-            raise ProfileError(f"--gpu-type {gid!r} is not a GPU type of the catalogue; expected one of "
-                               f"{sorted(g for g, s in catalogue.gpus.items() if s.chip != CPU_CHIP)}")
+            raise ProfileError(
+                f"--gpu-type {gid!r} is not a GPU type of the catalogue; expected one of "
+                f"{sorted(g for g, s in catalogue.gpus.items() if s.chip != CPU_CHIP)}"
+            )
         spec = catalogue.gpus[gid]
         keys = [k for f in (spec.memory_gib, spec.peak_fp32_tflops) if f is not None for k in f.provenance.inputs]
         return spec, {k: catalogue.sources[k] for k in keys}
@@ -98,8 +111,13 @@ def _cuda_spec(info: DeviceInfo, catalogue: Catalogue, gpu_type: str | None) -> 
     if gib <= 0:
         raise ProfileError(f"cannot read the memory of {info.name}")
     chip = slug(re.sub(r"^(NVIDIA|Tesla)\s+", "", info.name))
-    prov = Provenance(MEASURED, SOURCE_KEY, "total_memory of torch.cuda.get_device_properties (as the driver "
-                      "reports it)", f"GPU: {info.name}", f"{METHOD}: read from the CUDA driver")
+    prov = Provenance(
+        MEASURED,
+        SOURCE_KEY,
+        "total_memory of torch.cuda.get_device_properties (as the driver reports it)",
+        f"GPU: {info.name}",
+        f"{METHOD}: read from the CUDA driver",
+    )
     size = f"{round(gib)}GB"
     gid = chip if chip.upper().endswith(size.upper()) else f"{chip}-{size}"
     spec = GpuSpec(gid, info.name, chip, Figure(_sig(gib, 4), "GiB", prov), None, (info.name,))
@@ -115,24 +133,29 @@ def figure_detail(m: Any, command: str) -> str:
     st = m.step_time_s
     tflops = m.flops_per_step * m.steps / m.elapsed_s / 1e12 if m.elapsed_s > 0 else 0.0
     load = m.extra.get("load_average_1min")
-    load_text = f"; 1-min load average {load} on {m.device_info['logical_cpus']} logical CPUs" if load is not None \
-        else ""
+    load_text = (
+        f"; 1-min load average {load} on {m.device_info['logical_cpus']} logical CPUs" if load is not None else ""
+    )
     tf32 = m.extra.get("tf32")
     if tf32:
         load_text += f"; TF32 allowed for matmul {tf32['matmul']}, for cuDNN {tf32['cudnn']}"
-    return (f"schedbench profile run of {m.date}: `{command}`; batch size {m.batch_size}, {m.steps} timed steps after "
-            f"{m.warmup} warm-up steps, seed {m.seed}, synthetic data; step time p50 {_ms(st['p50'])}, p95 "
-            f"{_ms(st['p95'])}, mean {_ms(st['mean'])}, min {_ms(st['min'])}, max {_ms(st['max'])}; "
-            f"{m.flops_per_step:,} FLOPs per step (FlopCounterMode), {tflops:.3g} TFLOP/s achieved; "
-            f"{m.params:,} trainable parameters{load_text}")
+    return (
+        f"schedbench profile run of {m.date}: `{command}`; batch size {m.batch_size}, {m.steps} timed steps after "
+        f"{m.warmup} warm-up steps, seed {m.seed}, synthetic data; step time p50 {_ms(st['p50'])}, p95 "
+        f"{_ms(st['p95'])}, mean {_ms(st['mean'])}, min {_ms(st['min'])}, max {_ms(st['max'])}; "
+        f"{m.flops_per_step:,} FLOPs per step (FlopCounterMode), {tflops:.3g} TFLOP/s achieved; "
+        f"{m.params:,} trainable parameters{load_text}"
+    )
 
 
 def memory_detail(m: Any, command: str) -> str:
     base = m.baseline_memory_bytes
     when = "resident before the model was built" if m.device == "cpu" else "allocated before the first step"
     base_text = "" if base is None else f"; {base / 2**20:.1f} MiB {when}"
-    return (f"schedbench profile run of {m.date}: `{command}`; peak {m.peak_memory_bytes / 2**20:.1f} MiB over "
-            f"{m.warmup} warm-up and {m.steps} timed steps at batch size {m.batch_size}{base_text}")
+    return (
+        f"schedbench profile run of {m.date}: `{command}`; peak {m.peak_memory_bytes / 2**20:.1f} MiB over "
+        f"{m.warmup} warm-up and {m.steps} timed steps at batch size {m.batch_size}{base_text}"
+    )
 
 
 def job_key(m: Any) -> str:
@@ -140,8 +163,14 @@ def job_key(m: Any) -> str:
     return f"{m.key}-bs{m.batch_size}"
 
 
-def build_fragment(measurements: Sequence[Any], workload: Any, command: str, catalogue: Catalogue | None = None, *,
-                   gpu_type: str | None = None) -> Catalogue:
+def build_fragment(
+    measurements: Sequence[Any],
+    workload: Any,
+    command: str,
+    catalogue: Catalogue | None = None,
+    *,
+    gpu_type: str | None = None,
+) -> Catalogue:
     """A catalogue fragment for ``measurements`` (all of ``workload``, one device).
 
     Args:
@@ -179,25 +208,54 @@ def build_fragment(measurements: Sequence[Any], workload: Any, command: str, cat
         if key in jobs:
             raise ProfileError(f"batch size {m.batch_size} measured twice")
         hardware = DeviceInfo(**m.device_info).summary()
-        tp = Figure(_sig(m.throughput), unit, Provenance(
-            MEASURED, SOURCE_KEY, figure_detail(m, command), hardware,
-            f"{METHOD}: {m.timing_method}; throughput = batch size x timed steps / their wall time; a step is "
-            "zero_grad, forward, loss, backward and the optimizer step on one synthetic batch"))
+        tp = Figure(
+            _sig(m.throughput),
+            unit,
+            Provenance(
+                MEASURED,
+                SOURCE_KEY,
+                figure_detail(m, command),
+                hardware,
+                f"{METHOD}: {m.timing_method}; throughput = batch size x timed steps / their wall time; a step is "
+                "zero_grad, forward, loss, backward and the optimizer step on one synthetic batch",
+            ),
+        )
         memory = {}
         if m.peak_memory_bytes is not None:
-            memory[spec.id] = Figure(_sig(m.peak_memory_bytes / 2**30, 4), "GiB", Provenance(
-                MEASURED, SOURCE_KEY, memory_detail(m, command), hardware, f"{METHOD}: {m.memory_method}"))
+            memory[spec.id] = Figure(
+                _sig(m.peak_memory_bytes / 2**30, 4),
+                "GiB",
+                Provenance(MEASURED, SOURCE_KEY, memory_detail(m, command), hardware, f"{METHOD}: {m.memory_method}"),
+            )
         jobs[key] = JobType(
-            key=key, family=workload.family, model=workload.model, task=workload.task, source=SOURCE_KEY,
-            batch_size=m.batch_size, precision="fp32", unit=unit,
-            description=(f"{workload.description} Batch size {m.batch_size}: {m.params:,} trainable parameters, "
-                         f"{m.flops_per_step:,} FLOPs per training step (torch FlopCounterMode: matrix products and "
-                         "convolutions, forward and backward)."),
-            throughput={(spec.id, 1): tp}, memory_gib=memory,
+            key=key,
+            family=workload.family,
+            model=workload.model,
+            task=workload.task,
+            source=SOURCE_KEY,
+            batch_size=m.batch_size,
+            precision="fp32",
+            unit=unit,
+            description=(
+                f"{workload.description} Batch size {m.batch_size}: {m.params:,} trainable parameters, "
+                f"{m.flops_per_step:,} FLOPs per training step (torch FlopCounterMode: matrix products and "
+                "convolutions, forward and backward)."
+            ),
+            throughput={(spec.id, 1): tp},
+            memory_gib=memory,
         )
     sources = {SOURCE_KEY: SOURCE, **spec_sources}
     return Catalogue(f"profile-{measurements[0].date}", sources, {spec.id: spec}, jobs)
 
 
-__all__ = ["CPU_CHIP", "METHOD", "SOURCE", "SOURCE_KEY", "build_fragment", "cpu_type_id", "figure_detail", "job_key",
-           "match_gpu"]
+__all__ = [
+    "CPU_CHIP",
+    "METHOD",
+    "SOURCE",
+    "SOURCE_KEY",
+    "build_fragment",
+    "cpu_type_id",
+    "figure_detail",
+    "job_key",
+    "match_gpu",
+]

@@ -60,8 +60,13 @@ def nvidia_driver_version() -> str | None:
     if exe is None:
         return None
     try:
-        res = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=20, check=False)
+        res = subprocess.run(
+            [exe, "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     line = res.stdout.strip().splitlines()[0].strip() if res.returncode == 0 and res.stdout.strip() else ""
@@ -123,11 +128,15 @@ class DeviceInfo:
         """One line naming the hardware and the software versions."""
         gib = f"{self.memory_bytes / 2**30:.1f} GiB" if self.memory_bytes else "memory unknown"
         if self.kind == "cpu":
-            hw = (f"CPU measurement (not a GPU): {self.name}, {self.threads} torch threads on {self.logical_cpus} "
-                  f"logical CPUs, {gib} RAM")
+            hw = (
+                f"CPU measurement (not a GPU): {self.name}, {self.threads} torch threads on {self.logical_cpus} "
+                f"logical CPUs, {gib} RAM"
+            )
         else:
-            hw = (f"GPU: {self.name} (cuda:{self.index}, {gib}), NVIDIA driver {self.driver or 'unknown'}, CUDA "
-                  f"{self.cuda or 'unknown'}, cuDNN {self.cudnn or 'unknown'}")
+            hw = (
+                f"GPU: {self.name} (cuda:{self.index}, {gib}), NVIDIA driver {self.driver or 'unknown'}, CUDA "
+                f"{self.cuda or 'unknown'}, cuDNN {self.cudnn or 'unknown'}"
+            )
         return f"{hw}; torch {self.torch}, Python {self.python}, {self.platform}"
 
 
@@ -140,14 +149,46 @@ def describe_device(torch: Any, device: str) -> DeviceInfo:
         v = torch.backends.cudnn.version()
         cudnn = None if v is None else str(v)
     if device == "cpu":
-        return DeviceInfo("cpu", cpu_model(), None, host_memory_bytes(), torch.get_num_threads(), cuda=None,
-                          cudnn=None, driver=None, logical_cpus=cpus, torch=version, python=python, platform=system)
+        return DeviceInfo(
+            "cpu",
+            cpu_model(),
+            None,
+            host_memory_bytes(),
+            torch.get_num_threads(),
+            cuda=None,
+            cudnn=None,
+            driver=None,
+            logical_cpus=cpus,
+            torch=version,
+            python=python,
+            platform=system,
+        )
     index = int(device.split(":", 1)[1]) if ":" in device else torch.cuda.current_device()
     props = torch.cuda.get_device_properties(index)
-    return DeviceInfo("cuda", torch.cuda.get_device_name(index), index, int(props.total_memory), None,
-                      cuda=torch.version.cuda, cudnn=cudnn, driver=nvidia_driver_version(), logical_cpus=cpus,
-                      torch=version, python=python, platform=system)
+    return DeviceInfo(
+        "cuda",
+        torch.cuda.get_device_name(index),
+        index,
+        int(props.total_memory),
+        None,
+        cuda=torch.version.cuda,
+        cudnn=cudnn,
+        driver=nvidia_driver_version(),
+        logical_cpus=cpus,
+        torch=version,
+        python=python,
+        platform=system,
+    )
 
 
-__all__ = ["DeviceInfo", "cpu_model", "cpu_slug", "describe_device", "host_memory_bytes", "logical_cpus",
-           "nvidia_driver_version", "slug", "utc_now"]
+__all__ = [
+    "DeviceInfo",
+    "cpu_model",
+    "cpu_slug",
+    "describe_device",
+    "host_memory_bytes",
+    "logical_cpus",
+    "nvidia_driver_version",
+    "slug",
+    "utc_now",
+]

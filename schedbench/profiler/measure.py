@@ -115,8 +115,9 @@ def load_factory(path: str) -> Callable[[], Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except Exception as exc:  # a user module may fail in any way
-        raise ProfileError(f"model {path!r}: cannot import {module_name!r}: {type(exc).__name__}: "
-                           f"{_first_line(exc)}") from None
+        raise ProfileError(
+            f"model {path!r}: cannot import {module_name!r}: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ProfileError(f"model {path!r}: module {module_name!r} has no attribute {attr!r}")
@@ -154,8 +155,9 @@ class Trainer:
 
 def _supervised(workload: Workload, model: Any, batch: int, device: torch.device, gen: torch.Generator) -> Trainer:
     if not isinstance(model, nn.Module):
-        raise ProfileError(f"model {workload.name!r}: the factory returned {type(model).__name__}, expected a "
-                           "torch.nn.Module")
+        raise ProfileError(
+            f"model {workload.name!r}: the factory returned {type(model).__name__}, expected a torch.nn.Module"
+        )
     model = model.to(device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -168,21 +170,30 @@ def _supervised(workload: Workload, model: Any, batch: int, device: torch.device
             probe = model(*inputs)
     except Exception as exc:
         if is_out_of_memory(exc):
-            raise OutOfMemoryError(f"model {workload.name!r} at batch size {batch} on {device}: the forward pass ran "
-                                   "out of memory") from None
-        raise ProfileError(f"model {workload.name!r}: the forward pass failed on inputs "
-                           f"{[s.text() for s in workload.inputs]} at batch size {batch}: {type(exc).__name__}: "
-                           f"{_first_line(exc)}") from None
+            raise OutOfMemoryError(
+                f"model {workload.name!r} at batch size {batch} on {device}: the forward pass ran out of memory"
+            ) from None
+        raise ProfileError(
+            f"model {workload.name!r}: the forward pass failed on inputs "
+            f"{[s.text() for s in workload.inputs]} at batch size {batch}: {type(exc).__name__}: "
+            f"{_first_line(exc)}"
+        ) from None
     if not isinstance(probe, torch.Tensor) or not probe.is_floating_point():
-        raise ProfileError(f"model {workload.name!r}: the forward pass must return one floating-point tensor, "
-                           f"not {type(probe).__name__}")
+        raise ProfileError(
+            f"model {workload.name!r}: the forward pass must return one floating-point tensor, "
+            f"not {type(probe).__name__}"
+        )
     if probe.dim() == 0 or probe.shape[0] != batch:
-        raise ProfileError(f"model {workload.name!r}: the output's first dimension must be the batch ({batch}), "
-                           f"found shape {tuple(probe.shape)}")
+        raise ProfileError(
+            f"model {workload.name!r}: the output's first dimension must be the batch ({batch}), "
+            f"found shape {tuple(probe.shape)}"
+        )
     if workload.loss == "cross-entropy":
         if probe.dim() < 2:
-            raise ProfileError(f"model {workload.name!r}: --loss cross-entropy needs class logits in dim 1, found "
-                               f"output shape {tuple(probe.shape)}")
+            raise ProfileError(
+                f"model {workload.name!r}: --loss cross-entropy needs class logits in dim 1, found "
+                f"output shape {tuple(probe.shape)}"
+            )
         target = torch.randint(0, probe.shape[1], (batch, *probe.shape[2:]), generator=gen).to(device)
         loss_fn: nn.Module = nn.CrossEntropyLoss()
     elif workload.loss == "bce":
@@ -248,8 +259,9 @@ def build_trainer(workload: Workload, batch: int, device: torch.device, seed: in
     try:
         built = factory()
     except Exception as exc:
-        raise ProfileError(f"model {workload.name!r}: the factory failed: {type(exc).__name__}: "
-                           f"{_first_line(exc)}") from None
+        raise ProfileError(
+            f"model {workload.name!r}: the factory failed: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
     if workload.kind == "gan":
         return _gan(workload, built, batch, device, gen)
     return _supervised(workload, built, batch, device, gen)
@@ -304,18 +316,27 @@ def rss_peak_bytes(reset_ok: bool) -> int:
 
 
 def cpu_memory_method(reset_ok: bool, isolated: bool) -> str:
-    where = ("a fresh Python process per batch size" if isolated else
-             "the profiling process (memory the allocator kept from an earlier measurement in it can count)")
+    where = (
+        "a fresh Python process per batch size"
+        if isolated
+        else "the profiling process (memory the allocator kept from an earlier measurement in it can count)"
+    )
     if reset_ok:
-        return (f"peak resident set size (VmHWM of /proc/self/status) of {where}, reset through /proc/self/clear_refs "
-                "after the model and the batch were built: the peak while training, including the interpreter, "
-                "the torch libraries, the model and the batch")
-    return (f"lifetime peak resident set size (getrusage ru_maxrss) of {where}; the high-water mark could not be "
-            "reset, so it also covers model construction")
+        return (
+            f"peak resident set size (VmHWM of /proc/self/status) of {where}, reset through /proc/self/clear_refs "
+            "after the model and the batch were built: the peak while training, including the interpreter, "
+            "the torch libraries, the model and the batch"
+        )
+    return (
+        f"lifetime peak resident set size (getrusage ru_maxrss) of {where}; the high-water mark could not be "
+        "reset, so it also covers model construction"
+    )
 
 
-CUDA_MEMORY_METHOD = ("torch.cuda.max_memory_allocated since torch.cuda.reset_peak_memory_stats after the model and "
-                      "the batch were built (tensors only: not the caching allocator's reserve, not the CUDA context)")
+CUDA_MEMORY_METHOD = (
+    "torch.cuda.max_memory_allocated since torch.cuda.reset_peak_memory_stats after the model and "
+    "the batch were built (tensors only: not the caching allocator's reserve, not the CUDA context)"
+)
 
 
 # ---------------------------------------------------------------------- FLOPs
@@ -349,15 +370,25 @@ def parameter_counts(modules: list[nn.Module]) -> tuple[int, int]:
 def _stats(times: list[float]) -> dict[str, float]:
     a = np.asarray(times, dtype=np.float64)
     q = np.percentile(a, [5, 50, 95])
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0, "min": float(a.min()),
-            "p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2]), "max": float(a.max())}
+    return {
+        "mean": float(a.mean()),
+        "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        "min": float(a.min()),
+        "p5": float(q[0]),
+        "p50": float(q[1]),
+        "p95": float(q[2]),
+        "max": float(a.max()),
+    }
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether an exception from a step is an out-of-memory failure."""
     oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)) or \
-        any(s in str(exc).lower() for s in ("out of memory", "can't allocate memory"))
+    return (
+        isinstance(exc, MemoryError)
+        or (oom is not None and isinstance(exc, oom))
+        or any(s in str(exc).lower() for s in ("out of memory", "can't allocate memory"))
+    )
 
 
 def _fail(workload: Workload, batch_size: int, device: str, what: str, exc: BaseException) -> NoReturn:
@@ -385,8 +416,9 @@ def _device(device: str) -> torch.device:
     return dev
 
 
-def _timed_cuda(trainer: Trainer, dev: torch.device, steps: int, progress: Progress | None
-                ) -> tuple[list[float], float]:
+def _timed_cuda(
+    trainer: Trainer, dev: torch.device, steps: int, progress: Progress | None
+) -> tuple[list[float], float]:
     """Per-step times (CUDA events) and the wall time of ``steps`` steps."""
     torch.cuda.synchronize(dev)
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(steps)]
@@ -416,9 +448,18 @@ def _timed_cpu(trainer: Trainer, steps: int, progress: Progress | None) -> tuple
     return times, time.perf_counter() - t0
 
 
-def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: int = 20, warmup: int = 5,
-            seed: int = 0, threads: int | None = None, progress: Progress | None = None,
-            isolated: bool = False) -> Measurement:
+def measure(
+    workload: Workload,
+    batch_size: int,
+    *,
+    device: str = "cpu",
+    steps: int = 20,
+    warmup: int = 5,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    isolated: bool = False,
+) -> Measurement:
     """Measure ``steps`` training steps of ``workload`` at ``batch_size`` on ``device`` (see the
     module docstring for the procedure).
 
@@ -472,18 +513,49 @@ def measure(workload: Workload, batch_size: int, *, device: str = "cpu", steps: 
         extra["load_average_1min"] = round(os.getloadavg()[0], 2)  # other work on the machine, for the record
     if cuda:
         extra["max_memory_reserved_bytes"] = int(torch.cuda.max_memory_reserved(dev))
-        extra["tf32"] = {"matmul": bool(torch.backends.cuda.matmul.allow_tf32),
-                         "cudnn": bool(torch.backends.cudnn.allow_tf32)}
+        extra["tf32"] = {
+            "matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+            "cudnn": bool(torch.backends.cudnn.allow_tf32),
+        }
     return Measurement(
-        workload=workload.name, key=workload.key, batch_size=batch_size, device=str(dev) if cuda else "cpu",
-        steps=steps, warmup=warmup, seed=seed, throughput=batch_size * steps / elapsed, elapsed_s=elapsed,
-        step_time_s=_stats(times), step_times_s=times, peak_memory_bytes=peak, baseline_memory_bytes=baseline,
-        memory_method=memory_method, flops_per_step=flops, flops_by_op=by_op, params=params,
-        params_total=params_total, timing_method=TIMING_CUDA if cuda else TIMING_CPU, device_info=info.to_dict(),
-        date=date, isolated=isolated, extra=extra,
+        workload=workload.name,
+        key=workload.key,
+        batch_size=batch_size,
+        device=str(dev) if cuda else "cpu",
+        steps=steps,
+        warmup=warmup,
+        seed=seed,
+        throughput=batch_size * steps / elapsed,
+        elapsed_s=elapsed,
+        step_time_s=_stats(times),
+        step_times_s=times,
+        peak_memory_bytes=peak,
+        baseline_memory_bytes=baseline,
+        memory_method=memory_method,
+        flops_per_step=flops,
+        flops_by_op=by_op,
+        params=params,
+        params_total=params_total,
+        timing_method=TIMING_CUDA if cuda else TIMING_CPU,
+        device_info=info.to_dict(),
+        date=date,
+        isolated=isolated,
+        extra=extra,
     )
 
 
-__all__ = ["CUDA_MEMORY_METHOD", "Measurement", "Trainer", "build_trainer", "count_flops", "is_out_of_memory",
-           "load_factory", "measure", "parameter_counts", "reset_rss_peak", "rss_bytes", "rss_peak_bytes",
-           "synthetic"]
+__all__ = [
+    "CUDA_MEMORY_METHOD",
+    "Measurement",
+    "Trainer",
+    "build_trainer",
+    "count_flops",
+    "is_out_of_memory",
+    "load_factory",
+    "measure",
+    "parameter_counts",
+    "reset_rss_peak",
+    "rss_bytes",
+    "rss_peak_bytes",
+    "synthetic",
+]

@@ -46,9 +46,14 @@ class ArticleCNN(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),     # 28 -> 26 -> 13
-            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),    # 13 -> 11 -> 5
-            nn.Conv2d(64, 64, 3), nn.ReLU(),                     # 5 -> 3
+            nn.Conv2d(1, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 28 -> 26 -> 13
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 13 -> 11 -> 5
+            nn.Conv2d(64, 64, 3),
+            nn.ReLU(),  # 5 -> 3
         )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(3 * 3 * 64, 64), nn.ReLU(), nn.Linear(64, 10))
 
@@ -98,9 +103,12 @@ class GanGenerator(nn.Module):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(LATENT, 7 * 7 * 256), nn.LeakyReLU(0.2))
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2), nn.LeakyReLU(0.2),                    # 7x7
-            nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1), nn.LeakyReLU(0.2),   # 14x14
-            nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1), nn.Tanh(),             # 28x28
+            nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2),
+            nn.LeakyReLU(0.2),  # 7x7
+            nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1),
+            nn.LeakyReLU(0.2),  # 14x14
+            nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1),
+            nn.Tanh(),  # 28x28
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -115,9 +123,14 @@ class GanDiscriminator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(1, 64, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),     # 28 -> 14
-            nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),   # 14 -> 7
-            nn.Flatten(), nn.Linear(7 * 7 * 128, 1),
+            nn.Conv2d(1, 64, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.3),  # 28 -> 14
+            nn.Conv2d(64, 128, 5, stride=2, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.3),  # 14 -> 7
+            nn.Flatten(),
+            nn.Linear(7 * 7 * 128, 1),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,11 +19,20 @@ from schedbench.profiler import OutOfMemoryError, ProfileError
 from schedbench.profiler.workloads import TensorSpec, Workload
 
 
-def request(workload: Workload, batch_size: int, *, device: str, steps: int, warmup: int, seed: int,
-            threads: int | None) -> dict[str, Any]:
+def request(
+    workload: Workload, batch_size: int, *, device: str, steps: int, warmup: int, seed: int, threads: int | None
+) -> dict[str, Any]:
     """The JSON request for one measurement."""
-    return {"workload": asdict(workload), "batch_size": batch_size, "device": device, "steps": steps,
-            "warmup": warmup, "seed": seed, "threads": threads, "cwd": os.getcwd()}
+    return {
+        "workload": asdict(workload),
+        "batch_size": batch_size,
+        "device": device,
+        "steps": steps,
+        "warmup": warmup,
+        "seed": seed,
+        "threads": threads,
+        "cwd": os.getcwd(),
+    }
 
 
 def workload_from_dict(d: dict[str, Any]) -> Workload:
@@ -49,10 +58,19 @@ def main() -> int:
         require_torch()
         from schedbench.profiler.measure import measure
 
-        m = measure(workload_from_dict(req["workload"]), req["batch_size"], device=req["device"], steps=req["steps"],
-                    warmup=req["warmup"], seed=req["seed"], threads=req["threads"], isolated=True,
-                    progress=lambda phase, done, total: emit({"event": "progress", "phase": phase, "done": done,
-                                                              "total": total}))
+        m = measure(
+            workload_from_dict(req["workload"]),
+            req["batch_size"],
+            device=req["device"],
+            steps=req["steps"],
+            warmup=req["warmup"],
+            seed=req["seed"],
+            threads=req["threads"],
+            isolated=True,
+            progress=lambda phase, done, total: emit(
+                {"event": "progress", "phase": phase, "done": done, "total": total}
+            ),
+        )
     except ProfileError as exc:
         emit({"event": "error", "message": str(exc), "out_of_memory": isinstance(exc, OutOfMemoryError)})
         return 1

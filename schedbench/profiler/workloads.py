@@ -32,8 +32,10 @@ LOSSES = ("cross-entropy", "bce", "mse")
 
 _FAMILIES = ("cnn", "rnn", "transformer", "gan", "recommendation", "rl", "speech")
 _SPEC_RE = re.compile(r"^(?P<dtype>[a-z0-9]+):(?P<shape>[0-9]+(?:x[0-9]+)*|scalar)(?::(?P<high>[0-9]+))?$")
-_FACTORY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
-                         r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_FACTORY_RE = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*)*$"
+)
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -54,8 +56,9 @@ class TensorSpec:
         """Parse the text form; :class:`ProfileError` naming what was expected otherwise."""
         m = _SPEC_RE.match(text.strip())
         if m is None:
-            raise ProfileError(f"--input {text!r}: expected DTYPE:SHAPE[:HIGH], e.g. float32:3x224x224 or "
-                               "int64:100:10000")
+            raise ProfileError(
+                f"--input {text!r}: expected DTYPE:SHAPE[:HIGH], e.g. float32:3x224x224 or int64:100:10000"
+            )
         dtype = m["dtype"]
         if dtype not in DTYPES:
             raise ProfileError(f"--input {text!r}: dtype must be one of {list(DTYPES)}, not {dtype!r}")
@@ -64,8 +67,9 @@ class TensorSpec:
             raise ProfileError(f"--input {text!r}: every dimension must be >= 1")
         high = None if m["high"] is None else int(m["high"])
         if dtype in INT_DTYPES and (high is None or high < 1):
-            raise ProfileError(f"--input {text!r}: an integer input needs its range, e.g. int64:100:10000 for ids "
-                               "in [0, 10000)")
+            raise ProfileError(
+                f"--input {text!r}: an integer input needs its range, e.g. int64:100:10000 for ids in [0, 10000)"
+            )
         if dtype in FLOAT_DTYPES and high is not None:
             raise ProfileError(f"--input {text!r}: only integer inputs take a range")
         return cls(dtype, shape, high)
@@ -108,42 +112,78 @@ class Workload:
     samples: str = "samples"
 
 
-_ARTICLE = ("Defined after the Keras model of the source article (the Dutch tutorial on GPU scheduling "
-            "schedbench starts from), written in PyTorch with the same layers and sizes (docs/profile.md "
-            "gives the layer mapping); trained with Adam on synthetic data of the article's shapes.")
+_ARTICLE = (
+    "Defined after the Keras model of the source article (the Dutch tutorial on GPU scheduling "
+    "schedbench starts from), written in PyTorch with the same layers and sizes (docs/profile.md "
+    "gives the layer mapping); trained with Adam on synthetic data of the article's shapes."
+)
 
-BUILTIN: dict[str, Workload] = {w.name: w for w in (
-    Workload("cnn", "article-cnn", "cnn",
-             "article CNN: Conv2D 32-64-64 3x3 + MaxPool x2 + Dense 64-10 (93,322 parameters)",
-             "MNIST-shaped 28x28x1 image classification, 10 classes (synthetic data)", "supervised",
-             (TensorSpec("float32", (1, 28, 28)),), "cross-entropy", "schedbench.profiler.models:article_cnn",
-             "Image classifier of the article's CNN section: three 3x3 convolutions (32, 64, 64 filters, ReLU, "
-             "valid padding) with 2x2 max pooling after the first two, then Dense 64 (ReLU) and Dense 10 "
-             "(softmax, categorical cross-entropy). " + _ARTICLE, "images"),
-    Workload("rnn", "article-rnn", "rnn",
-             "article simple RNN: Embedding 10000x128 + SimpleRNN 64 + Dense 1 (1,292,417 parameters)",
-             "binary text classification of 100-token sequences, vocabulary 10,000 (synthetic data)", "supervised",
-             (TensorSpec("int64", (100,), 10000),), "bce", "schedbench.profiler.models:article_rnn",
-             "Text classifier of the article's RNN section: Embedding(10000, 128) over 100 token ids, SimpleRNN "
-             "with 64 tanh units (last state), Dense 1 (sigmoid, binary cross-entropy). " + _ARTICLE, "sequences"),
-    Workload("lstm", "article-lstm", "rnn",
-             "article LSTM: Embedding 10000x128 + LSTM 128 + Dense 10000 (2,701,584 parameters)",
-             "next-token prediction over a 10,000-word vocabulary from 100-token sequences (synthetic data)",
-             "supervised", (TensorSpec("int64", (100,), 10000),), "cross-entropy",
-             "schedbench.profiler.models:article_lstm",
-             "Text generation model of the article's LSTM section: Embedding(10000, 128) over 100 token ids, LSTM "
-             "with 128 units (last state), Dense 10000 (softmax, categorical cross-entropy): one prediction per "
-             "sequence. " + _ARTICLE, "sequences"),
-    Workload("gan", "article-gan", "gan",
-             "article GAN: generator Dense 12544 + Conv2DTranspose 128-64-1 5x5 (2,292,737 parameters), "
-             "discriminator Conv2D 64-128 5x5 + Dense 1 (212,865 parameters)",
-             "MNIST-shaped 28x28x1 image generation from a 100-dimensional noise vector (synthetic data)", "gan",
-             (TensorSpec("float32", (1, 28, 28)),), "bce", "schedbench.profiler.models:article_gan",
-             "Generator and discriminator of the article's GAN section. One training step is one discriminator "
-             "update on B real and B generated images (binary cross-entropy) and one generator update through the "
-             "frozen discriminator on B noise vectors, each with its own Adam optimizer; a sample is one real "
-             "image. " + _ARTICLE, "images"),
-)}
+BUILTIN: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload(
+            "cnn",
+            "article-cnn",
+            "cnn",
+            "article CNN: Conv2D 32-64-64 3x3 + MaxPool x2 + Dense 64-10 (93,322 parameters)",
+            "MNIST-shaped 28x28x1 image classification, 10 classes (synthetic data)",
+            "supervised",
+            (TensorSpec("float32", (1, 28, 28)),),
+            "cross-entropy",
+            "schedbench.profiler.models:article_cnn",
+            "Image classifier of the article's CNN section: three 3x3 convolutions (32, 64, 64 filters, ReLU, "
+            "valid padding) with 2x2 max pooling after the first two, then Dense 64 (ReLU) and Dense 10 "
+            "(softmax, categorical cross-entropy). " + _ARTICLE,
+            "images",
+        ),
+        Workload(
+            "rnn",
+            "article-rnn",
+            "rnn",
+            "article simple RNN: Embedding 10000x128 + SimpleRNN 64 + Dense 1 (1,292,417 parameters)",
+            "binary text classification of 100-token sequences, vocabulary 10,000 (synthetic data)",
+            "supervised",
+            (TensorSpec("int64", (100,), 10000),),
+            "bce",
+            "schedbench.profiler.models:article_rnn",
+            "Text classifier of the article's RNN section: Embedding(10000, 128) over 100 token ids, SimpleRNN "
+            "with 64 tanh units (last state), Dense 1 (sigmoid, binary cross-entropy). " + _ARTICLE,
+            "sequences",
+        ),
+        Workload(
+            "lstm",
+            "article-lstm",
+            "rnn",
+            "article LSTM: Embedding 10000x128 + LSTM 128 + Dense 10000 (2,701,584 parameters)",
+            "next-token prediction over a 10,000-word vocabulary from 100-token sequences (synthetic data)",
+            "supervised",
+            (TensorSpec("int64", (100,), 10000),),
+            "cross-entropy",
+            "schedbench.profiler.models:article_lstm",
+            "Text generation model of the article's LSTM section: Embedding(10000, 128) over 100 token ids, LSTM "
+            "with 128 units (last state), Dense 10000 (softmax, categorical cross-entropy): one prediction per "
+            "sequence. " + _ARTICLE,
+            "sequences",
+        ),
+        Workload(
+            "gan",
+            "article-gan",
+            "gan",
+            "article GAN: generator Dense 12544 + Conv2DTranspose 128-64-1 5x5 (2,292,737 parameters), "
+            "discriminator Conv2D 64-128 5x5 + Dense 1 (212,865 parameters)",
+            "MNIST-shaped 28x28x1 image generation from a 100-dimensional noise vector (synthetic data)",
+            "gan",
+            (TensorSpec("float32", (1, 28, 28)),),
+            "bce",
+            "schedbench.profiler.models:article_gan",
+            "Generator and discriminator of the article's GAN section. One training step is one discriminator "
+            "update on B real and B generated images (binary cross-entropy) and one generator update through the "
+            "frozen discriminator on B noise vectors, each with its own Adam optimizer; a sample is one real "
+            "image. " + _ARTICLE,
+            "images",
+        ),
+    )
+}
 
 
 def builtin_names() -> list[str]:
@@ -151,19 +191,30 @@ def builtin_names() -> list[str]:
     return sorted(BUILTIN)
 
 
-def user_workload(factory: str, inputs: list[str], loss: str | None, *, family: str | None = None,
-                  key: str | None = None, task: str | None = None) -> Workload:
+def user_workload(
+    factory: str,
+    inputs: list[str],
+    loss: str | None,
+    *,
+    family: str | None = None,
+    key: str | None = None,
+    task: str | None = None,
+) -> Workload:
     """A user workload from ``pkg.module:factory``, the ``--input`` specs and ``--loss``.
 
     Raises:
         ProfileError: a malformed import path, input spec, loss, family or key.
     """
     if not _FACTORY_RE.match(factory):
-        raise ProfileError(f"model {factory!r}: expected one of {builtin_names()} or an import path "
-                           "pkg.module:factory (a callable returning a torch.nn.Module)")
+        raise ProfileError(
+            f"model {factory!r}: expected one of {builtin_names()} or an import path "
+            "pkg.module:factory (a callable returning a torch.nn.Module)"
+        )
     if not inputs:
-        raise ProfileError(f"model {factory!r}: a user model needs --input DTYPE:SHAPE[:HIGH] for each forward "
-                           "argument of one sample (e.g. --input float32:3x32x32)")
+        raise ProfileError(
+            f"model {factory!r}: a user model needs --input DTYPE:SHAPE[:HIGH] for each forward "
+            "argument of one sample (e.g. --input float32:3x32x32)"
+        )
     if loss is None:
         raise ProfileError(f"model {factory!r}: a user model needs --loss, one of {list(LOSSES)}")
     if loss not in LOSSES:
@@ -176,14 +227,30 @@ def user_workload(factory: str, inputs: list[str], loss: str | None, *, family: 
     if not _KEY_RE.match(stem):
         raise ProfileError(f"--key {stem!r}: expected letters, digits, '.', '_' or '-'")
     shapes = ", ".join(s.text() for s in specs)
-    return Workload(factory, stem, family, f"user model {factory}", task or f"user model, inputs {shapes}, loss {loss} "
-                    "(synthetic data)", "supervised", specs, loss, factory,
-                    f"User model {factory} (a torch.nn.Module from its factory), inputs per sample {shapes}, loss "
-                    f"{loss}, trained with Adam on synthetic data.")
+    return Workload(
+        factory,
+        stem,
+        family,
+        f"user model {factory}",
+        task or f"user model, inputs {shapes}, loss {loss} (synthetic data)",
+        "supervised",
+        specs,
+        loss,
+        factory,
+        f"User model {factory} (a torch.nn.Module from its factory), inputs per sample {shapes}, loss "
+        f"{loss}, trained with Adam on synthetic data.",
+    )
 
 
-def resolve(name: str, inputs: list[str] | None = None, loss: str | None = None, *, family: str | None = None,
-            key: str | None = None, task: str | None = None) -> Workload:
+def resolve(
+    name: str,
+    inputs: list[str] | None = None,
+    loss: str | None = None,
+    *,
+    family: str | None = None,
+    key: str | None = None,
+    task: str | None = None,
+) -> Workload:
     """The workload a ``MODEL`` argument names: a built-in name, or a user ``pkg.module:factory``.
 
     Raises:
@@ -191,8 +258,9 @@ def resolve(name: str, inputs: list[str] | None = None, loss: str | None = None,
     """
     if name in BUILTIN:
         if inputs or loss or family or task:
-            raise ProfileError(f"--input, --loss, --family and --task apply to user models, not to the built-in "
-                               f"{name!r}")
+            raise ProfileError(
+                f"--input, --loss, --family and --task apply to user models, not to the built-in {name!r}"
+            )
         w = BUILTIN[name]
         if key is not None:
             if not _KEY_RE.match(key):

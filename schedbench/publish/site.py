@@ -73,17 +73,21 @@ def _table_html(table: SetTable) -> str:
             tds.append(f"<td{attr}>{html.escape(v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     caption = html.escape(table.caption())
-    out = (f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
-           f"<tbody>{''.join(rows)}</tbody></table>")
+    out = f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     if table.intervals is not None:
         from schedbench.publish.tables import CI_COLUMNS, _ci_text, ci_caption
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in CI_COLUMNS)
-        body = "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=num"}>{html.escape(v)}</td>'
-                                        for i, v in enumerate(r)) + "</tr>"
-                       for r in _ci_text(table.intervals))
-        out += (f"<table><caption>{html.escape(ci_caption())}</caption><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table>")
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td{'' if i == 0 else ' class=num'}>{html.escape(v)}</td>" for i, v in enumerate(r))
+            + "</tr>"
+            for r in _ci_text(table.intervals)
+        )
+        out += (
+            f"<table><caption>{html.escape(ci_caption())}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
     return out
 
 
@@ -93,18 +97,33 @@ def _environment_html(env: pd.DataFrame | None) -> str:
     items = []
     for _, e in env.iterrows():
         pk = {c.split(".", 1)[1]: e[c] for c in env.columns if c.startswith("packages.") and pd.notna(e[c])}
-        fields = [("runs", e.get("runs")), ("python", e.get("python")), ("cpu", e.get("cpu_model")),
-                  ("cores", e.get("cpu_count")), ("memory (MB)", e.get("memory_total_mb")),
-                  ("platform", e.get("platform")), ("git revision", e.get("git_revision")),
-                  ("packages", ", ".join(f"{k} {v}" for k, v in sorted(pk.items())))]
-        dl = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in fields
-                     if v is not None and not (isinstance(v, float) and pd.isna(v)))
+        fields = [
+            ("runs", e.get("runs")),
+            ("python", e.get("python")),
+            ("cpu", e.get("cpu_model")),
+            ("cores", e.get("cpu_count")),
+            ("memory (MB)", e.get("memory_total_mb")),
+            ("platform", e.get("platform")),
+            ("git revision", e.get("git_revision")),
+            ("packages", ", ".join(f"{k} {v}" for k, v in sorted(pk.items()))),
+        ]
+        dl = "".join(
+            f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>"
+            for k, v in fields
+            if v is not None and not (isinstance(v, float) and pd.isna(v))
+        )
         items.append(f"<dl>{dl}</dl>")
     return "".join(items)
 
 
-def publish(sources: list[Path], out: Path, *, success_gap: float = 1e-6, all_versions: bool = False,
-            formats: tuple[str, ...] = FORMATS) -> list[Page]:
+def publish(
+    sources: list[Path],
+    out: Path,
+    *,
+    success_gap: float = 1e-6,
+    all_versions: bool = False,
+    formats: tuple[str, ...] = FORMATS,
+) -> list[Page]:
     """Write the outputs of every set of every source into ``out`` (created); returns the pages.
 
     Raises:
@@ -148,8 +167,12 @@ def publish(sources: list[Path], out: Path, *, success_gap: float = 1e-6, all_ve
                     if kind == "cd":
                         fig, _ = cd_figure_from_runs(runs, title=None)
                     elif kind.startswith("profile"):
-                        fig, _ = pfig.profile(runs, kind.split("-")[1], title=f"Performance profile, "
-                                              f"{'wall time' if kind == 'profile-time' else '1 + gap'}: {title}")
+                        fig, _ = pfig.profile(
+                            runs,
+                            kind.split("-")[1],
+                            title=f"Performance profile, "
+                            f"{'wall time' if kind == 'profile-time' else '1 + gap'}: {title}",
+                        )
                     elif kind == "ecdf-limit":
                         fig, _ = pfig.ecdf_limit(runs, title=f"ECDF of the gap at the limit: {title}")
                     else:
@@ -170,8 +193,9 @@ def _rel(target: Path, base: Path) -> str:
     return Path(os.path.relpath(target.resolve(), base.resolve())).as_posix()
 
 
-def _page(table: SetTable, figures: list[tuple[str, Path]], src: Source, source_path: Path, out: Path,
-          name: str) -> str:
+def _page(
+    table: SetTable, figures: list[tuple[str, Path]], src: Source, source_path: Path, out: Path, name: str
+) -> str:
     from schedbench.plots.figures import KINDS
 
     figs = []
@@ -179,24 +203,30 @@ def _page(table: SetTable, figures: list[tuple[str, Path]], src: Source, source_
         data = base64.b64encode(p.read_bytes()).decode("ascii")
         pdf = p.with_suffix(".pdf")
         link = f' (<a href="{html.escape(pdf.name)}">PDF</a>)' if pdf.exists() else ""
-        figs.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(KINDS[kind])}">'
-                    f"<figcaption>{html.escape(KINDS[kind])}{link}</figcaption></figure>")
+        figs.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(KINDS[kind])}">'
+            f"<figcaption>{html.escape(KINDS[kind])}{link}</figcaption></figure>"
+        )
     links = [f'<a href="{html.escape(_rel(source_path, out))}">{html.escape(source_path.name)}</a>']
     env_path = source_path.with_name(f"{source_path.name.split('.')[0]}.environments{source_path.suffix}")
     if source_path.suffix in (".parquet", ".csv") and env_path.exists():
         links.append(f'<a href="{html.escape(_rel(env_path, out))}">{html.escape(env_path.name)}</a>')
     downloads = " · ".join(f'<a href="{name}.{ext}">{ext.upper()}</a>' for ext in ("md", "csv", "tex"))
     title = html.escape(f"{table.name} — {source_path.name}")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
-            f"<style>{_CSS}</style></head><body>"
-            f"<h1>{title}</h1><p><a href=\"index.html\">All result sets</a> · source: {' · '.join(links)} · "
-            f"table: {downloads}</p><h2>Tables</h2>{_table_html(table)}<h2>Figures</h2>{''.join(figs)}"
-            f"<h2>Environment</h2>{_environment_html(src.environments)}</body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">'
+        f"<style>{_CSS}</style></head><body>"
+        f'<h1>{title}</h1><p><a href="index.html">All result sets</a> · source: {" · ".join(links)} · '
+        f"table: {downloads}</p><h2>Tables</h2>{_table_html(table)}<h2>Figures</h2>{''.join(figs)}"
+        f"<h2>Environment</h2>{_environment_html(src.environments)}</body></html>\n"
+    )
 
 
 def _index(pages: list[Page]) -> str:
     items = "".join(f'<li><a href="{html.escape(p.slug)}.html">{html.escape(p.title)}</a></li>' for p in pages)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>schedbench results</title>'
-            f'<link rel="icon" href="data:,"><style>{_CSS}</style></head><body><h1>schedbench results</h1>'
-            f"<ul>{items}</ul></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>schedbench results</title>'
+        f'<link rel="icon" href="data:,"><style>{_CSS}</style></head><body><h1>schedbench results</h1>'
+        f"<ul>{items}</ul></body></html>\n"
+    )

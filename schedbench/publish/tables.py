@@ -53,11 +53,13 @@ class SetTable:
 
     def caption(self) -> str:
         """The table's caption: what each column means."""
-        return (f"{self.name}: success = a counted answer within a gap of {self.success_gap:g} of the best known; "
-                f"SGM time = shifted geometric mean of wall time (shift {SHIFT:g} s), a run without success "
-                "charged at its time limit; ratio = SGM over the group's best (best = 1); gap = |objective - best "
-                "known| / |best known| over feasible answers; * = per-instance gaps significantly worse than the "
-                "group's best (paired Wilcoxon signed-rank, Holm, alpha 0.05); best values in bold.")
+        return (
+            f"{self.name}: success = a counted answer within a gap of {self.success_gap:g} of the best known; "
+            f"SGM time = shifted geometric mean of wall time (shift {SHIFT:g} s), a run without success "
+            "charged at its time limit; ratio = SGM over the group's best (best = 1); gap = |objective - best "
+            "known| / |best known| over feasible answers; * = per-instance gaps significantly worse than the "
+            "group's best (paired Wilcoxon signed-rank, Holm, alpha 0.05); best values in bold."
+        )
 
 
 def _group_rows(runs: pd.DataFrame, group: str, success_gap: float) -> list[dict]:
@@ -69,10 +71,18 @@ def _group_rows(runs: pd.DataFrame, group: str, success_gap: float) -> list[dict
         gap = g["gap"].astype(float)
         ok = g["status"].isin(SOLVED_STATUSES) & gap.notna() & (gap <= success_gap) & g["wall_s"].notna()
         times = np.where(ok, g["wall_s"].astype(float).fillna(0.0), g["time_limit"].astype(float))
-        rows.append({"group": group, "solver": str(label), "runs": len(g), "success %": 100.0 * ok.mean(),
-                     "SGM time (s)": shifted_geometric_mean(times, SHIFT),
-                     "mean gap %": 100.0 * gap.mean() if gap.notna().any() else np.nan,
-                     "max gap %": 100.0 * gap.max() if gap.notna().any() else np.nan, "sig": ""})
+        rows.append(
+            {
+                "group": group,
+                "solver": str(label),
+                "runs": len(g),
+                "success %": 100.0 * ok.mean(),
+                "SGM time (s)": shifted_geometric_mean(times, SHIFT),
+                "mean gap %": 100.0 * gap.mean() if gap.notna().any() else np.nan,
+                "max gap %": 100.0 * gap.max() if gap.notna().any() else np.nan,
+                "sig": "",
+            }
+        )
     best_t = min(r["SGM time (s)"] for r in rows)
     for r in rows:
         r["ratio"] = r["SGM time (s)"] / best_t if best_t > 0 else np.nan
@@ -115,8 +125,9 @@ CI_COLUMNS = ("solver", "runs", "mean gap %", "gap low", "gap high", "SGM time (
 CI_RESAMPLES = 2000
 
 
-def bootstrap_intervals(runs: pd.DataFrame, success_gap: float = 1e-6, *, level: float = 0.95,
-                        seed: int = 0) -> pd.DataFrame | None:
+def bootstrap_intervals(
+    runs: pd.DataFrame, success_gap: float = 1e-6, *, level: float = 0.95, seed: int = 0
+) -> pd.DataFrame | None:
     """Percentile bootstrap intervals (:func:`schedbench.statistics.bootstrap_ci`, :data:`CI_RESAMPLES`
     resamples, generator seed ``seed``) of each solver's mean gap (%) and SGM time (the table's
     definitions) over a set, resampling instances with all their seeds. None unless some solver has
@@ -134,8 +145,14 @@ def bootstrap_intervals(runs: pd.DataFrame, success_gap: float = 1e-6, *, level:
         t = bootstrap_ci(times, "sgm", level=level, n_boot=CI_RESAMPLES, seed=seed, groups=g["instance"].tolist())
         has = gap.notna().to_numpy()
         if has.any():
-            gi = bootstrap_ci(100.0 * gap.to_numpy()[has], "mean", level=level, n_boot=CI_RESAMPLES, seed=seed,
-                              groups=g["instance"].to_numpy()[has].tolist())
+            gi = bootstrap_ci(
+                100.0 * gap.to_numpy()[has],
+                "mean",
+                level=level,
+                n_boot=CI_RESAMPLES,
+                seed=seed,
+                groups=g["instance"].to_numpy()[has].tolist(),
+            )
             gcells = (gi.estimate, gi.low, gi.high)
         else:
             gcells = (np.nan, np.nan, np.nan)
@@ -146,15 +163,18 @@ def bootstrap_intervals(runs: pd.DataFrame, success_gap: float = 1e-6, *, level:
 def _ci_text(frame: pd.DataFrame) -> list[list[str]]:
     out = []
     for r in frame.itertuples(index=False):
-        out.append([r[0], str(r[1]), *(("-" if np.isnan(v) else f"{v:.3f}") for v in r[2:5]),
-                    *(f"{v:.2f}" for v in r[5:8])])
+        out.append(
+            [r[0], str(r[1]), *(("-" if np.isnan(v) else f"{v:.3f}") for v in r[2:5]), *(f"{v:.2f}" for v in r[5:8])]
+        )
     return out
 
 
 def ci_caption() -> str:
     """The caption of the bootstrap-interval table."""
-    return (f"95 % percentile bootstrap intervals ({CI_RESAMPLES} resamples of the instances, each with all "
-            "its seeds; generator seed 0) of the mean gap (%) and of the SGM time (s).")
+    return (
+        f"95 % percentile bootstrap intervals ({CI_RESAMPLES} resamples of the instances, each with all "
+        "its seeds; generator seed 0) of the mean gap (%) and of the SGM time (s)."
+    )
 
 
 def _natural(name: str) -> tuple:
@@ -163,8 +183,14 @@ def _natural(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
-FORMATS_NUM = {"runs": "{:d}", "success %": "{:.1f}", "SGM time (s)": "{:.2f}", "ratio": "{:.2f}",
-               "mean gap %": "{:.3f}", "max gap %": "{:.3f}"}
+FORMATS_NUM = {
+    "runs": "{:d}",
+    "success %": "{:.1f}",
+    "SGM time (s)": "{:.2f}",
+    "ratio": "{:.2f}",
+    "mean gap %": "{:.3f}",
+    "max gap %": "{:.3f}",
+}
 
 
 def _cell(col: str, value: Any) -> str:  # a pandas cell: a number, None/NaN, or text
@@ -182,8 +208,12 @@ def text_cells(table: SetTable) -> list[list[str]]:
 
 def to_markdown(table: SetTable) -> str:
     """A pipe table (bold with ``**``) with its caption."""
-    lines = [f"### {table.name}", "", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "|".join(":---" if c in ("group", "solver", "sig") else "---:" for c in COLUMNS) + "|"]
+    lines = [
+        f"### {table.name}",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(":---" if c in ("group", "solver", "sig") else "---:" for c in COLUMNS) + "|",
+    ]
     for i, cells in zip(table.frame.index, text_cells(table), strict=True):
         cells = [f"**{v}**" if table.bold.at[i, c] else v for c, v in zip(COLUMNS, cells, strict=True)]
         lines.append("| " + " | ".join(v.replace("|", "\\|") for v in cells) + " |")
@@ -216,16 +246,35 @@ def to_latex(table: SetTable) -> str:
     styler = styler.format({latex_escape(c): (lambda v, c=c: _cell(c, v)) for c in FORMATS_NUM})
     styler = styler.apply(lambda _: np.where(bold, "textbf:--rwrap;", ""), axis=None)
     caption = latex_escape(table.caption())
-    text = styler.to_latex(hrules=True, caption=caption, position_float="centering",
-                           column_format="ll" + "r" * (len(COLUMNS) - 3) + "c", environment="table") + "\n"
+    text = (
+        styler.to_latex(
+            hrules=True,
+            caption=caption,
+            position_float="centering",
+            column_format="ll" + "r" * (len(COLUMNS) - 3) + "c",
+            environment="table",
+        )
+        + "\n"
+    )
     if table.intervals is not None:
         ci = table.intervals.copy()
         ci["solver"] = ci["solver"].map(latex_escape)
         ci.columns = [latex_escape(c) for c in ci.columns]
-        cs = ci.style.hide(axis="index").format(precision=3).format(
-            {latex_escape(c): "{:.2f}" for c in ("SGM time (s)", "SGM low", "SGM high")})
-        text += cs.to_latex(hrules=True, caption=latex_escape(ci_caption()), position_float="centering",
-                            column_format="lr" + "r" * (len(CI_COLUMNS) - 2), environment="table") + "\n"
+        cs = (
+            ci.style.hide(axis="index")
+            .format(precision=3)
+            .format({latex_escape(c): "{:.2f}" for c in ("SGM time (s)", "SGM low", "SGM high")})
+        )
+        text += (
+            cs.to_latex(
+                hrules=True,
+                caption=latex_escape(ci_caption()),
+                position_float="centering",
+                column_format="lr" + "r" * (len(CI_COLUMNS) - 2),
+                environment="table",
+            )
+            + "\n"
+        )
     return text
 
 
@@ -237,8 +286,12 @@ def to_rich(table: SetTable) -> object:
     short = {"success %": "succ%", "SGM time (s)": "SGM s", "mean gap %": "gap%", "max gap %": "max%"}
     t = Table(title=Text(table.name), caption=Text(table.caption()), caption_justify="left", padding=(0, 1))
     for c in COLUMNS:
-        t.add_column(short.get(c, c), justify="left" if c in ("group", "solver") else "right",
-                     no_wrap=c not in ("group", "solver"), overflow="fold")
+        t.add_column(
+            short.get(c, c),
+            justify="left" if c in ("group", "solver") else "right",
+            no_wrap=c not in ("group", "solver"),
+            overflow="fold",
+        )
     for i, cells in zip(table.frame.index, text_cells(table), strict=True):
         t.add_row(*[Text(v, style="bold" if table.bold.at[i, c] else "") for c, v in zip(COLUMNS, cells, strict=True)])
     return t
@@ -252,8 +305,12 @@ def ci_rich(table: SetTable) -> object | None:
     if table.intervals is None:
         return None
     short = {"mean gap %": "gap%", "SGM time (s)": "SGM s"}
-    t = Table(title=Text(f"{table.name}: bootstrap intervals"), caption=Text(ci_caption()), caption_justify="left",
-              padding=(0, 1))
+    t = Table(
+        title=Text(f"{table.name}: bootstrap intervals"),
+        caption=Text(ci_caption()),
+        caption_justify="left",
+        padding=(0, 1),
+    )
     for c in CI_COLUMNS:
         t.add_column(short.get(c, c), justify="left" if c == "solver" else "right", no_wrap=c != "solver")
     for row in _ci_text(table.intervals):

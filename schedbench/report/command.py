@@ -17,8 +17,9 @@ from schedbench.store.core import StoreError
 FORMATS = ("table", "markdown", "csv", "latex", "json")
 
 
-def build_report(store: str | Path, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY,
-                 campaign: str | None = None) -> Summary:
+def build_report(
+    store: str | Path, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY, campaign: str | None = None
+) -> Summary:
     """The summary of a store or of its parquet/CSV export (of one campaign).
 
     Raises:

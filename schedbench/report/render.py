@@ -13,11 +13,42 @@ from rich.text import Text
 
 from schedbench.report.summary import Summary, SummaryRow
 
-HEADERS = ("Solver", "Class", "Runs", "Feasible", "Optimal", "Timeouts", "Failures", "Wrong", "Declined",
-           "Mean gap", "Median gap", "Solved", "Time (SGM, s)", "Flags")
+HEADERS = (
+    "Solver",
+    "Class",
+    "Runs",
+    "Feasible",
+    "Optimal",
+    "Timeouts",
+    "Failures",
+    "Wrong",
+    "Declined",
+    "Mean gap",
+    "Median gap",
+    "Solved",
+    "Time (SGM, s)",
+    "Flags",
+)
 #: CSV columns: the row's fields, then the parameters of the time statistic.
-CSV_COLUMNS = ("solver", "class", "runs", "feasible", "optimal", "timeouts", "failures", "wrong", "declined",
-               "gap_runs", "mean_gap", "median_gap", "solved", "sgm_time_s", "flags", "shift_s", "timeout_penalty")
+CSV_COLUMNS = (
+    "solver",
+    "class",
+    "runs",
+    "feasible",
+    "optimal",
+    "timeouts",
+    "failures",
+    "wrong",
+    "declined",
+    "gap_runs",
+    "mean_gap",
+    "median_gap",
+    "solved",
+    "sgm_time_s",
+    "flags",
+    "shift_s",
+    "timeout_penalty",
+)
 
 
 def _pct(value: float | None) -> str:
@@ -29,9 +60,22 @@ def _time(value: float | None) -> str:
 
 
 def _cells(row: SummaryRow) -> list[str]:
-    return [row.solver, row.problem_class, str(row.runs), str(row.feasible), str(row.optimal), str(row.timeouts),
-            str(row.failures), str(row.wrong), str(row.declined), _pct(row.mean_gap), _pct(row.median_gap),
-            f"{row.solved}/{row.runs - row.declined}", _time(row.sgm_time), row.flags or "-"]
+    return [
+        row.solver,
+        row.problem_class,
+        str(row.runs),
+        str(row.feasible),
+        str(row.optimal),
+        str(row.timeouts),
+        str(row.failures),
+        str(row.wrong),
+        str(row.declined),
+        _pct(row.mean_gap),
+        _pct(row.median_gap),
+        f"{row.solved}/{row.runs - row.declined}",
+        _time(row.sgm_time),
+        row.flags or "-",
+    ]
 
 
 def to_rich(summary: Summary) -> Table:
@@ -51,8 +95,10 @@ def _md(text: str) -> str:
 
 def to_markdown(summary: Summary) -> str:
     """A pipe table followed by its caption (italic paragraph)."""
-    lines = ["| " + " | ".join(HEADERS) + " |",
-             "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(HEADERS))) + "|"]
+    lines = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "|".join(":---" if i < 2 else "---:" for i in range(len(HEADERS))) + "|",
+    ]
     lines += ["| " + " | ".join(_md(c) for c in _cells(row)) + " |" for row in summary.rows]
     return "\n".join(lines) + "\n\n*" + _md(summary.caption()).replace("*", "\\*") + "*\n"
 
@@ -63,17 +109,45 @@ def to_csv(summary: Summary) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in summary.rows:
-        writer.writerow([r.solver, r.problem_class, r.runs, r.feasible, r.optimal, r.timeouts, r.failures, r.wrong,
-                         r.declined, r.gap_runs, "" if r.mean_gap is None else repr(r.mean_gap),
-                         "" if r.median_gap is None else repr(r.median_gap), r.solved,
-                         "" if r.sgm_time is None else repr(r.sgm_time), r.flags, repr(summary.shift),
-                         repr(summary.penalty)])
+        writer.writerow(
+            [
+                r.solver,
+                r.problem_class,
+                r.runs,
+                r.feasible,
+                r.optimal,
+                r.timeouts,
+                r.failures,
+                r.wrong,
+                r.declined,
+                r.gap_runs,
+                "" if r.mean_gap is None else repr(r.mean_gap),
+                "" if r.median_gap is None else repr(r.median_gap),
+                r.solved,
+                "" if r.sgm_time is None else repr(r.sgm_time),
+                r.flags,
+                repr(summary.shift),
+                repr(summary.penalty),
+            ]
+        )
     return buf.getvalue()
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "|": r"\textbar{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -85,8 +159,15 @@ def to_latex(summary: Summary) -> str:
     """A ``table`` with a ``booktabs`` tabular (needs ``\\usepackage{booktabs}``)."""
     caption = latex_escape(summary.caption(times="\x00")).replace("\x00", r"$\times$")
     spec = "ll" + "r" * (len(HEADERS) - 3) + "l"
-    lines = [r"\begin{table}", r"\centering", rf"\caption{{{caption}}}", rf"\begin{{tabular}}{{{spec}}}",
-             r"\toprule", " & ".join(latex_escape(h) for h in HEADERS) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}",
+        r"\centering",
+        rf"\caption{{{caption}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_escape(h) for h in HEADERS) + r" \\",
+        r"\midrule",
+    ]
     lines += [" & ".join(latex_escape(c) for c in _cells(row)) + r" \\" for row in summary.rows]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
@@ -100,13 +181,33 @@ def to_json_doc(summary: Summary) -> dict[str, Any]:
     """The summary as a JSON-ready dict: ``shift_s``, ``timeout_penalty``, ``campaign``, ``caption``
     and ``rows`` (one object per row, keys as :data:`CSV_COLUMNS` less the two parameters); a missing
     or non-finite number is ``None``."""
-    rows = [{"solver": r.solver, "class": r.problem_class, "runs": r.runs, "feasible": r.feasible,
-             "optimal": r.optimal, "timeouts": r.timeouts, "failures": r.failures, "wrong": r.wrong,
-             "declined": r.declined, "gap_runs": r.gap_runs, "mean_gap": _finite(r.mean_gap),
-             "median_gap": _finite(r.median_gap), "solved": r.solved, "sgm_time_s": _finite(r.sgm_time),
-             "flags": r.flags} for r in summary.rows]
-    return {"campaign": summary.campaign, "shift_s": _finite(summary.shift),
-            "timeout_penalty": _finite(summary.penalty), "caption": summary.caption(), "rows": rows}
+    rows = [
+        {
+            "solver": r.solver,
+            "class": r.problem_class,
+            "runs": r.runs,
+            "feasible": r.feasible,
+            "optimal": r.optimal,
+            "timeouts": r.timeouts,
+            "failures": r.failures,
+            "wrong": r.wrong,
+            "declined": r.declined,
+            "gap_runs": r.gap_runs,
+            "mean_gap": _finite(r.mean_gap),
+            "median_gap": _finite(r.median_gap),
+            "solved": r.solved,
+            "sgm_time_s": _finite(r.sgm_time),
+            "flags": r.flags,
+        }
+        for r in summary.rows
+    ]
+    return {
+        "campaign": summary.campaign,
+        "shift_s": _finite(summary.shift),
+        "timeout_penalty": _finite(summary.penalty),
+        "caption": summary.caption(),
+        "rows": rows,
+    }
 
 
 def to_json(summary: Summary) -> str:

@@ -72,8 +72,12 @@ def shifted_geometric_mean(values: Sequence[float] | np.ndarray, shift: float = 
     return float(np.exp(np.mean(np.log(arr + shift))) - shift)
 
 
-def penalized_times(wall_s: Sequence[float] | np.ndarray, solved: Sequence[bool] | np.ndarray,
-                    time_limits: Sequence[float] | np.ndarray, penalty: float = DEFAULT_PENALTY) -> np.ndarray:
+def penalized_times(
+    wall_s: Sequence[float] | np.ndarray,
+    solved: Sequence[bool] | np.ndarray,
+    time_limits: Sequence[float] | np.ndarray,
+    penalty: float = DEFAULT_PENALTY,
+) -> np.ndarray:
     """Each run's time for the time statistic: its wall time when solved, else
     ``penalty x time_limit``. Wall times of runs not solved are ignored (they may be NaN).
 
@@ -86,8 +90,10 @@ def penalized_times(wall_s: Sequence[float] | np.ndarray, solved: Sequence[bool]
     wall = np.asarray(wall_s, dtype=np.float64)
     limits = _values(time_limits, "time limits", allow_empty=True)
     if not (solved_arr.shape == wall.shape == limits.shape) or solved_arr.ndim != 1:
-        raise ValueError(f"wall times, solved flags and time limits must have one equal length, got "
-                         f"{wall.shape}, {solved_arr.shape}, {limits.shape}")
+        raise ValueError(
+            f"wall times, solved flags and time limits must have one equal length, got "
+            f"{wall.shape}, {solved_arr.shape}, {limits.shape}"
+        )
     if (limits <= 0).any():
         raise ValueError("time limits must be positive")
     _values(wall[solved_arr], "wall times of solved runs", allow_empty=True)

@@ -24,8 +24,7 @@ from schedbench.report.stats import (
 from schedbench.scoring import CLAIM_RTOL, CREDITED_STATUSES, contradicted_by_best
 
 #: Columns of the runs frame (:func:`schedbench.store.views.runs`) the summary reads.
-REQUIRED_COLUMNS = ("solver", "solver_version", "params", "class", "status", "feasible", "gap", "wall_s",
-                    "time_limit")
+REQUIRED_COLUMNS = ("solver", "solver_version", "params", "class", "status", "feasible", "gap", "wall_s", "time_limit")
 
 
 @dataclass(frozen=True)
@@ -123,8 +122,9 @@ def _short(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def summarize(frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY,
-              campaign: str | None = None) -> Summary:
+def summarize(
+    frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: float = DEFAULT_PENALTY, campaign: str | None = None
+) -> Summary:
     """The summary of a runs frame (:func:`schedbench.store.views.runs`).
 
     A solved run without a measured wall time counts as not solved for the time statistic.
@@ -150,15 +150,25 @@ def summarize(frame: pd.DataFrame, *, shift: float = DEFAULT_SHIFT, penalty: flo
         gaps = pd.to_numeric(group["gap"], errors="coerce").dropna().to_numpy(dtype=float)
         gs = gap_stats(gaps)
         feasible = group["feasible"].fillna(False).astype(bool) if len(group) else group["feasible"]
-        rows.append(SummaryRow(
-            solver=str(label), problem_class=str(cls), runs=len(group), feasible=int(feasible.sum()),
-            optimal=int((status == "optimal").sum()), timeouts=int(status.isin(TIMEOUT_STATUSES).sum()),
-            failures=int(status.isin(FAILURE_STATUSES).sum()), gap_runs=gs.n, mean_gap=gs.mean,
-            median_gap=gs.median, solved=int(solved.sum()),
-            sgm_time=shifted_geometric_mean(times, shift) if len(times) else None,
-            wrong=int(status.isin(WRONG_STATUSES).sum()), declined=int(declined.sum()),
-            flags=_flag_counts(group["flags"]) if "flags" in group.columns else "",
-        ))
+        rows.append(
+            SummaryRow(
+                solver=str(label),
+                problem_class=str(cls),
+                runs=len(group),
+                feasible=int(feasible.sum()),
+                optimal=int((status == "optimal").sum()),
+                timeouts=int(status.isin(TIMEOUT_STATUSES).sum()),
+                failures=int(status.isin(FAILURE_STATUSES).sum()),
+                gap_runs=gs.n,
+                mean_gap=gs.mean,
+                median_gap=gs.median,
+                solved=int(solved.sum()),
+                sgm_time=shifted_geometric_mean(times, shift) if len(times) else None,
+                wrong=int(status.isin(WRONG_STATUSES).sum()),
+                declined=int(declined.sum()),
+                flags=_flag_counts(group["flags"]) if "flags" in group.columns else "",
+            )
+        )
     if not rows:  # still validate the parameters
         shifted_geometric_mean([0.0], shift)
         penalized_times([], [], [], penalty)
@@ -191,13 +201,28 @@ def regrade(frame: pd.DataFrame, rtol: float = CLAIM_RTOL) -> pd.DataFrame:
     def text(x: Any) -> str | None:
         return None if pd.isna(x) else str(x)
 
-    wrong = [status in CREDITED_STATUSES and bool(contradicted_by_best(
-                 sense=str(sense), claimed_status=text(claimed), objective=value(obj), bound=value(bound),
-                 best=value(best), rtol=rtol))
-             for status, sense, claimed, obj, bound, best in zip(
-                 frame["status"], frame["sense"], frame["claimed_status"],
-                 pd.to_numeric(frame["objective"], errors="coerce"), pd.to_numeric(frame["bound"], errors="coerce"),
-                 pd.to_numeric(frame["best_known"], errors="coerce"), strict=True)]
+    wrong = [
+        status in CREDITED_STATUSES
+        and bool(
+            contradicted_by_best(
+                sense=str(sense),
+                claimed_status=text(claimed),
+                objective=value(obj),
+                bound=value(bound),
+                best=value(best),
+                rtol=rtol,
+            )
+        )
+        for status, sense, claimed, obj, bound, best in zip(
+            frame["status"],
+            frame["sense"],
+            frame["claimed_status"],
+            pd.to_numeric(frame["objective"], errors="coerce"),
+            pd.to_numeric(frame["bound"], errors="coerce"),
+            pd.to_numeric(frame["best_known"], errors="coerce"),
+            strict=True,
+        )
+    ]
     if not any(wrong):
         return frame
     out = frame.copy()

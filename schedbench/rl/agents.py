@@ -86,7 +86,7 @@ class _Base(Policy):
         self.rows = np.zeros((n, 2 * T + 3), dtype=np.float64)
         self.rows[:, :T] = np.inf
         self.need = self.rows[:, :T]
-        self.speed = self.rows[:, T: 2 * T]
+        self.speed = self.rows[:, T : 2 * T]
         self.rel = self.rows[:, 2 * T]
         self.pred = self.rows[:, 2 * T + 1]
         self.gang = self.rows[:, 2 * T + 2]
@@ -178,7 +178,7 @@ class QueueAgentPolicy(_Base):
         slots[:w, 1] = np.log1p((view.now - G[:, 2 * T]) / s)
         slots[:w, 2] = np.log1p(G[:, 2 * T + 1] / s)
         slots[:w, 3] = G[:, 2 * T + 2] / self.node_max
-        slots[:w, 4] = (G[:, T: 2 * T] * fitsT).max(axis=1)
+        slots[:w, 4] = (G[:, T : 2 * T] * fitsT).max(axis=1)
         slots[:w, 5] = can
         cl = view.cluster
         nw = len(view.waiting)
@@ -191,7 +191,7 @@ class QueueAgentPolicy(_Base):
         mask = np.zeros(self.n_actions, dtype=bool)
         mask[:w] = can
         mask[W] = self.wait and bool(view.running)
-        obs[-self.n_actions:] = mask
+        obs[-self.n_actions :] = mask
         return obs, mask, idx
 
     def schedule(self, view: View) -> None:
@@ -222,8 +222,9 @@ class PlacementAgentPolicy(_Base):
         """Refuse instances with more GPU types than ``max_types``; see :meth:`Policy.setup`."""
         super().setup(view)
         if self.T > self.K:
-            raise ValueError(f"the instance has {self.T} GPU types; this placement agent handles at most "
-                             f"{self.K} (max_types)")
+            raise ValueError(
+                f"the instance has {self.T} GPU types; this placement agent handles at most {self.K} (max_types)"
+            )
         self._order = np.zeros((len(view.state), self.K), dtype=np.int64)
         self._nty = np.zeros(len(view.state), dtype=np.int64)
         self._types: list[list[int]] = [[] for _ in view.state]
@@ -257,7 +258,7 @@ class PlacementAgentPolicy(_Base):
         obs[3] = math.log1p(len(view.waiting))
         obs[4] = sum(cl.free) / self.n_gpus
         obs[5] = len(view.running) / self.n_gpus
-        slots = obs[JOB_F: JOB_F + K * TYPE_F].reshape(K, TYPE_F)
+        slots = obs[JOB_F : JOB_F + K * TYPE_F].reshape(K, TYPE_F)
         free = np.asarray(cl.free, dtype=np.float64)[types]
         total = np.asarray(cl.total, dtype=np.float64)[types]
         slots[:k, 0] = 1.0
@@ -268,7 +269,7 @@ class PlacementAgentPolicy(_Base):
         mask = np.zeros(self.n_actions, dtype=bool)
         mask[:k] = fits
         mask[K] = bool(view.running)
-        obs[-self.n_actions:] = mask
+        obs[-self.n_actions :] = mask
         return obs, mask, types
 
     def schedule(self, view: View) -> None:
@@ -294,8 +295,9 @@ class PlacementAgentPolicy(_Base):
 POLICIES = {"queue": QueueAgentPolicy, "placement": PlacementAgentPolicy}
 
 
-def make_agent_policy(env: str, decide: Decide | None = None, *, window: int = 128, max_types: int = 4,
-                      wait: bool = True) -> _Base:
+def make_agent_policy(
+    env: str, decide: Decide | None = None, *, window: int = 128, max_types: int = 4, wait: bool = True
+) -> _Base:
     """The decision-point policy of environment kind ``env`` (``queue`` or ``placement``); ``wait``
     (queue only) False removes the wait action from the allowed ones (work-conserving ordering)."""
     if env == "queue":

@@ -56,10 +56,14 @@ def load_source(source: Any) -> Instance | dict[str, Any]:
         unknown = set(source) - {"class", "preset", "params"}
         if unknown:
             raise ValueError(f"generator spec: unknown key(s) {sorted(unknown)}; expected class, preset, params")
-        return {"class": source.get("class", "online"), "preset": source.get("preset"),
-                "params": dict(source.get("params", {}))}
-    raise TypeError(f"source: expected an online Instance, a path or a generator spec dict, "
-                    f"got {type(source).__name__}")
+        return {
+            "class": source.get("class", "online"),
+            "preset": source.get("preset"),
+            "params": dict(source.get("params", {})),
+        }
+    raise TypeError(
+        f"source: expected an online Instance, a path or a generator spec dict, got {type(source).__name__}"
+    )
 
 
 def make_instance(spec: dict[str, Any], seed: int) -> Instance:
@@ -89,9 +93,20 @@ class SchedulingEnv(gym.Env):
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
 
-    def __init__(self, source: Any = None, *, kind: str = "queue", window: int = 128, max_types: int = 4,
-                 reward: str = "dense", predictor: str = "noisy", sigma: float = 0.5,
-                 seeds: list[int] | None = None, reward_scale: float = 0.01, wait: bool = True) -> None:
+    def __init__(
+        self,
+        source: Any = None,
+        *,
+        kind: str = "queue",
+        window: int = 128,
+        max_types: int = 4,
+        reward: str = "dense",
+        predictor: str = "noisy",
+        sigma: float = 0.5,
+        seeds: list[int] | None = None,
+        reward_scale: float = 0.01,
+        wait: bool = True,
+    ) -> None:
         if reward not in ("dense", "sparse"):
             raise ValueError(f"reward {reward!r}: expected 'dense' or 'sparse'")
         self.source = load_source(DEFAULT_SOURCE if source is None else source)
@@ -141,8 +156,9 @@ class SchedulingEnv(gym.Env):
         src = self.source
         inst = src if isinstance(src, Instance) else make_instance(src, seed)
         self.instance, self.episode_seed = inst, seed
-        self.policy = make_agent_policy(self.kind, self._decide, window=self.window, max_types=self.max_types,
-                                        wait=self.wait)
+        self.policy = make_agent_policy(
+            self.kind, self._decide, window=self.window, max_types=self.max_types, wait=self.wait
+        )
         sim = Simulator(inst, self.policy, predictor=self.predictor, sigma=self.sigma, seed=seed)
         self._g = greenlet(sim.run)
         self._prev_area = 0.0
@@ -157,8 +173,9 @@ class SchedulingEnv(gym.Env):
                 gc.enable()
 
     # ------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
-              ) -> tuple[np.ndarray, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode; returns the first decision point's observation and ``{"action_mask", "episode_seed"}``."""
         super().reset(seed=seed)
         if seed is not None:
@@ -191,8 +208,13 @@ class SchedulingEnv(gym.Env):
                 reward = -float(bsd) if bsd is not None else 0.0
             obs = np.zeros(self.obs_dim, dtype=np.float32)
             self._mask = np.zeros(self.n_actions, dtype=bool)
-            info = {"action_mask": self._mask.copy(), "metrics": metrics, "simulation": out.status,
-                    "decisions": pol.decisions, "invalid_actions": pol.invalid_actions}
+            info = {
+                "action_mask": self._mask.copy(),
+                "metrics": metrics,
+                "simulation": out.status,
+                "decisions": pol.decisions,
+                "invalid_actions": pol.invalid_actions,
+            }
             return obs, float(reward), True, False, info
         obs, mask = out
         self._mask = mask

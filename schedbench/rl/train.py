@@ -80,13 +80,15 @@ def _masked_dqn_classes() -> tuple[type[DQN], type[DQNPolicy]]:
     class MaskedDQN(DQN):
         """DQN whose exploration samples uniformly among the allowed actions."""
 
-        def _sample_action(self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
-                           ) -> tuple[np.ndarray, np.ndarray]:
+        def _sample_action(
+            self, learning_starts: int, action_noise: Any = None, n_envs: int = 1
+        ) -> tuple[np.ndarray, np.ndarray]:
             action, _ = self.predict(self._last_obs, deterministic=False)
             return action, action
 
-        def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
-                    deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        def predict(
+            self, observation: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False
+        ) -> tuple[np.ndarray, Any]:
             if not deterministic and np.random.rand() < self.exploration_rate:
                 obs = np.asarray(observation)
                 n = int(self.action_space.n)  # type: ignore[attr-defined]
@@ -107,8 +109,17 @@ class ReinforcePG:
     ``-(log pi(a|s) * (G - V(s))) + 0.5 (V(s) - G)^2 - ent_coef * entropy`` (advantages normalised,
     returns discounted by ``gamma``)."""
 
-    def __init__(self, env: SchedulingEnv, seed: int, *, hidden: int = 64, lr: float = 1e-3, gamma: float = 0.99,
-                 batch_steps: int = 512, ent_coef: float = 0.01) -> None:
+    def __init__(
+        self,
+        env: SchedulingEnv,
+        seed: int,
+        *,
+        hidden: int = 64,
+        lr: float = 1e-3,
+        gamma: float = 0.99,
+        batch_steps: int = 512,
+        ent_coef: float = 0.01,
+    ) -> None:
         import torch
         from torch import nn
 
@@ -117,8 +128,9 @@ class ReinforcePG:
         d, n = env.obs_dim, env.n_actions
         self.arch = {"obs_dim": int(d), "n_actions": int(n), "hidden": hidden}
         self.pi = build_pg_net(**self.arch)
-        self.v = nn.Sequential(nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
-                               nn.Linear(hidden, 1))
+        self.v = nn.Sequential(
+            nn.Linear(d, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1)
+        )
         self.opt = torch.optim.Adam([*self.pi.parameters(), *self.v.parameters()], lr=lr)
         self.num_timesteps = 0
 
@@ -185,8 +197,9 @@ def build_pg_net(obs_dim: int, n_actions: int, hidden: int) -> Any:
     """The REINFORCE policy network (logits)."""
     from torch import nn
 
-    return nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
-                         nn.Linear(hidden, n_actions))
+    return nn.Sequential(
+        nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, n_actions)
+    )
 
 
 # ---------------------------------------------------------------------------------------------- API
@@ -201,9 +214,17 @@ def _sb3_progress(update: Callable[[int], None]) -> Any:
     return _Progress()
 
 
-def train(algo: str, kind: str, *, timesteps: int, seed: int, env_kwargs: dict[str, Any] | None = None,
-          out: Path, progress: Callable[[int], None] | None = None, hyper: dict[str, Any] | None = None
-          ) -> dict[str, Any]:
+def train(
+    algo: str,
+    kind: str,
+    *,
+    timesteps: int,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
+    out: Path,
+    progress: Callable[[int], None] | None = None,
+    hyper: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Train ``algo`` on a ``kind`` environment for ``timesteps`` steps, save the model to ``out``.
 
     Returns the metadata written into the model (``train_seconds`` included)."""
@@ -223,36 +244,69 @@ def train(algo: str, kind: str, *, timesteps: int, seed: int, env_kwargs: dict[s
     if algo == "ppo":
         from sb3_contrib import MaskablePPO
 
-        model: Any = MaskablePPO("MlpPolicy", env, seed=seed, device="cpu", verbose=0,
-                                 n_steps=h.get("n_steps", 512), batch_size=h.get("batch_size", 64),
-                                 n_epochs=h.get("n_epochs", 4), learning_rate=h.get("lr", 3e-4),
-                                 gamma=h.get("gamma", 0.99), ent_coef=h.get("ent_coef", 0.01),
-                                 policy_kwargs={"net_arch": [64, 64]})
+        model: Any = MaskablePPO(
+            "MlpPolicy",
+            env,
+            seed=seed,
+            device="cpu",
+            verbose=0,
+            n_steps=h.get("n_steps", 512),
+            batch_size=h.get("batch_size", 64),
+            n_epochs=h.get("n_epochs", 4),
+            learning_rate=h.get("lr", 3e-4),
+            gamma=h.get("gamma", 0.99),
+            ent_coef=h.get("ent_coef", 0.01),
+            policy_kwargs={"net_arch": [64, 64]},
+        )
         model.learn(timesteps, callback=_sb3_progress(update))
         model.save(out)
     elif algo == "dqn":
         MaskedDQN, MaskedDQNPolicy = _masked_dqn_classes()
-        model = MaskedDQN(MaskedDQNPolicy, env, seed=seed, device="cpu", verbose=0,
-                          learning_starts=h.get("learning_starts", min(1000, max(1, timesteps // 10))),
-                          buffer_size=h.get("buffer_size", 50_000), batch_size=h.get("batch_size", 64),
-                          learning_rate=h.get("lr", 5e-4), gamma=h.get("gamma", 0.99),
-                          train_freq=h.get("train_freq", 4), target_update_interval=h.get("target_update", 1000),
-                          exploration_fraction=h.get("exploration_fraction", 0.3),
-                          exploration_final_eps=h.get("exploration_final_eps", 0.05),
-                          policy_kwargs={"net_arch": [64, 64]})
+        model = MaskedDQN(
+            MaskedDQNPolicy,
+            env,
+            seed=seed,
+            device="cpu",
+            verbose=0,
+            learning_starts=h.get("learning_starts", min(1000, max(1, timesteps // 10))),
+            buffer_size=h.get("buffer_size", 50_000),
+            batch_size=h.get("batch_size", 64),
+            learning_rate=h.get("lr", 5e-4),
+            gamma=h.get("gamma", 0.99),
+            train_freq=h.get("train_freq", 4),
+            target_update_interval=h.get("target_update", 1000),
+            exploration_fraction=h.get("exploration_fraction", 0.3),
+            exploration_final_eps=h.get("exploration_final_eps", 0.05),
+            policy_kwargs={"net_arch": [64, 64]},
+        )
         model.learn(timesteps, callback=_sb3_progress(update))
         model.save(out)
     else:
-        model = ReinforcePG(env, seed, batch_steps=h.get("batch_steps", 512), lr=h.get("lr", 1e-3),
-                            gamma=h.get("gamma", 0.99), ent_coef=h.get("ent_coef", 0.01))
+        model = ReinforcePG(
+            env,
+            seed,
+            batch_steps=h.get("batch_steps", 512),
+            lr=h.get("lr", 1e-3),
+            gamma=h.get("gamma", 0.99),
+            ent_coef=h.get("ent_coef", 0.01),
+        )
         model.learn(timesteps, callback=update)
         model.save(out)
     env.close()
     import torch
 
-    meta = {"format": 1, "algo": algo, "env": kind, "env_kwargs": _jsonable(kw), "timesteps": int(timesteps),
-            "seed": int(seed), "train_cpu_seconds": round(time.process_time() - t0, 3),
-            "train_wall_seconds": round(time.perf_counter() - w0, 3), "torch": torch.__version__, "hyper": h}
+    meta = {
+        "format": 1,
+        "algo": algo,
+        "env": kind,
+        "env_kwargs": _jsonable(kw),
+        "timesteps": int(timesteps),
+        "seed": int(seed),
+        "train_cpu_seconds": round(time.process_time() - t0, 3),
+        "train_wall_seconds": round(time.perf_counter() - w0, 3),
+        "torch": torch.__version__,
+        "hyper": h,
+    }
     with zipfile.ZipFile(out, "a") as z:
         z.writestr(META, json.dumps(meta, indent=1, sort_keys=True))
     return meta

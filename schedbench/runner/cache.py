@@ -76,8 +76,9 @@ class LoadCache:
 
             inst = load(path)
             if digest and content_hash(inst) != digest:
-                raise ValueError(f"instance file {path} does not match the task: content hash "
-                                 f"{content_hash(inst)} is not {digest}")
+                raise ValueError(
+                    f"instance file {path} does not match the task: content hash {content_hash(inst)} is not {digest}"
+                )
             while self._instances and len(self._instances) >= self.max_instances:
                 self._instances.pop(next(iter(self._instances)))
             self._instances[key] = inst

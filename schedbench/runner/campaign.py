@@ -41,8 +41,21 @@ from schedbench.runs import MAX_MEMORY_LIMIT_MB, MAX_THREADS, MAX_TIME_LIMIT_S, 
 
 #: Seconds between two looks at runs another campaign holds (end of :func:`run_campaign`).
 CLAIM_POLL_S = 0.5
-_SPEC_KEYS = {"name", "store", "suites", "instances", "seeds", "time_limit", "memory_limit_mb", "threads", "workers",
-              "solvers_dirs", "solvers", "executor", "scheduler"}
+_SPEC_KEYS = {
+    "name",
+    "store",
+    "suites",
+    "instances",
+    "seeds",
+    "time_limit",
+    "memory_limit_mb",
+    "threads",
+    "workers",
+    "solvers_dirs",
+    "solvers",
+    "executor",
+    "scheduler",
+}
 
 
 @dataclass
@@ -80,10 +93,17 @@ class CampaignSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a JSON-ready dict (stored with the campaign)."""
-        return {"name": self.name, "suites": self.suites, "instances": [str(p) for p in self.instances],
-                "seeds": self.seeds, "time_limit": self.time_limit, "memory_limit_mb": self.memory_limit_mb,
-                "threads": self.threads, "solvers": [{"name": s.name, "params": s.grid} for s in self.solvers],
-                "solvers_dirs": [str(p) for p in self.solvers_dirs]}
+        return {
+            "name": self.name,
+            "suites": self.suites,
+            "instances": [str(p) for p in self.instances],
+            "seeds": self.seeds,
+            "time_limit": self.time_limit,
+            "memory_limit_mb": self.memory_limit_mb,
+            "threads": self.threads,
+            "solvers": [{"name": s.name, "params": s.grid} for s in self.solvers],
+            "solvers_dirs": [str(p) for p in self.solvers_dirs],
+        }
 
 
 def _fail(file: str, key: str, expected: str, found: Any) -> InputError:
@@ -98,8 +118,11 @@ def parse_seeds(value: Any, file: str = "<spec>") -> list[int]:
     """
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return list(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                 for s in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value)
+    ):
         return list(value)
     raise _fail(file, "seeds", "a number of repetitions >= 1 or a list of non-negative integers", value)
 
@@ -162,8 +185,9 @@ def _parse_limits(doc: Mapping[str, Any], spec: CampaignSpec, file: str) -> None
     spec.time_limit = float(tl)
     mem = doc.get("memory_limit_mb")
     if mem is not None and (isinstance(mem, bool) or not isinstance(mem, int) or not 16 <= mem <= MAX_MEMORY_LIMIT_MB):
-        raise _fail(file, "memory_limit_mb", f"an integer number of MiB in [16, {MAX_MEMORY_LIMIT_MB}], or nothing",
-                    mem)
+        raise _fail(
+            file, "memory_limit_mb", f"an integer number of MiB in [16, {MAX_MEMORY_LIMIT_MB}], or nothing", mem
+        )
     spec.memory_limit_mb = mem
     for key in ("threads", "workers"):
         v = doc.get(key, 1)
@@ -201,8 +225,9 @@ class InstanceRef:
     objective: str
 
 
-def collect_instances(spec: CampaignSpec, cache: Path | None = None,
-                      instances_dir: Path | None = None) -> list[InstanceRef]:
+def collect_instances(
+    spec: CampaignSpec, cache: Path | None = None, instances_dir: Path | None = None
+) -> list[InstanceRef]:
     """Materialise suites under the cache root ``cache`` (:func:`schedbench.suites.paths.cache_dir`;
     suites from the local manifest folder ``instances_dir`` override bundled ones) and load every
     instance once (for its hash and class)."""
@@ -263,11 +288,21 @@ def plan(spec: CampaignSpec, instances: list[InstanceRef], finished: Callable[[l
                     unsupported += len(spec.seeds)
                     continue
                 for seed in spec.seeds:
-                    tasks.append(RunTask(
-                        instance_path=str(ref.path), instance_hash=ref.hash, instance_name=ref.name,
-                        solver=entry.name, solver_version=entry.version, params=params, seed=seed,
-                        time_limit=spec.time_limit, memory_limit_mb=spec.memory_limit_mb, threads=spec.threads,
-                        solvers_dirs=tuple(str(d) for d in spec.solvers_dirs)))
+                    tasks.append(
+                        RunTask(
+                            instance_path=str(ref.path),
+                            instance_hash=ref.hash,
+                            instance_name=ref.name,
+                            solver=entry.name,
+                            solver_version=entry.version,
+                            params=params,
+                            seed=seed,
+                            time_limit=spec.time_limit,
+                            memory_limit_mb=spec.memory_limit_mb,
+                            threads=spec.threads,
+                            solvers_dirs=tuple(str(d) for d in spec.solvers_dirs),
+                        )
+                    )
     done = finished([t.run_id for t in tasks])
     todo = [t for t in tasks if t.run_id not in done]
     return Plan(todo, len(tasks), len(tasks) - len(todo), unsupported, unavailable)
@@ -311,10 +346,15 @@ class CampaignResult:
     counts: Counter
 
 
-def run_campaign(spec: CampaignSpec, *, rerun: Iterable[str] = (), cache: Path | None = None,
-                 instances_dir: Path | None = None,
-                 progress: Callable[[RunRecord, Counter], None] | None = None,
-                 on_plan: Callable[[Plan], None] | None = None) -> CampaignResult:
+def run_campaign(
+    spec: CampaignSpec,
+    *,
+    rerun: Iterable[str] = (),
+    cache: Path | None = None,
+    instances_dir: Path | None = None,
+    progress: Callable[[RunRecord, Counter], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> CampaignResult:
     """Plan, skip finished runs, execute the rest and write each record as soon as it arrives.
 
     A campaign killed at any point loses only the runs in flight; calling this again with the same

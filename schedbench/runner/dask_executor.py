@@ -26,8 +26,9 @@ def _run_one(task: RunTask) -> RunRecord:
     try:
         record = execute(task)
     except Exception:  # the harness failed, not the solver
-        record = RunRecord(task.run_id, task, "error", reason="harness error on the Dask worker: "
-                           + traceback.format_exc()[-2000:])
+        record = RunRecord(
+            task.run_id, task, "error", reason="harness error on the Dask worker: " + traceback.format_exc()[-2000:]
+        )
     record.host = record.host or socket.gethostname()
     return record
 

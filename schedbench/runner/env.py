@@ -38,8 +38,9 @@ def _cpu_model() -> str:
                 return value.strip()
     if sys.platform == "darwin":
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                 timeout=5)
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
+            )
             if out.returncode == 0 and out.stdout.strip():
                 return out.stdout.strip()
     return platform.processor() or platform.machine()
@@ -70,8 +71,12 @@ def git_revision(path: str | Path | None = None) -> str | None:
         head = subprocess.run(["git", "-C", where, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
-        status = subprocess.run(["git", "--no-optional-locks", "-C", where, "status", "--porcelain"],
-                                capture_output=True, text=True, timeout=30)
+        status = subprocess.run(
+            ["git", "--no-optional-locks", "-C", where, "status", "--porcelain"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     rev = head.stdout.strip()

@@ -59,8 +59,9 @@ class Executor:
         grace: seconds between SIGTERM and SIGKILL at the time limit.
     """
 
-    def __init__(self, preload: tuple[str, ...] | None = None, *, registry: str | None = None,
-                 grace: float = _w.GRACE_S) -> None:
+    def __init__(
+        self, preload: tuple[str, ...] | None = None, *, registry: str | None = None, grace: float = _w.GRACE_S
+    ) -> None:
         self.preload = _w.default_preload() if preload is None else tuple(preload)
         self.registry = _w.registry_spec(registry)
         self.grace = float(grace)
@@ -96,8 +97,13 @@ class Executor:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "schedbench.runner.worker", str(child.fileno()), ",".join(self.preload)],
-                pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, close_fds=True)
+                pass_fds=(child.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+            )
         finally:
             child.close()
         self._sock = parent
@@ -187,18 +193,27 @@ class Executor:
             except TimeoutError:
                 self._kill()
                 if started:
-                    return {"kind": "timeout", "reason": f"the worker did not answer {BACKSTOP_S:g} s past the "
-                            f"time limit of {float(task.time_limit):g} s; worker and run killed"}
-                return {"kind": "crashed", "reason": "the worker hung before starting the run (loading the "
-                        "solver plugin or the instance); killed"}
+                    return {
+                        "kind": "timeout",
+                        "reason": f"the worker did not answer {BACKSTOP_S:g} s past the "
+                        f"time limit of {float(task.time_limit):g} s; worker and run killed",
+                    }
+                return {
+                    "kind": "crashed",
+                    "reason": "the worker hung before starting the run (loading the "
+                    "solver plugin or the instance); killed",
+                }
             except (EOFError, OSError) as exc:
                 code = self._proc.poll() if self._proc is not None else None
                 with contextlib.suppress(Exception):
                     if self._proc is not None and code is None:
                         code = self._proc.wait(2)
                 self._kill()
-                return {"kind": "crashed", "reason": f"the worker process died (exit code {code}) "
-                        f"{'during the run' if started else 'before the run started'}: {exc}"}
+                return {
+                    "kind": "crashed",
+                    "reason": f"the worker process died (exit code {code}) "
+                    f"{'during the run' if started else 'before the run started'}: {exc}",
+                }
             except BaseException:
                 self._kill()  # KeyboardInterrupt and the like: leave nothing running
                 raise
@@ -212,8 +227,13 @@ class Executor:
         try:
             return _execute(self, task)
         except Exception:
-            return RunRecord(task.run_id, task, "error",
-                             reason="harness error: " + traceback.format_exc()[-_w.TRACEBACK_TAIL:], host=_HOST)
+            return RunRecord(
+                task.run_id,
+                task,
+                "error",
+                reason="harness error: " + traceback.format_exc()[-_w.TRACEBACK_TAIL :],
+                host=_HOST,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,11 +295,12 @@ def _execute(ex: Any, task: RunTask) -> RunRecord:
         problems = dict(cls.problems)
         declined = cls.unsupported_reason(inst) if hasattr(cls, "unsupported_reason") else None
     except Exception:
-        rec.reason = "cannot load the solver: " + traceback.format_exc()[-_w.TRACEBACK_TAIL:]
+        rec.reason = "cannot load the solver: " + traceback.format_exc()[-_w.TRACEBACK_TAIL :]
         return rec
     if declined is None and inst.problem.objective not in problems.get(inst.problem.cls, ()):
-        declined = (f"{task.solver} does not solve {inst.problem.cls}/{inst.problem.objective}; it solves "
-                    + (", ".join(f"{c}/{o}" for c, objs in sorted(problems.items()) for o in objs) or "nothing"))
+        declined = f"{task.solver} does not solve {inst.problem.cls}/{inst.problem.objective}; it solves " + (
+            ", ".join(f"{c}/{o}" for c, objs in sorted(problems.items()) for o in objs) or "nothing"
+        )
     if declined is not None:
         rec.status = "unsupported"
         rec.reason = str(declined)
@@ -287,8 +308,7 @@ def _execute(ex: Any, task: RunTask) -> RunRecord:
     if str(getattr(entry, "version", task.solver_version)) != str(task.solver_version):
         rec.flags.append("version_mismatch")
     if not (0 < float(task.time_limit) <= MAX_TIME_LIMIT_S and math.isfinite(float(task.time_limit))):
-        rec.reason = (f"time limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g}, "
-                      f"not {task.time_limit!r}")
+        rec.reason = f"time limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g}, not {task.time_limit!r}"
         return rec
     measurement = ex.measure(task)
     outcome = grade(task, inst, measurement, known_values(inst.metadata.get("known")))
@@ -301,8 +321,11 @@ def fill_record(rec: RunRecord, measurement: Measurement, outcome: Outcome) -> R
     rec.wall_s, rec.cpu_s, rec.peak_rss_mb = measurement.wall_s, measurement.cpu_s, measurement.peak_rss_mb
     rec.log_tail = measurement.log_tail
     rec.status, rec.reason = outcome.status, outcome.reason
-    rec.objective, rec.claimed_objective, rec.claimed_status = (outcome.objective, outcome.claimed_objective,
-                                                                 outcome.claimed_status)
+    rec.objective, rec.claimed_objective, rec.claimed_status = (
+        outcome.objective,
+        outcome.claimed_objective,
+        outcome.claimed_status,
+    )
     rec.bound, rec.feasible, rec.violation_counts = outcome.bound, outcome.feasible, outcome.violation_counts
     rec.flags = [*rec.flags, *outcome.flags]
     rec.trajectory, rec.solution, rec.info = outcome.trajectory, outcome.solution, outcome.info

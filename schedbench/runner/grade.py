@@ -95,19 +95,33 @@ class Measurement:
         res = raw.get("result")
         answer = None
         if raw.get("kind") == "result" and res is not None:
-            answer = Answer(status=res["status"], bound=res.get("bound"), solution=res.get("solution"),
-                            solution_error=res.get("solution_error"), info=res.get("info") or "{}")
+            answer = Answer(
+                status=res["status"],
+                bound=res.get("bound"),
+                solution=res.get("solution"),
+                solution_error=res.get("solution_error"),
+                info=res.get("info") or "{}",
+            )
 
         def num(key: str) -> float | None:
             return None if raw.get(key) is None else float(raw[key])
 
         return cls(
-            kind=str(raw.get("kind", "crashed")), reason=str(raw.get("reason") or ""), error=raw.get("error"),
-            answer=answer, trajectory=tuple((float(t), b, d) for t, b, d in raw.get("trajectory") or ()),
-            thinned=bool(raw.get("thinned")), last_bound=raw.get("last_bound"), wall_s=num("wall_s"),
-            cpu_s=num("cpu_s"), peak_rss_mb=num("peak_rss_mb"), log_tail=str(raw.get("log_tail") or ""),
-            strays=int(raw.get("strays") or 0), escaped=int(raw.get("escaped") or 0),
-            protocol_error=raw.get("protocol_error"))
+            kind=str(raw.get("kind", "crashed")),
+            reason=str(raw.get("reason") or ""),
+            error=raw.get("error"),
+            answer=answer,
+            trajectory=tuple((float(t), b, d) for t, b, d in raw.get("trajectory") or ()),
+            thinned=bool(raw.get("thinned")),
+            last_bound=raw.get("last_bound"),
+            wall_s=num("wall_s"),
+            cpu_s=num("cpu_s"),
+            peak_rss_mb=num("peak_rss_mb"),
+            log_tail=str(raw.get("log_tail") or ""),
+            strays=int(raw.get("strays") or 0),
+            escaped=int(raw.get("escaped") or 0),
+            protocol_error=raw.get("protocol_error"),
+        )
 
 
 @dataclass
@@ -251,16 +265,23 @@ def _grade(out: Outcome, task: RunTask, inst: Instance, m: Measurement, known: M
         reason = m.reason
         if kind == "memout" and m.error:
             limit = task.memory_limit_mb
-            reason = (f"MemoryError under the memory limit of {limit} MB: " if limit else "MemoryError: ") + \
-                _last_line(m.error)
+            reason = (f"MemoryError under the memory limit of {limit} MB: " if limit else "MemoryError: ") + _last_line(
+                m.error
+            )
         out.reason = reason + _keep_incumbent(out, incumbents)
     elif kind == "error":
         out.status, out.reason = "error", m.error or m.reason or "error"
     else:
         out.status, out.reason = "crashed", m.reason or "the run's process died"
     sense = objective_of(inst)[1]
-    check = check_claims(sense=sense, claimed_status=out.claimed_status, objective=out.objective, bound=out.bound,
-                         feasible_objectives=feasible_objs, known=known)
+    check = check_claims(
+        sense=sense,
+        claimed_status=out.claimed_status,
+        objective=out.objective,
+        bound=out.bound,
+        feasible_objectives=feasible_objs,
+        known=known,
+    )
     out.claims = check
     out.flags += check.flags
     for text in check.notes:
@@ -277,8 +298,10 @@ def _note_supervision(out: Outcome, m: Measurement) -> None:
     messages on the run's pipe that were not frames of the protocol (ignored: data only)."""
     if m.strays:
         out.flags.append("stray_processes_killed")
-        out.note(f"{m.strays} process(es) the run left alive were killed"
-                 + (f" ({m.escaped} had left its process group)" if m.escaped else ""))
+        out.note(
+            f"{m.strays} process(es) the run left alive were killed"
+            + (f" ({m.escaped} had left its process group)" if m.escaped else "")
+        )
     if m.protocol_error:
         out.flags.append("unreadable_message")
         out.note(f"ignored: {m.protocol_error}")
@@ -315,8 +338,11 @@ def _grade_answer(out: Outcome, inst: Instance, answer: Answer, feasible_objs: l
             out.status, out.reason = "invalid", f"claimed {claimed!r} but returned no solution"
         else:
             out.status = claimed
-            out.reason = f"the solver claims the instance is {claimed}" if claimed != "unknown" else \
-                "the solver found no solution and claims nothing"
+            out.reason = (
+                f"the solver claims the instance is {claimed}"
+                if claimed != "unknown"
+                else "the solver found no solution and claims nothing"
+            )
         return
     checked = _validate(inst, answer.solution)
     vr = checked.result

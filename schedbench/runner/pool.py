@@ -39,8 +39,15 @@ class LocalPool:
         grace: seconds between SIGTERM and SIGKILL at a run's time limit.
     """
 
-    def __init__(self, workers: int | None = None, preload: tuple[str, ...] | None = None, *,
-                 registry: str | None = None, threads: int = 1, grace: float = GRACE_S) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        preload: tuple[str, ...] | None = None,
+        *,
+        registry: str | None = None,
+        threads: int = 1,
+        grace: float = GRACE_S,
+    ) -> None:
         n = int(workers or os.cpu_count() or 1)
         if n < 1:
             raise ValueError(f"workers must be >= 1, not {workers!r}")

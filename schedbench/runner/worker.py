@@ -89,8 +89,13 @@ MAX_TRAJECTORY_BYTES = 128 << 20
 #: Characters of a traceback kept in a record's reason.
 TRACEBACK_TAIL = 4000
 #: Environment variables that cap solver-library and BLAS threads.
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 #: Exit code of a child that hit MemoryError and could not even report it.
 EXIT_MEMOUT = 86
 #: Default registry factory: ``module:function`` (or ``/path/file.py:function``) called with
@@ -174,16 +179,19 @@ def decode_frame(body: bytes) -> tuple[dict[str, Any], list[bytes]]:
     (n,) = _HEAD.unpack_from(body)
     if _HEAD.size + n > len(body):
         raise ValueError("frame head longer than the frame")
-    meta = json.loads(body[_HEAD.size:_HEAD.size + n], parse_constant=_refuse_constant)
+    meta = json.loads(body[_HEAD.size : _HEAD.size + n], parse_constant=_refuse_constant)
     if not isinstance(meta, dict) or not isinstance(meta.get("k"), str):
         raise ValueError("frame head is not an object with a kind")
     lens = meta.get("b")
-    if (not isinstance(lens, list) or not all(type(x) is int and x >= 0 for x in lens)
-            or _HEAD.size + n + sum(lens) != len(body)):
+    if (
+        not isinstance(lens, list)
+        or not all(type(x) is int and x >= 0 for x in lens)
+        or _HEAD.size + n + sum(lens) != len(body)
+    ):
         raise ValueError("frame blob lengths do not add up")
     blobs, pos = [], _HEAD.size + n
     for x in lens:
-        blobs.append(body[pos:pos + x])
+        blobs.append(body[pos : pos + x])
         pos += x
     return meta, blobs
 
@@ -449,8 +457,17 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
             stream.flush()
-    _write_frame(msg_w, {"k": "result", "status": status, "bound": _num(bound), "solution_error": sol_error,
-                         "has_solution": sol_bytes is not None}, (sol_bytes or b"", info_bytes))
+    _write_frame(
+        msg_w,
+        {
+            "k": "result",
+            "status": status,
+            "bound": _num(bound),
+            "solution_error": sol_error,
+            "has_solution": sol_bytes is not None,
+        },
+        (sol_bytes or b"", info_bytes),
+    )
     del _limiter
     return 0
 
@@ -494,14 +511,14 @@ class _Ring:
         n = len(chunk)
         self.total += n
         if n >= self.cap:
-            self.buf[:] = chunk[n - self.cap:]
+            self.buf[:] = chunk[n - self.cap :]
             return
         self.buf += chunk
         if len(self.buf) > 2 * self.cap:
             del self.buf[: len(self.buf) - self.cap]
 
     def text(self) -> str:
-        tail = bytes(self.buf[-self.cap:])
+        tail = bytes(self.buf[-self.cap :])
         out = tail.decode("utf-8", errors="replace")
         dropped = self.total - len(tail)
         if dropped > 0:
@@ -625,8 +642,11 @@ def sweep_descendants(root: int, rounds: int = 20, exclude: tuple[int, ...] = ()
     processes killed."""
     killed: set[int] = set()
     for _ in range(rounds):
-        live = [p for p in _descendants(root)
-                if p not in exclude and (st := _state_and_pgid(p)) is not None and st[0] not in "ZX"]
+        live = [
+            p
+            for p in _descendants(root)
+            if p not in exclude and (st := _state_and_pgid(p)) is not None and st[0] not in "ZX"
+        ]
         if root == os.getpid():
             _reap_children()
         if not live:
@@ -738,8 +758,14 @@ class _Supervisor:
 
     def _answered_in_time(self, term_at: float | None, deadline: float) -> bool:
         """The run sent its answer before the deadline (and was not stopped or cancelled)."""
-        return (self.final is not None and self.final[0] == "result" and term_at is None
-                and not self.control_lost and self.answered_at is not None and self.answered_at <= deadline)
+        return (
+            self.final is not None
+            and self.final[0] == "result"
+            and term_at is None
+            and not self.control_lost
+            and self.answered_at is not None
+            and self.answered_at <= deadline
+        )
 
     def _drain_log(self, log_r: int) -> None:
         """Read what is left in the output pipe of a run that answered (non-blocking)."""
@@ -875,8 +901,8 @@ class _Supervisor:
                 return True
             if len(buf) < _HEADER.size + n:
                 break
-            body = bytes(buf[_HEADER.size:_HEADER.size + n])
-            del buf[:_HEADER.size + n]
+            body = bytes(buf[_HEADER.size : _HEADER.size + n])
+            del buf[: _HEADER.size + n]
             try:
                 self._frame(*decode_frame(body))
             except (ValueError, TypeError, KeyError, IndexError) as exc:
@@ -901,10 +927,16 @@ class _Supervisor:
             if status not in SOLVER_STATUSES:
                 raise ValueError(f"status {status!r}")
             error = meta.get("solution_error")
-            self.final = ("result", {
-                "status": status, "bound": _float_field(meta.get("bound")),
-                "solution": blobs[0] if meta.get("has_solution") is True else None,
-                "solution_error": None if error is None else str(error), "info": blobs[1]})
+            self.final = (
+                "result",
+                {
+                    "status": status,
+                    "bound": _float_field(meta.get("bound")),
+                    "solution": blobs[0] if meta.get("has_solution") is True else None,
+                    "solution_error": None if error is None else str(error),
+                    "info": blobs[1],
+                },
+            )
             self.answered_at = now
         elif kind in ("error", "memout"):
             self.final = (kind, str(meta["text"])[-TRACEBACK_TAIL:])
@@ -913,11 +945,23 @@ class _Supervisor:
 
     def _base(self, elapsed: float, usage: Any) -> dict[str, Any]:
         return {
-            "kind": "crashed", "reason": "", "result": None, "error": None,
-            "trajectory": self.traj.points, "reports": self.traj.reports, "thinned": self.traj.thinned,
-            "last_bound": self.traj.last_bound, "log_tail": self.log.text(), "log_bytes": self.log.total,
-            "wall_s": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": _rss_mb(usage.ru_maxrss),
-            "exit_code": None, "signal": None, "strays": self.strays, "escaped": self.escaped,
+            "kind": "crashed",
+            "reason": "",
+            "result": None,
+            "error": None,
+            "trajectory": self.traj.points,
+            "reports": self.traj.reports,
+            "thinned": self.traj.thinned,
+            "last_bound": self.traj.last_bound,
+            "log_tail": self.log.text(),
+            "log_bytes": self.log.total,
+            "wall_s": elapsed,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "peak_rss_mb": _rss_mb(usage.ru_maxrss),
+            "exit_code": None,
+            "signal": None,
+            "strays": self.strays,
+            "escaped": self.escaped,
             "protocol_error": self.protocol_error,
         }
 
@@ -929,8 +973,10 @@ class _Supervisor:
 
     def _outcome(self, status: int, usage: Any, elapsed: float, limit_hit: bool, killed: bool) -> dict[str, Any]:
         out = self._base(elapsed, usage)
-        out.update(exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-                   signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+        out.update(
+            exit_code=os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        )
         final = self.final
         limit = float(self.task.time_limit)
         if self.control_lost:
@@ -950,14 +996,16 @@ class _Supervisor:
             out["kind"], out["reason"] = "memout", "MemoryError (the run could not even report it)"
         elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
             out["kind"] = "memout"
-            out["reason"] = ("killed by SIGKILL that the harness did not send: presumably the kernel's "
-                             "out-of-memory killer")
+            out["reason"] = (
+                "killed by SIGKILL that the harness did not send: presumably the kernel's out-of-memory killer"
+            )
         elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             out["reason"] = f"the run's process was killed by signal {_signame(sig)} ({sig})"
         else:
-            out["reason"] = (f"the run's process exited with code {os.WEXITSTATUS(status)} without an answer"
-                             + (f" ({self.protocol_error})" if self.protocol_error else ""))
+            out["reason"] = f"the run's process exited with code {os.WEXITSTATUS(status)} without an answer" + (
+                f" ({self.protocol_error})" if self.protocol_error else ""
+            )
         return out
 
 
@@ -987,8 +1035,7 @@ class _Zygote:
                 cls = self.cache.solver_class(spec, tuple(task.solvers_dirs), task.solver)
                 inst = self.cache.instance(task.instance_path, task.instance_hash)
             except BaseException:
-                send_msg(self.ctl, ("done", {"kind": "load_error",
-                                            "error": traceback.format_exc()[-TRACEBACK_TAIL:]}))
+                send_msg(self.ctl, ("done", {"kind": "load_error", "error": traceback.format_exc()[-TRACEBACK_TAIL:]}))
                 continue
             sup = _Supervisor(self.ctl, task, cls, inst, grace)
             outcome = sup.run()

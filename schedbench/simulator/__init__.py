@@ -17,5 +17,20 @@ from schedbench.simulator.engine import (
 from schedbench.simulator.policy import Policy, QueuePolicy, erlang_c_wait
 from schedbench.simulator.predictors import PREDICTORS
 
-__all__ = ["FINISHED", "PREDICTORS", "REJECTED", "RUNNING", "UNRELEASED", "WAITING", "Policy", "PolicyError",
-           "QueuePolicy", "SimulationError", "SimulationResult", "Simulator", "View", "erlang_c_wait", "simulate"]
+__all__ = [
+    "FINISHED",
+    "PREDICTORS",
+    "REJECTED",
+    "RUNNING",
+    "UNRELEASED",
+    "WAITING",
+    "Policy",
+    "PolicyError",
+    "QueuePolicy",
+    "SimulationError",
+    "SimulationResult",
+    "Simulator",
+    "View",
+    "erlang_c_wait",
+    "simulate",
+]

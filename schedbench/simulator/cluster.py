@@ -100,8 +100,8 @@ class Cluster:
         nf = self._node_free[k]
         before = len(nf)
         self._remove(t, before, k)
-        got = nf[before - m:]
-        del nf[before - m:]
+        got = nf[before - m :]
+        del nf[before - m :]
         self._add(t, before - m, k)
         busy = self._busy
         for g in got:

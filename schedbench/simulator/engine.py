@@ -204,21 +204,26 @@ class View:
             if why is None and self.cluster.gpu_type[gpus[0]] not in self.pred_types[j]:
                 why = f"type {self.type_ids[self.cluster.gpu_type[gpus[0]]]!r} is not usable by the job"
             if why is not None:
-                raise SimulationError(f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} on "
-                                      f"{[self.cluster.gpu_ids[g] for g in gpus]}: {why}")
+                raise SimulationError(
+                    f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} on "
+                    f"{[self.cluster.gpu_ids[g] for g in gpus]}: {why}"
+                )
             got = sorted(gpus)
             self.cluster._take_gpus(got)
             return got
         t = self.fit_type(j) if gpu_type is None else gpu_type
         if t < 0 or t not in self.pred_types[j]:
             where = "any usable type" if gpu_type is None else f"type {gpu_type}"
-            raise SimulationError(f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} (gang {gang}) on {where}: "
-                                  f"no room (free per type {dict(zip(self.type_ids, self.cluster.free, strict=True))})")
+            raise SimulationError(
+                f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} (gang {gang}) on {where}: "
+                f"no room (free per type {dict(zip(self.type_ids, self.cluster.free, strict=True))})"
+            )
         taken = self.cluster._take(t, gang)
         if taken is None:
-            raise SimulationError(f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} (gang {gang}) on type "
-                                  f"{self.type_ids[t]!r}: not enough free GPUs"
-                                  + ("" if self.cluster.multi_node else " on one node"))
+            raise SimulationError(
+                f"time {self.now:.9g}: {what} of job {self.job_id[j]!r} (gang {gang}) on type "
+                f"{self.type_ids[t]!r}: not enough free GPUs" + ("" if self.cluster.multi_node else " on one node")
+            )
         return taken
 
     def _begin(self, j: int, gpus: list[int], code: str, overhead: float) -> None:
@@ -249,8 +254,10 @@ class View:
         else on ``gpu_type`` (a type index) or its fastest type with room, consolidated on one node
         when possible. Raises :class:`SimulationError` when that is impossible now."""
         if self.state[j] != WAITING:
-            raise SimulationError(f"time {self.now:.9g}: start of job {self.job_id[j] or j!r}, which is not waiting "
-                                  f"(state {self.state[j]})")
+            raise SimulationError(
+                f"time {self.now:.9g}: start of job {self.job_id[j] or j!r}, which is not waiting "
+                f"(state {self.state[j]})"
+            )
         resumed = self.gpus[j] is None and self.seg_type[j] >= 0
         got = self._acquire(j, gpu_type, gpus, "resume" if resumed else "start")
         del self.waiting[j]
@@ -288,8 +295,10 @@ class View:
     def reject(self, j: int) -> None:
         """Reject waiting job ``j`` that never ran (admission control)."""
         if self.state[j] != WAITING or self.seg_type[j] >= 0:
-            raise SimulationError(f"time {self.now:.9g}: reject of job {self.job_id[j] or j!r}: only a released job "
-                                  f"that never ran can be rejected")
+            raise SimulationError(
+                f"time {self.now:.9g}: reject of job {self.job_id[j] or j!r}: only a released job "
+                f"that never ran can be rejected"
+            )
         if not self.allow_rejection:
             raise SimulationError(f"time {self.now:.9g}: reject of job {self.job_id[j]!r}: allow_rejection is false")
         del self.waiting[j]
@@ -308,8 +317,16 @@ class Simulator:
     """Runs one policy on one instance. ``predictor`` is ``oracle``, ``noisy`` or ``history``;
     ``sigma`` the noisy predictor's log-normal sigma; ``seed`` drives every random choice."""
 
-    def __init__(self, inst: Instance, policy: Policy, *, predictor: str = "oracle", sigma: float = 0.5,
-                 seed: int = 0, history_prior_s: float | None = None) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        policy: Policy,
+        *,
+        predictor: str = "oracle",
+        sigma: float = 0.5,
+        seed: int = 0,
+        history_prior_s: float | None = None,
+    ) -> None:
         if inst.problem.cls != "online":
             raise ValueError(f"the simulator runs online instances, not {inst.problem.cls!r}")
         gc_was = gc.isenabled()
@@ -320,8 +337,9 @@ class Simulator:
             if gc_was:
                 gc.enable()
 
-    def _init(self, inst: Instance, policy: Policy, predictor: str, sigma: float, seed: int,
-              history_prior_s: float | None) -> None:
+    def _init(
+        self, inst: Instance, policy: Policy, predictor: str, sigma: float, seed: int, history_prior_s: float | None
+    ) -> None:
         self.inst = inst
         self.policy = policy
         jobs = inst.jobs
@@ -332,8 +350,10 @@ class Simulator:
         allow_reject = bool(inst.problem.params.get("allow_rejection", True))
         if self._unplaceable.any() and not allow_reject:
             bad = [jobs.ids[j] for j in np.flatnonzero(self._unplaceable)[:5].tolist()]
-            raise ValueError(f"{int(self._unplaceable.sum())} job(s) can never run on this cluster (no usable "
-                             f"GPU type with room for the gang), e.g. {bad}, and allow_rejection is false")
+            raise ValueError(
+                f"{int(self._unplaceable.sum())} job(s) can never run on this cluster (no usable "
+                f"GPU type with room for the gang), e.g. {bad}, and allow_rejection is false"
+            )
         self._predict = make_predictor(predictor, inst, usable, sigma=sigma, seed=seed, prior_s=history_prior_s)
         self.cluster = Cluster(inst, bool(inst.problem.params.get("allow_multi_node", False)))
         self.view = View(inst, self.cluster, self._predict.label)
@@ -344,7 +364,7 @@ class Simulator:
         self._seg = [0] * n
         self._order = np.lexsort((np.arange(n), jobs.release)).tolist()
         self._usable = usable
-        self._deadline = (jobs.deadline.tolist() if jobs.deadline is not None else [math.nan] * n)
+        self._deadline = jobs.deadline.tolist() if jobs.deadline is not None else [math.nan] * n
         self._ids, self._gang, self._weight = jobs.ids, jobs.gang.tolist(), jobs.weight.tolist()
         self._release, self._tenant, self._job_type = jobs.release.tolist(), jobs.tenant, jobs.job_type
 
@@ -463,8 +483,9 @@ class Simulator:
         except SimulationError:
             raise
         except Exception as exc:  # the policy's fault
-            raise PolicyError(f"policy {type(pol).__name__} raised at time {v.now:.9g}: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise PolicyError(
+                f"policy {type(pol).__name__} raised at time {v.now:.9g}: {type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             if gc_was and failed:
                 gc.enable()
@@ -474,29 +495,55 @@ class Simulator:
             if gc_was:
                 gc.enable()
 
-    def _result(self, log: list, done: int, n: int, steps: int, wasted: float, t_wall: float,
-                progress: Callable[[int, int], None] | None) -> SimulationResult:
+    def _result(
+        self,
+        log: list,
+        done: int,
+        n: int,
+        steps: int,
+        wasted: float,
+        t_wall: float,
+        progress: Callable[[int, int], None] | None,
+    ) -> SimulationResult:
         v = self.view
         loop_seconds = _time.perf_counter() - t_wall
         rejections = sum(1 for e in log if e[2] is REJECT)
         preemptions = sum(1 for e in log if e[2] is PREEMPT)
         migrations = sum(1 for e in log if e[2] is MIGRATE)
         ids, gids = self.inst.jobs.ids, self.cluster.gpu_ids
-        events = [{"time": t, "job": ids[j], "event": code, "gpus": [gids[g] for g in gp]} if gp is not None
-                  else {"time": t, "job": ids[j], "event": code} for t, j, code, gp in log]
+        events = [
+            {"time": t, "job": ids[j], "event": code, "gpus": [gids[g] for g in gp]}
+            if gp is not None
+            else {"time": t, "job": ids[j], "event": code}
+            for t, j, code, gp in log
+        ]
         stuck = [ids[j] for j in v.waiting]
         if stuck:
             status = "starved"
             shown = ", ".join(stuck[:10]) + (", ..." if len(stuck) > 10 else "")
-            message = (f"starved: no future event at time {v.now:.9g} while {len(stuck)} released job(s) wait "
-                       f"and could run: {shown}")
+            message = (
+                f"starved: no future event at time {v.now:.9g} while {len(stuck)} released job(s) wait "
+                f"and could run: {shown}"
+            )
         else:
             status = "complete"
             message = f"complete: {done} finished, {rejections} rejected"
         if progress is not None:
             progress(done, n)
-        return SimulationResult(events, status, message, stuck, self._predict.label, wasted, preemptions, migrations,
-                                rejections, steps, _time.perf_counter() - t_wall, loop_seconds)
+        return SimulationResult(
+            events,
+            status,
+            message,
+            stuck,
+            self._predict.label,
+            wasted,
+            preemptions,
+            migrations,
+            rejections,
+            steps,
+            _time.perf_counter() - t_wall,
+            loop_seconds,
+        )
 
 
 def simulate(inst: Instance, policy: Policy, **kwargs: Any) -> SimulationResult:

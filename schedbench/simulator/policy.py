@@ -65,8 +65,9 @@ class Policy:
     def setup(self, view: View) -> None:
         """Called once before the first event."""
         if self.admission != "accept-all" and not view.allow_rejection:
-            raise SimulationError(f"admission {self.admission!r} rejects jobs but the instance sets "
-                                  f"allow_rejection to false")
+            raise SimulationError(
+                f"admission {self.admission!r} rejects jobs but the instance sets allow_rejection to false"
+            )
 
     def on_arrival(self, view: View, j: int) -> None:
         """Job ``j`` was released and admitted; it waits."""
@@ -159,8 +160,17 @@ class QueuePolicy(Policy):
     largest free block are scanned; running jobs' predicted ends are kept sorted per type.
     """
 
-    def __init__(self, key: str = "fifo", *, preemptive: bool = False, backfill: str = "none", quantum: float = 60.0,
-                 thresholds: str = "3600", tenant_weights: str = "", **admission: Any) -> None:
+    def __init__(
+        self,
+        key: str = "fifo",
+        *,
+        preemptive: bool = False,
+        backfill: str = "none",
+        quantum: float = 60.0,
+        thresholds: str = "3600",
+        tenant_weights: str = "",
+        **admission: Any,
+    ) -> None:
         super().__init__(**admission)
         if key not in KEYS:
             raise ValueError(f"key {key!r}: expected one of {list(KEYS)}")
@@ -512,8 +522,7 @@ class QueuePolicy(Policy):
                 del self._by_gang[view.gang[j]][j]
             self._defer = None
 
-    def _backfill(self, view: View, h: int, merged: Any, s_type: int, shadow: float, extra: int,
-                  smallest: int) -> None:
+    def _backfill(self, view: View, h: int, merged: Any, s_type: int, shadow: float, extra: int, smallest: int) -> None:
         cl = view.cluster
         now = view.now
         for _, j in merged:

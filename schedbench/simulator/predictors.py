@@ -45,6 +45,7 @@ class Predictor:
 
 class Noisy(Predictor):
     """The oracle's times, each job's times a log-normal error ``exp(sigma * z)`` (one draw per job and seed)."""
+
     label = "noisy"
 
 
@@ -95,8 +96,9 @@ class History(Predictor):
         self._all[1] += 1
 
 
-def make_predictor(name: str, inst: Instance, usable: np.ndarray, *, sigma: float = 0.5, seed: int = 0,
-                   prior_s: float | None = None) -> Predictor:
+def make_predictor(
+    name: str, inst: Instance, usable: np.ndarray, *, sigma: float = 0.5, seed: int = 0, prior_s: float | None = None
+) -> Predictor:
     """The predictor called ``name`` (one of :data:`PREDICTORS`)."""
     jobs = inst.jobs
     assert jobs.time is not None

@@ -17,14 +17,20 @@ from schedbench.simulator.predictors import PREDICTORS
 
 ONLINE_OBJECTIVES = ("mean-jct", "p99-jct", "makespan", "mean-bounded-slowdown", "deadline-miss-rate", "max-ftf")
 COMMON_PARAMS = (
-    Param("predictor", str, "oracle", "processing times the policy sees: oracle (true), noisy, history",
-          choices=PREDICTORS),
+    Param(
+        "predictor",
+        str,
+        "oracle",
+        "processing times the policy sees: oracle (true), noisy, history",
+        choices=PREDICTORS,
+    ),
     Param("sigma", float, 0.5, "noisy predictor: sigma of the log-normal error factor", minimum=0.0),
     Param("history_prior_s", float, 3600.0, "history predictor: guess before any job finished (s)", minimum=0.0),
     Param("admission", str, "accept-all", "admission control layer", choices=ADMISSIONS),
     Param("max_queue", int, 100, "admission queue-length: waiting jobs allowed", minimum=0),
-    Param("wait_estimate", str, "backlog", "admission wait-deadline: backlog or erlang-c",
-          choices=("backlog", "erlang-c")),
+    Param(
+        "wait_estimate", str, "backlog", "admission wait-deadline: backlog or erlang-c", choices=("backlog", "erlang-c")
+    ),
 )
 
 
@@ -46,12 +52,23 @@ class PolicySolver(Solver):
     def solve(self, instance: Instance, context: Context) -> SolveResult:
         """Simulate the instance under the policy; the answer is the simulation's event log."""
         params = self.resolve_params(context.params)
-        sim = Simulator(instance, self.make_policy(params), predictor=params["predictor"], sigma=params["sigma"],
-                        seed=context.seed, history_prior_s=params["history_prior_s"])
+        sim = Simulator(
+            instance,
+            self.make_policy(params),
+            predictor=params["predictor"],
+            sigma=params["sigma"],
+            seed=context.seed,
+            history_prior_s=params["history_prior_s"],
+        )
         res = sim.run()
-        info = {"predictor": res.predictor, "simulation": res.status, "message": res.message,
-                "wasted_gpu_seconds": res.wasted_gpu_seconds, "event_times": res.event_times,
-                "simulation_seconds": res.wall_seconds}
+        info = {
+            "predictor": res.predictor,
+            "simulation": res.status,
+            "message": res.message,
+            "wasted_gpu_seconds": res.wasted_gpu_seconds,
+            "event_times": res.event_times,
+            "simulation_seconds": res.wall_seconds,
+        }
         if res.stuck:
             info["stuck"] = res.stuck[:50]
         return SolveResult(res.solution(), "feasible" if res.status == "complete" else "unknown", info=info)

@@ -47,8 +47,9 @@ HEARTBEAT_S = 5.0
 STALE_S = 60.0
 #: Auxiliary table of the runs claimed by running campaigns (created when a store is opened for
 #: writing; not part of the versioned schema: readers never need it).
-CLAIMS_DDL = ("CREATE TABLE IF NOT EXISTS claims (run_id TEXT PRIMARY KEY, claimed_by TEXT NOT NULL, "
-              "heartbeat REAL NOT NULL)")
+CLAIMS_DDL = (
+    "CREATE TABLE IF NOT EXISTS claims (run_id TEXT PRIMARY KEY, claimed_by TEXT NOT NULL, heartbeat REAL NOT NULL)"
+)
 
 
 def claim_owner() -> str:
@@ -186,13 +187,39 @@ def instance_sense(problem_class: str, objective: str) -> str:
 
 
 _RUN_COLUMNS = (
-    "run_id", "campaign_id", "instance_hash", "solver_id", "env_id", "instance_path", "solvers_dirs_json", "seed",
-    "solver_seed", "time_limit", "memory_limit_mb", "threads", "status", "reason", "objective",
-    "claimed_objective", "claimed_status", "bound", "feasible", "gap", "flags_json", "violations_json", "wall_s",
-    "cpu_s", "peak_rss_mb", "trajectory_json", "solution_zlib", "log_tail", "info_json", "host", "finished_at",
+    "run_id",
+    "campaign_id",
+    "instance_hash",
+    "solver_id",
+    "env_id",
+    "instance_path",
+    "solvers_dirs_json",
+    "seed",
+    "solver_seed",
+    "time_limit",
+    "memory_limit_mb",
+    "threads",
+    "status",
+    "reason",
+    "objective",
+    "claimed_objective",
+    "claimed_status",
+    "bound",
+    "feasible",
+    "gap",
+    "flags_json",
+    "violations_json",
+    "wall_s",
+    "cpu_s",
+    "peak_rss_mb",
+    "trajectory_json",
+    "solution_zlib",
+    "log_tail",
+    "info_json",
+    "host",
+    "finished_at",
 )
-_INSERT_RUN = (f"INSERT OR REPLACE INTO runs ({', '.join(_RUN_COLUMNS)}) "
-               f"VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})")
+_INSERT_RUN = f"INSERT OR REPLACE INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 
 
 class Store:
@@ -228,8 +255,9 @@ class Store:
             self._open(timeout)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
-            raise StoreError(name, "a schedbench results store (an SQLite file)",
-                             f"a file SQLite cannot use ({exc})") from None
+            raise StoreError(
+                name, "a schedbench results store (an SQLite file)", f"a file SQLite cannot use ({exc})"
+            ) from None
         except BaseException:
             self.conn.close()
             raise
@@ -266,9 +294,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             problem = str(exc)
         if problem is not None:
-            raise StoreError(str(self.path), "an intact results store",
-                             f"a damaged SQLite file ({problem[:200]}); recover its intact runs with "
-                             f"`schedbench store salvage {self.path} -o NEW.sqlite`")
+            raise StoreError(
+                str(self.path),
+                "an intact results store",
+                f"a damaged SQLite file ({problem[:200]}); recover its intact runs with "
+                f"`schedbench store salvage {self.path} -o NEW.sqlite`",
+            )
 
     def _create(self) -> None:
         c = self.conn
@@ -281,9 +312,10 @@ class Store:
                 return
             for statement in SCHEMA_V1:
                 c.execute(statement)
-            c.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                          [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION)),
-                           ("created_at", _now())])
+            c.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION)), ("created_at", _now())],
+            )
             c.execute("COMMIT")
         except BaseException:
             if c.in_transaction:
@@ -302,16 +334,23 @@ class Store:
         try:
             version = int(meta.get("schema_version", ""))
         except ValueError:
-            raise StoreError(name, "an integer schema_version in the meta table",
-                             repr(meta.get("schema_version"))) from None
+            raise StoreError(
+                name, "an integer schema_version in the meta table", repr(meta.get("schema_version"))
+            ) from None
         if version == SCHEMA_VERSION:
             return
         if version > SCHEMA_VERSION or version not in MIGRATIONS:
-            raise StoreError(name, f"a store of schema version {SCHEMA_VERSION} (or an older one this schedbench "
-                             "can migrate)", f"schema version {version}; use the schedbench version that wrote it")
+            raise StoreError(
+                name,
+                f"a store of schema version {SCHEMA_VERSION} (or an older one this schedbench can migrate)",
+                f"schema version {version}; use the schedbench version that wrote it",
+            )
         if self.readonly:
-            raise StoreError(name, f"a store of schema version {SCHEMA_VERSION}",
-                             f"schema version {version}; open it once for writing to migrate it")
+            raise StoreError(
+                name,
+                f"a store of schema version {SCHEMA_VERSION}",
+                f"schema version {version}; open it once for writing to migrate it",
+            )
         self._migrate(version)
 
     def _migrate(self, version: int) -> None:
@@ -338,8 +377,9 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _write(self) -> _Transaction:
@@ -360,15 +400,26 @@ class Store:
         digest = content_hash or _hash(inst)
         cls, objective = inst.problem.cls, inst.problem.objective
         known = inst.metadata.get("known") or {}
-        row = (digest, inst.name, cls, objective, instance_sense(cls, objective), inst.n_jobs, inst.n_gpus,
-               str(path), dumps_json(known))
+        row = (
+            digest,
+            inst.name,
+            cls,
+            objective,
+            instance_sense(cls, objective),
+            inst.n_jobs,
+            inst.n_gpus,
+            str(path),
+            dumps_json(known),
+        )
         with self._write():
             self.conn.execute(
                 "INSERT INTO instances (hash, name, class, objective, sense, n_jobs, n_gpus, path, known_json) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET name = excluded.name, "
                 "class = excluded.class, objective = excluded.objective, sense = excluded.sense, "
                 "n_jobs = excluded.n_jobs, n_gpus = excluded.n_gpus, path = excluded.path, "
-                "known_json = excluded.known_json", row)
+                "known_json = excluded.known_json",
+                row,
+            )
             self._refresh(digest, force=True)
         return digest
 
@@ -377,8 +428,10 @@ class Store:
         doc = dumps_json(env)
         digest = hashlib.sha256(doc.encode("utf-8")).hexdigest()
         with self._write():
-            self.conn.execute("INSERT OR IGNORE INTO environments (sha256, doc_json, created_at) VALUES (?, ?, ?)",
-                              (digest, doc, _now()))
+            self.conn.execute(
+                "INSERT OR IGNORE INTO environments (sha256, doc_json, created_at) VALUES (?, ?, ?)",
+                (digest, doc, _now()),
+            )
             return self.conn.execute("SELECT id FROM environments WHERE sha256 = ?", (digest,)).fetchone()[0]
 
     def environment(self, env_id: int) -> dict[str, Any]:
@@ -395,7 +448,8 @@ class Store:
             self.conn.execute(
                 "INSERT INTO campaigns (name, spec_json, created_at, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET spec_json = excluded.spec_json, updated_at = excluded.updated_at",
-                (name, dumps_json(spec), now, now))
+                (name, dumps_json(spec), now, now),
+            )
             return self.conn.execute("SELECT id FROM campaigns WHERE name = ?", (name,)).fetchone()[0]
 
     def campaigns(self) -> list[dict[str, Any]]:
@@ -416,10 +470,12 @@ class Store:
 
     def _solver_id(self, name: str, version: str, params: dict[str, Any]) -> int:
         pj = params_json(params)
-        self.conn.execute("INSERT OR IGNORE INTO solvers (name, version, params_json) VALUES (?, ?, ?)",
-                          (name, version, pj))
-        return self.conn.execute("SELECT id FROM solvers WHERE name = ? AND version = ? AND params_json = ?",
-                                 (name, version, pj)).fetchone()[0]
+        self.conn.execute(
+            "INSERT OR IGNORE INTO solvers (name, version, params_json) VALUES (?, ?, ?)", (name, version, pj)
+        )
+        return self.conn.execute(
+            "SELECT id FROM solvers WHERE name = ? AND version = ? AND params_json = ?", (name, version, pj)
+        ).fetchone()[0]
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -440,21 +496,51 @@ class Store:
             raise ValueError(f"run {record.run_id}: not the identity of its task ({task.run_id})")
         feasible = None if record.feasible is None else int(bool(record.feasible))
         row = [  # serialised before the transaction: the write lock is held for the SQL only
-            record.run_id, campaign_id, task.instance_hash, None, env_id, task.instance_path,
-            dumps_json(list(task.solvers_dirs)), task.seed, task.solver_seed, float(task.time_limit),
-            task.memory_limit_mb, task.threads, record.status, record.reason or "", _float(record.objective),
-            _float(record.claimed_objective), record.claimed_status, _float(record.bound), feasible, None,
-            dumps_json(list(record.flags)), dumps_json(record.violation_counts), _float(record.wall_s),
-            _float(record.cpu_s), _float(record.peak_rss_mb), dumps_json(record.trajectory),
-            compress_solution(record.solution), record.log_tail or "", dumps_json(record.info), record.host or "",
+            record.run_id,
+            campaign_id,
+            task.instance_hash,
+            None,
+            env_id,
+            task.instance_path,
+            dumps_json(list(task.solvers_dirs)),
+            task.seed,
+            task.solver_seed,
+            float(task.time_limit),
+            task.memory_limit_mb,
+            task.threads,
+            record.status,
+            record.reason or "",
+            _float(record.objective),
+            _float(record.claimed_objective),
+            record.claimed_status,
+            _float(record.bound),
+            feasible,
+            None,
+            dumps_json(list(record.flags)),
+            dumps_json(record.violation_counts),
+            _float(record.wall_s),
+            _float(record.cpu_s),
+            _float(record.peak_rss_mb),
+            dumps_json(record.trajectory),
+            compress_solution(record.solution),
+            record.log_tail or "",
+            dumps_json(record.info),
+            record.host or "",
             _now(),
         ]
         with self._write():
             c = self.conn
-            c.execute("INSERT OR IGNORE INTO instances (hash, name, class, objective, sense, path) "
-                      "VALUES (?, ?, ?, ?, ?, ?)",
-                      (task.instance_hash, task.instance_name, record.problem_class, record.objective_name,
-                       record.sense if record.sense in ("min", "max") else "min", task.instance_path))
+            c.execute(
+                "INSERT OR IGNORE INTO instances (hash, name, class, objective, sense, path) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    task.instance_hash,
+                    task.instance_name,
+                    record.problem_class,
+                    record.objective_name,
+                    record.sense if record.sense in ("min", "max") else "min",
+                    task.instance_path,
+                ),
+            )
             row[3] = self._solver_id(task.solver, task.solver_version, task.params)
             c.execute(_INSERT_RUN, row)
             c.execute("DELETE FROM claims WHERE run_id = ?", (record.run_id,))
@@ -474,8 +560,9 @@ class Store:
             held = c.execute("SELECT claimed_by, heartbeat FROM claims WHERE run_id = ?", (run_id,)).fetchone()
             if held is not None and held[0] != owner and now - held[1] < stale_s and not _owner_gone(held[0]):
                 return False
-            c.execute("INSERT OR REPLACE INTO claims (run_id, claimed_by, heartbeat) VALUES (?, ?, ?)",
-                      (run_id, owner, now))
+            c.execute(
+                "INSERT OR REPLACE INTO claims (run_id, claimed_by, heartbeat) VALUES (?, ?, ?)", (run_id, owner, now)
+            )
             return True
 
     def release_claims(self, owner: str) -> int:
@@ -485,8 +572,7 @@ class Store:
 
     def claims(self) -> list[tuple[str, str, float]]:
         """(run_id, owner, heartbeat) of every claim held."""
-        return [tuple(r) for r in self.conn.execute("SELECT run_id, claimed_by, heartbeat FROM claims "
-                                                    "ORDER BY run_id")]
+        return [tuple(r) for r in self.conn.execute("SELECT run_id, claimed_by, heartbeat FROM claims ORDER BY run_id")]
 
     def finished(self, run_ids: Iterable[str], rerun: Iterable[str] = frozenset()) -> set[str]:
         """The run ids among ``run_ids`` already in the store with a status not in ``rerun``.
@@ -503,7 +589,7 @@ class Store:
         ids = list(dict.fromkeys(run_ids))
         done: set[str] = set()
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i:i + _CHUNK]
+            chunk = ids[i : i + _CHUNK]
             sql = f"SELECT run_id, status FROM runs WHERE run_id IN ({', '.join('?' for _ in chunk)})"
             done.update(rid for rid, status in self.conn.execute(sql, chunk) if status not in rerun)
         return done
@@ -547,18 +633,76 @@ class Store:
             f"{where} ORDER BY r.run_id"
         )
         for row in self.conn.execute(sql, args):
-            (run_id, ipath, ihash, iname, sname, sversion, sparams, seed, limit, mem, threads, dirs, status, reason,
-             cls, objective_name, sense, objective, claimed, claimed_status, bound, feasible, violations, flags,
-             wall, cpu, rss, trajectory, solution, log_tail, info, host) = row
-            task = RunTask(ipath, ihash, iname, sname, sversion, json.loads(sparams), seed, limit, mem, threads,
-                           tuple(json.loads(dirs)))
+            (
+                run_id,
+                ipath,
+                ihash,
+                iname,
+                sname,
+                sversion,
+                sparams,
+                seed,
+                limit,
+                mem,
+                threads,
+                dirs,
+                status,
+                reason,
+                cls,
+                objective_name,
+                sense,
+                objective,
+                claimed,
+                claimed_status,
+                bound,
+                feasible,
+                violations,
+                flags,
+                wall,
+                cpu,
+                rss,
+                trajectory,
+                solution,
+                log_tail,
+                info,
+                host,
+            ) = row
+            task = RunTask(
+                ipath,
+                ihash,
+                iname,
+                sname,
+                sversion,
+                json.loads(sparams),
+                seed,
+                limit,
+                mem,
+                threads,
+                tuple(json.loads(dirs)),
+            )
             yield RunRecord(
-                run_id=run_id, task=task, status=status, reason=reason, problem_class=cls,
-                objective_name=objective_name, sense=sense, objective=objective, claimed_objective=claimed,
-                claimed_status=claimed_status, bound=bound, feasible=None if feasible is None else bool(feasible),
-                violation_counts=json.loads(violations), flags=json.loads(flags), wall_s=wall, cpu_s=cpu,
-                peak_rss_mb=rss, trajectory=json.loads(trajectory), solution=decompress_solution(solution),
-                log_tail=log_tail, info=json.loads(info), host=host,
+                run_id=run_id,
+                task=task,
+                status=status,
+                reason=reason,
+                problem_class=cls,
+                objective_name=objective_name,
+                sense=sense,
+                objective=objective,
+                claimed_objective=claimed,
+                claimed_status=claimed_status,
+                bound=bound,
+                feasible=None if feasible is None else bool(feasible),
+                violation_counts=json.loads(violations),
+                flags=json.loads(flags),
+                wall_s=wall,
+                cpu_s=cpu,
+                peak_rss_mb=rss,
+                trajectory=json.loads(trajectory),
+                solution=decompress_solution(solution),
+                log_tail=log_tail,
+                info=json.loads(info),
+                host=host,
             )
 
     # -- best-known values and gaps -------------------------------------------------------------
@@ -571,13 +715,17 @@ class Store:
         order = "ASC" if sense == "min" else "DESC"
         best = self.conn.execute(
             "SELECT objective, run_id FROM runs WHERE instance_hash = ? AND feasible = 1 AND objective IS NOT NULL "
-            f"ORDER BY objective {order}, run_id LIMIT 1", (instance_hash,)).fetchone()
+            f"ORDER BY objective {order}, run_id LIMIT 1",
+            (instance_hash,),
+        ).fetchone()
         # the tightest bound: largest lower bound (min), smallest upper bound (max)
         bound_order = "DESC" if sense == "min" else "ASC"
         marks = ", ".join("?" for _ in UNTRUSTED_BOUND_STATUSES)
         bound = self.conn.execute(
             f"SELECT bound, run_id FROM runs WHERE instance_hash = ? AND bound IS NOT NULL AND status NOT IN ({marks}) "
-            f"ORDER BY bound {bound_order}, run_id LIMIT 1", (instance_hash, *UNTRUSTED_BOUND_STATUSES)).fetchone()
+            f"ORDER BY bound {bound_order}, run_id LIMIT 1",
+            (instance_hash, *UNTRUSTED_BOUND_STATUSES),
+        ).fetchone()
         return sense, known, combine_best(sense, known, best, bound)
 
     def _regrade(self, instance_hash: str, *, only: str | None = None, unless_best: float | None = None) -> int:
@@ -598,13 +746,18 @@ class Store:
         order = "ASC" if sense == "min" else "DESC"
         run_best = c.execute(
             "SELECT objective, run_id FROM runs WHERE instance_hash = ? AND feasible = 1 AND objective IS NOT NULL "
-            f"ORDER BY objective {order}, run_id LIMIT 1", (instance_hash,)).fetchone()
-        best = combine_best(sense, known, None if run_best is None else (float(run_best[0]), run_best[1]),
-                            None)["best_known"]
+            f"ORDER BY objective {order}, run_id LIMIT 1",
+            (instance_hash,),
+        ).fetchone()
+        best = combine_best(sense, known, None if run_best is None else (float(run_best[0]), run_best[1]), None)[
+            "best_known"
+        ]
         if best is None:
             return 0
-        sql = ("SELECT run_id, status, claimed_status, objective, bound, flags_json, reason FROM runs "
-               "WHERE instance_hash = ? AND (claimed_status IN ('infeasible', 'optimal') OR bound IS NOT NULL)")
+        sql = (
+            "SELECT run_id, status, claimed_status, objective, bound, flags_json, reason FROM runs "
+            "WHERE instance_hash = ? AND (claimed_status IN ('infeasible', 'optimal') OR bound IS NOT NULL)"
+        )
         if only is not None and unless_best is not None and best == unless_best:
             rows = c.execute(sql + " AND run_id = ?", (instance_hash, only)).fetchall()
         else:
@@ -613,8 +766,9 @@ class Store:
         for run_id, status, claimed, objective, bound, flags_json, reason in rows:
             flags = json.loads(flags_json)
             new = (status, bound, reason)
-            for flag in contradicted_by_best(sense=sense, claimed_status=claimed, objective=objective, bound=bound,
-                                             best=best):
+            for flag in contradicted_by_best(
+                sense=sense, claimed_status=claimed, objective=objective, bound=bound, best=best
+            ):
                 if status not in REGRADED_STATUSES and flag != "bound_contradicted":
                     continue
                 if flag in flags and status == "wrong":
@@ -639,14 +793,20 @@ class Store:
         every run's gap (:func:`schedbench.scoring.gap` against the best-known value) when they
         changed (or ``force``), else only ``run_id``'s. Returns the number of runs updated."""
         c = self.conn
-        old = c.execute("SELECT best_known, best_known_source, best_run_id, best_bound, best_bound_source "
-                        "FROM instances WHERE hash = ?", (instance_hash,)).fetchone()
+        old = c.execute(
+            "SELECT best_known, best_known_source, best_run_id, best_bound, best_bound_source "
+            "FROM instances WHERE hash = ?",
+            (instance_hash,),
+        ).fetchone()
         self._regrade(instance_hash, only=run_id, unless_best=None if force else old[0])
         sense, _, b = self._compute_best(instance_hash)
         new = (b["best_known"], b["best_known_source"], b["best_run_id"], b["bound"], b["bound_source"])
         if tuple(old) != new:
-            c.execute("UPDATE instances SET best_known = ?, best_known_source = ?, best_run_id = ?, best_bound = ?, "
-                      "best_bound_source = ? WHERE hash = ?", (*new, instance_hash))
+            c.execute(
+                "UPDATE instances SET best_known = ?, best_known_source = ?, best_run_id = ?, best_bound = ?, "
+                "best_bound_source = ? WHERE hash = ?",
+                (*new, instance_hash),
+            )
         best = b["best_known"]
         sql = "SELECT run_id, objective, feasible FROM runs WHERE instance_hash = ?"
         if force or old[0] != best:
@@ -703,8 +863,9 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:

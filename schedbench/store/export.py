@@ -55,8 +55,7 @@ def _uniform(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object:
             types = {type(v) for v in out[column] if v is not None and not (isinstance(v, float) and v != v)}
             if len(types) > 1:
-                out[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
-                               for v in out[column]]
+                out[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in out[column]]
     return out
 
 
@@ -104,8 +103,14 @@ def _copy_instances(instances: pd.DataFrame, origin: Path, out: Path, fmt: str) 
     return table, copied
 
 
-def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *,
-           campaign: str | int | None = None, copy_instances: bool = True) -> list[Path]:
+def export(
+    store_path: str | Path,
+    out_path: str | Path,
+    fmt: str = "parquet",
+    *,
+    campaign: str | int | None = None,
+    copy_instances: bool = True,
+) -> list[Path]:
     """Write the runs (of one campaign), environments, trajectories and instances (files copied
     into ``NAME.instances/`` unless ``copy_instances`` is False: then the table alone, paths and
     hashes, ``file`` empty) of a store or an export; returns the table files written (runs first).
@@ -125,8 +130,9 @@ def export(store_path: str | Path, out_path: str | Path, fmt: str = "parquet", *
     rs = read_set(store_path, campaign=campaign)
     trajectories = rs.trajectories
     if trajectories is None:  # an export written before trajectories were exported
-        trajectories = pd.DataFrame({name: pd.Series(dtype="float64" if kind == "float" else object)
-                                     for name, kind in views.TRAJECTORY_COLUMNS})
+        trajectories = pd.DataFrame(
+            {name: pd.Series(dtype="float64" if kind == "float" else object) for name, kind in views.TRAJECTORY_COLUMNS}
+        )
     frames: list[tuple[Path, pd.DataFrame]] = [(out, rs.runs)]
     if rs.environments is not None:
         frames.append((environments_path(out, fmt), _uniform(rs.environments)))

@@ -123,8 +123,11 @@ def salvage(bad: str | Path, good: str | Path) -> SalvageReport:
                 conn.execute("BEGIN IMMEDIATE")
                 for row in rows:
                     try:
-                        conn.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES "
-                                     f"({', '.join('?' for _ in columns)})", row)
+                        conn.execute(
+                            f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES "
+                            f"({', '.join('?' for _ in columns)})",
+                            row,
+                        )
                         kept += 1
                     except sqlite3.Error:
                         rep.lost[table] = rep.lost.get(table, 0) + 1

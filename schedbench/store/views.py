@@ -50,29 +50,77 @@ from schedbench.store.core import Store, StoreError
 
 #: (column, kind) of :func:`runs`; kind is ``str``, ``float``, ``int`` or ``bool``.
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "str"), ("campaign", "str"), ("instance", "str"), ("instance_hash", "str"), ("class", "str"),
-    ("objective_name", "str"), ("sense", "str"), ("n_jobs", "int"), ("n_gpus", "int"), ("solver", "str"),
-    ("solver_version", "str"), ("params", "str"), ("seed", "int"), ("solver_seed", "int"), ("time_limit", "float"),
-    ("memory_limit_mb", "int"), ("threads", "int"), ("status", "str"), ("reason", "str"), ("objective", "float"),
-    ("claimed_objective", "float"), ("claimed_status", "str"), ("bound", "float"), ("feasible", "bool"),
-    ("gap", "float"), ("best_known", "float"), ("best_bound", "float"), ("wall_s", "float"), ("cpu_s", "float"),
-    ("peak_rss_mb", "float"), ("flags", "str"), ("host", "str"), ("env_id", "int"), ("finished_at", "str"),
+    ("run_id", "str"),
+    ("campaign", "str"),
+    ("instance", "str"),
+    ("instance_hash", "str"),
+    ("class", "str"),
+    ("objective_name", "str"),
+    ("sense", "str"),
+    ("n_jobs", "int"),
+    ("n_gpus", "int"),
+    ("solver", "str"),
+    ("solver_version", "str"),
+    ("params", "str"),
+    ("seed", "int"),
+    ("solver_seed", "int"),
+    ("time_limit", "float"),
+    ("memory_limit_mb", "int"),
+    ("threads", "int"),
+    ("status", "str"),
+    ("reason", "str"),
+    ("objective", "float"),
+    ("claimed_objective", "float"),
+    ("claimed_status", "str"),
+    ("bound", "float"),
+    ("feasible", "bool"),
+    ("gap", "float"),
+    ("best_known", "float"),
+    ("best_bound", "float"),
+    ("wall_s", "float"),
+    ("cpu_s", "float"),
+    ("peak_rss_mb", "float"),
+    ("flags", "str"),
+    ("host", "str"),
+    ("env_id", "int"),
+    ("finished_at", "str"),
 )
 #: (column, kind) of :func:`instances`.
 INSTANCE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("instance_hash", "str"), ("instance", "str"), ("class", "str"), ("objective_name", "str"), ("sense", "str"),
-    ("n_jobs", "int"), ("n_gpus", "int"), ("path", "str"), ("published_optimum", "float"),
-    ("published_best_known", "float"), ("published_lower_bound", "float"), ("published_upper_bound", "float"),
-    ("published_source", "str"), ("best_known", "float"), ("best_known_source", "str"), ("best_run_id", "str"),
-    ("best_bound", "float"), ("best_bound_source", "str"), ("runs", "int"),
+    ("instance_hash", "str"),
+    ("instance", "str"),
+    ("class", "str"),
+    ("objective_name", "str"),
+    ("sense", "str"),
+    ("n_jobs", "int"),
+    ("n_gpus", "int"),
+    ("path", "str"),
+    ("published_optimum", "float"),
+    ("published_best_known", "float"),
+    ("published_lower_bound", "float"),
+    ("published_upper_bound", "float"),
+    ("published_source", "str"),
+    ("best_known", "float"),
+    ("best_known_source", "str"),
+    ("best_run_id", "str"),
+    ("best_bound", "float"),
+    ("best_bound_source", "str"),
+    ("runs", "int"),
 )
 #: Fixed leading columns of :func:`environments` (the description's fields follow, flattened).
 ENVIRONMENT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("env_id", "int"), ("sha256", "str"), ("created_at", "str"), ("runs", "int"), ("doc", "str"),
+    ("env_id", "int"),
+    ("sha256", "str"),
+    ("created_at", "str"),
+    ("runs", "int"),
+    ("doc", "str"),
 )
 #: Columns of :func:`trajectories`.
 TRAJECTORY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "str"), ("t", "float"), ("objective", "float"), ("bound", "float"),
+    ("run_id", "str"),
+    ("t", "float"),
+    ("objective", "float"),
+    ("bound", "float"),
 )
 
 _DTYPES = {"float": "float64", "int": "Int64", "bool": "boolean"}
@@ -131,12 +179,47 @@ def instances(store_path: str | Path) -> pd.DataFrame:
         )
         raw = store.conn.execute(sql).fetchall()
     rows = []
-    for (digest, name, cls, obj, sense, n_jobs, n_gpus, path, known_json, best, best_src, best_run, bound,
-         bound_src, n_runs) in raw:
+    for (
+        digest,
+        name,
+        cls,
+        obj,
+        sense,
+        n_jobs,
+        n_gpus,
+        path,
+        known_json,
+        best,
+        best_src,
+        best_run,
+        bound,
+        bound_src,
+        n_runs,
+    ) in raw:
         known = json.loads(known_json)
-        rows.append((digest, name, cls, obj, sense, n_jobs, n_gpus, path, known.get("optimum"),
-                     known.get("best_known"), known.get("lower_bound"), known.get("upper_bound"), known.get("source"),
-                     best, best_src, best_run, bound, bound_src, n_runs))
+        rows.append(
+            (
+                digest,
+                name,
+                cls,
+                obj,
+                sense,
+                n_jobs,
+                n_gpus,
+                path,
+                known.get("optimum"),
+                known.get("best_known"),
+                known.get("lower_bound"),
+                known.get("upper_bound"),
+                known.get("source"),
+                best,
+                best_src,
+                best_run,
+                bound,
+                bound_src,
+                n_runs,
+            )
+        )
     return _frame(rows, INSTANCE_COLUMNS)
 
 
@@ -150,7 +233,8 @@ def environments(store_path: str | Path) -> pd.DataFrame:
     with Store(store_path, readonly=True) as store:
         raw = store.conn.execute(
             "SELECT e.id, e.sha256, e.created_at, (SELECT count(*) FROM runs r WHERE r.env_id = e.id), e.doc_json "
-            "FROM environments e ORDER BY e.id").fetchall()
+            "FROM environments e ORDER BY e.id"
+        ).fetchall()
     frame = _frame([list(row) for row in raw], ENVIRONMENT_COLUMNS)
     if not raw:
         return frame
@@ -166,8 +250,9 @@ def trajectories(store_path: str | Path, *, campaign: str | int | None = None) -
     ``objective``, ``bound``), in run then time order."""
     with Store(store_path, readonly=True) as store:
         where, args = _campaign_filter(store, campaign)
-        raw = store.conn.execute(f"SELECT r.run_id, r.trajectory_json FROM runs r {where} ORDER BY r.run_id",
-                                 args).fetchall()
+        raw = store.conn.execute(
+            f"SELECT r.run_id, r.trajectory_json FROM runs r {where} ORDER BY r.run_id", args
+        ).fetchall()
     rows = []
     for run_id, text in raw:
         for point in json.loads(text):
@@ -180,8 +265,19 @@ def trajectories(store_path: str | Path, *, campaign: str | int | None = None) -
 # result sets: a store or its parquet/CSV export, read back
 
 #: Columns every runs frame must have to be plotted or tabulated.
-REQUIRED_RUN_COLUMNS = ("instance", "class", "objective_name", "solver", "solver_version", "params", "seed", "status",
-            "gap", "wall_s", "time_limit")
+REQUIRED_RUN_COLUMNS = (
+    "instance",
+    "class",
+    "objective_name",
+    "solver",
+    "solver_version",
+    "params",
+    "seed",
+    "status",
+    "gap",
+    "wall_s",
+    "time_limit",
+)
 
 
 def _version_key(v: str) -> tuple[int, str]:
@@ -194,8 +290,6 @@ def latest_versions(runs: pd.DataFrame) -> pd.DataFrame:
         return runs
     latest = runs.groupby("solver")["solver_version"].agg(lambda vs: max(vs, key=_version_key))
     return runs[runs["solver_version"] == runs["solver"].map(latest)].reset_index(drop=True)
-
-
 
 
 EXPORT_SUFFIXES = (".parquet", ".csv")
@@ -213,10 +307,8 @@ def sibling(path: str | Path, what: str) -> Path:
     return p.with_name(f"{p.name.removesuffix(ext)}.{what}{ext}")
 
 
-
 def _text_columns() -> dict[str, type]:
-    columns = (*RUN_COLUMNS, *INSTANCE_COLUMNS, *TRAJECTORY_COLUMNS,
-               *ENVIRONMENT_COLUMNS, ("file", "str"))
+    columns = (*RUN_COLUMNS, *INSTANCE_COLUMNS, *TRAJECTORY_COLUMNS, *ENVIRONMENT_COLUMNS, ("file", "str"))
     return {name: str for name, kind in columns if kind == "str"}
 
 
@@ -278,8 +370,9 @@ def read_set(path: str | Path, *, campaign: str | int | None = None) -> ResultSe
         frame = read_table(p)
         missing = [c for c in REQUIRED_RUN_COLUMNS if c not in frame.columns]
         if missing:
-            raise StoreError(str(p), f"a runs table with the columns {list(REQUIRED_RUN_COLUMNS)}",
-                             f"missing {missing}")
+            raise StoreError(
+                str(p), f"a runs table with the columns {list(REQUIRED_RUN_COLUMNS)}", f"missing {missing}"
+            )
         traj_path, env_path, inst_path = sibling(p, "trajectories"), sibling(p, "environments"), sibling(p, "instances")
         traj = read_table(traj_path) if traj_path.exists() else None
         envs = read_table(env_path) if env_path.exists() else None

@@ -52,9 +52,27 @@ from schedbench.suites.paths import (
     suite_cache,
 )
 
-__all__ = ["BuildReport", "Entry", "LockMismatchError", "Suite", "build", "bundled_campaigns_dir", "bundled_dir",
-           "cache_dir", "check_name", "expected_count", "find_campaign", "is_plain_name", "list_campaigns",
-           "list_suites", "load_suite", "read_lock", "search_path", "suite_cache", "write_lock"]
+__all__ = [
+    "BuildReport",
+    "Entry",
+    "LockMismatchError",
+    "Suite",
+    "build",
+    "bundled_campaigns_dir",
+    "bundled_dir",
+    "cache_dir",
+    "check_name",
+    "expected_count",
+    "find_campaign",
+    "is_plain_name",
+    "list_campaigns",
+    "list_suites",
+    "load_suite",
+    "read_lock",
+    "search_path",
+    "suite_cache",
+    "write_lock",
+]
 
 
 @dataclass(frozen=True)
@@ -93,8 +111,9 @@ class LockMismatchError(Exception):
     def __init__(self, suite: str, mismatches: list[tuple[str, str | None, str | None]]) -> None:
         self.mismatches = mismatches
         lines = [f"{name}: lock {want or 'absent'}, built {got or 'absent'}" for name, want, got in mismatches]
-        super().__init__(f"suite {suite!r}: {len(mismatches)} instance(s) differ from {suite}.lock:\n  "
-                         + "\n  ".join(lines))
+        super().__init__(
+            f"suite {suite!r}: {len(mismatches)} instance(s) differ from {suite}.lock:\n  " + "\n  ".join(lines)
+        )
 
 
 def list_suites(directory: str | Path | None = None) -> list[Suite]:
@@ -128,8 +147,7 @@ def load_suite(name: str, directory: str | Path | None = None) -> Suite:
         if path.is_file():
             return _parse(name, path)
     known = sorted({p.stem for folder in folders for p in folder.glob("*.toml")})
-    raise InputError(str(folders[0] / f"{name}.toml"), "$", f"a suite manifest (known suites: {known})",
-                     "no such file")
+    raise InputError(str(folders[0] / f"{name}.toml"), "$", f"a suite manifest (known suites: {known})", "no such file")
 
 
 def _parse(name: str, path: Path) -> Suite:
@@ -144,29 +162,60 @@ def _parse(name: str, path: Path) -> Suite:
         _require(key in allowed, file, key, f"one of {sorted(allowed)}", key)
     gens = doc.get("generate", [])
     imps = doc.get("import", [])
-    _require(isinstance(gens, list) and isinstance(imps, list), file, "generate/import", "arrays of tables",
-             type(gens).__name__)
+    _require(
+        isinstance(gens, list) and isinstance(imps, list),
+        file,
+        "generate/import",
+        "arrays of tables",
+        type(gens).__name__,
+    )
     ids: set[str] = set()
     for i, g in enumerate(gens):
         where = f"generate[{i}]"
         _require(isinstance(g, dict), file, where, "a table", g)
-        _require(set(g) <= {"id", "class", "seeds", "params", "preset"} and {"id", "class", "seeds"} <= set(g), file,
-                 where, "the keys id, class, seeds and optionally params and preset", sorted(g))
+        _require(
+            set(g) <= {"id", "class", "seeds", "params", "preset"} and {"id", "class", "seeds"} <= set(g),
+            file,
+            where,
+            "the keys id, class, seeds and optionally params and preset",
+            sorted(g),
+        )
         _require(isinstance(g.get("preset", ""), str), file, f"{where}.preset", "a preset name", g.get("preset"))
-        _require(isinstance(g["id"], str) and g["id"] != "" and g["id"] not in ids, file, f"{where}.id",
-                 "a non-empty id unique in the suite", g["id"])
+        _require(
+            isinstance(g["id"], str) and g["id"] != "" and g["id"] not in ids,
+            file,
+            f"{where}.id",
+            "a non-empty id unique in the suite",
+            g["id"],
+        )
         ids.add(g["id"])
-        _require(isinstance(g["seeds"], list) and len(g["seeds"]) > 0 and all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in g["seeds"]), file, f"{where}.seeds",
-            "a non-empty list of non-negative integers", g["seeds"])
+        _require(
+            isinstance(g["seeds"], list)
+            and len(g["seeds"]) > 0
+            and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in g["seeds"]),
+            file,
+            f"{where}.seeds",
+            "a non-empty list of non-negative integers",
+            g["seeds"],
+        )
         _require(isinstance(g.get("params", {}), dict), file, f"{where}.params", "a table", g.get("params"))
     for i, m in enumerate(imps):
         where = f"import[{i}]"
         _require(isinstance(m, dict), file, where, "a table", m)
-        _require(set(m) <= {"format", "paths", "options"} and {"format", "paths"} <= set(m), file, where,
-                 "the keys format, paths and optionally options", sorted(m))
-        _require(isinstance(m["paths"], list) and all(isinstance(p, str) for p in m["paths"]), file,
-                 f"{where}.paths", "a list of paths relative to the manifest", m["paths"])
+        _require(
+            set(m) <= {"format", "paths", "options"} and {"format", "paths"} <= set(m),
+            file,
+            where,
+            "the keys format, paths and optionally options",
+            sorted(m),
+        )
+        _require(
+            isinstance(m["paths"], list) and all(isinstance(p, str) for p in m["paths"]),
+            file,
+            f"{where}.paths",
+            "a list of paths relative to the manifest",
+            m["paths"],
+        )
     return Suite(name, path, str(doc.get("description", "")), gens, imps)
 
 
@@ -233,8 +282,13 @@ class BuildReport:
     written: list[Path]
 
 
-def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = True,
-          progress: Callable[[str], None] | None = None) -> BuildReport:
+def build(
+    suite: Suite,
+    out: str | Path | None = None,
+    *,
+    check_lock: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
     """Materialise a suite (into ``out`` when given) and compare every hash with the lock.
     ``progress`` is called with each instance's name once it is hashed (or written).
 
@@ -246,8 +300,12 @@ def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = Tru
     """
     lock = read_lock(suite) if check_lock else None
     if check_lock and lock is None:
-        raise InputError(str(suite.lock_path), "$", "a lock file (create it with `schedbench suite lock "
-                         f"{suite.name}`)", "no such file")
+        raise InputError(
+            str(suite.lock_path),
+            "$",
+            f"a lock file (create it with `schedbench suite lock {suite.name}`)",
+            "no such file",
+        )
     missing: list[str] = []
     hashes: dict[str, str] = {}
     written: list[Path] = []
@@ -263,8 +321,11 @@ def build(suite: Suite, out: str | Path | None = None, *, check_lock: bool = Tru
         if progress is not None:
             progress(inst.name)
     if lock is not None:
-        bad = [(n, lock.get(n), hashes.get(n)) for n in sorted(set(lock) | set(hashes))
-               if lock.get(n) != hashes.get(n) and not (n not in hashes and missing)]
+        bad = [
+            (n, lock.get(n), hashes.get(n))
+            for n in sorted(set(lock) | set(hashes))
+            if lock.get(n) != hashes.get(n) and not (n not in hashes and missing)
+        ]
         if bad:
             raise LockMismatchError(suite.name, bad)
     return BuildReport(hashes, missing, written)

@@ -43,8 +43,10 @@ def check_name(name: str, what: str = "suite") -> str:
         UsageError: a path (``../x``, ``/abs``, ``a/b``), an empty or hidden name (exit 2 in the CLI).
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise UsageError(f"{what} name {name!r} is not a plain name: letters, digits, '.', '_' and '-' only, not "
-                         "starting with '.' (a name cannot be a path)")
+        raise UsageError(
+            f"{what} name {name!r} is not a plain name: letters, digits, '.', '_' and '-' only, not "
+            "starting with '.' (a name cannot be a path)"
+        )
     return name
 
 
@@ -58,11 +60,20 @@ def _package_dir(package: str) -> Path:
     try:
         folder = resources.files(package)
     except ModuleNotFoundError:
-        raise InputError(package, "$", "the bundled data package (installed with schedbench; an editable install "
-                         "made before it existed needs `pip install -e .` again)", "not installed") from None
+        raise InputError(
+            package,
+            "$",
+            "the bundled data package (installed with schedbench; an editable install "
+            "made before it existed needs `pip install -e .` again)",
+            "not installed",
+        ) from None
     if not isinstance(folder, Path):  # a zipped install: the data has no folder to build from
-        raise InputError(str(folder), "$", f"the bundled data {package} as a folder on disk (install "
-                         "schedbench unzipped, as pip does)", "a zipped install")
+        raise InputError(
+            str(folder),
+            "$",
+            f"the bundled data {package} as a folder on disk (install schedbench unzipped, as pip does)",
+            "a zipped install",
+        )
     return folder
 
 

@@ -29,9 +29,7 @@ from schedbench.traces.readers import FORMATS
 #: Significant digits of every real number in a fit.
 DIGITS = 6
 #: Probabilities at which empirical duration quantiles are stored (inverse-CDF sampling grid).
-QUANTILE_PROBS = tuple(
-    sorted({0.0, 0.001, 0.005, 0.995, 0.999, 1.0} | {round(k / 100, 2) for k in range(1, 100)})
-)
+QUANTILE_PROBS = tuple(sorted({0.0, 0.001, 0.005, 0.995, 0.999, 1.0} | {round(k / 100, 2) for k in range(1, 100)}))
 #: Mixture sizes tried for the duration fit (1 = a single log-normal).
 MIXTURE_SIZES = (1, 2, 3, 4)
 #: Smallest standard deviation (of log seconds) a mixture component may shrink to.
@@ -56,8 +54,13 @@ def sigs(values: Any, digits: int = DIGITS) -> list[float | int]:
 def source(fmt: str, file: str, sha256: str) -> dict[str, str]:
     """The ``source`` block of a fit: format, file name, sha256 of its bytes, citation, licence."""
     info = FORMATS[fmt]
-    return {"format": fmt, "file": Path(file).name, "sha256": sha256, "citation": info.citation,
-            "licence": info.licence}
+    return {
+        "format": fmt,
+        "file": Path(file).name,
+        "sha256": sha256,
+        "citation": info.citation,
+        "licence": info.licence,
+    }
 
 
 def _iso(seconds: int) -> str:
@@ -117,8 +120,12 @@ def arrival_params(timestamps: np.ndarray) -> dict[str, Any]:
     daily = np.bincount(hours // 24 - h0 // 24).astype(np.float64)
     lo, hi = np.quantile(t, [0.01, 0.99])
     busy_rate = 0.98 * n / max((hi - lo) / 3600.0, 1e-9)
-    params: dict[str, Any] = {"rate_per_hour": sig(rate), "rate_per_hour_central_98pct": sig(busy_rate),
-                              "hour_profile": None, "weekday_profile": None}
+    params: dict[str, Any] = {
+        "rate_per_hour": sig(rate),
+        "rate_per_hour_central_98pct": sig(busy_rate),
+        "hour_profile": None,
+        "weekday_profile": None,
+    }
     goodness: dict[str, Any] = {"hourly_count_dispersion": sig(dispersion)}
     if hour_profile is not None:
         params["hour_profile"] = sigs(hour_profile)
@@ -130,9 +137,18 @@ def arrival_params(timestamps: np.ndarray) -> dict[str, Any]:
         goodness["hour_chi2_dof"] = 23
     if weekday_profile is not None:
         params["weekday_profile"] = sigs(weekday_profile)
-    data = {"n": n, "first": _iso(t[0]), "last": _iso(t[-1]), "span_hours": sig(span_h),
-            "jobs_per_day": {"median": sig(np.median(daily)), "p10": sig(np.quantile(daily, 0.1)),
-                             "p90": sig(np.quantile(daily, 0.9)), "max": int(daily.max())}}
+    data = {
+        "n": n,
+        "first": _iso(t[0]),
+        "last": _iso(t[-1]),
+        "span_hours": sig(span_h),
+        "jobs_per_day": {
+            "median": sig(np.median(daily)),
+            "p10": sig(np.quantile(daily, 0.1)),
+            "p90": sig(np.quantile(daily, 0.9)),
+            "max": int(daily.max()),
+        },
+    }
     return {"params": params, "goodness": goodness, "data": data}
 
 
@@ -144,11 +160,16 @@ def fit_arrival(path: str | Path) -> dict[str, Any]:
     span_h = out["data"]["span_hours"]
     ids, counts = np.unique(tr.cluster, return_counts=True)
     order = np.argsort(-counts, kind="stable")
-    out["params"]["per_cluster"] = {str(ids[k]): {"n": int(counts[k]), "rate_per_hour": sig(counts[k] / span_h)}
-                                    for k in order.tolist()}
-    return {"kind": "arrival", "method": "non-homogeneous Poisson: rate x hour-of-day x day-of-week profiles "
-                                         "(trace clock, timezone not stated)",
-            "source": source("philly", tr.file, tr.sha256), **_order(out)}
+    out["params"]["per_cluster"] = {
+        str(ids[k]): {"n": int(counts[k]), "rate_per_hour": sig(counts[k] / span_h)} for k in order.tolist()
+    }
+    return {
+        "kind": "arrival",
+        "method": "non-homogeneous Poisson: rate x hour-of-day x day-of-week profiles "
+        "(trace clock, timezone not stated)",
+        "source": source("philly", tr.file, tr.sha256),
+        **_order(out),
+    }
 
 
 # --------------------------------------------------------------------------- duration
@@ -164,8 +185,9 @@ def _log_norm_pdf(x: np.ndarray, mu: np.ndarray | float, sd: np.ndarray | float)
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
-def lognormal_mixture_em(x: np.ndarray, k: int, *, counts: np.ndarray | None = None, max_iter: int = 5000,
-                         tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+def lognormal_mixture_em(
+    x: np.ndarray, k: int, *, counts: np.ndarray | None = None, max_iter: int = 5000, tol: float = 1e-9
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
     """Maximum-likelihood Gaussian mixture of ``k`` components on ``x`` (= log durations) by EM.
 
     ``counts`` (optional) are multiplicities of the values of ``x``: EM over the distinct values of
@@ -273,10 +295,18 @@ def duration_params(durations: np.ndarray, sizes: tuple[int, ...] = MIXTURE_SIZE
         ll = ll_x - jac
         p = 3 * k - 1
         ks = ks_distance(d, partial(mixture_cdf, weights=w, mu=mu, sigma=sd))
-        candidates.append({
-            "components": k, "weights": sigs(w), "mu": sigs(mu), "sigma": sigs(sd),
-            "log_likelihood": sig(ll), "bic": sig(-2 * ll + p * np.log(n)), "ks": sig(ks, 4), "em_iterations": iters,
-        })
+        candidates.append(
+            {
+                "components": k,
+                "weights": sigs(w),
+                "mu": sigs(mu),
+                "sigma": sigs(sd),
+                "log_likelihood": sig(ll),
+                "bic": sig(-2 * ll + p * np.log(n)),
+                "ks": sig(ks, 4),
+                "em_iterations": iters,
+            }
+        )
     best = min(candidates, key=lambda c: c["bic"])
     model_q = mixture_quantile([0.5, 0.9, 0.99], best["weights"], best["mu"], best["sigma"])
     u = np.quantile(d, 1 - HILL_TAIL)
@@ -284,20 +314,32 @@ def duration_params(durations: np.ndarray, sizes: tuple[int, ...] = MIXTURE_SIZE
     hill = len(tail) / np.log(tail / u).sum() if len(tail) and u > 0 else None
     params = {
         "chosen": "lognormal" if best["components"] == 1 else f"lognormal-mixture-{best['components']}",
-        "weights": best["weights"], "mu": best["mu"], "sigma": best["sigma"],
+        "weights": best["weights"],
+        "mu": best["mu"],
+        "sigma": best["sigma"],
         "quantile_probs": list(QUANTILE_PROBS),
         "quantiles": sigs(np.quantile(d, QUANTILE_PROBS)),
     }
     goodness = {
         "criterion": f"min BIC over log-normal mixtures with {', '.join(str(c['components']) for c in candidates)} "
-                     "component(s)",
-        "candidates": candidates, "chosen_ks": best["ks"],
-        "model_median": sig(model_q[0]), "model_p90": sig(model_q[1]), "model_p99": sig(model_q[2]),
+        "component(s)",
+        "candidates": candidates,
+        "chosen_ks": best["ks"],
+        "model_median": sig(model_q[0]),
+        "model_p90": sig(model_q[1]),
+        "model_p99": sig(model_q[2]),
         "hill_tail_index": None if hill is None else sig(hill, 4),
         "hill_threshold_s": sig(u),
     }
-    data = {"n": n, "mean": sig(d.mean()), "median": sig(np.median(d)), "p90": sig(np.quantile(d, 0.9)),
-            "p99": sig(np.quantile(d, 0.99)), "min": sig(d.min()), "max": sig(d.max())}
+    data = {
+        "n": n,
+        "mean": sig(d.mean()),
+        "median": sig(np.median(d)),
+        "p90": sig(np.quantile(d, 0.9)),
+        "p99": sig(np.quantile(d, 0.99)),
+        "min": sig(d.min()),
+        "max": sig(d.max()),
+    }
     return {"params": params, "goodness": goodness, "data": data}
 
 
@@ -305,8 +347,12 @@ def fit_duration(path: str | Path) -> dict[str, Any]:
     """Fit job durations of a Philly job table or Gavel's sample (see :func:`duration_params`)."""
     fmt = readers.detect_format(path)
     tr = _read_jobs(path, fmt)
-    return {"kind": "duration", "method": "log-normal mixtures (EM), chosen by BIC; empirical quantiles",
-            "source": source(fmt, tr.file, tr.sha256), **_order(duration_params(tr.duration))}
+    return {
+        "kind": "duration",
+        "method": "log-normal mixtures (EM), chosen by BIC; empirical quantiles",
+        "source": source(fmt, tr.file, tr.sha256),
+        **_order(duration_params(tr.duration)),
+    }
 
 
 # --------------------------------------------------------------------------- GPUs per job
@@ -319,8 +365,12 @@ def pmf_params(values: np.ndarray) -> dict[str, Any]:
     if len(v) == 0:
         raise ValueError("a pmf needs at least one value")
     vals, counts = np.unique(v, return_counts=True)
-    return {"values": vals.tolist(), "counts": counts.tolist(), "pmf": sigs(counts / counts.sum()),
-            "mean": sig(v.mean())}
+    return {
+        "values": vals.tolist(),
+        "counts": counts.tolist(),
+        "pmf": sigs(counts / counts.sum()),
+        "mean": sig(v.mean()),
+    }
 
 
 def _read_jobs(path: str | Path, fmt: str) -> readers.PhillyTrace | readers.GavelSample:
@@ -328,8 +378,9 @@ def _read_jobs(path: str | Path, fmt: str) -> readers.PhillyTrace | readers.Gave
         return readers.read_philly(path)
     if fmt == "gavel":
         return readers.read_gavel(path)
-    raise ValueError(f"{path}: a {fmt!r} file has no jobs with durations and GPU counts "
-                     "(expected a philly or gavel trace)")
+    raise ValueError(
+        f"{path}: a {fmt!r} file has no jobs with durations and GPU counts (expected a philly or gavel trace)"
+    )
 
 
 def fit_gpus(path: str | Path) -> dict[str, Any]:
@@ -337,18 +388,26 @@ def fit_gpus(path: str | Path) -> dict[str, Any]:
     fmt = readers.detect_format(path)
     tr = _read_jobs(path, fmt)
     p = pmf_params(tr.num_gpus)
-    return {"kind": "gpus", "method": "empirical pmf of GPUs per job",
-            "source": source(fmt, tr.file, tr.sha256),
-            "data": {"n": len(tr)}, "params": {"values": p["values"], "pmf": p["pmf"], "counts": p["counts"]},
-            "goodness": {"mean": p["mean"], "single_gpu_fraction": sig(np.mean(tr.num_gpus == 1)),
-                         "over_8_fraction": sig(np.mean(tr.num_gpus > 8))}}
+    return {
+        "kind": "gpus",
+        "method": "empirical pmf of GPUs per job",
+        "source": source(fmt, tr.file, tr.sha256),
+        "data": {"n": len(tr)},
+        "params": {"values": p["values"], "pmf": p["pmf"], "counts": p["counts"]},
+        "goodness": {
+            "mean": p["mean"],
+            "single_gpu_fraction": sig(np.mean(tr.num_gpus == 1)),
+            "over_8_fraction": sig(np.mean(tr.num_gpus > 8)),
+        },
+    }
 
 
 # --------------------------------------------------------------------------- fractional GPUs
 
 
-def fractional_params(num_gpu: np.ndarray, gpu_milli: np.ndarray, gpu_spec: tuple[tuple[str, ...], ...],
-                      qos: np.ndarray | None = None) -> dict[str, Any]:
+def fractional_params(
+    num_gpu: np.ndarray, gpu_milli: np.ndarray, gpu_spec: tuple[tuple[str, ...], ...], qos: np.ndarray | None = None
+) -> dict[str, Any]:
     """GPU-sharing requests of pods.
 
     ``num_gpu`` pmf over all pods; among single-GPU pods the pmf of ``gpu_milli`` (the share of the
@@ -384,8 +443,12 @@ def fractional_params(num_gpu: np.ndarray, gpu_milli: np.ndarray, gpu_spec: tupl
         "model_named": dict(sorted(named.items())),
         "sets": dict(sorted(sets.items())),
     }
-    data: dict[str, Any] = {"n": n, "gpu_pods": n_gpu, "cpu_only_pods": int(n - n_gpu),
-                            "requested_gpus": sig(np.where(single, gpu_milli / 1000, num_gpu).sum())}
+    data: dict[str, Any] = {
+        "n": n,
+        "gpu_pods": n_gpu,
+        "cpu_only_pods": int(n - n_gpu),
+        "requested_gpus": sig(np.where(single, gpu_milli / 1000, num_gpu).sum()),
+    }
     if qos is not None:
         ids, counts = np.unique(np.asarray(qos), return_counts=True)
         data["qos"] = {str(i): int(c) for i, c in zip(ids.tolist(), counts.tolist(), strict=True)}
@@ -406,8 +469,12 @@ def node_params(gpu: np.ndarray, model: np.ndarray) -> dict[str, Any]:
     for m in sorted(set(model[has].tolist())):
         sel = has & (model == m)
         models[m] = {"nodes": int(sel.sum()), "gpus": int(gpu[sel].sum())}
-    return {"nodes": int(has.sum()), "gpus": int(gpu.sum()), "models": models,
-            "gpus_per_node": _pmf_block(gpu[has]) if has.any() else None}
+    return {
+        "nodes": int(has.sum()),
+        "gpus": int(gpu.sum()),
+        "models": models,
+        "gpus_per_node": _pmf_block(gpu[has]) if has.any() else None,
+    }
 
 
 def fit_fractional(pods_path: str | Path, nodes_path: str | Path | None = None) -> dict[str, Any]:
@@ -426,8 +493,14 @@ def fit_fractional(pods_path: str | Path, nodes_path: str | Path | None = None) 
         total = out["params"]["nodes"]["gpus"]
         if total:
             goodness["requested_over_capacity"] = sig(out["data"]["requested_gpus"] / total)
-    return {"kind": "fractional", "method": "empirical pmfs of GPUs and GPU shares per pod; GPU-model constraints",
-            "source": src, "data": out["data"], "params": out["params"], "goodness": goodness}
+    return {
+        "kind": "fractional",
+        "method": "empirical pmfs of GPUs and GPU shares per pod; GPU-model constraints",
+        "source": src,
+        "data": out["data"],
+        "params": out["params"],
+        "goodness": goodness,
+    }
 
 
 # --------------------------------------------------------------------------- (duration, GPUs) jointly
@@ -451,11 +524,19 @@ def joint_params(durations: np.ndarray, gpus: np.ndarray) -> dict[str, Any]:
         quantiles.append(sigs(np.quantile(dk, QUANTILE_PROBS)))
         medians.append(sig(np.median(dk)))
         means.append(sig(dk.mean()))
-    params = {"values": vals.tolist(), "counts": counts.tolist(), "quantile_probs": list(QUANTILE_PROBS),
-              "quantiles": quantiles}
-    goodness = {"job_share": sigs(counts / counts.sum()), "gpu_time_share": sigs(gt / gt.sum()),
-                "median_s": medians, "mean_s": means,
-                "spearman_gpus_duration": sig(_spearman(g.astype(np.float64), d), 4)}
+    params = {
+        "values": vals.tolist(),
+        "counts": counts.tolist(),
+        "quantile_probs": list(QUANTILE_PROBS),
+        "quantiles": quantiles,
+    }
+    goodness = {
+        "job_share": sigs(counts / counts.sum()),
+        "gpu_time_share": sigs(gt / gt.sum()),
+        "median_s": medians,
+        "mean_s": means,
+        "spearman_gpus_duration": sig(_spearman(g.astype(np.float64), d), 4),
+    }
     data = {"n": len(d), "mean_gpus": sig(g.mean()), "gpu_time_s": sig(gt.sum())}
     return {"params": params, "goodness": goodness, "data": data}
 
@@ -470,8 +551,12 @@ def fit_joint(path: str | Path) -> dict[str, Any]:
     """Joint (GPUs, duration) fit of a Philly job table or Gavel's sample (:func:`joint_params`)."""
     fmt = readers.detect_format(path)
     tr = _read_jobs(path, fmt)
-    return {"kind": "joint", "method": "GPUs-per-job pmf; per GPU count, empirical duration quantiles",
-            "source": source(fmt, tr.file, tr.sha256), **_order(joint_params(tr.duration, tr.num_gpus))}
+    return {
+        "kind": "joint",
+        "method": "GPUs-per-job pmf; per GPU count, empirical duration quantiles",
+        "source": source(fmt, tr.file, tr.sha256),
+        **_order(joint_params(tr.duration, tr.num_gpus)),
+    }
 
 
 def arrival_counts_params(timestamps: np.ndarray) -> dict[str, Any]:
@@ -482,17 +567,25 @@ def arrival_counts_params(timestamps: np.ndarray) -> dict[str, Any]:
         raise ValueError("arrival counts need at least two submit times")
     hours = t // 3600
     counts = np.bincount(hours - hours[0])
-    return {"params": {"start": _iso(int(hours[0]) * 3600), "hour_seconds": 3600, "counts": counts.tolist()},
-            "goodness": {"variance_to_mean": sig(counts.var() / counts.mean()),
-                         "zero_hours": sig(float(np.mean(counts == 0)))},
-            "data": {"n": len(t), "hours": len(counts), "max_per_hour": int(counts.max())}}
+    return {
+        "params": {"start": _iso(int(hours[0]) * 3600), "hour_seconds": 3600, "counts": counts.tolist()},
+        "goodness": {
+            "variance_to_mean": sig(counts.var() / counts.mean()),
+            "zero_hours": sig(float(np.mean(counts == 0))),
+        },
+        "data": {"n": len(t), "hours": len(counts), "max_per_hour": int(counts.max())},
+    }
 
 
 def fit_arrival_counts(path: str | Path) -> dict[str, Any]:
     """Hourly arrival counts of a Philly job table (:func:`arrival_counts_params`)."""
     tr = readers.read_philly(path)
-    return {"kind": "arrival-counts", "method": "arrivals per clock hour, first to last submit (trace clock)",
-            "source": source("philly", tr.file, tr.sha256), **_order(arrival_counts_params(tr.timestamp))}
+    return {
+        "kind": "arrival-counts",
+        "method": "arrivals per clock hour, first to last submit (trace clock)",
+        "source": source("philly", tr.file, tr.sha256),
+        **_order(arrival_counts_params(tr.timestamp)),
+    }
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -505,9 +598,21 @@ def fit_outcomes(path: str | Path) -> dict[str, Any]:
     time), GPU job count, mean GPUs per job and run/queue times, as given (null where not reported).
     """
     acme = readers.read_acme(path)
-    keep = ("gpu_job_num", "complete_rate_gpu", "cancel_rate_gpu", "fail_rate_gpu", "complete_rate_gpu_time",
-            "cancel_rate_gpu_time", "fail_rate_gpu_time", "avg_gpu_num", "med_gpu_num", "avg_run_time_gpu",
-            "med_run_time_gpu", "avg_que_time_gpu", "med_que_time_gpu")
+    keep = (
+        "gpu_job_num",
+        "complete_rate_gpu",
+        "cancel_rate_gpu",
+        "fail_rate_gpu",
+        "complete_rate_gpu_time",
+        "cancel_rate_gpu_time",
+        "fail_rate_gpu_time",
+        "avg_gpu_num",
+        "med_gpu_num",
+        "avg_run_time_gpu",
+        "med_run_time_gpu",
+        "avg_que_time_gpu",
+        "med_que_time_gpu",
+    )
     clusters = {}
     sums = {}
     for c in acme.clusters:
@@ -517,9 +622,14 @@ def fit_outcomes(path: str | Path) -> dict[str, Any]:
         known = [r for r in rates if r is not None]
         if len(known) == len(rates):
             sums[c] = sig(sum(known), 4)
-    return {"kind": "outcomes", "method": "quoted from the published per-cluster summary",
-            "source": source("acme", acme.file, acme.sha256), "data": {"n": len(acme)},
-            "params": {"clusters": clusters}, "goodness": {"rate_sums": sums}}
+    return {
+        "kind": "outcomes",
+        "method": "quoted from the published per-cluster summary",
+        "source": source("acme", acme.file, acme.sha256),
+        "data": {"n": len(acme)},
+        "params": {"clusters": clusters},
+        "goodness": {"rate_sums": sums},
+    }
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -534,8 +644,11 @@ KINDS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...], str]] = {
     "arrival": (fit_arrival, ("philly",), "a Philly job table"),
     "duration": (fit_duration, ("philly", "gavel"), "a Philly job table or Gavel's Philly sample"),
     "gpus": (fit_gpus, ("philly", "gavel"), "a Philly job table or Gavel's Philly sample"),
-    "fractional": (fit_fractional, ("alibaba-pods", "alibaba-nodes"),
-                   "an Alibaba openb pod list, optionally with its node list"),
+    "fractional": (
+        fit_fractional,
+        ("alibaba-pods", "alibaba-nodes"),
+        "an Alibaba openb pod list, optionally with its node list",
+    ),
     "outcomes": (fit_outcomes, ("acme",), "the Acme cluster summary"),
     "joint": (fit_joint, ("philly", "gavel"), "a Philly job table or Gavel's Philly sample"),
     "arrival-counts": (fit_arrival_counts, ("philly",), "a Philly job table"),
@@ -576,8 +689,10 @@ SHIPPED: dict[str, tuple[str, tuple[str, ...]]] = {
     "duration/gavel": ("duration", ("gavel_philly_job_distribution.csv",)),
     "gpus/philly": ("gpus", ("philly_jobs_adaptdl.csv",)),
     "gpus/gavel": ("gpus", ("gavel_philly_job_distribution.csv",)),
-    "fractional/alibaba-openb": ("fractional", ("alibaba_openb_pod_list_default.csv",
-                                                "alibaba_openb_node_list_gpu_node.csv")),
+    "fractional/alibaba-openb": (
+        "fractional",
+        ("alibaba_openb_pod_list_default.csv", "alibaba_openb_node_list_gpu_node.csv"),
+    ),
     "outcomes/acme": ("outcomes", ("acme_cluster_summary.csv",)),
     "joint/philly": ("joint", ("philly_jobs_adaptdl.csv",)),
     "joint/gavel": ("joint", ("gavel_philly_job_distribution.csv",)),
@@ -593,8 +708,10 @@ def fit_all(traces_dir: str | Path, keys: tuple[str, ...] | None = None) -> dict
     for key in keys or tuple(SHIPPED):
         kind, files = SHIPPED[key]
         fits[key] = fit(kind, *(folder / f for f in files))
-    return {"schema": FITS_SCHEMA,
-            "description": "Distributions fitted to published GPU-cluster traces by schedbench.traces.fit "
-                           "(re-run: schedbench traces fit-all DIR). Each fit names its source file, sha256, "
-                           "citation and licence; the numbers are quoted facts about those traces.",
-            "fits": fits}
+    return {
+        "schema": FITS_SCHEMA,
+        "description": "Distributions fitted to published GPU-cluster traces by schedbench.traces.fit "
+        "(re-run: schedbench traces fit-all DIR). Each fit names its source file, sha256, "
+        "citation and licence; the numbers are quoted facts about those traces.",
+        "fits": fits,
+    }

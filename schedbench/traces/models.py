@@ -107,9 +107,16 @@ class DurationModel:
         if len(q) != len(probs) or len(q) < 2 or probs[0] != 0.0 or probs[-1] != 1.0 or (np.diff(q) < 0).any():
             raise ValueError("quantiles must be non-decreasing, one per probability, from p=0 to p=1")
         w = np.asarray(p["weights"], dtype=np.float64)
-        return cls(method=method, weights=w / w.sum(), mu=np.asarray(p["mu"], dtype=np.float64),
-                   sigma=np.asarray(p["sigma"], dtype=np.float64), probs=probs, log_quantiles=np.log(q),
-                   low=float(q[0]) if clamp else None, high=float(q[-1]) if clamp else None)
+        return cls(
+            method=method,
+            weights=w / w.sum(),
+            mu=np.asarray(p["mu"], dtype=np.float64),
+            sigma=np.asarray(p["sigma"], dtype=np.float64),
+            probs=probs,
+            log_quantiles=np.log(q),
+            low=float(q[0]) if clamp else None,
+            high=float(q[-1]) if clamp else None,
+        )
 
     @classmethod
     def shipped(cls, source: str = "philly", method: str = "mixture", clamp: bool = True) -> DurationModel:
@@ -353,16 +360,16 @@ class JointModel:
             q = 1.0 / (1.0 + np.exp(np.clip(a + b * x, -50, 50)))  # P(completed)
             f = np.array([(w * q).sum() - job_rate, (gt * q).sum() / gt.sum() - gpu_time_rate])
             dq = -q * (1 - q)  # d q / d(a + b x)
-            jac = np.array([[(w * dq).sum(), (w * dq * x).sum()],
-                            [(gt * dq).sum() / gt.sum(), (gt * dq * x).sum() / gt.sum()]])
+            jac = np.array(
+                [[(w * dq).sum(), (w * dq * x).sum()], [(gt * dq).sum() / gt.sum(), (gt * dq * x).sum() / gt.sum()]]
+            )
             step = np.linalg.solve(jac, f)
             a, b = a - step[0], b - step[1]
             if np.abs(f).max() < 1e-12:
                 break
         return float(f"{a:.9g}"), float(f"{b:.9g}")
 
-    def sample_completed(self, rng: np.random.Generator, n: int, a: float, b: float
-                         ) -> tuple[np.ndarray, np.ndarray]:
+    def sample_completed(self, rng: np.random.Generator, n: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
         """``n`` pairs of jobs that completed: pairs drawn as :meth:`sample`, each kept with
         probability ``1 / (1 + exp(a + b ln d))`` (rejection; batches until ``n`` are kept)."""
         n = _count(n)

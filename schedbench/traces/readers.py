@@ -79,38 +79,84 @@ ACME_CITATION = (
 
 #: Numeric columns of the Acme summary (every one may be empty: not reported for that cluster).
 ACME_NUMBER_COLUMNS = (
-    "job_num", "cpu_job_num", "gpu_job_num", "avg_run_time_gpu", "avg_que_time_gpu", "avg_gpu_num",
-    "med_run_time_gpu", "med_que_time_gpu", "med_gpu_num", "max_run_time_gpu", "max_gpu",
-    "complete_rate_gpu", "cancel_rate_gpu", "fail_rate_gpu", "complete_gpu_time", "cancel_gpu_time",
-    "fail_gpu_time", "complete_rate_gpu_time", "cancel_rate_gpu_time", "fail_rate_gpu_time",
-    "avg_run_time_cpu", "avg_que_time_cpu", "med_run_time_cpu", "med_que_time_cpu", "complete_rate_cpu",
-    "cancel_rate_cpu", "fail_rate_cpu",
+    "job_num",
+    "cpu_job_num",
+    "gpu_job_num",
+    "avg_run_time_gpu",
+    "avg_que_time_gpu",
+    "avg_gpu_num",
+    "med_run_time_gpu",
+    "med_que_time_gpu",
+    "med_gpu_num",
+    "max_run_time_gpu",
+    "max_gpu",
+    "complete_rate_gpu",
+    "cancel_rate_gpu",
+    "fail_rate_gpu",
+    "complete_gpu_time",
+    "cancel_gpu_time",
+    "fail_gpu_time",
+    "complete_rate_gpu_time",
+    "cancel_rate_gpu_time",
+    "fail_rate_gpu_time",
+    "avg_run_time_cpu",
+    "avg_que_time_cpu",
+    "med_run_time_cpu",
+    "med_que_time_cpu",
+    "complete_rate_cpu",
+    "cancel_rate_cpu",
+    "fail_rate_cpu",
 )
 
 FORMATS: dict[str, TraceFormat] = {
     "philly": TraceFormat(
-        "philly", ("timestamp", "duration", "num_gpus", "gpu_time", "cluster"),
+        "philly",
+        ("timestamp", "duration", "num_gpus", "gpu_time", "cluster"),
         "Philly jobs (AdaptDL/Pollux table): submit time, run time (s), GPUs, GPU time (s), virtual cluster",
-        PHILLY_CITATION, "Apache-2.0 (AdaptDL repository)"),
+        PHILLY_CITATION,
+        "Apache-2.0 (AdaptDL repository)",
+    ),
     "gavel": TraceFormat(
-        "gavel", ("duration_s", "num_gpus"),
+        "gavel",
+        ("duration_s", "num_gpus"),
         "Gavel's sample of Philly jobs: run time (s) and GPUs",
-        GAVEL_CITATION, "MIT (Gavel repository)"),
+        GAVEL_CITATION,
+        "MIT (Gavel repository)",
+    ),
     "alibaba-pods": TraceFormat(
         "alibaba-pods",
-        ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec", "qos", "pod_phase",
-         "creation_time", "deletion_time", "scheduled_time"),
+        (
+            "name",
+            "cpu_milli",
+            "memory_mib",
+            "num_gpu",
+            "gpu_milli",
+            "gpu_spec",
+            "qos",
+            "pod_phase",
+            "creation_time",
+            "deletion_time",
+            "scheduled_time",
+        ),
         "Alibaba openb pod list: requests (CPU milli-cores, memory MiB, GPUs, GPU milli), GPU model constraint, "
         "QoS, phase, times (s)",
-        ALIBABA_CITATION, "no licence file in the trace's folder: figures quoted as facts with citation"),
+        ALIBABA_CITATION,
+        "no licence file in the trace's folder: figures quoted as facts with citation",
+    ),
     "alibaba-nodes": TraceFormat(
-        "alibaba-nodes", ("sn", "cpu_milli", "memory_mib", "gpu", "model"),
+        "alibaba-nodes",
+        ("sn", "cpu_milli", "memory_mib", "gpu", "model"),
         "Alibaba openb node list: CPU milli-cores, memory MiB, GPU count and model per node",
-        ALIBABA_CITATION, "no licence file in the trace's folder: figures quoted as facts with citation"),
+        ALIBABA_CITATION,
+        "no licence file in the trace's folder: figures quoted as facts with citation",
+    ),
     "acme": TraceFormat(
-        "acme", ("id", *ACME_NUMBER_COLUMNS),
+        "acme",
+        ("id", *ACME_NUMBER_COLUMNS),
         "Acme per-cluster job summary: counts, run/queue times, GPUs per job, completion/cancel/failure rates",
-        ACME_CITATION, "CC-BY-4.0"),
+        ACME_CITATION,
+        "CC-BY-4.0",
+    ),
 }
 
 
@@ -251,19 +297,28 @@ class _Table:
         except csv.Error as exc:
             raise InputError(self.file, f"line {reader.line_num}", "well-formed CSV", str(exc)) from None
         if not rows or not any(rows[0]):
-            raise InputError(self.file, "line 1", f"a header line naming the columns {list(fmt.columns)}",
-                             "an empty file" if not rows else "an empty line")
+            raise InputError(
+                self.file,
+                "line 1",
+                f"a header line naming the columns {list(fmt.columns)}",
+                "an empty file" if not rows else "an empty line",
+            )
         header = [h.strip() for h in rows[0]]
         seen: set[str] = set()
         for c, h in enumerate(header):
             if h in seen:
-                raise InputError(self.file, f"line 1, column {c + 1}", "a column name not used before",
-                                 f"a second column {h!r}")
+                raise InputError(
+                    self.file, f"line 1, column {c + 1}", "a column name not used before", f"a second column {h!r}"
+                )
             seen.add(h)
         missing = [c for c in fmt.columns if c not in seen]
         if missing:
-            raise InputError(self.file, "line 1", f"the {fmt.name} header naming the columns {list(fmt.columns)}",
-                             f"no column(s) {missing} (header {header})")
+            raise InputError(
+                self.file,
+                "line 1",
+                f"the {fmt.name} header naming the columns {list(fmt.columns)}",
+                f"no column(s) {missing} (header {header})",
+            )
         self.header = header
         self.width = len(header)
         # csv.reader does not report physical lines: count them (quoted newlines never occur in
@@ -277,8 +332,12 @@ class _Table:
         for k, row in enumerate(body):
             if len(row) != self.width:
                 found = "an empty line" if not row else f"{len(row)} field(s)"
-                raise InputError(self.file, f"line {int(self.line[k])}",
-                                 f"{self.width} comma-separated fields (as in the header)", found)
+                raise InputError(
+                    self.file,
+                    f"line {int(self.line[k])}",
+                    f"{self.width} comma-separated fields (as in the header)",
+                    found,
+                )
         self.rows = body
         self._cols = list(zip(*body, strict=True)) if body else [() for _ in header]
         self.index = {h: c for c, h in enumerate(header)}
@@ -302,8 +361,12 @@ class _Table:
 
     def fail(self, name: str, k: int, expected: str, found: str | None = None) -> InputError:
         value = self._cols[self.index[name]][k]
-        return InputError(self.file, self.where(name, k), expected,
-                          found if found is not None else ("an empty field" if value.strip() == "" else _show(value)))
+        return InputError(
+            self.file,
+            self.where(name, k),
+            expected,
+            found if found is not None else ("an empty field" if value.strip() == "" else _show(value)),
+        )
 
     def strings(self, name: str, *, nonempty: bool = True) -> np.ndarray:
         values = [v.strip() for v in self._cols[self.index[name]]]
@@ -329,8 +392,15 @@ class _Table:
         self._bounds(name, arr, minimum, maximum, "an integer")
         return arr
 
-    def reals(self, name: str, *, minimum: float | None = None, maximum: float | None = None,
-              positive: bool = False, optional: bool = False) -> np.ndarray:
+    def reals(
+        self,
+        name: str,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+        positive: bool = False,
+        optional: bool = False,
+    ) -> np.ndarray:
         values = self._check(name, _REAL, "a decimal number", optional)
         arr = np.asarray([v if v else "nan" for v in values], dtype=np.float64) if values else np.zeros(0)
         bad = np.isinf(arr)
@@ -377,7 +447,8 @@ def read_philly(path: str | Path) -> PhillyTrace:
     """Read a Philly job table (``philly`` format)."""
     t = _Table(path, FORMATS["philly"])
     return PhillyTrace(
-        file=t.file, sha256=t.sha256,
+        file=t.file,
+        sha256=t.sha256,
         timestamp=t.timestamps("timestamp"),
         duration=t.reals("duration", positive=True),
         num_gpus=t.integers("num_gpus", minimum=1),
@@ -390,8 +461,13 @@ def read_philly(path: str | Path) -> PhillyTrace:
 def read_gavel(path: str | Path) -> GavelSample:
     """Read Gavel's Philly job sample (``gavel`` format)."""
     t = _Table(path, FORMATS["gavel"])
-    return GavelSample(file=t.file, sha256=t.sha256, duration=t.reals("duration_s", positive=True),
-                       num_gpus=t.integers("num_gpus", minimum=1), line=t.line)
+    return GavelSample(
+        file=t.file,
+        sha256=t.sha256,
+        duration=t.reals("duration_s", positive=True),
+        num_gpus=t.integers("num_gpus", minimum=1),
+        line=t.line,
+    )
 
 
 def _unique(t: _Table, name: str, values: np.ndarray, what: str) -> None:
@@ -422,7 +498,8 @@ def read_alibaba_pods(path: str | Path) -> AlibabaPods:
     names = t.strings("name")
     _unique(t, "name", names, "pod name")
     pods = AlibabaPods(
-        file=t.file, sha256=t.sha256,
+        file=t.file,
+        sha256=t.sha256,
         name=names,
         cpu_milli=t.integers("cpu_milli", minimum=0),
         memory_mib=t.integers("memory_mib", minimum=0),
@@ -438,8 +515,9 @@ def read_alibaba_pods(path: str | Path) -> AlibabaPods:
     )
     multi_shared = (pods.num_gpu > 1) & (pods.gpu_milli != 1000)
     if multi_shared.any():
-        raise t.fail("gpu_milli", int(np.flatnonzero(multi_shared)[0]),
-                     "1000 (a pod with num_gpu > 1 takes whole GPUs)")
+        raise t.fail(
+            "gpu_milli", int(np.flatnonzero(multi_shared)[0]), "1000 (a pod with num_gpu > 1 takes whole GPUs)"
+        )
     return pods
 
 
@@ -452,8 +530,16 @@ def read_alibaba_nodes(path: str | Path) -> AlibabaNodes:
         raise t.fail("model", int(k), "a GPU model name (the node has GPUs)")
     sn = t.strings("sn")
     _unique(t, "sn", sn, "node name")
-    return AlibabaNodes(file=t.file, sha256=t.sha256, sn=sn, cpu_milli=t.integers("cpu_milli", minimum=0),
-                        memory_mib=t.integers("memory_mib", minimum=0), gpu=gpu, model=models, line=t.line)
+    return AlibabaNodes(
+        file=t.file,
+        sha256=t.sha256,
+        sn=sn,
+        cpu_milli=t.integers("cpu_milli", minimum=0),
+        memory_mib=t.integers("memory_mib", minimum=0),
+        gpu=gpu,
+        model=models,
+        line=t.line,
+    )
 
 
 def read_acme(path: str | Path) -> AcmeSummary:
@@ -493,10 +579,10 @@ def detect_format(path: str | Path) -> str:
     names = {h.strip() for h in next(csv.reader([first]), [])}
     matches = sorted((f for f in FORMATS.values() if set(f.columns) <= names), key=lambda f: -len(f.columns))
     if not matches:
-        known = "; ".join(f"{f.name}: {', '.join(f.columns[:6])}{', ...' if len(f.columns) > 6 else ''}"
-                          for f in FORMATS.values())
-        raise InputError(str(path), "line 1", f"the header of a known trace format ({known})",
-                         _show(first, 80))
+        known = "; ".join(
+            f"{f.name}: {', '.join(f.columns[:6])}{', ...' if len(f.columns) > 6 else ''}" for f in FORMATS.values()
+        )
+        raise InputError(str(path), "line 1", f"the header of a known trace format ({known})", _show(first, 80))
     return matches[0].name
 
 

@@ -116,8 +116,9 @@ def _opt_time(value: Any) -> int | None:
         raise ValueError(f"option start is not a valid calendar time: {value!r}") from None
 
 
-def _window(keys: np.ndarray, lines: np.ndarray, start: float | None, window_s: float | None,
-            max_jobs: int | None) -> tuple[np.ndarray, float]:
+def _window(
+    keys: np.ndarray, lines: np.ndarray, start: float | None, window_s: float | None, max_jobs: int | None
+) -> tuple[np.ndarray, float]:
     """Row indices in the window, sorted by (key, line), and the window's reference time."""
     order = np.lexsort((lines, keys))
     if start is not None:
@@ -146,8 +147,16 @@ def philly_offered_load(release: np.ndarray, duration: np.ndarray, gang: np.ndar
     return float((gang * inside).sum() / window_s)
 
 
-def read_philly_window(path: str | Path, *, cluster: str = "all", start: Any = None, window_hours: Any = None,
-                       max_jobs: Any = None, gpus: Any = None, load: Any = None) -> list[Instance]:
+def read_philly_window(
+    path: str | Path,
+    *,
+    cluster: str = "all",
+    start: Any = None,
+    window_hours: Any = None,
+    max_jobs: Any = None,
+    gpus: Any = None,
+    load: Any = None,
+) -> list[Instance]:
     """A window of a Philly job table as one ``online`` / ``mean-jct`` instance (module docstring).
 
     Raises:
@@ -168,15 +177,18 @@ def read_philly_window(path: str | Path, *, cluster: str = "all", start: Any = N
         ids, counts = np.unique(tr.cluster, return_counts=True)
         if cluster not in set(ids.tolist()):
             top = [str(i) for i in ids[np.argsort(-counts, kind="stable")][:15]]
-            raise ValueError(f"option cluster: {cluster!r} is not a virtual cluster of {path.name}; "
-                             f"expected 'all' or one of {top}")
+            raise ValueError(
+                f"option cluster: {cluster!r} is not a virtual cluster of {path.name}; expected 'all' or one of {top}"
+            )
         rows = np.flatnonzero(tr.cluster == cluster)
     window_s = None if hours is None else hours * 3600.0
     order, ref = _window(tr.timestamp[rows].astype(np.float64), tr.line[rows], start_s, window_s, limit)
     sel = rows[order]
     if len(sel) == 0:
-        raise ValueError(f"no {'' if cluster == 'all' else cluster + ' '}jobs of {path.name} in the window "
-                         f"(start {_iso(int(ref))}, window_hours {hours}, max_jobs {limit})")
+        raise ValueError(
+            f"no {'' if cluster == 'all' else cluster + ' '}jobs of {path.name} in the window "
+            f"(start {_iso(int(ref))}, window_hours {hours}, max_jobs {limit})"
+        )
     release = tr.timestamp[sel].astype(np.float64) - ref
     duration = tr.duration[sel]
     gang = tr.num_gpus[sel]
@@ -186,8 +198,10 @@ def read_philly_window(path: str | Path, *, cluster: str = "all", start: Any = N
     node = PHILLY_NODE_GPUS
     if size is None:
         size = max(node * math.ceil(max_gang / node), node * math.ceil(offered / target / node), node)
-        rule = (f"default: offered load {offered:.4g} GPUs / load {target:g}, rounded up to a multiple of {node}, "
-                f"at least the largest gang ({max_gang}) rounded up to {node}")
+        rule = (
+            f"default: offered load {offered:.4g} GPUs / load {target:g}, rounded up to a multiple of {node}, "
+            f"at least the largest gang ({max_gang}) rounded up to {node}"
+        )
     else:
         if size < max_gang:
             raise ValueError(f"option gpus: {size} GPUs cannot run the window's largest gang of {max_gang}")
@@ -199,20 +213,40 @@ def read_philly_window(path: str | Path, *, cluster: str = "all", start: Any = N
         nodes.append(Node(f"n{k}", PHILLY_GPU_TYPE, tuple(f"n{k}/g{i}" for i in range(g))))
     n = len(sel)
     job_ids = [f"job{int(line)}" for line in tr.line[sel]]
-    jobs = Jobs.build(job_ids, np.ones((n, 1, 1)), gang=gang, release=release, time=duration.reshape(n, 1),
-                      tenant=[str(c) for c in tr.cluster[sel]])
+    jobs = Jobs.build(
+        job_ids,
+        np.ones((n, 1, 1)),
+        gang=gang,
+        release=release,
+        time=duration.reshape(n, 1),
+        tenant=[str(c) for c in tr.cluster[sel]],
+    )
     first, last = _iso(int(ref)), _iso(int(ref + release.max()))
-    window = {"cluster": cluster, "start": first, "window_hours": hours, "max_jobs": limit, "jobs": n,
-              "last_submit": last}
+    window = {
+        "cluster": cluster,
+        "start": first,
+        "window_hours": hours,
+        "max_jobs": limit,
+        "jobs": n,
+        "last_submit": last,
+    }
     stamp = first.replace("-", "").replace(":", "").replace(" ", "T")
     name = _name("philly", cluster, stamp, f"{hours:g}h" if hours is not None else None, f"{n}jobs")
     metadata = {
         "name": name,
         "description": f"Philly trace replay: {n} jobs of {'all virtual clusters' if cluster == 'all' else cluster} "
-                       f"submitted from {first} to {last}, on {size} GPUs ({n_nodes} nodes).",
-        "source": {"citation": readers.PHILLY_CITATION, "licence": readers.FORMATS["philly"].licence,
-                   "format": "philly", "file": path.name, "sha256": tr.sha256, "window": window,
-                   "offered_load_gpus": round(offered, 6), "gpus": size, "gpus_rule": rule},
+        f"submitted from {first} to {last}, on {size} GPUs ({n_nodes} nodes).",
+        "source": {
+            "citation": readers.PHILLY_CITATION,
+            "licence": readers.FORMATS["philly"].licence,
+            "format": "philly",
+            "file": path.name,
+            "sha256": tr.sha256,
+            "window": window,
+            "offered_load_gpus": round(offered, 6),
+            "gpus": size,
+            "gpus_rule": rule,
+        },
         "notes": [
             "The trace does not name GPU models: one GPU type 'philly-gpu' with a single resource 'compute' "
             "(1 = a whole GPU); every job takes whole GPUs.",
@@ -250,12 +284,23 @@ def alibaba_node_list(pods_path: Path) -> Path:
     found = sorted(pods_path.parent.glob("*node_list_gpu_node*"))
     if len(found) == 1:
         return found[0]
-    raise InputError(str(pods_path), "$", "an openb node list beside the pod list (or the option nodes=PATH)",
-                     f"no file {guess!r}" if not found else f"{len(found)} candidate node lists")
+    raise InputError(
+        str(pods_path),
+        "$",
+        "an openb node list beside the pod list (or the option nodes=PATH)",
+        f"no file {guess!r}" if not found else f"{len(found)} candidate node lists",
+    )
 
 
-def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None, window_hours: Any = None,
-                       max_jobs: Any = None, weight: str = "one") -> list[Instance]:
+def read_alibaba_openb(
+    path: str | Path,
+    *,
+    nodes: Any = None,
+    start: Any = None,
+    window_hours: Any = None,
+    max_jobs: Any = None,
+    weight: str = "one",
+) -> list[Instance]:
     """An Alibaba openb pod list (a window of it) on its node list as one ``placement`` /
     ``max-weight`` instance (module docstring).
 
@@ -282,8 +327,9 @@ def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None
         biggest[tindex[m]] = max(biggest[tindex[m]], g)
     gpu_pod = np.flatnonzero((pods.num_gpu >= 1) | (pods.gpu_milli > 0))
     window_s = None if hours is None else hours * 3600.0
-    order, ref = _window(pods.creation_time[gpu_pod], pods.line[gpu_pod],
-                         0.0 if start_s is None else start_s, window_s, None)
+    order, ref = _window(
+        pods.creation_time[gpu_pod], pods.line[gpu_pod], 0.0 if start_s is None else start_s, window_s, None
+    )
     sel = gpu_pod[order]
     gang_all = np.maximum(pods.num_gpu[sel], 1)
     elig_all = np.zeros((len(sel), len(type_ids)), dtype=bool)
@@ -307,8 +353,10 @@ def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None
     else:
         dropped = int((~ok).sum())
     if len(keep) == 0:
-        raise ValueError(f"no GPU pod of {path.name} that fits a node in the window (start {start_s}, "
-                         f"window_hours {hours}, max_jobs {limit})")
+        raise ValueError(
+            f"no GPU pod of {path.name} that fits a node in the window (start {start_s}, "
+            f"window_hours {hours}, max_jobs {limit})"
+        )
     sel, gang, elig = sel[keep], gang_all[keep], elig_all[keep]
     n = len(sel)
     milli = pods.gpu_milli[sel]
@@ -317,11 +365,19 @@ def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None
     demand = np.broadcast_to(share[:, None, None], (n, T, 1)).copy()
     w = np.ones(n) if weight == "one" else gang * share
     jobs = Jobs.build([str(s) for s in pods.name[sel]], demand, eligible=elig, gang=gang, weight=w)
-    node_objs = [Node(str(sn), str(m), tuple(f"{sn}/g{i}" for i in range(int(g))))
-                 for sn, m, g in zip(nl.sn[has].tolist(), nl.model[has].tolist(), nl.gpu[has].tolist(), strict=True)]
+    node_objs = [
+        Node(str(sn), str(m), tuple(f"{sn}/g{i}" for i in range(int(g))))
+        for sn, m, g in zip(nl.sn[has].tolist(), nl.model[has].tolist(), nl.gpu[has].tolist(), strict=True)
+    ]
     created = pods.creation_time[sel]
-    window = {"start_s": ref, "window_hours": hours, "max_jobs": limit, "jobs": n,
-              "first_creation_s": float(created.min()), "last_creation_s": float(created.max())}
+    window = {
+        "start_s": ref,
+        "window_hours": hours,
+        "max_jobs": limit,
+        "jobs": n,
+        "first_creation_s": float(created.min()),
+        "last_creation_s": float(created.max()),
+    }
     notes = [
         "GPU memory per pod is not in the trace: the instance has the single resource 'compute' (1 = a whole GPU; "
         "a single-GPU pod demands gpu_milli/1000). A gpu_milli-proportional memory demand would bind as compute does.",
@@ -337,16 +393,29 @@ def read_alibaba_openb(path: str | Path, *, nodes: Any = None, start: Any = None
         notes.append(f"gpu_spec names models absent from the node list: {sorted(unknown_models)}.")
     label = re.search(r"pod_list_([^.]+)", path.name)
     stem = label.group(1) if label else re.sub(r"\.csv(\.gz)?$", "", path.name)
-    name = _name("alibaba-openb", stem, f"from{ref:g}s" if start_s is not None else None,
-                 f"{hours:g}h" if hours is not None else None, f"{n}pods")
+    name = _name(
+        "alibaba-openb",
+        stem,
+        f"from{ref:g}s" if start_s is not None else None,
+        f"{hours:g}h" if hours is not None else None,
+        f"{n}pods",
+    )
     metadata = {
         "name": name,
         "description": f"Alibaba openb replay: {n} GPU pods of {path.name} on the {len(node_objs)} GPU nodes "
-                       f"({int(nl.gpu[has].sum())} GPUs, {T} models) of {node_path.name}; maximise "
-                       f"{'placed pods' if weight == 'one' else 'placed GPU share'}.",
-        "source": {"citation": readers.ALIBABA_CITATION, "licence": readers.FORMATS["alibaba-pods"].licence,
-                   "format": "alibaba-openb", "file": path.name, "sha256": pods.sha256,
-                   "nodes_file": node_path.name, "nodes_sha256": nl.sha256, "window": window, "weight": weight},
+        f"({int(nl.gpu[has].sum())} GPUs, {T} models) of {node_path.name}; maximise "
+        f"{'placed pods' if weight == 'one' else 'placed GPU share'}.",
+        "source": {
+            "citation": readers.ALIBABA_CITATION,
+            "licence": readers.FORMATS["alibaba-pods"].licence,
+            "format": "alibaba-openb",
+            "file": path.name,
+            "sha256": pods.sha256,
+            "nodes_file": node_path.name,
+            "nodes_sha256": nl.sha256,
+            "window": window,
+            "weight": weight,
+        },
         "notes": notes,
         "tags": ["trace-replay", "alibaba-openb", "gpu-sharing"],
     }
@@ -375,7 +444,9 @@ TRACE_IMPORTERS: dict[str, Importer] = {
     "philly": Importer(
         "philly",
         "Philly job table (timestamp, duration, num_gpus, gpu_time, cluster): a window replayed as online arrivals",
-        "online", "mean-jct", readers.PHILLY_CITATION,
+        "online",
+        "mean-jct",
+        readers.PHILLY_CITATION,
         (
             Option("cluster", "virtual cluster id, or 'all' (default)"),
             Option("start", "window start, a time YYYY-MM-DD[ HH:MM[:SS]] of the trace (default: first submit)"),
@@ -384,12 +455,15 @@ TRACE_IMPORTERS: dict[str, Importer] = {
             Option("gpus", "cluster size in GPUs, nodes of 8 (default: offered load / load, rounded up to 8)"),
             Option("load", "target offered load per GPU for the default cluster size (default 0.8)"),
         ),
-        read_philly_window, _no_known,
+        read_philly_window,
+        _no_known,
     ),
     "alibaba-openb": Importer(
         "alibaba-openb",
         "Alibaba openb pod list (fractional GPU requests) on its node list: a placement snapshot, max weight",
-        "placement", "max-weight", readers.ALIBABA_CITATION,
+        "placement",
+        "max-weight",
+        readers.ALIBABA_CITATION,
         (
             Option("nodes", "node list file (default: the openb_node_list_gpu_node file beside the pod list)"),
             Option("start", "window start, seconds of the trace's clock (creation_time; default 0)"),
@@ -397,7 +471,8 @@ TRACE_IMPORTERS: dict[str, Importer] = {
             _MAX_JOBS,
             Option("weight", "'one' (default): weight 1 per pod; 'gpu-share': GPUs requested", ("one", "gpu-share")),
         ),
-        read_alibaba_openb, _no_known,
+        read_alibaba_openb,
+        _no_known,
     ),
 }
 

@@ -66,8 +66,12 @@ def validate(inst: Instance, solution: Any, file: str = "<solution>") -> Validat
     objective = cls.objective(inst.problem.objective)
     assert objective is not None
     if value is not None and not math.isfinite(value):  # e.g. costs of 1e308 summing to inf
-        raise ObjectiveOverflowError(file, "$", f"a solution whose {objective.name} is a finite number",
-                                     f"{value!r}: the instance's numbers overflow double precision")
+        raise ObjectiveOverflowError(
+            file,
+            "$",
+            f"a solution whose {objective.name} is a finite number",
+            f"{value!r}: the instance's numbers overflow double precision",
+        )
     return ValidationResult(
         feasible=not viol,
         objective=value,

@@ -96,29 +96,45 @@ def validate_allocation(inst: Instance, body: Any, file: str, viol: Violations) 
                 raise DataError(file, f"{path}.{tid}", "a finite number (time fraction)", describe(frac))
             t = tindex.get(tid)
             if t is None:
-                viol.add("unknown-type", f"job {jobs.ids[j]!r} has a share of unknown GPU type {tid!r}",
-                         job=jobs.ids[j])
+                viol.add(
+                    "unknown-type", f"job {jobs.ids[j]!r} has a share of unknown GPU type {tid!r}", job=jobs.ids[j]
+                )
                 continue
             x[j, t] = value
     ids, types = jobs.ids, inst.type_ids
     neg = np.argwhere(x < -SHARE_TOL)
-    viol.add_many("negative-share", neg.tolist(), lambda jt: (
-        f"job {ids[jt[0]]!r} has negative share {x[jt[0], jt[1]]:.6g} of type {types[jt[1]]!r}", ids[jt[0]], None))
+    viol.add_many(
+        "negative-share",
+        neg.tolist(),
+        lambda jt: (
+            f"job {ids[jt[0]]!r} has negative share {x[jt[0], jt[1]]:.6g} of type {types[jt[1]]!r}",
+            ids[jt[0]],
+            None,
+        ),
+    )
     counts = inst.gpus_per_type
     blocked = (~jobs.eligible) | (counts[None, :] < jobs.gang[:, None])
     inel = np.argwhere(blocked & (x > SHARE_TOL))
-    viol.add_many("ineligible-type", inel.tolist(), lambda jt: (
-        f"job {ids[jt[0]]!r} has share {x[jt[0], jt[1]]:.6g} of type {types[jt[1]]!r}, which it cannot use",
-        ids[jt[0]], None))
+    viol.add_many(
+        "ineligible-type",
+        inel.tolist(),
+        lambda jt: (
+            f"job {ids[jt[0]]!r} has share {x[jt[0], jt[1]]:.6g} of type {types[jt[1]]!r}, which it cannot use",
+            ids[jt[0]],
+            None,
+        ),
+    )
     total = x.sum(axis=1)
     over = np.flatnonzero(total > 1 + SHARE_TOL)
-    viol.add_many("job-share", over.tolist(), lambda j: (
-        f"job {ids[j]!r} has shares summing to {total[j]:.9g} > 1", ids[j], None))
+    viol.add_many(
+        "job-share", over.tolist(), lambda j: (f"job {ids[j]!r} has shares summing to {total[j]:.9g} > 1", ids[j], None)
+    )
     used = jobs.gang.astype(np.float64) @ x
     full = np.flatnonzero(used > counts * (1 + SHARE_TOL) + SHARE_TOL)
     for t in full.tolist():
-        viol.add("type-capacity", f"GPU type {types[t]!r}: gang-weighted shares sum to {used[t]:.9g} "
-                 f"> {int(counts[t])} GPUs")
+        viol.add(
+            "type-capacity", f"GPU type {types[t]!r}: gang-weighted shares sum to {used[t]:.9g} > {int(counts[t])} GPUs"
+        )
     rho, value = allocation_objective(inst, x)
     metrics = {
         "min_normalised_throughput": float(rho.min()) if n else None,

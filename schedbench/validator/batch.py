@@ -50,8 +50,11 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
     n = len(jobs)
     scheduled = np.zeros(n, dtype=bool)
     scheduled[ej] = True
-    viol.add_many("unscheduled", np.flatnonzero(~scheduled).tolist(),
-                  lambda j: (f"job {jobs.ids[j]!r} is not scheduled", jobs.ids[j], None))
+    viol.add_many(
+        "unscheduled",
+        np.flatnonzero(~scheduled).tolist(),
+        lambda j: (f"job {jobs.ids[j]!r} is not scheduled", jobs.ids[j], None),
+    )
     usable = gangs.entry_ok & (et >= 0)
     # demand fits the GPU type's capacity
     E = len(ej)
@@ -60,16 +63,25 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
 
     def explain_capacity(e: int) -> tuple[str, str, None]:
         r = int(np.argmax(jobs.demand[ej[e], et[e]] - inst.type_capacity[et[e]]))
-        return (f"job {jobs.ids[ej[e]]!r} needs {jobs.demand[ej[e], et[e], r]:.6g} {inst.resource_ids[r]} "
-                f"per GPU but type {inst.type_ids[et[e]]!r} has {inst.type_capacity[et[e], r]:.6g}",
-                jobs.ids[ej[e]], None)
+        return (
+            f"job {jobs.ids[ej[e]]!r} needs {jobs.demand[ej[e], et[e], r]:.6g} {inst.resource_ids[r]} "
+            f"per GPU but type {inst.type_ids[et[e]]!r} has {inst.type_capacity[et[e], r]:.6g}",
+            jobs.ids[ej[e]],
+            None,
+        )
 
     viol.add_many("capacity", u[too_big].tolist(), explain_capacity)
     # release
     early = np.flatnonzero(start < jobs.release[ej] - TIME_ATOL)
-    viol.add_many("release", early.tolist(), lambda e: (
-        f"job {jobs.ids[ej[e]]!r} starts at {start[e]:.9g} before its release {jobs.release[ej[e]]:.9g}",
-        jobs.ids[ej[e]], None))
+    viol.add_many(
+        "release",
+        early.tolist(),
+        lambda e: (
+            f"job {jobs.ids[ej[e]]!r} starts at {start[e]:.9g} before its release {jobs.release[ej[e]]:.9g}",
+            jobs.ids[ej[e]],
+            None,
+        ),
+    )
     # durations and completion (entries with an unusable type get no duration)
     assert jobs.time is not None
     dur = np.full(E, np.nan)
@@ -87,8 +99,12 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
     def explain_overlap(k: int) -> tuple[str, str, str]:
         a, b = int(pe[k]), int(pe[k + 1])
         gid = inst.gpu_ids[pg[k]]
-        return (f"GPU {gid!r}: job {jobs.ids[ej[b]]!r} starts at {ps[k + 1]:.9g} while job "
-                f"{jobs.ids[ej[a]]!r} runs until {pend[k]:.9g}", jobs.ids[ej[b]], gid)
+        return (
+            f"GPU {gid!r}: job {jobs.ids[ej[b]]!r} starts at {ps[k + 1]:.9g} while job "
+            f"{jobs.ids[ej[a]]!r} runs until {pend[k]:.9g}",
+            jobs.ids[ej[b]],
+            gid,
+        )
 
     viol.add_many("overlap", clash.tolist(), explain_overlap)
     complete = scheduled.all() and usable.all()
@@ -103,7 +119,6 @@ def validate_batch(inst: Instance, body: Any, file: str, viol: Violations) -> tu
     metrics["makespan"] = float(C.max()) if n else 0.0
     metrics["total_completion"] = float(C.sum())
     return value, metrics
-
 
 
 def _lateness(inst: Instance, completion: np.ndarray) -> np.ndarray:

@@ -21,7 +21,8 @@ def usable_types(inst: Instance) -> np.ndarray:
     enough = inst.gpus_per_type[None, :] >= jobs.gang[:, None]
     with np.errstate(invalid="ignore"):
         fits = (np.nan_to_num(jobs.demand, nan=np.inf) <= inst.type_capacity[None, :, :] * (1 + 1e-9) + 1e-9).all(
-            axis=2)
+            axis=2
+        )
     return jobs.eligible & enough & fits
 
 

@@ -115,8 +115,12 @@ def gpu_lists(inst: Instance, jobs: list[int], lists: list[list[str]], viol: Vio
         e = int(se[k + 1])
         ok[e] = False
         job = ids[jobs[e]]
-        viol.add("duplicate-gpu", f"job {job!r} lists GPU {inst.gpu_ids[sg[k]]!r} more than once",
-                 job=job, gpu=inst.gpu_ids[sg[k]])
+        viol.add(
+            "duplicate-gpu",
+            f"job {job!r} lists GPU {inst.gpu_ids[sg[k]]!r} more than once",
+            job=job,
+            gpu=inst.gpu_ids[sg[k]],
+        )
     # gang size: distinct GPUs listed
     first = np.ones(len(se), dtype=bool)
     first[1:] = (se[1:] != se[:-1]) | (sg[1:] != sg[:-1])
@@ -126,8 +130,9 @@ def gpu_lists(inst: Instance, jobs: list[int], lists: list[list[str]], viol: Vio
     for e in bad.tolist():
         ok[e] = False
         job = ids[jobs[e]]
-        viol.add("gang-size", f"job {job!r} needs {int(gang[e])} GPU(s) at once but is given {int(distinct[e])}",
-                 job=job)
+        viol.add(
+            "gang-size", f"job {job!r} needs {int(gang[e])} GPU(s) at once but is given {int(distinct[e])}", job=job
+        )
     # one type, one node
     entry_type = np.full(E, -1, dtype=np.int64)
     if len(pair_entry):
@@ -152,16 +157,14 @@ def gpu_lists(inst: Instance, jobs: list[int], lists: list[list[str]], viol: Vio
                 ok[e] = False
                 job = ids[jobs[e]]
                 nodes = sorted({inst.nodes[k].id for k in pnode[pair_entry == e].tolist()})
-                viol.add("gang-multi-node", f"job {job!r} spans nodes {nodes} (allow_multi_node is false)",
-                         job=job)
+                viol.add("gang-multi-node", f"job {job!r} spans nodes {nodes} (allow_multi_node is false)", job=job)
         has = entry_type >= 0
         inel = np.zeros(E, dtype=bool)
         inel[has] = ~inst.jobs.eligible[entry_job[has], entry_type[has]]
         for e in np.flatnonzero(inel).tolist():
             ok[e] = False
             job = ids[jobs[e]]
-            viol.add("ineligible-type", f"job {job!r} cannot run on GPU type {inst.type_ids[entry_type[e]]!r}",
-                     job=job)
+            viol.add("ineligible-type", f"job {job!r} cannot run on GPU type {inst.type_ids[entry_type[e]]!r}", job=job)
     return Gangs(entry_job, pair_entry, pair_gpu, entry_type, ok)
 
 

@@ -130,8 +130,14 @@ PENDING, RUNNING, PREEMPTED, FINISHED, REJECTED = range(5)
 def _transitions() -> list[int]:
     """Flat table ``[6 * state + event] -> 6 * next state`` (-1: not allowed)."""
     table = [-1] * (6 * len(STATES))
-    for s, k, nxt in ((PENDING, START, RUNNING), (PENDING, REJECT, REJECTED), (RUNNING, PREEMPT, PREEMPTED),
-                      (RUNNING, MIGRATE, RUNNING), (RUNNING, FINISH, FINISHED), (PREEMPTED, RESUME, RUNNING)):
+    for s, k, nxt in (
+        (PENDING, START, RUNNING),
+        (PENDING, REJECT, REJECTED),
+        (RUNNING, PREEMPT, PREEMPTED),
+        (RUNNING, MIGRATE, RUNNING),
+        (RUNNING, FINISH, FINISHED),
+        (PREEMPTED, RESUME, RUNNING),
+    ):
         table[6 * s + k] = 6 * nxt
     return table
 
@@ -175,8 +181,9 @@ def _event_error(file: str, i: int, ev: Any) -> DataError | None:
         if not isinstance(gpus, list) or not all(isinstance(g, str) for g in gpus):
             return DataError(file, f"{path}.gpus", "an array of GPU id strings", describe(gpus))
     elif "gpus" in ev and not (isinstance(gpus, list) and not gpus):
-        return DataError(file, f"{path}.gpus", f"no GPUs (omit the field or give []) on a {name!r} event",
-                         describe(gpus))
+        return DataError(
+            file, f"{path}.gpus", f"no GPUs (omit the field or give []) on a {name!r} event", describe(gpus)
+        )
     return None
 
 
@@ -236,8 +243,13 @@ def _parse_slow(body: list, file: str) -> tuple[np.ndarray, np.ndarray, list[str
         if k <= MIGRATE:
             acq.append(i)
             lists.append(ev["gpus"])
-    return (np.array(times, dtype=np.float64).reshape(len(body)), np.array(kinds, dtype=np.int64).reshape(len(body)),
-            names, acq, lists)
+    return (
+        np.array(times, dtype=np.float64).reshape(len(body)),
+        np.array(kinds, dtype=np.int64).reshape(len(body)),
+        names,
+        acq,
+        lists,
+    )
 
 
 def _fmt_t(t: float) -> str:
@@ -253,8 +265,13 @@ def _num(x: Any) -> float | None:
 
 
 #: The metric that is the objective, for every objective but ``deadline-miss-rate`` (1 - deadline_met_fraction).
-_OBJECTIVE_METRIC = {"mean-jct": "jct_mean", "p99-jct": "jct_p99", "makespan": "makespan",
-                     "mean-bounded-slowdown": "bounded_slowdown_mean", "max-ftf": "ftf_max"}
+_OBJECTIVE_METRIC = {
+    "mean-jct": "jct_mean",
+    "p99-jct": "jct_p99",
+    "makespan": "makespan",
+    "mean-bounded-slowdown": "bounded_slowdown_mean",
+    "max-ftf": "ftf_max",
+}
 
 
 def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> tuple[float | None, dict]:
@@ -266,8 +283,9 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     ev_t, ev_k, names, acq_list, acq_lists = _parse(body, file)
     ev_j = np.fromiter(map(jobs.index.get, names, repeat(-1)), dtype=np.int64, count=len(names))
     unknown = np.flatnonzero(ev_j < 0)
-    viol.add_many("unknown-job", unknown, lambda i: (
-        f"event {i} ($.events[{i}]) names unknown job {names[i]!r}", names[i], None))
+    viol.add_many(
+        "unknown-job", unknown, lambda i: (f"event {i} ($.events[{i}]) names unknown job {names[i]!r}", names[i], None)
+    )
     # acquisitions of known jobs are the gang-checked entries, in file order
     acq_ev = np.asarray(acq_list, dtype=np.int64)
     acq_known = ev_j[acq_ev] >= 0
@@ -294,10 +312,17 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     valid = np.ones(len(order), dtype=bool)
     if bad:
         valid[[p for p, _ in bad]] = False
-        viol.add_many("invalid-transition", bad, lambda b: (
-            f"job {ids[sj[b[0]]]!r}: {EVENTS[sk[b[0]]]!r} at time {_fmt_t(st[b[0]])} is not allowed in state "
-            f"{STATES[b[1]]!r} (start/reject need pending, preempt/migrate/finish need running, resume needs "
-            f"preempted); the event is ignored", ids[sj[b[0]]], None))
+        viol.add_many(
+            "invalid-transition",
+            bad,
+            lambda b: (
+                f"job {ids[sj[b[0]]]!r}: {EVENTS[sk[b[0]]]!r} at time {_fmt_t(st[b[0]])} is not allowed in state "
+                f"{STATES[b[1]]!r} (start/reject need pending, preempt/migrate/finish need running, resume needs "
+                f"preempted); the event is ignored",
+                ids[sj[b[0]]],
+                None,
+            ),
+        )
 
     # valid events, grouped by job (file replay order kept within a job)
     vpos = np.flatnonzero(valid)
@@ -306,22 +331,34 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     same_next = np.zeros(len(vpos), dtype=bool)
     same_next[:-1] = jj[1:] == jj[:-1]
 
-    for kind, param, name, verb in ((PREEMPT, "allow_preemption", "preemption", "preempted"),
-                                    (MIGRATE, "allow_migration", "migration", "migrated"),
-                                    (REJECT, "allow_rejection", "rejection", "rejected")):
+    for kind, param, name, verb in (
+        (PREEMPT, "allow_preemption", "preemption", "preempted"),
+        (MIGRATE, "allow_migration", "migration", "migrated"),
+        (REJECT, "allow_rejection", "rejection", "rejected"),
+    ):
         if not params.get(param, True):
             at = np.flatnonzero(kk == kind)
 
             def explain_disallowed(a: int, verb: str = verb, param: str = param) -> tuple[str, str | None, None]:
-                return (f"job {ids[jj[a]]!r} is {verb} at time {_fmt_t(float(tt[a]))} but {param} is false",
-                        ids[jj[a]], None)
+                return (
+                    f"job {ids[jj[a]]!r} is {verb} at time {_fmt_t(float(tt[a]))} but {param} is false",
+                    ids[jj[a]],
+                    None,
+                )
 
             viol.add_many(f"{name}-disallowed", at.tolist(), explain_disallowed)
     release = jobs.release
     early = np.flatnonzero(((kk == START) | (kk == REJECT)) & (tt < release[jj] - TIME_ATOL))
-    viol.add_many("release", early.tolist(), lambda a: (
-        f"job {ids[jj[a]]!r} is {'started' if kk[a] == START else 'rejected'} at time {_fmt_t(tt[a])} before its "
-        f"release {_fmt_t(release[jj[a]])}", ids[jj[a]], None))
+    viol.add_many(
+        "release",
+        early.tolist(),
+        lambda a: (
+            f"job {ids[jj[a]]!r} is {'started' if kk[a] == START else 'rejected'} at time {_fmt_t(tt[a])} before its "
+            f"release {_fmt_t(release[jj[a]])}",
+            ids[jj[a]],
+            None,
+        ),
+    )
 
     # running segments: each valid acquisition until the job's next valid event (for ever if none)
     acq = np.flatnonzero(kk <= MIGRATE)
@@ -346,9 +383,16 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     last_p = seg_p[np.searchsorted(acq, fin - 1)] if len(fin) else np.zeros(0)
     need = 1.0 - RTOL - TIME_ATOL / last_p
     short = np.flatnonzero(work[fin_j] < need)  # NaN (unknown progress) is never short
-    viol.add_many("finish-before-work-done", short.tolist(), lambda a: (
-        f"job {ids[fin_j[a]]!r} finishes at time {_fmt_t(tt[fin[a]])} with only {work[fin_j[a]]:.9g} of its work "
-        f"done", ids[fin_j[a]], None))
+    viol.add_many(
+        "finish-before-work-done",
+        short.tolist(),
+        lambda a: (
+            f"job {ids[fin_j[a]]!r} finishes at time {_fmt_t(tt[fin[a]])} with only {work[fin_j[a]]:.9g} of its work "
+            f"done",
+            ids[fin_j[a]],
+            None,
+        ),
+    )
     finish = np.full(n, np.nan)
     finish[fin_j] = tt[fin]
     rej = np.flatnonzero(kk == REJECT)
@@ -359,8 +403,15 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
     first_start[jj[starts]] = tt[starts]
 
     open_jobs = np.flatnonzero((final != FINISHED) & (final != REJECTED))
-    viol.add_many("unfinished", open_jobs.tolist(), lambda j: (
-        f"job {ids[j]!r} is {STATES[final[j]]} at the end of the log (neither finished nor rejected)", ids[j], None))
+    viol.add_many(
+        "unfinished",
+        open_jobs.tolist(),
+        lambda j: (
+            f"job {ids[j]!r} is {STATES[final[j]]} at the end of the log (neither finished nor rejected)",
+            ids[j],
+            None,
+        ),
+    )
 
     # capacity: per GPU and resource, sweep over the holding intervals
     seg_of_entry = np.full(len(lists), -1, dtype=np.int64)
@@ -410,14 +461,21 @@ def validate_online(inst: Instance, body: Any, file: str, viol: Violations) -> t
             end = np.where(is_fin, finish, np.where(final == REJECTED, reject_t, np.inf))
             end = np.maximum(end, release)
             r = release[is_fin]
-            n_active = (np.searchsorted(np.sort(release), r, side="right")
-                        - np.searchsorted(np.sort(end), r, side="right") + (end[is_fin] <= r))
+            n_active = (
+                np.searchsorted(np.sort(release), r, side="right")
+                - np.searchsorted(np.sort(end), r, side="right")
+                + (end[is_fin] <= r)
+            )
             ideal = p_best[is_fin] * np.maximum(1.0, n_active * jobs.gang[is_fin] / G)
             rho = jct / ideal
             x = 1.0 / rho
             jain = x.sum() ** 2 / (len(x) * (x * x).sum())
-        metrics.update(bounded_slowdown_mean=_num(bsd.mean()), ftf_max=_num(rho.max()), ftf_mean=_num(rho.mean()),
-                       jain_index=_num(jain))
+        metrics.update(
+            bounded_slowdown_mean=_num(bsd.mean()),
+            ftf_max=_num(rho.max()),
+            ftf_mean=_num(rho.mean()),
+            jain_index=_num(jain),
+        )
     else:
         metrics.update(bounded_slowdown_mean=None, ftf_max=None, ftf_mean=None, jain_index=None)
     metrics["preemptions"] = int((kk == PREEMPT).sum())
@@ -463,8 +521,9 @@ def _littles_law(release: np.ndarray, end: np.ndarray, done: np.ndarray) -> dict
     return {"littles_law_l": _num(L), "littles_law_lambda_w": _num(lam_w), "littles_law_error": _num(err)}
 
 
-def _capacity(inst: Instance, viol: Violations, p_j: np.ndarray, pg: np.ndarray, p_t0: np.ndarray,
-              p_t1: np.ndarray) -> None:
+def _capacity(
+    inst: Instance, viol: Violations, p_j: np.ndarray, pg: np.ndarray, p_t0: np.ndarray, p_t1: np.ndarray
+) -> None:
     """Report every instant at which a GPU's load exceeds its capacity, once per overload episode.
 
     Each holding (job, GPU, t0, t1) adds the job's demand at t0 and removes it at t1 - 1e-6 s;
@@ -508,8 +567,12 @@ def _capacity(inst: Instance, viol: Violations, p_j: np.ndarray, pg: np.ndarray,
         names = sorted({jobs.ids[j] for j in p_j[on].tolist()})
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
         gid = inst.gpu_ids[g]
-        return (f"GPU {gid!r} {inst.resource_ids[r]}: load {load[p, r]:.6g} exceeds capacity {cap[p, r]:.6g} "
-                f"at time {_fmt_t(t)} (jobs {shown})", None, gid)
+        return (
+            f"GPU {gid!r} {inst.resource_ids[r]}: load {load[p, r]:.6g} exceeds capacity {cap[p, r]:.6g} "
+            f"at time {_fmt_t(t)} (jobs {shown})",
+            None,
+            gid,
+        )
 
     viol.add_many("capacity", np.arange(len(pos)), explain)
 

@@ -63,16 +63,19 @@ def sia_restore_s(job_type: str | None) -> float:
     return value
 
 
-def job_overheads(params: Mapping[str, Any], gang: np.ndarray,
-                  job_type: Sequence[str | None] | None) -> tuple[np.ndarray, np.ndarray]:
+def job_overheads(
+    params: Mapping[str, Any], gang: np.ndarray, job_type: Sequence[str | None] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per job the overhead (s) of a resume and of a migration under the instance's preset:
     two float arrays ``(n,)``."""
     model = str(params.get("overhead_model", "fixed"))
     gang = np.asarray(gang)
     n = len(gang)
     if model == "fixed":
-        return (np.full(n, float(params.get("preempt_overhead_s", 0.0))),
-                np.full(n, float(params.get("migrate_overhead_s", 0.0))))
+        return (
+            np.full(n, float(params.get("preempt_overhead_s", 0.0))),
+            np.full(n, float(params.get("migrate_overhead_s", 0.0))),
+        )
     if model == "zero":
         one = np.zeros(n)
     elif model == "helios":

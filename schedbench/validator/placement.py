@@ -60,14 +60,21 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
         gid = inst.gpu_ids[g]
         on = sorted({jobs.ids[j] for j in pj[gangs.pair_gpu == g].tolist()})
         shown = ", ".join(on[:8]) + (", ..." if len(on) > 8 else "")
-        return (f"GPU {gid!r} {inst.resource_ids[r]}: demand {load[g, r]:.6g} exceeds capacity {cap[g, r]:.6g} "
-                f"(jobs {shown})", None, gid)
+        return (
+            f"GPU {gid!r} {inst.resource_ids[r]}: demand {load[g, r]:.6g} exceeds capacity {cap[g, r]:.6g} "
+            f"(jobs {shown})",
+            None,
+            gid,
+        )
 
     viol.add_many("capacity", over.tolist(), explain)
     objective = inst.problem.objective
     if objective in ("min-cost", "min-gpus"):
-        viol.add_many("unplaced", np.flatnonzero(~placed).tolist(), lambda j: (
-            f"job {jobs.ids[j]!r} is not placed ({objective} requires every job placed)", jobs.ids[j], None))
+        viol.add_many(
+            "unplaced",
+            np.flatnonzero(~placed).tolist(),
+            lambda j: (f"job {jobs.ids[j]!r} is not placed ({objective} requires every job placed)", jobs.ids[j], None),
+        )
     used = np.zeros(G, dtype=bool)
     used[gangs.pair_gpu] = True
     metrics: dict[str, Any] = {
@@ -84,8 +91,7 @@ def validate_placement(inst: Instance, body: Any, file: str, viol: Violations) -
 def gpu_type_prices(inst: Instance) -> np.ndarray:
     """``(T,)``: each GPU type's ``cost_per_hour``, NaN where the instance gives none (the loader
     requires every price for ``min-gpus`` with ``measure=cost``)."""
-    return np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types],
-                    dtype=np.float64)
+    return np.array([np.nan if t.cost_per_hour is None else t.cost_per_hour for t in inst.gpu_types], dtype=np.float64)
 
 
 def placement_objective(inst: Instance, job: np.ndarray, job_type: np.ndarray, used: np.ndarray) -> float:

@@ -30,8 +30,11 @@ def regret_assign(inst: Instance) -> list[np.ndarray | None] | None:
     c = np.where((dem <= limit[None]).all(axis=2), cost, np.inf)  # cost where the job fits now
     # tie-break by smaller demand fraction (leaves more room), then GPU index
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(np.isfinite(dem), dem / np.where(cap > 0, cap, 1.0)[None], np.inf).max(axis=2) \
-            if R else np.zeros((n, G))
+        frac = (
+            np.where(np.isfinite(dem), dem / np.where(cap > 0, cap, 1.0)[None], np.inf).max(axis=2)
+            if R
+            else np.zeros((n, G))
+        )
     placed = np.zeros(n, dtype=bool)
     chosen: list[np.ndarray | None] = [None] * n
 

@@ -56,8 +56,11 @@ def infeasible_placement(inst: Instance) -> SolveResult | None:
     if not stuck:
         return None
     ids = [inst.jobs.ids[j] for j in stuck[:5]]
-    return SolveResult(None, "infeasible", info={
-        "reason": f"{len(stuck)} job(s) fit on no GPU group even of an empty cluster, e.g. {ids}"})
+    return SolveResult(
+        None,
+        "infeasible",
+        info={"reason": f"{len(stuck)} job(s) fit on no GPU group even of an empty cluster, e.g. {ids}"},
+    )
 
 
 def placement_order(inst: Instance, order: str = "decreasing") -> np.ndarray:
@@ -85,8 +88,9 @@ def sort_by_group(cand: np.ndarray, key: np.ndarray, group: np.ndarray) -> tuple
     return srt, sg, rank
 
 
-def best_gangs(cand: np.ndarray, score: np.ndarray, group: np.ndarray, gang: int, K: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], np.ndarray]]:
+def best_gangs(
+    cand: np.ndarray, score: np.ndarray, group: np.ndarray, gang: int, K: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], np.ndarray]]:
     """Gang selection by score: each gang group's ``gang`` best candidates (smallest score, then GPU
     index). Returns the groups that have ``gang`` candidates (ascending), per such group the summed
     score of its gang (summed in score order) and its best candidate, and a function giving group
@@ -174,9 +178,15 @@ def pack(inst: Instance, order: np.ndarray, mode: str, cost_first: bool = True) 
     return chosen
 
 
-def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity", cost_first: bool = True,
-             deadline: float | None = None, clock: Callable[[], float] | None = None
-             ) -> tuple[list[np.ndarray | None], bool]:
+def best_fit(
+    inst: Instance,
+    order: np.ndarray,
+    *,
+    score_mode: str = "capacity",
+    cost_first: bool = True,
+    deadline: float | None = None,
+    clock: Callable[[], float] | None = None,
+) -> tuple[list[np.ndarray | None], bool]:
     """Best fit with the seed article's utilisation score (``greedy-bestfit``): place jobs in
     ``order``; return per job its GPU indices (None: unplaced) and whether it ran to the end
     (False when ``clock()`` passed ``deadline``, checked every 256 jobs).
@@ -233,8 +243,9 @@ def best_fit(inst: Instance, order: np.ndarray, *, score_mode: str = "capacity",
     return chosen, True
 
 
-def heuristic_placement(inst: Instance, mode: str,
-                        assign: Callable[[Instance], list[np.ndarray | None]] | None = None) -> SolveResult:
+def heuristic_placement(
+    inst: Instance, mode: str, assign: Callable[[Instance], list[np.ndarray | None]] | None = None
+) -> SolveResult:
     """The answer of the packing heuristics (``ffd``: ``mode='first'``, ``bfd``: ``'best'``; ``regret``:
     ``assign`` its construction): :func:`infeasible_placement` when it applies; else ``assign(inst)``
     (default :func:`pack` in :func:`placement_order`) and, when an objective that places every job

@@ -113,7 +113,11 @@ def heuristic_schedule(inst: Instance, rule: str) -> SolveResult:
     out = list_schedule(inst, batch_order(inst, rule))
     if out is None:
         stuck = np.flatnonzero(~np.isfinite(best_time(inst))).tolist()
-        return SolveResult(None, "infeasible", info={
-            "reason": f"{len(stuck)} job(s) have no usable gang group, e.g. "
-                      f"{[inst.jobs.ids[j] for j in stuck[:5]]}"})
+        return SolveResult(
+            None,
+            "infeasible",
+            info={
+                "reason": f"{len(stuck)} job(s) have no usable gang group, e.g. {[inst.jobs.ids[j] for j in stuck[:5]]}"
+            },
+        )
     return SolveResult(batch_doc(inst, *out), "feasible")

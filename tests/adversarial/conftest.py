@@ -27,8 +27,14 @@ def _variant(inst, name: str, known: dict | None):
     meta = {"name": name}
     if known is not None:
         meta["known"] = known
-    return make_instance(resources=inst.resources, gpu_types=inst.gpu_types, nodes=inst.nodes, jobs=inst.jobs,
-                         problem=inst.problem, metadata=meta)
+    return make_instance(
+        resources=inst.resources,
+        gpu_types=inst.gpu_types,
+        nodes=inst.nodes,
+        jobs=inst.jobs,
+        problem=inst.problem,
+        metadata=meta,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +44,14 @@ def adv_files(tmp_path_factory) -> dict[str, tuple[str, str]]:
     folder = tmp_path_factory.mktemp("adversarial")
     placement = examples()[0][0]
     out = {}
-    for name, inst in (("placement", _variant(placement, "placement", None)),
-                       ("published", _variant(placement, "published", {"optimum": 10.2525, "source": "test"})),
-                       ("planted", _variant(placement, "planted", {"upper_bound": 12.0,
-                                                                    "source": "planted solution of the generator"}))):
+    for name, inst in (
+        ("placement", _variant(placement, "placement", None)),
+        ("published", _variant(placement, "published", {"optimum": 10.2525, "source": "test"})),
+        (
+            "planted",
+            _variant(placement, "planted", {"upper_bound": 12.0, "source": "planted solution of the generator"}),
+        ),
+    ):
         path = folder / f"{name}.json"
         out[name] = (str(path), save(inst, path))
     return out
@@ -49,8 +59,17 @@ def adv_files(tmp_path_factory) -> dict[str, tuple[str, str]]:
 
 def adv_task(files, solver: str, instance: str = "placement", **kw) -> RunTask:
     path, digest = files[instance]
-    args = dict(instance_path=path, instance_hash=digest, instance_name=instance, solver=solver, solver_version="1",
-                params={}, seed=0, time_limit=5.0, solvers_dirs=(str(ADV_PLUGINS), str(OLD_PLUGINS)))
+    args = dict(
+        instance_path=path,
+        instance_hash=digest,
+        instance_name=instance,
+        solver=solver,
+        solver_version="1",
+        params={},
+        seed=0,
+        time_limit=5.0,
+        solvers_dirs=(str(ADV_PLUGINS), str(OLD_PLUGINS)),
+    )
     args.update(kw)
     return RunTask(**args)
 

@@ -49,12 +49,31 @@ def test_false_infeasible_regraded_when_a_later_answer_arrives(adv_executor, adv
 
 
 def _record(seed: int, status: str, objective: float, bound: float | None = None) -> RunRecord:
-    task = RunTask(instance_path="/x.json", instance_hash="c" * 64, instance_name="x", solver=f"s{seed}",
-                   solver_version="1", params={}, seed=seed, time_limit=10.0)
-    return RunRecord(run_id=task.run_id, task=task, status=status, problem_class="placement",
-                     objective_name="min-cost", sense="min", objective=objective, claimed_status=status,
-                     bound=bound, feasible=True, wall_s=1.0, cpu_s=1.0,
-                     solution={"problem": "placement", "assignment": {}})
+    task = RunTask(
+        instance_path="/x.json",
+        instance_hash="c" * 64,
+        instance_name="x",
+        solver=f"s{seed}",
+        solver_version="1",
+        params={},
+        seed=seed,
+        time_limit=10.0,
+    )
+    return RunRecord(
+        run_id=task.run_id,
+        task=task,
+        status=status,
+        problem_class="placement",
+        objective_name="min-cost",
+        sense="min",
+        objective=objective,
+        claimed_status=status,
+        bound=bound,
+        feasible=True,
+        wall_s=1.0,
+        cpu_s=1.0,
+        solution={"problem": "placement", "assignment": {}},
+    )
 
 
 def test_contradicted_optimal_is_wrong_at_once_and_when_regraded(adv_executor, adv_files, tmp_path: Path):
@@ -88,9 +107,23 @@ def test_solvers_test_fails_a_solver_whose_claims_are_wrong(tmp_path: Path):
 
     from conftest import ADV_PLUGINS
 
-    proc = subprocess.run([sys.executable, "-m", "schedbench.cli", "solvers", "test", "adv-false-infeasible",
-                           "--solvers-dir", str(ADV_PLUGINS), "--time-limit", "5"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schedbench.cli",
+            "solvers",
+            "test",
+            "adv-false-infeasible",
+            "--solvers-dir",
+            str(ADV_PLUGINS),
+            "--time-limit",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "wrong" in proc.stdout
 
@@ -99,10 +132,25 @@ def test_declined_runs_are_shown_apart_and_not_penalized(tmp_path: Path):
     path = tmp_path / "s.sqlite"
     with Store(path) as store:
         store.write_run(_record(1, "feasible", 100.0))
-        task = RunTask(instance_path="/y.json", instance_hash="d" * 64, instance_name="y", solver="s1",
-                       solver_version="1", params={}, seed=1, time_limit=10.0)
-        declined = RunRecord(run_id=task.run_id, task=task, status="unsupported", reason="gangs not modelled",
-                             problem_class="placement", objective_name="min-cost", sense="min")
+        task = RunTask(
+            instance_path="/y.json",
+            instance_hash="d" * 64,
+            instance_name="y",
+            solver="s1",
+            solver_version="1",
+            params={},
+            seed=1,
+            time_limit=10.0,
+        )
+        declined = RunRecord(
+            run_id=task.run_id,
+            task=task,
+            status="unsupported",
+            reason="gangs not modelled",
+            problem_class="placement",
+            objective_name="min-cost",
+            sense="min",
+        )
         store.write_run(declined)
     row = build_report(path).rows[0]
     assert (row.runs, row.declined, row.failures, row.solved) == (2, 1, 0, 1)

@@ -16,12 +16,14 @@ SMOKE = ROOT / "instances" / "smoke" / "placement-cost-s0.json"
 
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "schedbench.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "schedbench.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def strict(text: str):
     """json.loads that refuses NaN and Infinity."""
+
     def refuse(name: str):
         raise ValueError(f"{name} is not JSON")
 
@@ -74,26 +76,47 @@ def test_overflowing_objective_is_an_error_not_inf(bad, solution):
 
 def test_solution_with_a_repeated_top_level_key_is_refused(bad, solution):
     text = solution.read_text().strip()
-    body = text[text.index('"assignment"'):text.rindex("}")]
+    body = text[text.index('"assignment"') : text.rindex("}")]
     dup = bad["folder"] / "dup.json"
     dup.write_text(text[:-1] + ", " + body + "}")
     line = one_line_error(cli("validate", str(SMOKE), str(dup)))  # before: read last-wins
     assert "$.assignment" in line and "repeated" in line
 
 
-@pytest.mark.parametrize("args", [
-    ("solve", "greedy-bestfit", str(SMOKE), "--time-limit", "1e308"),  # before: OverflowError traceback
-    ("solve", "greedy-bestfit", str(SMOKE), "--time-limit", "nan"),
-    ("solve", "greedy-bestfit", str(SMOKE), "--memory-limit", str(1 << 40)),
-    ("solve", "greedy-bestfit", str(SMOKE), "--threads", "100000"),
-    ("run", "--instances", str(SMOKE), "--solver", "ffd", "--time-limit", "1e308", "--store", "/nonexistent/x.sqlite"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("solve", "greedy-bestfit", str(SMOKE), "--time-limit", "1e308"),  # before: OverflowError traceback
+        ("solve", "greedy-bestfit", str(SMOKE), "--time-limit", "nan"),
+        ("solve", "greedy-bestfit", str(SMOKE), "--memory-limit", str(1 << 40)),
+        ("solve", "greedy-bestfit", str(SMOKE), "--threads", "100000"),
+        (
+            "run",
+            "--instances",
+            str(SMOKE),
+            "--solver",
+            "ffd",
+            "--time-limit",
+            "1e308",
+            "--store",
+            "/nonexistent/x.sqlite",
+        ),
+    ],
+)
 def test_unreasonable_limits_are_refused(args):
     one_line_error(cli(*args))
 
 
-@pytest.mark.parametrize("args", [("schema", "[/]"), ("generate", "[/]", "-o", "x.json"),
-                                  ("validate", "[/]"), ("report", "[/]"), ("solve", "[/]", str(SMOKE))])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("schema", "[/]"),
+        ("generate", "[/]", "-o", "x.json"),
+        ("validate", "[/]"),
+        ("report", "[/]"),
+        ("solve", "[/]", str(SMOKE)),
+    ],
+)
 def test_rich_markup_in_arguments_is_not_interpreted(args):
     line = one_line_error(cli(*args))  # before: MarkupError traceback (schema)
     assert "[/]" in line
@@ -114,13 +137,29 @@ def test_every_json_output_is_strict(tmp_path: Path):
     strict(sol.read_text())
     strict(cli("validate", str(inst), str(sol), "--json").stdout)
     strict(cli("solvers", "list", "--json", "--solvers-dir", str(ADV_PLUGINS)).stdout)
-    proc = cli("run", "--instances", str(inst), "--solver", "adv-nan-bound", "--solver", "adv-inf-bound",
-               "--solvers-dir", str(ADV_PLUGINS), "--store", str(store), "--time-limit", "5")
+    proc = cli(
+        "run",
+        "--instances",
+        str(inst),
+        "--solver",
+        "adv-nan-bound",
+        "--solver",
+        "adv-inf-bound",
+        "--solvers-dir",
+        str(ADV_PLUGINS),
+        "--store",
+        str(store),
+        "--time-limit",
+        "5",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     con = sqlite3.connect(store)
-    for table, columns in (("runs", ("flags_json", "violations_json", "trajectory_json", "info_json")),
-                           ("instances", ("known_json",)), ("environments", ("doc_json",)),
-                           ("campaigns", ("spec_json",))):
+    for table, columns in (
+        ("runs", ("flags_json", "violations_json", "trajectory_json", "info_json")),
+        ("instances", ("known_json",)),
+        ("environments", ("doc_json",)),
+        ("campaigns", ("spec_json",)),
+    ):
         for row in con.execute(f"SELECT {', '.join(columns)} FROM {table}"):
             for text in row:
                 strict(text)

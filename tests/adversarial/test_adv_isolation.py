@@ -40,8 +40,9 @@ def test_garbage_on_the_message_pipe_is_ignored(adv_executor, adv_files):
 @pytest.mark.parametrize("hang", [False, True])
 def test_processes_in_new_sessions_are_killed_and_recorded(adv_executor, adv_files, tmp_path: Path, hang):
     pidfile = tmp_path / "pids"
-    rec = adv_executor.execute(adv_task(adv_files, "adv-setsid", params={"pids": str(pidfile), "hang": hang},
-                                        time_limit=1.5))
+    rec = adv_executor.execute(
+        adv_task(adv_files, "adv-setsid", params={"pids": str(pidfile), "hang": hang}, time_limit=1.5)
+    )
     pids = [int(p) for p in pidfile.read_text().split()]
     try:
         assert len(pids) == 2
@@ -64,8 +65,10 @@ def test_runs_that_do_not_stop_end_at_the_limit(adv_executor, adv_files, solver)
     assert 1.0 <= rec.wall_s <= 1.0 + GRACE_S + SLACK and elapsed <= 1.0 + GRACE_S + SLACK + 1.0
 
 
-@pytest.mark.parametrize(("solver", "status"), [("test-segfault", "crashed"), ("adv-abort", "crashed"),
-                                                ("test-exit", "crashed"), ("test-raise", "error")])
+@pytest.mark.parametrize(
+    ("solver", "status"),
+    [("test-segfault", "crashed"), ("adv-abort", "crashed"), ("test-exit", "crashed"), ("test-raise", "error")],
+)
 def test_dying_runs_are_recorded_and_the_worker_survives(adv_executor, adv_files, solver, status):
     pid = adv_executor.pid
     rec = adv_executor.execute(adv_task(adv_files, solver))

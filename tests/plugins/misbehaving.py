@@ -18,10 +18,14 @@ import time
 from schedbench.plugins.solver import Param, Solver, SolveResult
 
 PLACEMENT = {"placement": ("min-cost",)}
-PACKED = {"problem": "placement", "assignment": {
-    "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}
-OVERPACKED = {"problem": "placement", "assignment": {
-    "j0": ["v0/0"], "j1": ["v0/0"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/0"]}}
+PACKED = {
+    "problem": "placement",
+    "assignment": {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]},
+}
+OVERPACKED = {
+    "problem": "placement",
+    "assignment": {"j0": ["v0/0"], "j1": ["v0/0"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/0"]},
+}
 PACKED_COST = 10.2525
 
 
@@ -38,10 +42,23 @@ class Good(_Base):
     params = (Param("note", str, "none", "free text"),)
 
     def solve(self, instance, context):
-        info = {"seed": context.seed, "random": random.random(), "threads": context.threads,
-                "env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")},
-                "pid": os.getpid(), "params": context.params}
+        info = {
+            "seed": context.seed,
+            "random": random.random(),
+            "threads": context.threads,
+            "env": {
+                v: os.environ.get(v)
+                for v in (
+                    "OMP_NUM_THREADS",
+                    "MKL_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS",
+                )
+            },
+            "pid": os.getpid(),
+            "params": context.params,
+        }
         return SolveResult(dict(PACKED), status="feasible", info=info)
 
 

@@ -16,8 +16,10 @@ import time
 
 from schedbench.plugins.solver import Param, Solver, SolveResult
 
-PACKED = {"problem": "placement", "assignment": {
-    "j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]}}
+PACKED = {
+    "problem": "placement",
+    "assignment": {"j0": ["k0/0"], "j1": ["k0/1"], "j2": ["v0/0", "v0/1"], "j3": ["k0/1"], "j4": ["k0/1"]},
+}
 PACKED_COST = 10.2525
 
 
@@ -136,8 +138,10 @@ class SetsidEscape(_Base):
     double-forked ``setsid`` daemon; writes their pids to the ``pids`` file, then answers."""
 
     name = "adv-setsid"
-    params = (Param("pids", str, "/dev/null", "file receiving the escaped pids"),
-              Param("hang", bool, False, "hang instead of answering (run ends at the time limit)"))
+    params = (
+        Param("pids", str, "/dev/null", "file receiving the escaped pids"),
+        Param("hang", bool, False, "hang instead of answering (run ends at the time limit)"),
+    )
 
     def solve(self, instance, context):
         pids = [subprocess.Popen(["sleep", "300"], start_new_session=True).pid]

@@ -9,8 +9,10 @@ from schedbench import Param, Solver, SolveResult
 class SlowFirstFit(Solver):
     name = "slow-first-fit"
     family = "baseline"
-    problems: ClassVar = {"placement": ("max-weight",),
-                          "batch": ("makespan", "weighted-completion", "weighted-tardiness")}
+    problems: ClassVar = {
+        "placement": ("max-weight",),
+        "batch": ("makespan", "weighted-completion", "weighted-tardiness"),
+    }
     params = (Param("sleep", float, 0.3, "seconds to sleep before answering", minimum=0.0),)
     description = "test plugin: sleeps, then answers with an empty placement or a serial schedule"
 

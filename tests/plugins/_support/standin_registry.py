@@ -54,6 +54,11 @@ def get_registry(extra_dirs=()) -> Registry:
             for _, obj in inspect.getmembers(module, inspect.isclass):
                 if issubclass(obj, Solver) and obj is not Solver and obj.name and obj.__module__ == mod_name:
                     missing = [m for m in obj.requires if importlib.util.find_spec(m) is None]
-                    entries[obj.name] = Entry(obj.name, obj.version, not missing,
-                                              f"missing modules: {', '.join(missing)}" if missing else None, obj)
+                    entries[obj.name] = Entry(
+                        obj.name,
+                        obj.version,
+                        not missing,
+                        f"missing modules: {', '.join(missing)}" if missing else None,
+                        obj,
+                    )
     return Registry(entries)

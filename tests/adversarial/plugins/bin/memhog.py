@@ -1,4 +1,5 @@
 """Allocates 2 GiB (more than the run's memory limit)."""
+
 import sys
 
 block = bytearray(2 << 30)

@@ -35,9 +35,15 @@ def main() -> int:
     gangs = jobs.get("gang", [1] * len(ids))
     per_type = jobs["per_type"]
     load = {g: [0.0] * len(resources) for node in inst["cluster"]["nodes"] for g in node["gpus"]}
+
     def size(j: int) -> float:
-        ratios = [per_type[t]["demand"][r][j] / cap[t][i] for t in per_type if per_type[t]["eligible"][j]
-                  for i, r in enumerate(resources) if cap[t][i] > 0]
+        ratios = [
+            per_type[t]["demand"][r][j] / cap[t][i]
+            for t in per_type
+            if per_type[t]["eligible"][j]
+            for i, r in enumerate(resources)
+            if cap[t][i] > 0
+        ]
         return gangs[j] * max(ratios, default=0.0)
 
     order = list(range(len(ids)))
@@ -51,8 +57,11 @@ def main() -> int:
             if not per_type[t]["eligible"][j]:
                 continue
             dem = [per_type[t]["demand"][r][j] for r in resources]
-            room = [g for g in node["gpus"]
-                    if all(load[g][i] + dem[i] <= cap[t][i] * (1 + 1e-10) for i in range(len(resources)))]
+            room = [
+                g
+                for g in node["gpus"]
+                if all(load[g][i] + dem[i] <= cap[t][i] * (1 + 1e-10) for i in range(len(resources)))
+            ]
             if len(room) >= gangs[j]:
                 placed = room[: gangs[j]]
                 for g in placed:
