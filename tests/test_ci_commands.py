@@ -25,14 +25,26 @@ def _records(path: Path, digest: str, name: str) -> list[RunRecord]:
     """Two solvers on one instance: ``good`` reaches 100 at 1 s, ``slow`` 120 then 110; ``bad`` crashes."""
     out = []
     for solver, status, objective, wall, traj in (
-            ("good", "feasible", 100.0, 1.0, [[0.1, 130.0, None], [1.0, 100.0, None]]),
-            ("slow", "timeout", 110.0, LIMIT, [[0.5, 120.0, None], [4.0, 110.0, None]]),
-            ("bad", "crashed", None, 0.2, [])):
+        ("good", "feasible", 100.0, 1.0, [[0.1, 130.0, None], [1.0, 100.0, None]]),
+        ("slow", "timeout", 110.0, LIMIT, [[0.5, 120.0, None], [4.0, 110.0, None]]),
+        ("bad", "crashed", None, 0.2, []),
+    ):
         task = RunTask(str(path), digest, name, solver, "1", {}, 0, LIMIT)
-        out.append(RunRecord(run_id=task.run_id, task=task, status=status, problem_class="batch",
-                             objective_name="makespan", sense="min", objective=objective,
-                             feasible=None if objective is None else True, wall_s=wall, cpu_s=wall,
-                             trajectory=traj))
+        out.append(
+            RunRecord(
+                run_id=task.run_id,
+                task=task,
+                status=status,
+                problem_class="batch",
+                objective_name="makespan",
+                sense="min",
+                objective=objective,
+                feasible=None if objective is None else True,
+                wall_s=wall,
+                cpu_s=wall,
+                trajectory=traj,
+            )
+        )
     return out
 
 
@@ -85,8 +97,20 @@ def test_report_json_never_writes_nan() -> None:
     from schedbench.report.render import to_json
     from schedbench.report.summary import Summary, SummaryRow
 
-    row = SummaryRow(solver="x", problem_class="batch", runs=1, feasible=0, optimal=0, timeouts=0, failures=1,
-                     gap_runs=0, mean_gap=float("nan"), median_gap=None, solved=0, sgm_time=float("inf"))
+    row = SummaryRow(
+        solver="x",
+        problem_class="batch",
+        runs=1,
+        feasible=0,
+        optimal=0,
+        timeouts=0,
+        failures=1,
+        gap_runs=0,
+        mean_gap=float("nan"),
+        median_gap=None,
+        solved=0,
+        sgm_time=float("inf"),
+    )
     doc = json.loads(to_json(Summary((row,))))
     assert doc["rows"][0]["mean_gap"] is None and doc["rows"][0]["sgm_time_s"] is None
 
@@ -155,8 +179,10 @@ def test_a_csv_export_keeps_text_columns_as_text(tmp_path: Path) -> None:
     from schedbench.store.views import read_runs
 
     path = tmp_path / "runs.csv"
-    path.write_text("run_id,instance,class,objective_name,solver,solver_version,params,seed,status,gap,wall_s,"
-                    "time_limit,flags\nr1,i,batch,makespan,x,1.10,{},0,feasible,0.0,1.0,5.0,\n")
+    path.write_text(
+        "run_id,instance,class,objective_name,solver,solver_version,params,seed,status,gap,wall_s,"
+        "time_limit,flags\nr1,i,batch,makespan,x,1.10,{},0,feasible,0.0,1.0,5.0,\n"
+    )
     runs = read_runs(path)
     assert runs.loc[0, "solver_version"] == "1.10" and runs.loc[0, "flags"] == ""
 

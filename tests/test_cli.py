@@ -98,8 +98,9 @@ def test_demo_runs():
 def test_real_process_prints_no_traceback(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    proc = subprocess.run([sys.executable, "-m", "schedbench.cli", "validate", str(bad)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "schedbench.cli", "validate", str(bad)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "bad.json" in proc.stderr and "valid JSON" in proc.stderr
@@ -116,7 +117,7 @@ def test_fuzzed_instance_files_never_crash(tmp_path_factory, example_files, data
         if op == "flip":
             raw[pos] = data.draw(st.sampled_from(list(b'{}[]",:0123456789-.enulltruefalse ')))
         elif op == "cut":
-            del raw[pos:pos + data.draw(st.integers(1, 40))]
+            del raw[pos : pos + data.draw(st.integers(1, 40))]
         else:
             raw[pos:pos] = data.draw(st.sampled_from([b"null", b"-1", b'"x"', b"[]", b"{}", b"1e999", b"0.5"]))
         if not raw:
@@ -139,8 +140,14 @@ def test_fuzzed_instance_files_never_crash(tmp_path_factory, example_files, data
 def test_fuzzed_solution_files_never_crash(tmp_path_factory, example_files, data):
     _, ipath, _, spath = data.draw(st.sampled_from(example_files))
     doc = json.loads(spath.read_text())
-    junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=False,
-                     allow_infinity=False), st.text(max_size=5), st.lists(st.text(max_size=4), max_size=3))
+    junk = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 10**6),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=5),
+        st.lists(st.text(max_size=4), max_size=3),
+    )
     body_key = next(k for k in doc if k != "problem")
     body = doc[body_key]
     if isinstance(body, dict) and body:

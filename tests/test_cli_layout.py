@@ -66,8 +66,11 @@ def test_guarded_maps_bad_input_to_exit_2_and_returns_to_exit_codes(capsys: pyte
     with pytest.raises(typer.Exit) as exit_one:
         command("one")
     assert exit_one.value.exit_code == 1
-    for what, text in (("input", "f.json: at $.jobs: expected an array, found null"),
-                       ("key", "unknown solver 'x[/]'"), ("usage", "--param expects key=value, got 'x'")):
+    for what, text in (
+        ("input", "f.json: at $.jobs: expected an array, found null"),
+        ("key", "unknown solver 'x[/]'"),
+        ("usage", "--param expects key=value, got 'x'"),
+    ):
         with pytest.raises(typer.Exit) as exit_two:
             command(what)
         assert exit_two.value.exit_code == 2

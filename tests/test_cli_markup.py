@@ -22,25 +22,28 @@ def _invoke(*args: str):
     return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
-@pytest.mark.parametrize("argv", [
-    ["validate", MARKUP],
-    ["show", MARKUP],
-    ["generate", MARKUP, "-o", "x.json"],
-    ["import", MARKUP, "a.txt", "-o", "out"],
-    ["schema", MARKUP],
-    ["solve", MARKUP, MARKUP],
-    ["simulate", MARKUP, MARKUP],
-    ["report", MARKUP],
-    ["export", MARKUP],
-    ["export-model", MARKUP],
-    ["compare", MARKUP, MARKUP],
-    ["suite", "verify", MARKUP],
-    ["catalogue", "show", MARKUP],
-    ["solvers", "test", MARKUP],
-    ["store", "check", MARKUP],
-    ["generate", "placement", "-o", "x.json", "--param", MARKUP],
-    ["run", "--solver", "greedy-bestfit", "--param", MARKUP],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", MARKUP],
+        ["show", MARKUP],
+        ["generate", MARKUP, "-o", "x.json"],
+        ["import", MARKUP, "a.txt", "-o", "out"],
+        ["schema", MARKUP],
+        ["solve", MARKUP, MARKUP],
+        ["simulate", MARKUP, MARKUP],
+        ["report", MARKUP],
+        ["export", MARKUP],
+        ["export-model", MARKUP],
+        ["compare", MARKUP, MARKUP],
+        ["suite", "verify", MARKUP],
+        ["catalogue", "show", MARKUP],
+        ["solvers", "test", MARKUP],
+        ["store", "check", MARKUP],
+        ["generate", "placement", "-o", "x.json", "--param", MARKUP],
+        ["run", "--solver", "greedy-bestfit", "--param", MARKUP],
+    ],
+)
 def test_an_argument_with_markup_is_a_clean_error(argv: list[str], tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     res = _invoke(*argv)
@@ -51,8 +54,12 @@ def test_an_argument_with_markup_is_a_clean_error(argv: list[str], tmp_path: Pat
 
 
 def test_a_real_process_echoes_markup_verbatim(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "schedbench.cli", "show", str(tmp_path / "[/]x.json")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "schedbench.cli", "show", str(tmp_path / "[/]x.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "[/]x.json" in proc.stderr
@@ -60,9 +67,18 @@ def test_a_real_process_echoes_markup_verbatim(tmp_path: Path) -> None:
 
 def _record(solver: str, params: dict, seed: int, objective: float) -> RunRecord:
     task = RunTask("/data/p.json", "a" * 64, "placement-p", solver, "1.0", params, seed, 10.0)
-    return RunRecord(run_id=task.run_id, task=task, status="feasible", problem_class="placement",
-                     objective_name="min-cost", sense="min", objective=objective, feasible=True, wall_s=1.0,
-                     cpu_s=1.0)
+    return RunRecord(
+        run_id=task.run_id,
+        task=task,
+        status="feasible",
+        problem_class="placement",
+        objective_name="min-cost",
+        sense="min",
+        objective=objective,
+        feasible=True,
+        wall_s=1.0,
+        cpu_s=1.0,
+    )
 
 
 @pytest.fixture

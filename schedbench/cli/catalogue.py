@@ -21,7 +21,7 @@ from schedbench.cli.console import fail, guarded, make_console, print_json
 
 app = typer.Typer(
     help="The catalogue of DL training job profiles: throughput, memory and compute share per GPU type, "
-         "every figure with its source.",
+    "every figure with its source.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -59,21 +59,39 @@ def list_(
         rows = []
         for jt in jobs:
             measured, derived = _gpu_lists(jt)
-            rows.append({"key": jt.key, "family": jt.family, "model": jt.model, "task": jt.task,
-                         "batch_size": jt.batch_size, "precision": jt.precision, "unit": jt.unit,
-                         "source": jt.source, "gpus_measured": measured, "gpus_derived": derived})
+            rows.append(
+                {
+                    "key": jt.key,
+                    "family": jt.family,
+                    "model": jt.model,
+                    "task": jt.task,
+                    "batch_size": jt.batch_size,
+                    "precision": jt.precision,
+                    "unit": jt.unit,
+                    "source": jt.source,
+                    "gpus_measured": measured,
+                    "gpus_derived": derived,
+                }
+            )
         print_json({"version": cat.version, "job_types": rows})
         return 0
     table = Table(title=f"catalogue {cat.version}: {len(jobs)} job types")
-    for col in ("job type", "family", "model", "batch", "precision", "unit", "GPU types measured",
-                "derived"):
+    for col in ("job type", "family", "model", "batch", "precision", "unit", "GPU types measured", "derived"):
         table.add_column(col)
     for jt in jobs:
         measured, derived = _gpu_lists(jt)
         batch = str(jt.batch_size) if jt.batch_size is not None else ("max" if jt.max_batch else "-")
         chips = sorted({cat.gpus[g].chip for g in measured})
-        table.add_row(jt.key, jt.family, jt.model, batch, jt.precision or "-", jt.unit,
-                      f"{len(measured)} ({' '.join(chips)})" if measured else "0", str(len(derived)))
+        table.add_row(
+            jt.key,
+            jt.family,
+            jt.model,
+            batch,
+            jt.precision or "-",
+            jt.unit,
+            f"{len(measured)} ({' '.join(chips)})" if measured else "0",
+            str(len(derived)),
+        )
     out.print(table)
     return 0
 
@@ -98,16 +116,20 @@ def show(
     if jt is None:
         close = [k for k in sorted(cat.job_types) if key.split("-")[0] in k][:8]
         fail(f"no job type {key!r} in the catalogue" + (f"; similar: {', '.join(close)}" if close else ""))
-    used = sorted({k for _, f in jt.figures() for k in f.provenance.inputs}
-                  | {k for c in jt.colocation.values() for k in c.provenance.inputs})
+    used = sorted(
+        {k for _, f in jt.figures() for k in f.provenance.inputs}
+        | {k for c in jt.colocation.values() for k in c.provenance.inputs}
+    )
     if as_json:
         doc = jt.to_dict()
         doc["sources"] = {k: cat.sources[k].to_dict() for k in used}
         print_json(doc)
         return 0
-    out.print(Text(jt.key, style="bold") + f": {jt.model} ({jt.task}), family {jt.family}, batch size "
-              f"{jt.batch_size if jt.batch_size is not None else '-'}, precision {jt.precision or 'not stated'}, "
-              f"unit {jt.unit}")
+    out.print(
+        Text(jt.key, style="bold") + f": {jt.model} ({jt.task}), family {jt.family}, batch size "
+        f"{jt.batch_size if jt.batch_size is not None else '-'}, precision {jt.precision or 'not stated'}, "
+        f"unit {jt.unit}"
+    )
     out.print(jt.description)
     table = Table(title="figures")
     for col in ("figure", "GPU", "n", "value", "unit", "kind", "source", "detail / rule"):
@@ -125,8 +147,10 @@ def show(
     out.print(table)
     for g, c in sorted(jt.colocation.items()):
         ran = sum(1 for a, b in c.pairs.values() if a > 0 and b > 0)
-        out.print(f"co-location on {g}: {len(c.pairs)} partners ({ran} ran together), {c.unit}, "
-                  f"source {c.provenance.source}: {c.provenance.detail}")
+        out.print(
+            f"co-location on {g}: {len(c.pairs)} partners ({ran} ran together), {c.unit}, "
+            f"source {c.provenance.source}: {c.provenance.detail}"
+        )
     for k in used:
         s = cat.sources[k]
         out.print(f"[{k}] {s.citation} {s.url_or_file} ({s.licence})")
@@ -152,13 +176,20 @@ def _summary(result: ImportResult) -> dict[str, Any]:
 @guarded()
 def import_(
     fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="'gavel' or 'lambda'.")],
-    paths: Annotated[list[Path], typer.Argument(help="Source file(s): Gavel's throughputs JSON, or Lambda's CSV "
-                                                     "tables (throughput and/or bs, fp32 and/or fp16).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Source file(s): Gavel's throughputs JSON, or Lambda's CSV "
+            "tables (throughput and/or bs, fp32 and/or fp16)."
+        ),
+    ],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the catalogue fragment here.")] = None,
-    table: Annotated[str | None, typer.Option("--table", help="Lambda only: 'throughput' or 'bs' (default: "
-                                                              "from the file name).")] = None,
-    precision: Annotated[str | None, typer.Option("--precision", help="Lambda only: 'fp32' or 'fp16' (default: "
-                                                                      "from the file name).")] = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="Lambda only: 'throughput' or 'bs' (default: from the file name).")
+    ] = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="Lambda only: 'fp32' or 'fp16' (default: from the file name).")
+    ] = None,
     as_json: _JsonOpt = False,
 ) -> int:
     """Read a published source file: print what it holds, and write a catalogue fragment with -o."""
@@ -183,11 +214,15 @@ def import_(
     if as_json:
         print_json(summary)
         return 0
-    out.print(f"{fmt}: {summary['job_types']} job types ({', '.join(summary['families'])}) on "
-              f"{len(summary['gpus'])} GPU types ({', '.join(summary['gpus'])})")
-    out.print(f"  {summary['throughput_figures']} throughput figures, {summary['unconsolidated_figures']} "
-              f"unconsolidated, {summary['max_batch_figures']} batch sizes, {summary['colocation_pairs']} "
-              "co-location pairs")
+    out.print(
+        f"{fmt}: {summary['job_types']} job types ({', '.join(summary['families'])}) on "
+        f"{len(summary['gpus'])} GPU types ({', '.join(summary['gpus'])})"
+    )
+    out.print(
+        f"  {summary['throughput_figures']} throughput figures, {summary['unconsolidated_figures']} "
+        f"unconsolidated, {summary['max_batch_figures']} batch sizes, {summary['colocation_pairs']} "
+        "co-location pairs"
+    )
     for note in result.notes:
         out.print(f"  note: {note}")
     if output is not None:
@@ -206,9 +241,11 @@ def build(
     cat = build_mod.build_catalogue(gavel_file, lambda_dir)
     build_mod.write_catalogue(cat, output)
     counts = cat.coverage_counts()
-    out.print(f"wrote {output}: catalogue {cat.version}, {len(cat.job_types)} job types, {len(cat.gpus)} GPU "
-              f"types; job x GPU cells: {counts[MEASURED]} measured, {counts[DERIVED]} derived, "
-              f"{counts['unknown']} unknown")
+    out.print(
+        f"wrote {output}: catalogue {cat.version}, {len(cat.job_types)} job types, {len(cat.gpus)} GPU "
+        f"types; job x GPU cells: {counts[MEASURED]} measured, {counts[DERIVED]} derived, "
+        f"{counts['unknown']} unknown"
+    )
     return 0
 
 
@@ -220,8 +257,10 @@ def coverage_markdown(cat: Catalogue) -> str:
         lines.append(f"| {key} | {cat.job_types[key].family} | " + " | ".join(_MARK[row[g]] for g in gpus) + " |")
     counts = cat.coverage_counts()
     lines.append("")
-    lines.append(f"{counts[MEASURED]} measured, {counts[DERIVED]} derived, {counts['unknown']} unknown "
-                 f"(job type x GPU type cells, catalogue {cat.version}).")
+    lines.append(
+        f"{counts[MEASURED]} measured, {counts[DERIVED]} derived, {counts['unknown']} unknown "
+        f"(job type x GPU type cells, catalogue {cat.version})."
+    )
     return "\n".join(lines) + "\n"
 
 

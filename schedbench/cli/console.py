@@ -99,8 +99,13 @@ def guarded(*also: type[BaseException]) -> Callable[[Callable[P, int | None]], C
     return decorate
 
 
-def parse_pairs(items: Iterable[str] | None, option: str = "--param", *, convert: Callable[[str], Any] | None = None,
-                expects: str = "key=value") -> dict[str, Any]:
+def parse_pairs(
+    items: Iterable[str] | None,
+    option: str = "--param",
+    *,
+    convert: Callable[[str], Any] | None = None,
+    expects: str = "key=value",
+) -> dict[str, Any]:
     """``key=value`` strings into a dict, in order (a repeated key keeps the last value).
 
     Keys are stripped of surrounding blanks; ``convert`` turns each value (the text after the first

@@ -15,8 +15,9 @@ from schedbench.cli.choices import ExportFormat
 from schedbench.cli.console import err, guarded, out
 
 
-def export_command(store: Path, fmt: str, output: Path | None = None, *, campaign: str | None = None,
-                   copy_instances: bool = True) -> int:
+def export_command(
+    store: Path, fmt: str, output: Path | None = None, *, campaign: str | None = None, copy_instances: bool = True
+) -> int:
     """Export ``store`` (a store or an export) as ``fmt``; ``output`` defaults to the store's path with
     the format's suffix. Prints the files written; returns the exit code (0).
 
@@ -44,22 +45,33 @@ def export_command(store: Path, fmt: str, output: Path | None = None, *, campaig
         if copied:
             out.print(f"wrote {instances_dir(target, fmt)}/ ({copied} instance files)")
         if copied < len(files):
-            err.print(f"warning: {len(files) - copied} instance file(s) missing or changed since the runs: not copied "
-                      f"(their rows in {table.name} have no file)")
+            err.print(
+                f"warning: {len(files) - copied} instance file(s) missing or changed since the runs: not copied "
+                f"(their rows in {table.name} have no file)"
+            )
     return 0
 
 
 @guarded()
 def export(
     source: Annotated[Path, typer.Argument(help="Results store (SQLite) or its parquet/CSV export.")],
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="parquet or csv: the runs, trajectories, environments "
-                                              "and instances, beside each other.")] = ExportFormat.parquet,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default: SOURCE with the "
-                                                "format's suffix).")] = None,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format", help="parquet or csv: the runs, trajectories, environments and instances, beside each other."
+        ),
+    ] = ExportFormat.parquet,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file (default: SOURCE with the format's suffix).")
+    ] = None,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
-    instance_files: Annotated[bool, typer.Option("--instance-files/--no-instance-files",
-                                                 help="Copy the instance files into NAME.instances/ (off: the "
-                                                 "instance table only, paths and hashes).")] = True,
+    instance_files: Annotated[
+        bool,
+        typer.Option(
+            "--instance-files/--no-instance-files",
+            help="Copy the instance files into NAME.instances/ (off: the instance table only, paths and hashes).",
+        ),
+    ] = True,
 ) -> int:
     """Export a result set (runs, trajectories, environments, instances) as parquet or CSV
     (an instance's ILP model: `schedbench export-model`)."""

@@ -17,8 +17,9 @@ from schedbench.cli.console import err, guarded, out
 from schedbench.plugins.export_model import DEFAULT_SOLVER
 
 
-def export_model_command(instance: Path, fmt: str, output: Path, *, solver: str = DEFAULT_SOLVER,
-                         solvers_dirs: tuple[str, ...] = ()) -> int:
+def export_model_command(
+    instance: Path, fmt: str, output: Path, *, solver: str = DEFAULT_SOLVER, solvers_dirs: tuple[str, ...] = ()
+) -> int:
     """Read ``instance`` and write ``solver``'s model of it in ``fmt`` to ``output``; returns the exit
     code (2 for a solver unavailable here, 1 for a format the solver does not write, an instance its
     model declines or a write that failed, 0 written).
@@ -47,13 +48,16 @@ def export_model_command(instance: Path, fmt: str, output: Path, *, solver: str 
 def export_model(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     fmt: Annotated[ModelFormat, typer.Option("--format", help="mps or lp.")] = ModelFormat.mps,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Model file (default: INSTANCE with the "
-                                                "format's suffix).")] = None,
-    solver: Annotated[str, typer.Option(help="The solver whose model is written (see `schedbench solvers list`)."
-                                        )] = DEFAULT_SOLVER,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Model file (default: INSTANCE with the format's suffix).")
+    ] = None,
+    solver: Annotated[
+        str, typer.Option(help="The solver whose model is written (see `schedbench solvers list`).")
+    ] = DEFAULT_SOLVER,
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
 ) -> int:
     """Write the ILP model a solver builds for an instance (default ilp-highs) as MPS or LP."""
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or ())
-    return export_model_command(instance, fmt.value, output or instance.with_suffix(f".{fmt.value}"), solver=solver,
-                                solvers_dirs=dirs)
+    return export_model_command(
+        instance, fmt.value, output or instance.with_suffix(f".{fmt.value}"), solver=solver, solvers_dirs=dirs
+    )

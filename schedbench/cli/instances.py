@@ -34,8 +34,10 @@ def validate(
         if as_json:
             print_json({"instance": str(instance), "valid": True, "hash": content_hash(inst), **inst.summary()})
         else:
-            out.print(f"{instance}: valid instance ({inst.problem.cls}/{inst.problem.objective}, "
-                      f"{inst.n_jobs} jobs, {inst.n_gpus} GPUs)")
+            out.print(
+                f"{instance}: valid instance ({inst.problem.cls}/{inst.problem.objective}, "
+                f"{inst.n_jobs} jobs, {inst.n_gpus} GPUs)"
+            )
         return 0
     result = validate_file(inst, solution)
     if as_json:
@@ -44,8 +46,12 @@ def validate(
     verdict = ("feasible", "green") if result.feasible else ("infeasible", "red")
     out.print(styled(f"{solution}: ", verdict, f"  {result.objective_name} = {num(result.objective)} ({result.sense})"))
     if result.claim_matches is False:
-        out.print(Text(f"claimed objective {result.claimed_objective!r} differs from the recomputed "
-                       f"{result.objective!r}", style="yellow"))
+        out.print(
+            Text(
+                f"claimed objective {result.claimed_objective!r} differs from the recomputed {result.objective!r}",
+                style="yellow",
+            )
+        )
     for v in result.violations:
         out.print(styled("  ", (v.constraint, "red"), f": {v.message}"))
     listed = len(result.violations)
@@ -62,9 +68,15 @@ def validate(
 def show(
     instance: Annotated[Path, typer.Argument(help="Instance file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    stats: Annotated[bool, typer.Option("--stats", help="Also the reviewer's figures: fluid offered load, GPU "
-                                        "time by job size vs the trace, duration quantiles vs the fit, "
-                                        "figures by provenance (docs/generators.md).")] = False,
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats",
+            help="Also the reviewer's figures: fluid offered load, GPU "
+            "time by job size vs the trace, duration quantiles vs the fit, "
+            "figures by provenance (docs/generators.md).",
+        ),
+    ] = False,
 ) -> int:
     """Print an instance's class, objective, sizes, content hash, bounds and known values."""
     from schedbench.instances import content_hash, load
@@ -92,8 +104,13 @@ def show(
     for key in ("name", "class", "objective", "jobs", "gpus", "nodes", "gpu_types", "resources"):
         table.add_row(key, Text(str(info[key])))
     table.add_row("params", Text(json.dumps(info["params"], sort_keys=True)))
-    table.add_row("gpus per type", Text(", ".join(f"{k}: {v}" for k, v in list(info["gpus_per_type"].items())[:12])
-                                        + (" ..." if len(info["gpus_per_type"]) > 12 else "")))
+    table.add_row(
+        "gpus per type",
+        Text(
+            ", ".join(f"{k}: {v}" for k, v in list(info["gpus_per_type"].items())[:12])
+            + (" ..." if len(info["gpus_per_type"]) > 12 else "")
+        ),
+    )
     table.add_row("hash", info["hash"])
     table.add_row("bounds", ", ".join(f"{k} {num(v)}" for k, v in info["bounds"].items()) or "-")
     table.add_row("known", Text(", ".join(f"{k} {v}" for k, v in info["known"].items()) or "-"))
@@ -122,8 +139,12 @@ def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files to import.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the instance files.")],
     sense: Annotated[str, typer.Option(help="GAP only: 'min' (default) or 'max' (negated costs).")] = "min",
-    option: Annotated[list[str] | None, typer.Option("--option", help="Importer option key=value (repeatable), "
-                                                     "e.g. max_jobs=500 for the trace formats.")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", help="Importer option key=value (repeatable), e.g. max_jobs=500 for the trace formats."
+        ),
+    ] = None,
     gzip: Annotated[bool, typer.Option("--gzip", help="Write .json.gz files.")] = False,
 ) -> int:
     """Import published files: benchmark sets (orlib-gap, gap, rcmax, vbp) and traces (philly, alibaba-openb)."""
@@ -158,8 +179,19 @@ def import_(
             written += 1
             known = inst.metadata.get("known", {})
             known_s = ", ".join(f"{k}={v}" for k, v in known.items() if k != "source") or "-"
-            table.add_row(*(Text(c) for c in (inst.name, f"{inst.problem.cls}/{inst.problem.objective}",
-                                               str(inst.n_jobs), str(inst.n_gpus), known_s, str(target))))
+            table.add_row(
+                *(
+                    Text(c)
+                    for c in (
+                        inst.name,
+                        f"{inst.problem.cls}/{inst.problem.objective}",
+                        str(inst.n_jobs),
+                        str(inst.n_gpus),
+                        known_s,
+                        str(target),
+                    )
+                )
+            )
     if written <= 50:
         out.print(table)
     out.print(f"wrote {written} instance file(s) to {output}")
@@ -185,12 +217,20 @@ def schema(
 @guarded()
 def generate(
     cls: Annotated[str, typer.Argument(metavar="CLASS", help=f"Problem class: {class_names()}.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Instance file to write (.json or .json.gz)."
-                                                )] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Instance file to write (.json or .json.gz).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed (non-negative integer).")] = 0,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value (repeatable); values are "
-                                                    "JSON when they parse, e.g. jobs=200 cluster=modern "
-                                                    "'gang={\"1\": 3, \"2\": 1}'.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="key=value (repeatable); values are "
+            "JSON when they parse, e.g. jobs=200 cluster=modern "
+            '\'gang={"1": 3, "2": 1}\'.',
+        ),
+    ] = None,
     preset: Annotated[str | None, typer.Option(help="Named parameter set (see --list-presets).")] = None,
     list_params: Annotated[bool, typer.Option("--list-params", help="List the class's parameters and exit.")] = False,
 ) -> int:
@@ -227,8 +267,10 @@ def generate(
     inst = gen(cls, params, seed, source="--param")
     digest = save(inst, output)
     elapsed = time.perf_counter() - t0
-    out.print(f"wrote {output}: {cls}/{inst.problem.objective}, {inst.n_jobs} jobs, {inst.n_gpus} GPUs, "
-              f"hash {digest} ({elapsed:.2f} s)")
+    out.print(
+        f"wrote {output}: {cls}/{inst.problem.objective}, {inst.n_jobs} jobs, {inst.n_gpus} GPUs, "
+        f"hash {digest} ({elapsed:.2f} s)"
+    )
     for note in inst.metadata.get("notes", []):
         out.print(f"  note: {note}")
     return 0

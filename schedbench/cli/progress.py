@@ -28,13 +28,22 @@ from rich.progress import (
 
 
 @contextmanager
-def suite_progress(console: Console, name: str, expected: int, *, disable: bool = False
-                   ) -> Iterator[Callable[[str], None]]:
+def suite_progress(
+    console: Console, name: str, expected: int, *, disable: bool = False
+) -> Iterator[Callable[[str], None]]:
     """A progress bar for a suite of ``expected`` (at least) instances; yields the callback that
     :func:`schedbench.suites.build` calls with each instance's name."""
-    progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("{task.fields[current]}"), console=console,
-                        disable=disable, transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        disable=disable,
+        transient=True,
+    )
     task = progress.add_task(f"suite {escape(name)}", total=max(expected, 1), current="")
     done = 0
 
@@ -58,8 +67,9 @@ class Startup:
 
     def __init__(self, console: Console, progress: Progress, *, disable: bool = False) -> None:
         self.progress = progress
-        self.status = None if disable else console.status("loading the instances, recording the environment",
-                                                          spinner="dots")
+        self.status = (
+            None if disable else console.status("loading the instances, recording the environment", spinner="dots")
+        )
         self.started = False
 
     def __enter__(self) -> Startup:

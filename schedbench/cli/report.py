@@ -24,8 +24,13 @@ TABLES_PIPED_WIDTH = 80
 TABLE_FORMATS = ("table", "markdown", "csv", "latex")
 
 
-def print_report(store: Path, fmt: str = "table", shift: float | None = None, penalty: float | None = None,
-                 campaign: str | None = None) -> int:
+def print_report(
+    store: Path,
+    fmt: str = "table",
+    shift: float | None = None,
+    penalty: float | None = None,
+    campaign: str | None = None,
+) -> int:
     """Print the report of a store (or its export) in ``fmt``. Returns 0, or 1 when it holds no runs
     (with a message on stderr; ``json`` still prints one valid document).
 
@@ -40,8 +45,12 @@ def print_report(store: Path, fmt: str = "table", shift: float | None = None, pe
 
     if fmt not in FORMATS:
         raise StoreError("--format", f"one of {list(FORMATS)}", repr(fmt))
-    summary = build_report(store, shift=DEFAULT_SHIFT if shift is None else shift,
-                           penalty=DEFAULT_PENALTY if penalty is None else penalty, campaign=campaign)
+    summary = build_report(
+        store,
+        shift=DEFAULT_SHIFT if shift is None else shift,
+        penalty=DEFAULT_PENALTY if penalty is None else penalty,
+        campaign=campaign,
+    )
     if not summary.rows:
         scope = f" for campaign {campaign!r}" if campaign else ""
         err.print(f"no runs in {store}{scope}: nothing to report (run a campaign into it first: schedbench run SPEC)")
@@ -58,11 +67,13 @@ def print_report(store: Path, fmt: str = "table", shift: float | None = None, pe
 @guarded()
 def report(
     store: Annotated[Path, typer.Argument(help="Results store (SQLite), or its parquet/CSV export.")],
-    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format (json: strict, null for a missing "
-                                              "value).")] = ReportFormat.table,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="Output format (json: strict, null for a missing value).")
+    ] = ReportFormat.table,
     shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
-    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
-                                           "their time limit.")] = 10.0,
+    penalty: Annotated[
+        float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times their time limit.")
+    ] = 10.0,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs.")] = None,
 ) -> int:
     """Per solver and class: runs, feasible, optimal, failures, gaps to best known, shifted geometric mean time."""
@@ -73,12 +84,18 @@ def report(
 def compare(
     baseline: Annotated[Path, typer.Argument(help="Baseline results: a store (SQLite) or its parquet/csv export.")],
     candidate: Annotated[Path, typer.Argument(help="Candidate results of the same campaign (store or export).")],
-    tolerance: Annotated[list[str] | None, typer.Option(
-        "--tolerance", help="NAME=VALUE, repeatable: solved=RUNS, optimal=RUNS, gap=ABS (0.001 = 0.1 pp), "
-        "time=RATIO (defaults 0, 0, 0.001, 1.25).")] = None,
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tolerance",
+            help="NAME=VALUE, repeatable: solved=RUNS, optimal=RUNS, gap=ABS (0.001 = 0.1 pp), "
+            "time=RATIO (defaults 0, 0, 0.001, 1.25).",
+        ),
+    ] = None,
     shift: Annotated[float, typer.Option(help="Shift of the shifted geometric mean time (s).")] = 10.0,
-    penalty: Annotated[float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times "
-                                           "their time limit.")] = 10.0,
+    penalty: Annotated[
+        float, typer.Option("--timeout-penalty", help="Unsolved runs count as this many times their time limit.")
+    ] = 10.0,
     campaign: Annotated[str | None, typer.Option(help="Only this campaign's runs (both sides).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> int:
@@ -86,16 +103,20 @@ def compare(
     from schedbench.compare import compare as compare_sets
     from schedbench.compare import parse_tolerances, to_rich
 
-    result = compare_sets(baseline, candidate, tolerance=parse_tolerances(tolerance), shift=shift, penalty=penalty,
-                          campaign=campaign)
+    result = compare_sets(
+        baseline, candidate, tolerance=parse_tolerances(tolerance), shift=shift, penalty=penalty, campaign=campaign
+    )
     if as_json:
         print_json(result.to_json())
     else:
         console = make_console(piped_width=REPORT_PIPED_WIDTH)
         console.print(to_rich(result))
         worse = [r for r in result.rows if r.regressions]
-        summary = (f"REGRESSION: {len(worse)} of {len(result.rows)} solver/class groups worse beyond the tolerances"
-                   if worse else f"no regression in {len(result.rows)} solver/class groups")
+        summary = (
+            f"REGRESSION: {len(worse)} of {len(result.rows)} solver/class groups worse beyond the tolerances"
+            if worse
+            else f"no regression in {len(result.rows)} solver/class groups"
+        )
         console.print(Text(summary, style="bold red" if worse else "bold"))
     return 1 if result.regressed else 0
 

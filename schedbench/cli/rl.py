@@ -17,8 +17,10 @@ import typer
 from schedbench.cli.console import err, guarded, out, parse_pairs
 from schedbench.errors import InputError, UsageError
 
-app = typer.Typer(help="Reinforcement-learning schedulers: train agents on the simulator's environments (docs/rl.md).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Reinforcement-learning schedulers: train agents on the simulator's environments (docs/rl.md).",
+    no_args_is_help=True,
+)
 
 
 def _need_extra() -> None:
@@ -26,12 +28,22 @@ def _need_extra() -> None:
 
     gone = missing()
     if gone:
-        raise UsageError(f"the [rl] extra is not installed (missing: {', '.join(gone)}); "
-                           f"pip install 'torch==2.13.0' 'schedbench[rl]'")
+        raise UsageError(
+            f"the [rl] extra is not installed (missing: {', '.join(gone)}); "
+            f"pip install 'torch==2.13.0' 'schedbench[rl]'"
+        )
 
 
-def env_kwargs_from(window: int, reward: str, predictor: str, sigma: float, preset: str | None,
-                    params: list[str] | None, instance: Path | None, wait: bool = True) -> dict[str, Any]:
+def env_kwargs_from(
+    window: int,
+    reward: str,
+    predictor: str,
+    sigma: float,
+    preset: str | None,
+    params: list[str] | None,
+    instance: Path | None,
+    wait: bool = True,
+) -> dict[str, Any]:
     """The environment keyword arguments of the command-line options."""
     from schedbench.generators.spec import parse_cli_value
     from schedbench.rl.envs import DEFAULT_SOURCE
@@ -54,8 +66,9 @@ def env_kwargs_from(window: int, reward: str, predictor: str, sigma: float, pres
     return kw
 
 
-def train_command(algo: str, env: str, timesteps: int, seed: int, output: Path, kw: dict[str, Any],
-                  progress: bool = True) -> int:
+def train_command(
+    algo: str, env: str, timesteps: int, seed: int, output: Path, kw: dict[str, Any], progress: bool = True
+) -> int:
     """Body of ``schedbench rl train``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -82,13 +95,29 @@ def train_command(algo: str, env: str, timesteps: int, seed: int, output: Path, 
         make_env(env, kw).reset(seed=seed)
     except (InputError, ValueError, OSError) as exc:
         raise UsageError(f"environment: {exc}") from None
-    with Progress(TextColumn(f"{algo} on {env}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, disable=not progress, transient=False) as bar:
+    with Progress(
+        TextColumn(f"{algo} on {env}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not progress,
+        transient=False,
+    ) as bar:
         task = bar.add_task("train", total=timesteps)
-        meta = train(algo, env, timesteps=timesteps, seed=seed, env_kwargs=kw, out=output,
-                     progress=lambda n: bar.update(task, completed=min(n, timesteps)))
-    out.print(f"wrote {output}: {algo} on {env}, {timesteps} steps, seed {seed}, "
-          f"{meta['train_cpu_seconds']:.1f} CPU-s ({meta['train_wall_seconds']:.1f} s wall)")
+        meta = train(
+            algo,
+            env,
+            timesteps=timesteps,
+            seed=seed,
+            env_kwargs=kw,
+            out=output,
+            progress=lambda n: bar.update(task, completed=min(n, timesteps)),
+        )
+    out.print(
+        f"wrote {output}: {algo} on {env}, {timesteps} steps, seed {seed}, "
+        f"{meta['train_cpu_seconds']:.1f} CPU-s ({meta['train_wall_seconds']:.1f} s wall)"
+    )
     return 0
 
 
@@ -107,8 +136,13 @@ def train_cmd(
     preset: Annotated[str | None, typer.Option(help="Online generator preset of the episodes (mmc, mg1...).")] = None,
     param: Annotated[list[str] | None, typer.Option("-p", "--param", help="Generator parameter key=value.")] = None,
     instance: Annotated[Path | None, typer.Option(help="Train on this online instance instead.")] = None,
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="queue env: offer the wait action (--no-wait: "
-                                       "work-conserving, the agent only orders).")] = True,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="queue env: offer the wait action (--no-wait: work-conserving, the agent only orders).",
+        ),
+    ] = True,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
 ) -> int:
     """Train an agent; episodes are fresh generated instances (default: 200 Philly-like jobs, load 0.9)."""

@@ -25,11 +25,19 @@ from schedbench.errors import UsageError
 
 #: (metric key, label) in the order printed.
 METRICS = (
-    ("jct_mean", "mean JCT (s)"), ("jct_median", "p50 JCT (s)"), ("jct_p99", "p99 JCT (s)"),
-    ("queueing_delay_mean", "mean queueing delay (s)"), ("bounded_slowdown_mean", "mean bounded slowdown"),
-    ("makespan", "makespan (s)"), ("utilisation", "utilisation"), ("ftf_max", "max finish-time fairness"),
-    ("preemptions", "preemptions"), ("migrations", "migrations"), ("wasted_gpu_seconds", "wasted GPU-seconds"),
-    ("acceptance_rate", "acceptance rate"), ("deadline_met_fraction", "deadlines met"),
+    ("jct_mean", "mean JCT (s)"),
+    ("jct_median", "p50 JCT (s)"),
+    ("jct_p99", "p99 JCT (s)"),
+    ("queueing_delay_mean", "mean queueing delay (s)"),
+    ("bounded_slowdown_mean", "mean bounded slowdown"),
+    ("makespan", "makespan (s)"),
+    ("utilisation", "utilisation"),
+    ("ftf_max", "max finish-time fairness"),
+    ("preemptions", "preemptions"),
+    ("migrations", "migrations"),
+    ("wasted_gpu_seconds", "wasted GPU-seconds"),
+    ("acceptance_rate", "acceptance rate"),
+    ("deadline_met_fraction", "deadlines met"),
     ("littles_law_error", "Little's law relative error"),
 )
 #: Runs with at least this many jobs show a progress bar.
@@ -63,20 +71,43 @@ def policy_class(name: str, solvers_dir: list[Path] | None = None) -> Any:
 def simulate(
     policy: Annotated[str, typer.Argument(help="Policy name (a solver of family policy, e.g. fcfs, srpt, las).")],
     instance: Annotated[Path, typer.Argument(help="Online instance file.")],
-    param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable), e.g. "
-                                                    "predictor=noisy, sigma=1.0, admission=wait-deadline.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", help="key=value (repeatable), e.g. predictor=noisy, sigma=1.0, admission=wait-deadline."
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the event log (solution JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The metrics as one JSON object.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the noisy predictor.")] = 0,
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
 ) -> int:
     """Simulate one online policy on an instance; print the validated metrics (docs/simulator.md)."""
-    return _simulate(policy, instance, param=param, output=output, as_json=as_json, seed=seed,
-                     solvers_dir=solvers_dir, out=_out, err=_err)
+    return _simulate(
+        policy,
+        instance,
+        param=param,
+        output=output,
+        as_json=as_json,
+        seed=seed,
+        solvers_dir=solvers_dir,
+        out=_out,
+        err=_err,
+    )
 
 
-def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: Path | None, as_json: bool,
-              seed: int, solvers_dir: list[Path] | None, out: Console, err: Console) -> int:
+def _simulate(
+    policy: str,
+    instance: Path,
+    *,
+    param: list[str] | None,
+    output: Path | None,
+    as_json: bool,
+    seed: int,
+    solvers_dir: list[Path] | None,
+    out: Console,
+    err: Console,
+) -> int:
     from schedbench.instances import load
     from schedbench.simulator.engine import PolicyError, SimulationError, Simulator
     from schedbench.validator import validate
@@ -90,8 +121,14 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
     if inst.problem.cls != "online":
         raise UsageError(f"{instance}: a {inst.problem.cls!r} instance; simulate runs online instances")
     try:
-        sim = Simulator(inst, cls.make_policy(params), predictor=params["predictor"], sigma=params["sigma"],
-                        seed=seed, history_prior_s=params["history_prior_s"])
+        sim = Simulator(
+            inst,
+            cls.make_policy(params),
+            predictor=params["predictor"],
+            sigma=params["sigma"],
+            seed=seed,
+            history_prior_s=params["history_prior_s"],
+        )
     except ValueError as exc:
         raise UsageError(f"{instance}: {exc}") from None
     try:
@@ -110,28 +147,49 @@ def _simulate(policy: str, instance: Path, *, param: list[str] | None, output: P
     verdict = validate(inst, res.solution(), file=str(output or "<simulated log>"))
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        doc = {**res.solution(), "solver": policy, "status": "feasible" if res.status == "complete" else "unknown",
-               "metadata": {"predictor": res.predictor, "simulation": res.status, "params": params}}
+        doc = {
+            **res.solution(),
+            "solver": policy,
+            "status": "feasible" if res.status == "complete" else "unknown",
+            "metadata": {"predictor": res.predictor, "simulation": res.status, "params": params},
+        }
         output.write_text(json.dumps(doc, separators=(",", ":"), allow_nan=False) + "\n")
     m = verdict.metrics
     if as_json:
-        doc = {"policy": policy, "instance": str(instance), "predictor": res.predictor, "status": res.status,
-               "message": res.message, "stuck": res.stuck, "feasible": verdict.feasible,
-               "objective": verdict.objective, "violation_counts": verdict.violation_counts,
-               "simulation_seconds": res.wall_seconds, "event_times": res.event_times,
-               "params": params, "metrics": m}
+        doc = {
+            "policy": policy,
+            "instance": str(instance),
+            "predictor": res.predictor,
+            "status": res.status,
+            "message": res.message,
+            "stuck": res.stuck,
+            "feasible": verdict.feasible,
+            "objective": verdict.objective,
+            "violation_counts": verdict.violation_counts,
+            "simulation_seconds": res.wall_seconds,
+            "event_times": res.event_times,
+            "params": params,
+            "metrics": m,
+        }
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n")
     else:
-        table = Table(title=Text(f"{policy} on {inst.name or instance} (predictor: {res.predictor}"
-                                 + (", true times" if res.predictor == "oracle" else "") + ")"))
+        table = Table(
+            title=Text(
+                f"{policy} on {inst.name or instance} (predictor: {res.predictor}"
+                + (", true times" if res.predictor == "oracle" else "")
+                + ")"
+            )
+        )
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, label in METRICS:
             v = m.get(key)
             table.add_row(label, "-" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
         out.print(table)
-        out.print(f"{res.message}; log {'feasible' if verdict.feasible else 'INFEASIBLE'} "
-                  f"({len(res.events)} events, {res.wall_seconds:.2f} s)")
+        out.print(
+            f"{res.message}; log {'feasible' if verdict.feasible else 'INFEASIBLE'} "
+            f"({len(res.events)} events, {res.wall_seconds:.2f} s)"
+        )
         if not verdict.feasible:
             for v in verdict.violations[:5]:
                 out.print(f"  {v}")

@@ -39,9 +39,18 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
     return parse_pairs(items, "--param")
 
 
-def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: int = 0,
-               param: list[str] | None = None, memory_limit_mb: int | None = None, threads: int = 1,
-               solvers_dir: list[Path] | None = None, registry: str | None = None) -> RunTask:
+def build_task(
+    solver: str,
+    instance: Path,
+    *,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    param: list[str] | None = None,
+    memory_limit_mb: int | None = None,
+    threads: int = 1,
+    solvers_dir: list[Path] | None = None,
+    registry: str | None = None,
+) -> RunTask:
     """Check the command's input and build its task.
 
     Raises:
@@ -52,15 +61,17 @@ def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: i
     from schedbench.runner.worker import registry_spec
 
     if not (0 < time_limit <= MAX_TIME_LIMIT_S and math.isfinite(time_limit)):
-        raise UsageError(f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} "
-                              f"(30 days), got {time_limit!r}")
+        raise UsageError(
+            f"--time-limit must be a positive number of seconds <= {MAX_TIME_LIMIT_S:g} (30 days), got {time_limit!r}"
+        )
     if not 0 <= seed < 2**63:
         raise UsageError(f"--seed must be a non-negative 64-bit integer, got {seed!r}")
     if not 1 <= threads <= MAX_THREADS:
         raise UsageError(f"--threads must be in [1, {MAX_THREADS}], got {threads!r}")
     if memory_limit_mb is not None and not 0 < memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
-        raise UsageError(f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, "
-                              f"got {memory_limit_mb!r}")
+        raise UsageError(
+            f"--memory-limit must be a positive number of MB <= {MAX_MEMORY_LIMIT_MB}, got {memory_limit_mb!r}"
+        )
     dirs = tuple(str(Path(d).resolve()) for d in solvers_dir or [])
     for d in dirs:
         if not Path(d).is_dir():
@@ -71,18 +82,28 @@ def build_task(solver: str, instance: Path, *, time_limit: float = 10.0, seed: i
         entry = get_entry(registry_spec(registry), dirs, solver)
     except KeyError as exc:
         known = str(exc.args[0]) if exc.args else ""
-        raise UsageError(known if "unknown solver" in known else
-                              f"unknown solver {solver!r} (see `schedbench solvers list`)") from None
+        raise UsageError(
+            known if "unknown solver" in known else f"unknown solver {solver!r} (see `schedbench solvers list`)"
+        ) from None
     params: dict[str, Any] = dict(given)
     if entry.available:
         try:
             params = entry.load().resolve_params(given)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    return RunTask(instance_path=str(Path(instance).resolve()), instance_hash=content_hash(inst),
-                   instance_name=inst.name, solver=solver, solver_version=str(entry.version), params=params,
-                   seed=int(seed), time_limit=float(time_limit), memory_limit_mb=memory_limit_mb,
-                   threads=int(threads), solvers_dirs=dirs)
+    return RunTask(
+        instance_path=str(Path(instance).resolve()),
+        instance_hash=content_hash(inst),
+        instance_name=inst.name,
+        solver=solver,
+        solver_version=str(entry.version),
+        params=params,
+        seed=int(seed),
+        time_limit=float(time_limit),
+        memory_limit_mb=memory_limit_mb,
+        threads=int(threads),
+        solvers_dirs=dirs,
+    )
 
 
 def _plain(obj: Any) -> Any:
@@ -96,10 +117,18 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.10g}"
 
 
-def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: int = 0,
-                  param: list[str] | None = None, output: Path | None = None, as_json: bool = False,
-                  memory_limit_mb: int | None = None, threads: int = 1,
-                  solvers_dir: list[Path] | None = None) -> int:
+def solve_command(
+    solver: str,
+    instance: Path,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    param: list[str] | None = None,
+    output: Path | None = None,
+    as_json: bool = False,
+    memory_limit_mb: int | None = None,
+    threads: int = 1,
+    solvers_dir: list[Path] | None = None,
+) -> int:
     """Run ``solver`` once on ``instance`` in an isolated worker; print the graded outcome.
 
     Returns:
@@ -111,8 +140,16 @@ def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: i
     from schedbench.runner.execute import Executor, load_instance
     from schedbench.scoring import known_values
 
-    task = build_task(solver, instance, time_limit=time_limit, seed=seed, param=param,
-                      memory_limit_mb=memory_limit_mb, threads=threads, solvers_dir=solvers_dir)
+    task = build_task(
+        solver,
+        instance,
+        time_limit=time_limit,
+        seed=seed,
+        param=param,
+        memory_limit_mb=memory_limit_mb,
+        threads=threads,
+        solvers_dir=solvers_dir,
+    )
     with Executor(preload=("numpy", "scipy")) as ex:
         record = ex.execute(task)
     inst = load_instance(task.instance_path, task.instance_hash)
@@ -128,9 +165,12 @@ def solve_command(solver: str, instance: Path, time_limit: float = 10.0, seed: i
         lines = [
             f"solver     {task.solver} {task.solver_version}  (seed {task.seed}, solver seed {task.solver_seed})",
             f"instance   {task.instance_name}  {record.problem_class}/{record.objective_name} ({record.sense})",
-            f"status     {record.status}" + (f"  (claimed {record.claimed_status})"
-                                              if record.claimed_status and record.claimed_status != record.status
-                                              else ""),
+            f"status     {record.status}"
+            + (
+                f"  (claimed {record.claimed_status})"
+                if record.claimed_status and record.claimed_status != record.status
+                else ""
+            ),
             f"objective  {_fmt(record.objective)}",
             f"bound      {_fmt(record.bound)}",
             f"gap        {'-' if g is None else f'{100 * g:.4g} %'}" + (f"  (vs {ref})" if ref else ""),
@@ -155,11 +195,25 @@ def solve(
     param: Annotated[list[str] | None, typer.Option("--param", help="key=value (repeatable).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the solution JSON here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    memory_limit: Annotated[int | None, typer.Option("--memory-limit", help="MiB of address space the run may add "
-                                                     "beyond the worker's preloaded libraries.")] = None,
+    memory_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--memory-limit", help="MiB of address space the run may add beyond the worker's preloaded libraries."
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option(help="Threads for the solver and BLAS.")] = 1,
     solvers_dir: Annotated[list[Path] | None, typer.Option("--solvers-dir", help="Extra plugin folder.")] = None,
 ) -> int:
     """Run one solver once, isolated and limited as in a campaign, and grade its answer."""
-    return solve_command(solver, instance, time_limit=time_limit, seed=seed, param=param, output=output,
-                         as_json=as_json, memory_limit_mb=memory_limit, threads=threads, solvers_dir=solvers_dir)
+    return solve_command(
+        solver,
+        instance,
+        time_limit=time_limit,
+        seed=seed,
+        param=param,
+        output=output,
+        as_json=as_json,
+        memory_limit_mb=memory_limit,
+        threads=threads,
+        solvers_dir=solvers_dir,
+    )

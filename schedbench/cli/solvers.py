@@ -29,13 +29,17 @@ from schedbench.errors import UsageError
 from schedbench.plugins.contract import Check, contract_checks
 from schedbench.plugins.registry import RegistryError
 
-app = typer.Typer(help="Solver plugins: list them, run the plugin contract tests.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Solver plugins: list them, run the plugin contract tests.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
 
-
-_SOLVERS_DIR = typer.Option("--solvers-dir", help="Extra plugin folder (*.py plugins, *.toml command solvers) or "
-                            "file; repeatable.")
+_SOLVERS_DIR = typer.Option(
+    "--solvers-dir", help="Extra plugin folder (*.py plugins, *.toml command solvers) or file; repeatable."
+)
 
 
 def _dirs(solvers_dir: list[Path] | None) -> tuple[str, ...]:
@@ -55,11 +59,20 @@ def _param_doc(p: Any) -> dict[str, Any]:
 
 def entry_doc(entry: Any) -> dict[str, Any]:
     """A registry entry as JSON-ready data."""
-    return {"name": entry.name, "family": entry.family, "version": entry.version,
-            "problems": {c: list(o) for c, o in entry.problems.items()},
-            "params": [_param_doc(p) for p in entry.params], "deterministic": entry.deterministic,
-            "description": entry.description, "available": entry.available, "reason": entry.reason,
-            "origin": entry.origin, "requires": list(entry.requires), "model_formats": list(entry.model_formats)}
+    return {
+        "name": entry.name,
+        "family": entry.family,
+        "version": entry.version,
+        "problems": {c: list(o) for c, o in entry.problems.items()},
+        "params": [_param_doc(p) for p in entry.params],
+        "deterministic": entry.deterministic,
+        "description": entry.description,
+        "available": entry.available,
+        "reason": entry.reason,
+        "origin": entry.origin,
+        "requires": list(entry.requires),
+        "model_formats": list(entry.model_formats),
+    }
 
 
 @app.command("list")
@@ -101,8 +114,9 @@ def test_solver(
     name: Annotated[str, typer.Argument(help="Registry name of the solver.")],
     solvers_dir: Annotated[list[Path] | None, _SOLVERS_DIR] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds per run.")] = 10.0,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="key=value solver parameter "
-                                                    "(repeatable).")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="key=value solver parameter (repeatable).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> int:
     """Contract tests of a solver plugin on the smoke instances (exit 0 all pass, 1 a failure, 2 bad input)."""
@@ -128,8 +142,10 @@ def test_solver(
         checks = contract_checks(name, ex, _dirs(solvers_dir), time_limit, params, progress)
     passed = all(c.ok for c in checks)
     if as_json:
-        sys.stdout.write(json.dumps({"solver": name, "passed": passed,
-                                     "checks": [dataclasses.asdict(c) for c in checks]}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"solver": name, "passed": passed, "checks": [dataclasses.asdict(c) for c in checks]}, indent=2)
+            + "\n"
+        )
     else:
         table = Table(title=Text(f"contract tests of {name}"))
         for col in ("check", "subject", "result", "detail"):
@@ -139,6 +155,7 @@ def test_solver(
             table.add_row(c.check, c.subject, result, c.detail)
         out.print(table)
         failed = sum(not c.ok for c in checks)
-        out.print(f"{name}: all {len(checks)} checks passed" if passed else
-                  f"{name}: {failed} of {len(checks)} checks failed")
+        out.print(
+            f"{name}: all {len(checks)} checks passed" if passed else f"{name}: {failed} of {len(checks)} checks failed"
+        )
     return 0 if passed else 1

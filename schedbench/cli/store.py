@@ -14,8 +14,11 @@ import typer
 from schedbench.cli.console import guarded, out
 from schedbench.errors import InputError
 
-app = typer.Typer(help="Results-store maintenance: integrity check, salvage of a damaged store.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Results-store maintenance: integrity check, salvage of a damaged store.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.command()

@@ -21,11 +21,17 @@ from rich.text import Text
 from schedbench.cli.console import err, error_line, fail, guarded, out
 
 app = typer.Typer(help="Named instance suites: list, build, verify against their lock files.", no_args_is_help=True)
-_SUITE_DIR = typer.Option("--dir", "--instances-dir", help="Local folder of suite manifests, adding to or "
-                          "overriding the bundled suites (default: $SCHEDBENCH_INSTANCES_DIR, else ./instances when "
-                          "it exists).")
-_CACHE_DIR = typer.Option("--cache-dir", help="Cache folder (default: $SCHEDBENCH_CACHE_DIR, else "
-                          "$XDG_CACHE_HOME/schedbench, else ~/.cache/schedbench).")
+_SUITE_DIR = typer.Option(
+    "--dir",
+    "--instances-dir",
+    help="Local folder of suite manifests, adding to or "
+    "overriding the bundled suites (default: $SCHEDBENCH_INSTANCES_DIR, else ./instances when "
+    "it exists).",
+)
+_CACHE_DIR = typer.Option(
+    "--cache-dir",
+    help="Cache folder (default: $SCHEDBENCH_CACHE_DIR, else $XDG_CACHE_HOME/schedbench, else ~/.cache/schedbench).",
+)
 
 
 @app.command("list")
@@ -39,9 +45,19 @@ def suite_list(directory: Annotated[Path | None, _SUITE_DIR] = None) -> int:
         table.add_column(col)
     for s in list_suites(directory):
         gen_count = sum(len(g["seeds"]) for g in s.generate)
-        table.add_row(*(Text(c) for c in (s.name, str(gen_count), str(sum(len(m["paths"]) for m in s.imports)),
-                                           "yes" if s.lock_path.exists() else "no",
-                                           "bundled" if s.bundled else str(s.path.parent), s.description)))
+        table.add_row(
+            *(
+                Text(c)
+                for c in (
+                    s.name,
+                    str(gen_count),
+                    str(sum(len(m["paths"]) for m in s.imports)),
+                    "yes" if s.lock_path.exists() else "no",
+                    "bundled" if s.bundled else str(s.path.parent),
+                    s.description,
+                )
+            )
+        )
     out.print(table)
     return 0
 
@@ -73,8 +89,12 @@ def _suite_run(name: str, directory: Path | None, out_dir: Path | None, strict: 
 @guarded()
 def suite_build(
     name: Annotated[str, typer.Argument(help="Suite name (a manifest NAME.toml, bundled or in the local folder).")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Directory for the instance files "
-                                                "(default: suites/NAME in the cache folder).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Directory for the instance files (default: suites/NAME in the cache folder)."
+        ),
+    ] = None,
     directory: Annotated[Path | None, _SUITE_DIR] = None,
     cache_dir: Annotated[Path | None, _CACHE_DIR] = None,
     strict: Annotated[bool, typer.Option(help="Fail when imported source files are missing.")] = False,
@@ -83,8 +103,9 @@ def suite_build(
     """Materialise a suite deterministically and check every hash against its lock (exit 1 on a mismatch)."""
     from schedbench.suites import load_suite, suite_cache
 
-    return _suite_run(name, directory, output or suite_cache(name, load_suite(name, directory).path, cache_dir),
-                      strict, quiet)
+    return _suite_run(
+        name, directory, output or suite_cache(name, load_suite(name, directory).path, cache_dir), strict, quiet
+    )
 
 
 @app.command("verify")

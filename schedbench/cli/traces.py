@@ -29,8 +29,9 @@ app = typer.Typer(
 def _short(value: Any, limit: int = 8) -> str:
     if isinstance(value, list):
         shown = ", ".join(_short(v) for v in value[:limit])
-        return f"[{shown}{', ...' if len(value) > limit else ''}]" + (f" ({len(value)} values)"
-                                                                     if len(value) > limit else "")
+        return f"[{shown}{', ...' if len(value) > limit else ''}]" + (
+            f" ({len(value)} values)" if len(value) > limit else ""
+        )
     if isinstance(value, float):
         return f"{value:.6g}"
     if value is None:
@@ -65,8 +66,9 @@ def _table(title: str, fit: dict[str, Any]) -> Table:
 @guarded(ValueError, KeyError)
 def fit(
     kind: Annotated[str, typer.Argument(help="arrival | duration | gpus | fractional | outcomes")],
-    files: Annotated[list[Path], typer.Argument(help="Trace file(s); fractional takes a pod list and optionally "
-                                                     "its node list.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Trace file(s); fractional takes a pod list and optionally its node list.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the fit as JSON.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Also write the fit (canonical JSON).")] = None,
 ) -> int:
@@ -121,8 +123,9 @@ def show(
 def fit_all(
     folder: Annotated[Path, typer.Argument(help="Folder holding the published trace files (e.g. ../shared/traces).")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the fits document here.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Compare with the shipped fits; exit 1 on a difference.")
-                     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare with the shipped fits; exit 1 on a difference.")
+    ] = False,
 ) -> int:
     """Re-compute every shipped fit from the published files (maintainers: refresh trace_fits.json)."""
     from schedbench import jsonio
@@ -136,8 +139,11 @@ def fit_all(
         out.print(f"wrote {output} ({len(doc['fits'])} fits)")
     if check:
         shipped = load_fits()
-        differ = [k for k in doc["fits"] if jsonio.dumps_canonical(doc["fits"][k])
-                  != jsonio.dumps_canonical(shipped["fits"].get(k))]
+        differ = [
+            k
+            for k in doc["fits"]
+            if jsonio.dumps_canonical(doc["fits"][k]) != jsonio.dumps_canonical(shipped["fits"].get(k))
+        ]
         if differ:
             out.print(Text("differs from the shipped fits", style="red") + f": {', '.join(differ)}")
             return 1
