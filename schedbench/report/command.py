@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schedbench.report.render import to_csv, to_json, to_latex, to_markdown
+from schedbench.report.render import RENDERERS
 from schedbench.report.stats import DEFAULT_PENALTY, DEFAULT_SHIFT
 from schedbench.report.summary import Summary, summarize
 from schedbench.store.core import StoreError
 
-#: Output formats of the report: ``table`` (a rich table) and the text formats of :func:`render`.
-FORMATS = ("table", "markdown", "csv", "latex", "json")
+#: Output formats of the report: ``table`` (a rich table) and the text formats of :func:`render`
+#: (:data:`~schedbench.report.render.RENDERERS`: a new format is one function there).
+FORMATS = ("table", *RENDERERS)
 
 
 def build_report(
@@ -48,12 +49,7 @@ def render(summary: Summary, fmt: str) -> str:
     Raises:
         StoreError: an unknown format.
     """
-    if fmt == "json":
-        return to_json(summary)
-    if fmt == "markdown":
-        return to_markdown(summary)
-    if fmt == "csv":
-        return to_csv(summary)
-    if fmt == "latex":
-        return to_latex(summary)
+    renderer = RENDERERS.get(fmt)
+    if renderer is not None:
+        return renderer(summary)
     raise StoreError("--format", f"one of {list(FORMATS)}", repr(fmt))

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
@@ -213,3 +214,15 @@ def to_json_doc(summary: Summary) -> dict[str, Any]:
 def to_json(summary: Summary) -> str:
     """Strict JSON (RFC 8259: no NaN or Infinity, ``null`` for a missing value), one document and a newline."""
     return json.dumps(to_json_doc(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+#: The text formats of the report, by name, in the order ``--format`` lists them (``table`` is
+#: :func:`to_rich`). A new format is a function ``Summary -> str`` added here and its name in
+#: :class:`schedbench.cli.choices.ReportFormat` (the CLI keeps its Enum free of imports;
+#: ``tests/test_ci_commands.py`` checks that both list the same names).
+RENDERERS: dict[str, Callable[[Summary], str]] = {
+    "markdown": to_markdown,
+    "csv": to_csv,
+    "latex": to_latex,
+    "json": to_json,
+}
