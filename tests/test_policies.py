@@ -10,9 +10,12 @@ from test_simulator import hetero
 from typer.testing import CliRunner
 
 from schedbench.cli.app import app
+from schedbench.generators import generate
+from schedbench.generators.presets import resolve
 from schedbench.plugins.registry import get_registry
 from schedbench.simulator import QueuePolicy, Simulator
 from schedbench.simulator.build import from_arrays
+from schedbench.simulator.engine import RUNNING
 from schedbench.simulator.policy import erlang_c_wait
 from schedbench.validator import validate
 
@@ -141,6 +144,69 @@ def test_las_quantum_controls_switching() -> None:
     coarse = run_policy("las", inst, quantum=500.0)
     assert fine[1].feasible and coarse[1].feasible
     assert fine[0].preemptions > 10 and coarse[0].preemptions == 0
+
+
+class _CheckedScan(QueuePolicy):
+    """Every time the preemption scan's cache answers "would fail", a full scan (on a sorted copy of the running
+    jobs' heap, nothing popped) must find no group with room for the head."""
+
+    hits = 0
+
+    def _scan_still_fails(self, view, miss, bar, gang) -> bool:
+        h = miss[0]
+        fails = super()._scan_still_fails(view, miss, bar, gang)
+        if fails:
+            _CheckedScan.hits += 1
+            assert not _scan_would_free_room(self, view, h, bar, gang), (view.now, h)
+        return fails
+
+
+class _Uncached(QueuePolicy):
+    def _scan_still_fails(self, view, miss, bar, gang) -> bool:
+        return False
+
+
+def _scan_would_free_room(pol: QueuePolicy, view, h: int, bar: float, gang: int) -> bool:
+    cl = view.cluster
+    usable = view.pred_types[h]
+    room: dict[int, int] = {}
+    for _, v, j, s0 in sorted(pol._run):
+        if view.state[j] != RUNNING or v != pol._rver[j] or view.seg_start[j] != s0:
+            continue
+        if not pol._rk(view, j) > bar:
+            return False
+        gpus = view.gpus[j]
+        if cl.gpu_type[gpus[0]] not in usable:
+            continue
+        grp = cl.gpu_type[gpus[0]] if cl.multi_node else cl.gpu_node[gpus[0]]
+        free = cl.free[grp] if cl.multi_node else cl.node_free(grp)
+        room[grp] = room.get(grp, free) + len(gpus)
+        if room[grp] >= gang:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("key", "params"),
+    [("remaining", {}), ("attained", {"quantum": 300.0}), ("tiresias", {"thresholds": "600,6000"})],
+)
+def test_preemption_scan_cache_is_exact(key: str, params: dict) -> None:
+    """The cache of failed preemption scans only skips scans that would fail, and changes no decision."""
+    philly = generate(
+        "online",
+        {
+            **resolve("online", "philly-1024", {"jobs": 3000, "load": 0.9}),
+            "cluster": [{"gpu_type": "V100", "nodes": 8, "gpus_per_node": 8}],
+        },
+        seed=1,
+    )
+    cases = [hetero(800, seed=5, overhead_model="helios"), hetero(800, seed=6, allow_multi_node=True), philly]
+    _CheckedScan.hits = 0
+    for inst in cases:
+        checked = Simulator(inst, _CheckedScan(key, **params)).run()
+        plain = Simulator(inst, _Uncached(key, **params)).run()
+        assert checked.preemptions > 0 and checked.events == plain.events
+    assert _CheckedScan.hits > 100
 
 
 def deadline_instance():

@@ -200,6 +200,14 @@ class QueuePolicy(Policy):
         self._end_of: dict[int, tuple[float, int]] = {}
         self._defer: list[int] | None = None
         self._failed: tuple = ()
+        # the last failed preemption scan (see ``_scan_still_fails``); since it: the jobs finished, started and pushed
+        # again (tiresias demotions), and the cluster version bumps they made; the GPU group of each running job
+        self._miss: tuple | None = None
+        self._fin: list[int] = []
+        self._new: list[int] = []
+        self._again: list[int] = []
+        self._bumps = 0
+        self._grp: list[int] = []
         self._run_pushes = 0
         self._timers = 0
         self._drift = {"remaining": -1.0, "attained": 1.0}.get(key, 0.0)
@@ -212,6 +220,9 @@ class QueuePolicy(Policy):
         n = len(view.state)
         self._ver = [0] * n
         self._rver = [0] * n
+        self._grp = [0] * n
+        self._fin, self._new, self._again = [], [], []
+        self._miss = None
         self._ends = [[] for _ in view.type_ids]
         # the hot paths call the key through ``_kf``: a closure specialised to this key (same arithmetic as
         # ``wkey``, without its dispatch and the view's method calls), unless a subclass overrides ``wkey``
@@ -313,6 +324,11 @@ class QueuePolicy(Policy):
             self._rver[j] += 1
             self._run_pushes += 1
             heappush(self._run, (-self._static(view, j), self._rver[j], j, view.seg_start[j]))
+            cl = view.cluster
+            g0 = view.gpus[j][0]  # type: ignore[index]
+            self._grp[j] = cl.gpu_type[g0] if cl.multi_node else cl.gpu_node[g0]
+            if self._miss is not None:
+                self._new.append(j)
             if self.key == "tiresias":
                 self._push_demotion(view, j)
         if self.backfill == "easy":
@@ -335,7 +351,13 @@ class QueuePolicy(Policy):
             heappush(self._demote, (max(t, view.now + 1e-6), j, view.seg_start[j]))
 
     def _start(self, view: View, j: int, t: int) -> None:
-        view.start(j, t)
+        if self.preemptive:
+            cl = view.cluster
+            v0 = cl.version
+            view.start(j, t)
+            self._bumps += cl.version - v0
+        else:
+            view.start(j, t)
         self._started(view, j)
 
     # ------------------------------------------------------------------ callbacks
@@ -344,7 +366,11 @@ class QueuePolicy(Policy):
         self._push_wait(view, j)
 
     def on_finish(self, view: View, j: int) -> None:
-        """Forget a finished job's reservation (EASY backfilling)."""
+        """Note the finished job (preemption) or forget its reservation (EASY backfilling)."""
+        if self.preemptive:
+            if self._miss is not None:
+                self._fin.append(j)
+            self._bumps += 1  # the engine freed its GPUs: one cluster version bump
         if self.backfill == "easy":
             end = self._end_of.pop(j)
             ends = self._ends[view.seg_type[j]]
@@ -362,6 +388,8 @@ class QueuePolicy(Policy):
                 self._rver[j] += 1
                 self._run_pushes += 1
                 heappush(self._run, (-self._static(view, j), self._rver[j], j, s0))
+                if self._miss is not None:
+                    self._again.append(j)
                 self._push_demotion(view, j)
 
     def schedule(self, view: View) -> None:
@@ -416,10 +444,15 @@ class QueuePolicy(Policy):
                     return False
                 break
             heappop(run)
+        miss = self._miss
+        if miss is not None and miss[0] == h and self._scan_still_fails(view, miss, hkey + margin, gang):
+            self._failed = stamp
+            return False
         taken: list[tuple[float, int, int, float]] = []
         freed: dict[int, int] = {}
         victims: dict[int, list[int]] = {}
         chosen = -1
+        stopper = None
         while run:
             entry = heappop(run)
             _, v, j, s0 = entry
@@ -427,6 +460,7 @@ class QueuePolicy(Policy):
                 continue
             taken.append(entry)
             if not rk(view, j) > hkey + margin:
+                stopper = entry
                 break
             gpus = view.gpus[j]
             assert gpus is not None
@@ -450,6 +484,13 @@ class QueuePolicy(Policy):
             for e in taken:
                 heappush(run, e)
             self._failed = stamp
+            eligible = {e[2] for e in taken}
+            if stopper is not None:
+                eligible.discard(stopper[2])
+            self._fin.clear()
+            self._new.clear()
+            self._again.clear()
+            self._miss = (h, hkey, cl.version, self._bumps, freed, eligible, stopper)
             return False
         out = set(victims[chosen])
         for e in taken:
@@ -465,6 +506,73 @@ class QueuePolicy(Policy):
         if self._head(view) == h:
             heappop(self._wait)
         self._start(view, h, t)
+        return True
+
+    def _scan_still_fails(self, view: View, miss: tuple, bar: float, gang: int) -> bool:  # noqa: C901 (hot path)
+        """Whether the preemption scan for the head would fail again, decided from the last failed scan ``miss``
+        (same head) without scanning; False when unsure (the caller then scans). Exact when it answers True.
+
+        Valid while the head's key is unchanged and the cluster changed only by the finishes and starts noted since
+        (``_bumps`` counts their version bumps). The running jobs' heap then holds the entries of that scan less the
+        finished jobs, plus those pushed since (``_new``: started, ``_again``: pushed again). If the job that stopped
+        that scan (the first not worse than the head by the margin; None: the scan took every job) still runs and is
+        still not worse than ``bar``, a new scan would take only jobs ``taken`` then or pushed since. ``room`` bounds,
+        per group reached, its free GPUs plus those of the jobs taken on it; it stays a bound when the GPUs of a job
+        finished since that was not taken, or pushed again and not taken, are added (a start on a group moves GPUs
+        from free to taken). A group not reached holds its free GPUs, fewer than the gang since the head does not
+        fit, plus those of the jobs started or pushed again on it since. When no bound reaches the gang the scan
+        would fail; ``miss`` is then updated to these bounds (the pushed jobs taken), so each change counts once.
+        """
+        h, hkey, version, bumps, room, taken, stopper = miss
+        cl = view.cluster
+        self._miss = None
+        if hkey != self._wait[0][0] or cl.version - version != self._bumps - bumps:
+            return False
+        state, grp, gang_of = view.state, self._grp, view.gang
+        if stopper is not None:
+            _, v, j, s0 = stopper
+            if state[j] != RUNNING or v != self._rver[j] or view.seg_start[j] != s0 or self._rk(view, j) > bar:
+                return False
+        for j in self._fin:
+            if j not in taken:
+                k = grp[j]
+                f = room.get(k)
+                if f is not None:
+                    f += gang_of[j]
+                    if f >= gang:
+                        return False
+                    room[k] = f
+        fresh: dict[int, int] = {}  # groups not reached: free GPUs plus the pushed jobs' GPUs
+        usable = view.pred_types[h]
+        multi = cl.multi_node
+        for lst, again in ((self._new, False), (self._again, True)):
+            for j in lst:
+                if state[j] != RUNNING or j in taken:
+                    continue
+                taken.add(j)
+                k = grp[j]
+                f = room.get(k)
+                if f is not None:
+                    if again:
+                        f += gang_of[j]
+                        if f >= gang:
+                            return False
+                        room[k] = f
+                    continue
+                f = fresh.get(k)
+                if f is None:
+                    if (k if multi else cl.node_type[k]) not in usable:
+                        continue
+                    f = cl.free[k] if multi else cl.node_free(k)
+                f += gang_of[j]
+                if f >= gang:
+                    return False
+                fresh[k] = f
+        room.update(fresh)
+        self._fin.clear()
+        self._new.clear()
+        self._again.clear()
+        self._miss = (h, hkey, cl.version, self._bumps, room, taken, stopper)
         return True
 
     def _set_timer(self, view: View, h: int) -> None:
