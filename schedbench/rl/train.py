@@ -214,6 +214,14 @@ def _sb3_progress(update: Callable[[int], None]) -> Any:
     return _Progress()
 
 
+def _quiet_logger(model: Any) -> None:
+    """Give an sb3 model a logger that writes nowhere: without one, ``learn()`` creates a dated
+    ``SB3-…`` folder in the temporary directory on every call (sb3's default ``configure()``)."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+
+
 def train(
     algo: str,
     kind: str,
@@ -258,6 +266,7 @@ def train(
             ent_coef=h.get("ent_coef", 0.01),
             policy_kwargs={"net_arch": [64, 64]},
         )
+        _quiet_logger(model)
         model.learn(timesteps, callback=_sb3_progress(update))
         model.save(out)
     elif algo == "dqn":
@@ -279,6 +288,7 @@ def train(
             exploration_final_eps=h.get("exploration_final_eps", 0.05),
             policy_kwargs={"net_arch": [64, 64]},
         )
+        _quiet_logger(model)
         model.learn(timesteps, callback=_sb3_progress(update))
         model.save(out)
     else:
