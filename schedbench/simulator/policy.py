@@ -396,7 +396,7 @@ class QueuePolicy(Policy):
         """Start jobs in key order (with backfilling), preempting for the head when allowed."""
         while True:
             h = self._fill(view)
-            if not (self.preemptive and view.allow_preemption and self._preempt_for_head(view, h)):
+            if h < 0 or not (self.preemptive and view.allow_preemption and self._preempt_for_head(view, h)):
                 break
         if self.preemptive:
             self._set_timer(view, h)
