@@ -15,13 +15,16 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from schedbench.generators import generate
 from schedbench.generators.presets import resolve
-from schedbench.simulator import QueuePolicy, Simulator
+from schedbench.instances import Instance
+from schedbench.simulator import QueuePolicy, SimulationResult, Simulator
 
-POLICIES = {
+POLICIES: dict[str, tuple[str, dict[str, Any]]] = {
     "fcfs": ("fifo", {}),
     "fcfs-easy": ("fifo", {"backfill": "easy"}),
     "sjf": ("pred", {}),
@@ -37,7 +40,7 @@ POLICIES = {
 }
 
 
-def instances() -> dict[str, object]:
+def instances() -> dict[str, Instance]:
     """name -> online instance (fixed seeds)."""
     out = {}
     pp = {"overhead_model": "helios"}
@@ -73,7 +76,7 @@ def instances() -> dict[str, object]:
     return out
 
 
-def cases():
+def cases() -> Iterator[tuple[str, Instance, str, dict[str, Any], str]]:
     for iname, inst in instances().items():
         for pname, (key, kw) in POLICIES.items():
             for pred in ("oracle", "noisy", "history"):
@@ -100,7 +103,7 @@ def cases():
         yield f"bench20k/{pname}/oracle", bench, key, kw, "oracle"
 
 
-def digest(res) -> dict:
+def digest(res: SimulationResult) -> dict[str, Any]:
     blob = json.dumps(res.events, sort_keys=True, separators=(",", ":")).encode()
     return {
         "sha256": hashlib.sha256(blob).hexdigest(),
