@@ -8,7 +8,10 @@ Measured in the same process against a fresh-interpreter-per-run baseline
 (``subprocess.run([python, '-c', 'import schedbench...; solve; validate'])``), i.e. what a runner
 without persistent preloaded workers pays:
 
-* latency: median milliseconds of one ``execute`` call, one worker, sequential runs;
+* latency: median milliseconds of one ``execute`` call, one worker, sequential runs, and the CPU
+  time they cost per run (the caller, the worker and the runs it forked and reaped: on a shared
+  machine the latency follows the load, the CPU time much less; most of it is the kernel's fork
+  of the preloaded worker and the teardown of each run's address space);
 * throughput: runs per second with ``--workers`` workers over ``--runs`` runs (``LocalPool``),
   and the baseline with as many subprocesses in parallel.
 """
@@ -16,6 +19,7 @@ without persistent preloaded workers pays:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -61,6 +65,16 @@ BASELINE = textwrap.dedent("""
     res = mod.Trivial().solve(inst, Context(10.0, 0, {}))
     assert validate(inst, res.solution).feasible
 """)
+
+
+def _worker_cpu_s(pid: int | None) -> float:
+    """CPU seconds of a worker process and of the children it reaped (Linux /proc; 0.0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, TypeError):
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _registry() -> str | None:
@@ -112,15 +126,22 @@ def main() -> None:
             startup = time.perf_counter() - t0
             assert first.status == "feasible", first.reason
             lat = []
+            cpu0, worker0 = time.process_time(), _worker_cpu_s(ex.pid)
             for i in range(1, args.runs + 1):
                 t0 = time.perf_counter()
                 rec = ex.execute(task(i))
                 lat.append(time.perf_counter() - t0)
                 assert rec.status == "feasible", rec.reason
+            caller_cpu = (time.process_time() - cpu0) / args.runs * 1000
+            worker_cpu = (_worker_cpu_s(ex.pid) - worker0) / args.runs * 1000
             print(f"worker start (preloading {', '.join(ex.preloaded)}) + first run: {startup * 1000:.0f} ms")
         med = statistics.median(lat) * 1000
         p90 = sorted(lat)[int(0.9 * len(lat))] * 1000
         print(f"harness, 1 worker, sequential: median {med:.1f} ms/run, p90 {p90:.1f} ms ({len(lat)} runs)")
+        print(
+            f"CPU per run: caller {caller_cpu:.1f} ms, worker and its runs {worker_cpu:.1f} ms "
+            f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        )
 
         # throughput: LocalPool
         with LocalPool(args.workers, preload, registry=registry) as pool:

@@ -45,7 +45,9 @@ How the limits are enforced (by the zygote, which is the child's parent):
   measured from /proc by the zygote (CPU of its threads from ``schedstat``, of its reaped
   children from ``stat``; peak ``VmHWM``), then killed at once (its output is already in the
   pipe: it flushes before answering) and reaped before the next fork, which saves waiting for
-  the teardown of its address space (tens of milliseconds on a loaded machine).
+  the teardown of its address space (tens of milliseconds on a loaded machine). The child waits
+  for that kill after answering (:func:`_await_kill`): had it exited by itself, its memory would
+  be gone before the measurement and the zygote would wait for the teardown after all.
 * cleanup: the zygote is a child subreaper (``PR_SET_CHILD_SUBREAPER``), so a process a run
   started in a new session (``setsid``, ``start_new_session=True``, a double fork) stays below
   it. When the run ends, its process group gets SIGKILL and then every remaining descendant of
@@ -468,8 +470,23 @@ def _solve_and_send(task: Any, cls: type, inst: Any, msg_w: int) -> int:
         },
         (sol_bytes or b"", info_bytes),
     )
-    del _limiter
+    _await_kill()
+    del _limiter  # not reached: the supervisor kills the run once it has read the answer
     return 0
+
+
+def _await_kill() -> None:
+    """Block the child after its answer until the supervisor, having measured it, kills it.
+
+    The supervisor reads the child's CPU time and peak memory from /proc while the child is alive,
+    then sends SIGKILL and reaps it later. A child that exited on its own right after answering
+    would release its address space before that measurement (no ``VmHWM`` any more), and the
+    supervisor would have to wait for the whole teardown with ``wait4`` (4 to 6 ms per run with
+    the solver libraries preloaded, more under load). Nothing here is trusted: a plugin that exits
+    anyway only costs that wait, and one that answers after the limit is stopped as a timeout.
+    """
+    while True:
+        signal.pause()
 
 
 # --------------------------------------------------------------------------------------------
