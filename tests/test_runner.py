@@ -8,6 +8,7 @@ tests inject tests/plugins/_support/standin_registry.py instead (``registry=`` /
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -517,3 +518,39 @@ def test_measurement_from_worker_message():
     assert m.answer is not None and m.answer.status == "feasible" and m.answer.bound == 3.0
     assert m.trajectory == ((0.5, None, b"{}"),) and m.wall_s == 1.0 and m.strays == 0 and m.cpu_s is None
     assert Measurement.from_worker({}).kind == "crashed"
+
+
+# -- measuring an answered run -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc measurement is Linux-only")
+def test_an_answered_child_waits_alive_for_its_measurement_and_kill():
+    """After answering, a run's process blocks until the supervisor kills it, so the supervisor
+    measures it from /proc (no wait for the teardown of its address space) and reaps it later."""
+    from schedbench.runner import worker
+
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setpgid(0, 0)  # as a run: its own process group, which the supervisor kills
+            worker._await_kill()
+        finally:
+            os._exit(3)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    try:
+        time.sleep(0.2)
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the child exited by itself"
+        wpid, status, usage = worker._answered_usage(pid)
+        assert (wpid, status) == (pid, 0)
+        assert isinstance(usage, worker._ProcUsage) and usage.ru_maxrss > 0
+        assert pid in worker._ZOMBIES
+        _, status = os.waitpid(pid, 0)  # killed by _answered_usage
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        worker._reap_zombies()
+    assert pid not in worker._ZOMBIES
