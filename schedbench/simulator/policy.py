@@ -223,6 +223,7 @@ class QueuePolicy(Policy):
         self._grp = [0] * n
         self._fin, self._new, self._again = [], [], []
         self._miss = None
+        self._failed = ()  # a policy object reused for another run starts with no failed scan
         self._ends = [[] for _ in view.type_ids]
         # the hot paths call the key through ``_kf``: a closure specialised to this key (same arithmetic as
         # ``wkey``, without its dispatch and the view's method calls), unless a subclass overrides ``wkey``
