@@ -172,9 +172,7 @@ def solve(
         InputError: a bad option, an unknown solver or a bad parameter.
     """
     from schedbench.errors import UsageError
-    from schedbench.instances.io import content_hash
-    from schedbench.runner.execute import _execute, default_executor, get_entry
-    from schedbench.runs import RunTask
+    from schedbench.runner.execute import _execute, default_executor, get_entry, task_for
 
     if not (time_limit > 0 and math.isfinite(time_limit)):
         raise UsageError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
@@ -187,23 +185,15 @@ def solve(
         entry = get_entry(ex.registry, dirs, name)
     except KeyError:
         raise UsageError(f"unknown solver {name!r} (see `schedbench solvers list`)") from None
-    resolved: dict[str, Any] = dict(params or {})
-    if entry.available:
-        try:
-            resolved = entry.load().resolve_params(resolved)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    task = RunTask(
-        instance_path=str(path.resolve()),
-        instance_hash=content_hash(inst),
-        instance_name=inst.name,
-        solver=name,
-        solver_version=str(entry.version),
-        params=resolved,
-        seed=int(seed),
-        time_limit=float(time_limit),
+    task = task_for(
+        entry,
+        path,
+        inst,
+        dict(params or {}),
+        seed=seed,
+        time_limit=time_limit,
         memory_limit_mb=memory_limit_mb,
-        threads=int(threads),
+        threads=threads,
         solvers_dirs=dirs,
     )
     return ex.execute(task) if isolated else _execute(ex, task)

@@ -56,8 +56,8 @@ def build_task(
     Raises:
         InputError: a bad option, an unreadable instance, an unknown solver or a bad parameter.
     """
-    from schedbench.instances.io import content_hash, load
-    from schedbench.runner.execute import get_entry
+    from schedbench.instances.io import load
+    from schedbench.runner.execute import get_entry, task_for
     from schedbench.runner.worker import registry_spec
 
     if not (0 < time_limit <= MAX_TIME_LIMIT_S and math.isfinite(time_limit)):
@@ -85,23 +85,15 @@ def build_task(
         raise UsageError(
             known if "unknown solver" in known else f"unknown solver {solver!r} (see `schedbench solvers list`)"
         ) from None
-    params: dict[str, Any] = dict(given)
-    if entry.available:
-        try:
-            params = entry.load().resolve_params(given)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    return RunTask(
-        instance_path=str(Path(instance).resolve()),
-        instance_hash=content_hash(inst),
-        instance_name=inst.name,
-        solver=solver,
-        solver_version=str(entry.version),
-        params=params,
-        seed=int(seed),
-        time_limit=float(time_limit),
+    return task_for(
+        entry,
+        instance,
+        inst,
+        given,
+        seed=seed,
+        time_limit=time_limit,
         memory_limit_mb=memory_limit_mb,
-        threads=int(threads),
+        threads=threads,
         solvers_dirs=dirs,
     )
 

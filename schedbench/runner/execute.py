@@ -252,6 +252,49 @@ def get_entry(spec: str, dirs: tuple[str, ...], name: str) -> Any:
     return CACHE.entry(spec, tuple(dirs), name)
 
 
+def task_for(
+    entry: Any,
+    instance_path: str | Path,
+    inst: Instance,
+    params: dict[str, Any],
+    *,
+    seed: int,
+    time_limit: float,
+    memory_limit_mb: int | None,
+    threads: int,
+    solvers_dirs: tuple[str, ...],
+) -> RunTask:
+    """The task of one run of the solver of registry ``entry`` on ``inst`` (read from ``instance_path``):
+    ``params`` resolved against the solver's declared parameters when it is available (an unavailable
+    solver keeps them as given and is recorded as such when run).
+
+    Raises:
+        UsageError: a parameter the solver rejects.
+    """
+    from schedbench.errors import UsageError
+    from schedbench.instances.io import content_hash
+
+    resolved: dict[str, Any] = dict(params)
+    if entry.available:
+        try:
+            resolved = entry.load().resolve_params(resolved)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return RunTask(
+        instance_path=str(Path(instance_path).resolve()),
+        instance_hash=content_hash(inst),
+        instance_name=inst.name,
+        solver=entry.name,
+        solver_version=str(entry.version),
+        params=resolved,
+        seed=int(seed),
+        time_limit=float(time_limit),
+        memory_limit_mb=memory_limit_mb,
+        threads=int(threads),
+        solvers_dirs=solvers_dirs,
+    )
+
+
 def load_instance(path: str, digest: str) -> Instance:
     """Load an instance (cached, a few at a time) and check its content hash against ``digest``."""
     return CACHE.instance(path, digest)
