@@ -39,7 +39,7 @@ from schedbench.instances import GpuType, Jobs, Node, Problem, Resource, make_in
 from schedbench.instances.model import Instance
 from schedbench.plugins.solver import Context, Param, SolveResult
 from schedbench.simulator import Policy, View
-from schedbench.simulator.engine import RUNNING, WAITING, Simulator
+from schedbench.simulator.engine import RUNNING, WAITING
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
 
 
@@ -290,36 +290,21 @@ class Hybrid(PolicySolver):
             wait_estimate=params["wait_estimate"],
         )
 
-    def solve(self, instance: Instance, context: Context) -> SolveResult:
-        """Solve ``instance`` as the class docstring describes; never modifies it."""
-        params = self.resolve_params(context.params)
-        pol = self.make_policy(params, seed=context.seed)
-        assert isinstance(pol, HybridPolicy)
-        sim = Simulator(
-            instance,
-            pol,
-            predictor=params["predictor"],
-            sigma=params["sigma"],
-            seed=context.seed,
-            history_prior_s=params["history_prior_s"],
-        )
-        res = sim.run()
-        info = {
-            "predictor": res.predictor,
-            "simulation": res.status,
-            "message": res.message,
-            "wasted_gpu_seconds": res.wasted_gpu_seconds,
-            "event_times": res.event_times,
-            "simulation_seconds": res.wall_seconds,
-            "planner": pol.planner,
-            "planner_objective": pol.objective,
-            "planner_seconds": pol.planner_seconds,
-            "plans": pol.plans,
-            "plan_failures": pol.plan_failures,
-            "planned_jobs": pol.planned_jobs,
+    def policy_for(self, params: dict[str, Any], seed: int) -> Policy:
+        """The hybrid policy, its planner seeded by the run's seed."""
+        return self.make_policy(params, seed=seed)
+
+    def policy_info(self, policy: Policy) -> dict[str, Any]:
+        """The planner's figures: name, objective, time, plans, failures, planned jobs."""
+        assert isinstance(policy, HybridPolicy)
+        info: dict[str, Any] = {
+            "planner": policy.planner,
+            "planner_objective": policy.objective,
+            "planner_seconds": policy.planner_seconds,
+            "plans": policy.plans,
+            "plan_failures": policy.plan_failures,
+            "planned_jobs": policy.planned_jobs,
         }
-        if pol.failure_reason:
-            info["plan_failure_reason"] = pol.failure_reason
-        if res.stuck:
-            info["stuck"] = res.stuck[:50]
-        return SolveResult(res.solution(), "feasible" if res.status == "complete" else "unknown", info=info)
+        if policy.failure_reason:
+            info["plan_failure_reason"] = policy.failure_reason
+        return info

@@ -49,9 +49,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from schedbench.instances.model import Instance
-from schedbench.plugins.solver import Context, Param, SolveResult
+from schedbench.plugins.solver import Param
 from schedbench.simulator import Policy, View
-from schedbench.simulator.engine import RUNNING, WAITING, Simulator
+from schedbench.simulator.engine import RUNNING, WAITING
 from schedbench.simulator.solver import COMMON_PARAMS, PolicySolver
 
 from . import _highs as hx
@@ -785,35 +785,17 @@ class _RoundSolver(PolicySolver):
     requires = ("highspy", "scipy")
     objective: ClassVar[str] = "las"
 
-    def solve(self, instance: Instance, context: Context) -> SolveResult:
-        params = self.resolve_params(context.params)
-        pol = self.make_policy(params)
-        assert isinstance(pol, RoundPolicy)
-        res = Simulator(
-            instance,
-            pol,
-            predictor=params["predictor"],
-            sigma=params["sigma"],
-            seed=context.seed,
-            history_prior_s=params["history_prior_s"],
-        ).run()
-        a = pol.allocator
-        info = {
-            "predictor": res.predictor,
-            "simulation": res.status,
-            "message": res.message,
-            "wasted_gpu_seconds": res.wasted_gpu_seconds,
-            "event_times": res.event_times,
-            "simulation_seconds": res.wall_seconds,
-            "rounds": pol.rounds,
-            "idle_rounds": pol.idle_rounds,
+    def policy_info(self, policy: Policy) -> dict[str, Any]:
+        """The rounds' figures: rounds, idle rounds, allocation solves and their time."""
+        assert isinstance(policy, RoundPolicy)
+        a = policy.allocator
+        return {
+            "rounds": policy.rounds,
+            "idle_rounds": policy.idle_rounds,
             "allocations": a.calls if a else 0,
             "allocation_seconds": a.seconds if a else 0.0,
             "dantzig_wolfe_solves": a.dw_calls if a else 0,
         }
-        if res.stuck:
-            info["stuck"] = res.stuck[:50]
-        return SolveResult(res.solution(), "feasible" if res.status == "complete" else "unknown", info=info)
 
     @classmethod
     def make_policy(cls, params: dict[str, Any]) -> Policy:

@@ -49,18 +49,26 @@ class PolicySolver(Solver):
         """The policy object for resolved parameters (override for a policy of your own)."""
         return policy_from_params(cls.key, params, **cls.fixed)
 
+    def policy_for(self, params: dict[str, Any], seed: int) -> Policy:
+        """The policy of one run (default :meth:`make_policy`; override when it needs the run's seed)."""
+        return self.make_policy(params)
+
+    def policy_info(self, policy: Policy) -> dict[str, Any]:
+        """Entries about the run's policy added to the answer's info after the simulation's (default none)."""
+        return {}
+
     def solve(self, instance: Instance, context: Context) -> SolveResult:
         """Simulate the instance under the policy; the answer is the simulation's event log."""
         params = self.resolve_params(context.params)
-        sim = Simulator(
+        policy = self.policy_for(params, context.seed)
+        res = Simulator(
             instance,
-            self.make_policy(params),
+            policy,
             predictor=params["predictor"],
             sigma=params["sigma"],
             seed=context.seed,
             history_prior_s=params["history_prior_s"],
-        )
-        res = sim.run()
+        ).run()
         info = {
             "predictor": res.predictor,
             "simulation": res.status,
@@ -68,6 +76,7 @@ class PolicySolver(Solver):
             "wasted_gpu_seconds": res.wasted_gpu_seconds,
             "event_times": res.event_times,
             "simulation_seconds": res.wall_seconds,
+            **self.policy_info(policy),
         }
         if res.stuck:
             info["stuck"] = res.stuck[:50]
